@@ -1,0 +1,142 @@
+# shellcheck shell=bash
+# Toolchain detection and installation for cfsession-edge. Sourced by scripts/setup,
+# scripts/build, scripts/dev and scripts/test; defines functions only.
+#
+# The wasm32 standard library comes from one of two places:
+#   rustup  - `rustup target add wasm32-unknown-unknown` (the normal path with internet);
+#   debian  - Debian's rustc-web 1.96 (+ its source) and a wasm32 sysroot built once from that
+#             source, for machines that reach only the package registries.
+
+CFS_ROOT="${CFS_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+WORKER_BUILD_VERSION="0.8.7"
+DEBIAN_RUST_PACKAGES=(rustc-web cargo-web rust-web-src rust-web-llvm rust-web-clippy lld-22)
+DEBIAN_RUSTC=/usr/bin/rustc
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+need_command() { # name, hint
+  command -v "$1" >/dev/null 2>&1 || die "'$1' is not installed. $2"
+}
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else die "need root to run: $* (install it yourself, or run as root)"
+  fi
+}
+
+# The wasm-bindgen version pinned in Cargo.lock (the CLI must match it exactly).
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$CFS_ROOT/Cargo.lock"
+}
+
+rustup_has_wasm_std() {
+  command -v rustup >/dev/null 2>&1 &&
+    rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown
+}
+
+debian_wasm_libdir() {
+  "$DEBIAN_RUSTC" --target wasm32-unknown-unknown --print target-libdir 2>/dev/null
+}
+
+debian_has_wasm_std() {
+  [ -x "$DEBIAN_RUSTC" ] || return 1
+  local dir; dir=$(debian_wasm_libdir) || return 1
+  compgen -G "$dir/libstd-*.rlib" >/dev/null
+}
+
+# Prints "rustup" or "debian" when a wasm32 std is usable, else nothing.
+wasm_std_mode() {
+  if rustup_has_wasm_std; then echo rustup
+  elif debian_has_wasm_std; then echo debian
+  fi
+}
+
+# Builds the wasm32 std from Debian's rust-web-src with embedded bitcode (LTO needs it).
+build_debian_sysroot() {
+  local seed; seed=$(mktemp -d)
+  say "building the wasm32 standard library from Debian's Rust source (about a minute)"
+  printf '[package]\nname = "cfs_sysroot_seed"\nversion = "0.0.0"\nedition = "2021"\n[lib]\npath = "lib.rs"\n' >"$seed/Cargo.toml"
+  echo '#![no_std]' >"$seed/lib.rs"
+  (cd "$seed" && PATH=/usr/bin:$PATH RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Cembed-bitcode=yes" \
+    CARGO_TARGET_DIR="$seed/target" \
+    cargo build --quiet --release --target wasm32-unknown-unknown \
+    -Zbuild-std=std,panic_abort,panic_unwind) || die "building the wasm32 sysroot failed"
+  local dir; dir=$(debian_wasm_libdir)
+  as_root mkdir -p "$dir"
+  as_root cp "$seed"/target/wasm32-unknown-unknown/release/deps/*.rlib "$dir"/
+  as_root rm -f "$dir"/libcfs_sysroot_seed*.rlib
+  rm -rf "$seed"
+}
+
+install_wasm_std() {
+  [ -n "$(wasm_std_mode)" ] && return 0
+  if command -v rustup >/dev/null 2>&1; then
+    say "trying: rustup target add wasm32-unknown-unknown (gives up after 45 s offline)"
+    if timeout 45 rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then return 0; fi
+    say "rustup could not download the target; using Debian's rustc-web instead"
+  fi
+  command -v apt-get >/dev/null 2>&1 ||
+    die "no wasm32 std: run 'rustup target add wasm32-unknown-unknown' (needs internet)"
+  local missing=()
+  for p in "${DEBIAN_RUST_PACKAGES[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "apt-get install ${missing[*]}"
+    as_root apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null ||
+      die "apt-get install ${missing[*]} failed"
+  fi
+  [ -x /usr/bin/rust-lld ] || die "/usr/bin/rust-lld (from rust-web-llvm + lld-22) is missing"
+  debian_has_wasm_std || build_debian_sysroot
+  debian_has_wasm_std || die "the wasm32 std is still missing after the Debian fallback"
+}
+
+install_cargo_tool() { # crate, version, binary
+  local crate=$1 version=$2 bin=$3
+  if command -v "$bin" >/dev/null 2>&1 && "$bin" --version 2>/dev/null | grep -qw -- "$version"; then
+    return 0
+  fi
+  say "cargo install $crate --version $version --locked (a few minutes, once)"
+  cargo install --quiet "$crate" --version "$version" --locked || die "cargo install $crate failed"
+}
+
+install_npm_packages() {
+  local stamp="$CFS_ROOT/node_modules/.package-lock.json"
+  if [ -f "$stamp" ] && [ ! "$CFS_ROOT/package-lock.json" -nt "$stamp" ] &&
+     [ -x "$CFS_ROOT/node_modules/.bin/wrangler" ]; then
+    return 0
+  fi
+  say "npm ci (wrangler, esbuild, binaryen, playwright-core)"
+  (cd "$CFS_ROOT" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci failed"
+}
+
+# Exports what builds need: PATH for the wasm toolchain and worker-build's *_BIN variables,
+# so worker-build uses local tools instead of downloading them.
+toolchain_env() {
+  export PATH="$HOME/.cargo/bin:$PATH"
+  case "$(wasm_std_mode)" in
+    debian) WASM_PATH="/usr/bin:$PATH" ;;
+    rustup) WASM_PATH="$PATH" ;;
+    *) die "no wasm32 standard library: run scripts/setup" ;;
+  esac
+  export WASM_PATH
+  WASM_BINDGEN_BIN="$(command -v wasm-bindgen || true)"
+  export WASM_BINDGEN_BIN
+  export WASM_OPT_BIN="$CFS_ROOT/node_modules/binaryen/bin/wasm-opt"
+  export ESBUILD_BIN="$CFS_ROOT/node_modules/esbuild/bin/esbuild"
+  export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false
+}
+
+# True when nothing needs installing (used to keep the warm path fast and quiet).
+toolchain_complete() {
+  [ -n "$(wasm_std_mode)" ] || return 1
+  command -v wasm-bindgen >/dev/null 2>&1 &&
+    wasm-bindgen --version 2>/dev/null | grep -qw -- "$(wasm_bindgen_version)" || return 1
+  command -v worker-build >/dev/null 2>&1 &&
+    worker-build --version 2>/dev/null | grep -qw -- "$WORKER_BUILD_VERSION" || return 1
+  [ -x "$CFS_ROOT/node_modules/.bin/wrangler" ] &&
+    [ ! "$CFS_ROOT/package-lock.json" -nt "$CFS_ROOT/node_modules/.package-lock.json" ]
+}

@@ -1,0 +1,102 @@
+//! The edge's error type and its one mapping to HTTP status and body.
+//!
+//! Bodies are short plain text meant for a person reading a failed response; they never
+//! carry secrets, tokens or internal details (those go to the log line, see [`EdgeError::log_detail`]).
+
+use std::fmt;
+
+use super::config::ConfigError;
+
+/// Everything that can stop the edge from answering normally.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EdgeError {
+    /// A configuration variable is invalid (500, names the variable).
+    Config(ConfigError),
+    /// The origin could not be reached (502). Carries the platform's message for the log.
+    OriginUnreachable(String),
+    /// The request came back to this Worker through its own forwarding (508).
+    LoopDetected,
+    /// The request cannot be understood (400); the reason is safe to show.
+    BadRequest(&'static str),
+    /// Something inside the edge failed (500). Carries detail for the log only.
+    Internal(String),
+}
+
+impl EdgeError {
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            EdgeError::Config(_) | EdgeError::Internal(_) => 500,
+            EdgeError::OriginUnreachable(_) => 502,
+            EdgeError::LoopDetected => 508,
+            EdgeError::BadRequest(_) => 400,
+        }
+    }
+
+    /// The plain-text reason shown to the client (the edge prefixes it with `cfsession-edge: `).
+    pub fn public_message(&self) -> String {
+        match self {
+            EdgeError::Config(e) => format!("{e}\n"),
+            EdgeError::OriginUnreachable(_) => "origin unreachable\n".to_owned(),
+            EdgeError::LoopDetected => {
+                "request loop detected (ORIGIN_URL unset and the request's own URL routes back to this Worker)\n"
+                    .to_owned()
+            }
+            EdgeError::BadRequest(reason) => format!("bad request: {reason}\n"),
+            EdgeError::Internal(_) => "internal error\n".to_owned(),
+        }
+    }
+
+    /// What the log line says: the public message plus internal detail.
+    pub fn log_detail(&self) -> String {
+        match self {
+            EdgeError::OriginUnreachable(d) => format!("origin unreachable: {d}"),
+            EdgeError::Internal(d) => format!("internal error: {d}"),
+            other => other.public_message().trim_end().to_owned(),
+        }
+    }
+}
+
+impl fmt::Display for EdgeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.log_detail())
+    }
+}
+
+impl std::error::Error for EdgeError {}
+
+impl From<ConfigError> for EdgeError {
+    fn from(e: ConfigError) -> Self {
+        EdgeError::Config(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses() {
+        let cfg = ConfigError {
+            variable: "ORIGIN_URL",
+            reason: "bad".into(),
+        };
+        assert_eq!(EdgeError::Config(cfg.clone()).status(), 500);
+        assert!(EdgeError::Config(cfg)
+            .public_message()
+            .contains("ORIGIN_URL"));
+        assert_eq!(EdgeError::OriginUnreachable("x".into()).status(), 502);
+        assert_eq!(EdgeError::LoopDetected.status(), 508);
+        assert_eq!(EdgeError::BadRequest("r").status(), 400);
+    }
+
+    #[test]
+    fn internal_detail_stays_out_of_the_body() {
+        let e = EdgeError::Internal("secret detail".into());
+        assert!(!e.public_message().contains("secret"));
+        assert!(e.log_detail().contains("secret detail"));
+        let e = EdgeError::OriginUnreachable("dns failure for internal-host".into());
+        assert!(!e.public_message().contains("internal-host"));
+    }
+}

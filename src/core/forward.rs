@@ -1,0 +1,172 @@
+//! Pure rules for forwarding a request to the origin and its response back: which headers
+//! pass, which are added, and where the request goes.
+
+use url::Url;
+
+/// Marks a request already forwarded by this Worker, so a route that loops back is caught.
+pub const HOP_MARKER: &str = "x-cfsession-hop";
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1, plus the common non-standard ones); never forwarded
+/// in either direction. Headers named in `Connection` are hop-by-hop too.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Headers the edge sets itself on the forwarded request; client-sent copies are replaced.
+const SET_BY_EDGE: &[&str] = &[
+    "host",
+    "content-length",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+];
+
+/// The lower-cased header names listed in a `Connection` header value.
+pub fn connection_tokens(connection: Option<&str>) -> Vec<String> {
+    connection
+        .unwrap_or("")
+        .split(',')
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// Whether a response header from the origin is passed to the client.
+pub fn keep_response_header(name: &str, connection_listed: &[String]) -> bool {
+    let name = name.to_ascii_lowercase();
+    !HOP_BY_HOP.contains(&name.as_str()) && !connection_listed.contains(&name)
+}
+
+/// Whether a client request header is passed to the origin.
+pub fn keep_request_header(name: &str, connection_listed: &[String]) -> bool {
+    let name = name.to_ascii_lowercase();
+    keep_response_header(&name, connection_listed)
+        && !SET_BY_EDGE.contains(&name.as_str())
+        && name != HOP_MARKER
+        && name != "x-forwarded-for"
+}
+
+/// The `Accept-Encoding` sent to the origin. A client that sent none gets `identity`: the
+/// runtime's fetch would otherwise ask for compression the client never accepted, and the
+/// compressed body would reach the client as such.
+pub fn accept_encoding(client: Option<&str>) -> &str {
+    match client.map(str::trim) {
+        Some(v) if !v.is_empty() => v,
+        _ => "identity",
+    }
+}
+
+/// Where a request for `request_url` is forwarded: the origin's scheme, host and port, the
+/// origin's path as a prefix, then the request's own path and query. With no origin
+/// configured, the request's own URL.
+pub fn target_url(origin: Option<&Url>, request_url: &Url) -> Url {
+    let Some(origin) = origin else {
+        return request_url.clone();
+    };
+    let mut target = origin.clone();
+    let prefix = origin.path().trim_end_matches('/');
+    target.set_path(&format!("{prefix}{}", request_url.path()));
+    target.set_query(request_url.query());
+    target
+}
+
+/// The `X-Forwarded-*` values for a forwarded request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardedFor {
+    /// `X-Forwarded-For`: the client's own chain, if any, with the connecting address appended.
+    pub for_chain: Option<String>,
+    /// `X-Forwarded-Proto`: the scheme the client used (`http` or `https`).
+    pub proto: String,
+    /// `X-Forwarded-Host`: the host (and port) the client asked for.
+    pub host: String,
+}
+
+impl ForwardedFor {
+    /// Computes the values from what the client sent and the address it connected from.
+    pub fn compute(request_url: &Url, prior_chain: Option<&str>, client_ip: Option<&str>) -> Self {
+        let prior = prior_chain.map(str::trim).filter(|s| !s.is_empty());
+        let ip = client_ip.map(str::trim).filter(|s| !s.is_empty());
+        let for_chain = match (prior, ip) {
+            (Some(p), Some(ip)) => Some(format!("{p}, {ip}")),
+            (Some(p), None) => Some(p.to_owned()),
+            (None, Some(ip)) => Some(ip.to_owned()),
+            (None, None) => None,
+        };
+        let mut host = request_url.host_str().unwrap_or_default().to_owned();
+        if let Some(port) = request_url.port() {
+            host.push_str(&format!(":{port}"));
+        }
+        Self {
+            for_chain,
+            proto: request_url.scheme().to_owned(),
+            host,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn target_keeps_path_and_query_under_origin_prefix() {
+        let origin = url("http://127.0.0.1:9000/app/");
+        let t = target_url(Some(&origin), &url("https://edge.example/a/b?x=1&y=%20"));
+        assert_eq!(t.as_str(), "http://127.0.0.1:9000/app/a/b?x=1&y=%20");
+        let origin = url("http://o.example");
+        let t = target_url(Some(&origin), &url("https://edge.example/"));
+        assert_eq!(t.as_str(), "http://o.example/");
+    }
+
+    #[test]
+    fn no_origin_forwards_to_own_url() {
+        let u = url("https://site.example/p?q");
+        assert_eq!(target_url(None, &u), u);
+    }
+
+    #[test]
+    fn hop_by_hop_and_connection_listed_headers_are_dropped() {
+        let listed = connection_tokens(Some("close, X-Custom-Hop"));
+        assert!(!keep_request_header("Connection", &listed));
+        assert!(!keep_request_header("transfer-encoding", &listed));
+        assert!(!keep_request_header("x-custom-hop", &listed));
+        assert!(!keep_request_header("X-Forwarded-Proto", &listed));
+        assert!(!keep_request_header(HOP_MARKER, &listed));
+        assert!(keep_request_header("accept", &listed));
+        assert!(keep_response_header("set-cookie", &listed));
+        assert!(!keep_response_header("keep-alive", &listed));
+    }
+
+    #[test]
+    fn accept_encoding_defaults_to_identity() {
+        assert_eq!(accept_encoding(None), "identity");
+        assert_eq!(accept_encoding(Some(" ")), "identity");
+        assert_eq!(accept_encoding(Some("gzip, br")), "gzip, br");
+    }
+
+    #[test]
+    fn forwarded_values() {
+        let f = ForwardedFor::compute(
+            &url("http://127.0.0.1:8787/x"),
+            Some("10.0.0.1"),
+            Some("127.0.0.1"),
+        );
+        assert_eq!(f.for_chain.as_deref(), Some("10.0.0.1, 127.0.0.1"));
+        assert_eq!(f.proto, "http");
+        assert_eq!(f.host, "127.0.0.1:8787");
+        let f = ForwardedFor::compute(&url("https://a.example/"), None, None);
+        assert_eq!(f.for_chain, None);
+        assert_eq!(f.host, "a.example");
+    }
+}

@@ -1,0 +1,10 @@
+//! The pure core: everything that can be computed from values lives here.
+//!
+//! Nothing in this module touches the network, storage, the clock or randomness directly:
+//! time arrives as [`clock::UnixMs`] values and randomness through [`random::RandomSource`].
+
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod forward;
+pub mod random;

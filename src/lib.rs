@@ -1,0 +1,21 @@
+//! cfsession-edge: ColdFusion-style sessions (CFID/CFTOKEN) at the edge.
+//!
+//! The crate has two layers:
+//! - [`core`]: pure logic with no `worker` imports (config, cookies, ids, timeouts, the
+//!   session state machine, the origin header protocol). It builds and is unit-tested natively.
+//! - `edge` (wasm32 only): the thin Worker and Durable Object glue that feeds the core with
+//!   the platform's clock, randomness, storage and network.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod core;
+
+#[cfg(target_arch = "wasm32")]
+mod edge;

@@ -1,0 +1,232 @@
+//! A real `wrangler dev` (real workerd, local Durable Objects and KV) running the built
+//! Worker, on a free loopback port with its own state directory and `--var` overrides.
+//! Dropping an [`Edge`] stops its whole process group, also when the test panics.
+
+use std::{
+    fs,
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::OnceLock,
+    time::Duration,
+};
+
+use super::{client::Client, wait};
+
+/// The repository root (where `wrangler.toml` is).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Builds the Worker once per test process, unless `scripts/test` already did
+/// (it sets `CFSESSION_PREBUILT=1`).
+fn ensure_built() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        if std::env::var("CFSESSION_PREBUILT").as_deref() == Ok("1")
+            && repo_root().join("build/index.js").exists()
+        {
+            return;
+        }
+        let status = Command::new(repo_root().join("scripts/build"))
+            .current_dir(repo_root())
+            .status()
+            .expect("run scripts/build");
+        assert!(status.success(), "scripts/build failed");
+    });
+}
+
+/// A free TCP port on 127.0.0.1 (the listener is closed before returning).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A directory removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "cfsession-{label}-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running edge.
+pub struct Edge {
+    pub port: u16,
+    child: Child,
+    /// The `--persist-to` directory (local DO and KV state).
+    pub state: TempDir,
+    log: PathBuf,
+}
+
+/// Signing key used by tests unless a test sets its own.
+pub const TEST_SIGNING_KEY: &str = "test-signing-key-0123456789abcdef0123456789abcdef";
+
+impl Edge {
+    /// Starts the Worker in front of `origin_url` with the default test variables plus `vars`
+    /// (later entries win). Waits until it answers, with a deadline.
+    pub fn start(origin_url: &str, vars: &[(&str, &str)]) -> Self {
+        let mut all: Vec<(String, String)> = vec![
+            ("ORIGIN_URL".into(), origin_url.into()),
+            ("SESSION_SIGNING_KEY".into(), TEST_SIGNING_KEY.into()),
+            ("COOKIE_SECURE".into(), "false".into()),
+        ];
+        all.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        Self::start_with(&all)
+    }
+
+    /// Starts the Worker with exactly these variables (no defaults).
+    pub fn start_with(vars: &[(String, String)]) -> Self {
+        ensure_built();
+        let mut last_err = String::new();
+        for _attempt in 0..3 {
+            match Self::try_start(vars) {
+                Ok(edge) => return edge,
+                Err(e) => last_err = e,
+            }
+        }
+        panic!("wrangler dev did not start: {last_err}");
+    }
+
+    fn try_start(vars: &[(String, String)]) -> Result<Self, String> {
+        use std::os::unix::process::CommandExt;
+        let port = free_port();
+        let state = TempDir::new("state");
+        let log = state.0.join("wrangler.log");
+        let out = fs::File::create(&log).unwrap();
+        let mut cmd = Command::new(repo_root().join("node_modules/.bin/wrangler"));
+        cmd.current_dir(repo_root())
+            .args([
+                "dev",
+                "--local",
+                "--ip",
+                "127.0.0.1",
+                "--show-interactive-dev-session=false",
+            ])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--inspector-port",
+                &free_port().to_string(),
+            ])
+            .arg("--persist-to")
+            .arg(&state.0)
+            .env("CFSESSION_PREBUILT", "1")
+            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .process_group(0);
+        for (k, v) in vars {
+            cmd.arg("--var").arg(format!("{k}:{v}"));
+        }
+        let child = cmd.spawn().map_err(|e| format!("spawn wrangler: {e}"))?;
+        let mut edge = Edge {
+            port,
+            child,
+            state,
+            log,
+        };
+        let client = Client::new();
+        let ready =
+            wait::until_or_none(Duration::from_secs(90), Duration::from_millis(200), || {
+                if let Ok(Some(status)) = edge.child.try_wait() {
+                    return Some(Err(format!("wrangler exited with {status}")));
+                }
+                let r = client.try_get(&edge.url("/__session/health")).ok()?;
+                (r.status == 200).then_some(Ok(()))
+            });
+        match ready {
+            Some(Ok(())) => Ok(edge),
+            Some(Err(e)) => Err(format!("{e}\n{}", edge.log_tail())),
+            None => {
+                let tail = edge.log_tail();
+                edge.stop();
+                Err(format!("not ready within 90 s\n{tail}"))
+            }
+        }
+    }
+
+    /// `http://127.0.0.1:<port><path>`
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+
+    /// The last lines of wrangler's output (the Worker's log lines are there too).
+    pub fn log_tail(&self) -> String {
+        let text = fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
+    /// Everything wrangler printed so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The local state directory (for counting stored objects).
+    pub fn state_dir(&self) -> &Path {
+        &self.state.0
+    }
+
+    fn stop(&mut self) {
+        let pgid = self.child.id();
+        signal_group(pgid, libc::SIGTERM);
+        let exited = wait::until_or_none(Duration::from_secs(5), Duration::from_millis(50), || {
+            self.child.try_wait().ok().flatten().map(|_| ())
+        });
+        if exited.is_none() {
+            signal_group(pgid, libc::SIGKILL);
+            let _ = self.child.wait();
+        }
+        // workerd may outlive wrangler for a moment; make sure nothing of the group is left.
+        signal_group(pgid, libc::SIGKILL);
+    }
+}
+
+/// Signals every process in group `pgid` (the spawned wrangler is its group's leader).
+///
+/// Calls kill(2) directly: procps-ng 4.0.2's `kill -SIG -PGID` signals far more than the
+/// group (seen here: it took down every process on the machine).
+fn signal_group(pgid: u32, signal: libc::c_int) {
+    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
+        return;
+    };
+    if pgid > 1 {
+        // SAFETY: kill(2) with a negative pid only sends a signal to that process group.
+        unsafe {
+            libc::kill(-pgid, signal);
+        }
+    }
+}
+
+impl Drop for Edge {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "--- wrangler log (port {}) ---\n{}",
+                self.port,
+                self.log_tail()
+            );
+        }
+        self.stop();
+    }
+}

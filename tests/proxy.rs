@@ -1,0 +1,201 @@
+//! The edge as a transparent reverse proxy, through the real Worker under `wrangler dev`.
+
+mod common;
+
+use common::{client::raw, Client, Edge, Origin, Reply};
+
+#[test]
+fn methods_paths_and_query_strings_arrive_unchanged() {
+    let origin = Origin::start(|r| Reply::ok(format!("{} {}", r.method, r.url)));
+    let edge = Edge::start(&origin.url(), &[]);
+    let c = Client::new();
+    let target = "/a/b%20c/d.cfm?x=1&y=%2F&empty=&flag&u=%C3%A9";
+    for method in [
+        "GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "PROPFIND",
+    ] {
+        let body: Option<&[u8]> = matches!(method, "POST" | "PUT" | "PATCH").then_some(b"payload");
+        let r = c.send(method, &edge.url(target), &[], body);
+        assert_eq!(r.status, 200, "{method}");
+        assert_eq!(r.text(), format!("{method} {target}"));
+        let got = origin.last();
+        assert_eq!(got.method, method);
+        assert_eq!(got.url, target);
+        if let Some(b) = body {
+            assert_eq!(got.body, b);
+        }
+    }
+    let r = c.send("HEAD", &edge.url("/head"), &[], None);
+    assert_eq!(r.status, 200);
+    assert!(r.body.is_empty());
+    assert_eq!(origin.last().method, "HEAD");
+}
+
+#[test]
+fn forwarded_headers_are_set_and_client_headers_kept() {
+    let origin = Origin::ok();
+    let edge = Edge::start(&origin.url(), &[]);
+    let c = Client::new();
+    c.send(
+        "GET",
+        &edge.url("/fw"),
+        &[("X-Custom", "kept"), ("Accept", "text/html")],
+        None,
+    );
+    let got = origin.last();
+    assert_eq!(got.header("x-custom"), Some("kept"));
+    assert_eq!(got.header("accept"), Some("text/html"));
+    assert_eq!(got.header("x-forwarded-proto"), Some("http"));
+    assert_eq!(
+        got.header("x-forwarded-host"),
+        Some(format!("127.0.0.1:{}", edge.port).as_str())
+    );
+    let xff = got.header("x-forwarded-for").expect("x-forwarded-for");
+    assert!(xff.ends_with("127.0.0.1"), "{xff}");
+}
+
+#[test]
+fn hop_by_hop_headers_are_removed_both_ways() {
+    // The runtime consumes `Connection` itself in both directions (the Worker never sees it),
+    // so the edge strips the standard hop-by-hop names; `Connection`-listed ones are the
+    // runtime's business.
+    let origin = Origin::start(|_| {
+        Reply::ok("hop")
+            .header("Proxy-Authenticate", "Basic")
+            .header("Keep-Alive", "timeout=5")
+    });
+    let edge = Edge::start(&origin.url(), &[]);
+    let r = raw(
+        edge.port,
+        b"GET /hop HTTP/1.1\r\nHost: 127.0.0.1\r\nKeep-Alive: timeout=5\r\nProxy-Authorization: Basic eDp5\r\nTE: trailers\r\nX-Keep: yes",
+        b"",
+    );
+    assert_eq!(r.status, 200);
+    for h in ["proxy-authenticate", "keep-alive"] {
+        assert_eq!(r.header(h), None, "{h} reached the client");
+    }
+    let got = origin.last();
+    for h in ["keep-alive", "proxy-authorization", "te"] {
+        assert_eq!(got.header(h), None, "{h} reached the origin");
+    }
+    assert_eq!(got.header("x-keep"), Some("yes"));
+}
+
+#[test]
+fn five_megabyte_bodies_stream_both_ways() {
+    const SIZE: usize = 5 * 1024 * 1024;
+    let pattern = |n: usize| (0..n).map(|i| (i % 251) as u8).collect::<Vec<u8>>();
+    let origin = Origin::start(move |r| {
+        assert_eq!(r.body.len(), SIZE, "request body length at the origin");
+        Reply::ok(pattern(SIZE)).header("Content-Type", "application/octet-stream")
+    });
+    let edge = Edge::start(&origin.url(), &[]);
+    let upload = pattern(SIZE);
+    let r = Client::new().send(
+        "POST",
+        &edge.url("/upload"),
+        &[("Content-Type", "application/octet-stream")],
+        Some(&upload),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.len(), SIZE);
+    assert!(r.body == upload, "response body changed in transit");
+    assert!(
+        origin.last().body == upload,
+        "request body changed in transit"
+    );
+}
+
+#[test]
+fn status_codes_and_every_set_cookie_are_kept() {
+    let origin = Origin::start(|_| {
+        Reply::ok("created")
+            .status(201)
+            .header("Set-Cookie", "a=1; Path=/; HttpOnly")
+            .header(
+                "Set-Cookie",
+                "b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT; Path=/x",
+            )
+            .header("Set-Cookie", "c=3; SameSite=Strict")
+    });
+    let edge = Edge::start(&origin.url(), &[]);
+    let r = Client::new().get(&edge.url("/cookies"));
+    assert_eq!(r.status, 201);
+    assert_eq!(
+        r.all("set-cookie"),
+        vec![
+            "a=1; Path=/; HttpOnly",
+            "b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT; Path=/x",
+            "c=3; SameSite=Strict"
+        ]
+    );
+    for status in [404, 418, 500, 503] {
+        let origin = Origin::start(move |_| Reply::ok("x").status(status));
+        let edge = Edge::start(&origin.url(), &[]);
+        assert_eq!(Client::new().get(&edge.url("/s")).status, status);
+    }
+}
+
+#[test]
+fn redirects_pass_through_unfollowed() {
+    let origin = Origin::start(|r| {
+        if r.url == "/old" {
+            Reply::ok("")
+                .status(302)
+                .header("Location", "/new?from=old")
+        } else {
+            Reply::ok("new page")
+        }
+    });
+    let edge = Edge::start(&origin.url(), &[]);
+    let r = Client::new().get(&edge.url("/old"));
+    assert_eq!(r.status, 302);
+    assert_eq!(r.header("location"), Some("/new?from=old"));
+    assert_eq!(
+        origin.received().len(),
+        1,
+        "the edge followed the redirect itself"
+    );
+}
+
+#[test]
+fn origin_down_gives_502_with_a_reason() {
+    let closed = common::edge::free_port();
+    let edge = Edge::start(&format!("http://127.0.0.1:{closed}"), &[]);
+    let r = Client::new().get(&edge.url("/anything"));
+    assert_eq!(r.status, 502);
+    assert!(r.text().contains("origin unreachable"), "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
+    common::wait::until(
+        "the 502 log line",
+        std::time::Duration::from_secs(10),
+        std::time::Duration::from_millis(100),
+        || edge.log().contains("origin unreachable").then_some(()),
+    );
+}
+
+#[test]
+fn invalid_origin_url_is_a_clear_500_naming_the_variable() {
+    let edge = Edge::start("ftp://not-http.example", &[]);
+    let r = Client::new().get(&edge.url("/"));
+    assert_eq!(r.status, 500);
+    assert!(r.text().contains("ORIGIN_URL"), "{}", r.text());
+    // The edge stays up: its own endpoints still answer.
+    assert_eq!(
+        Client::new().get(&edge.url("/__session/health")).status,
+        200
+    );
+}
+
+#[test]
+fn unset_origin_forwards_to_the_request_url_and_catches_the_local_loop() {
+    // Locally the request's own URL is the Worker itself: the hop marker stops the loop.
+    let edge = Edge::start("", &[]);
+    let r = Client::new().get(&edge.url("/loop"));
+    assert_eq!(r.status, 508, "{}", r.text());
+    assert_eq!(
+        r.header("content-encoding"),
+        None,
+        "the client asked for no compression"
+    );
+    assert!(r.text().contains("loop"), "{}", r.text());
+}

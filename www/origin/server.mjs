@@ -1,0 +1,54 @@
+// The demo origin: a small site behind cfsession-edge, modelled on the ColdFusion seeds'
+// index.cfm (hit count, session id, Refresh, End Session). It keeps no session state itself:
+// everything it knows about the session arrives in the X-Session-* headers from the edge.
+//
+// Usage: node www/origin/server.mjs [port]   (default 8788; binds 127.0.0.1 only)
+import http from "node:http";
+
+const port = Number(process.argv[2] ?? process.env.PORT ?? 8788);
+
+const escape = (s) =>
+  String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+
+function page(req) {
+  const h = req.headers;
+  const sessionId = h["x-session-id"];
+  const hits = h["x-session-hits"];
+  const received = Object.entries(h)
+    .filter(([k]) => k.startsWith("x-session-") || k.startsWith("x-forwarded-"))
+    .map(([k, v]) => `<tr><th>${escape(k)}</th><td><code>${escape(v)}</code></td></tr>`)
+    .join("");
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>cfsession-edge demo</title>
+<style>
+ body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1d2330}
+ h1{font-size:1.5rem} table{border-collapse:collapse;width:100%} th,td{text-align:left;padding:.25rem .5rem;border-bottom:1px solid #e3e6ec;vertical-align:top}
+ th{width:14rem;font-weight:600} code{word-break:break-all} .muted{color:#667}
+ nav a{margin-right:1rem}
+</style></head>
+<body>
+<h1>Explicitly Ending Sessions, at the edge</h1>
+<p>Hit Count: <strong id="hits">${hits === undefined ? "n/a" : escape(hits)}</strong> (<a id="refresh" href="/">Refresh</a>)</p>
+<p>CFID: <code id="cfid">${sessionId === undefined ? "none (no session header received)" : escape(sessionId)}</code></p>
+<p class="muted">CFTOKEN is the secret half of the session: the edge never sends it to the origin.</p>
+<nav><a id="end-session" href="/?killSession">End Session</a></nav>
+<h2>What this origin received</h2>
+<table id="received">${received || '<tr><td class="muted">no X-Session-* or X-Forwarded-* headers</td></tr>'}</table>
+</body></html>
+`;
+}
+
+const server = http.createServer((req, res) => {
+  res.setHeader("cache-control", "no-store");
+  if (req.url === "/favicon.ico") {
+    res.writeHead(204).end();
+    return;
+  }
+  res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+  res.end(page(req));
+});
+
+server.listen(port, "127.0.0.1", () => {
+  console.log(`demo origin listening on http://127.0.0.1:${port}`);
+});
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => server.close(() => process.exit(0)));
