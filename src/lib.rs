@@ -5,15 +5,7 @@
 //!   session state machine, the origin header protocol). It builds and is unit-tested natively.
 //! - `edge` (wasm32 only): the thin Worker and Durable Object glue that feeds the core with
 //!   the platform's clock, randomness, storage and network.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 pub mod core;
 

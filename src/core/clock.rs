@@ -23,9 +23,7 @@ pub struct FakeClock {
 impl FakeClock {
     /// A clock frozen at `now` (ms since the epoch).
     pub fn at(now: UnixMs) -> Self {
-        Self {
-            now: Cell::new(now),
-        }
+        Self { now: Cell::new(now) }
     }
 
     /// Moves the clock forward by `ms` milliseconds.

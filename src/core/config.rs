@@ -1,17 +1,88 @@
 //! The Worker's configuration: read once per request from `[vars]` and secrets, validated
 //! into typed values. Every default lives in [`Config::default`]; every bad value becomes a
-//! [`ConfigError`] that names the variable.
+//! [`ConfigError`] that names the variable (never its value).
 
 use std::fmt;
 
 use url::Url;
 
+use super::{
+    cookie::{CookieExpiry, CookiePolicy},
+    crypto::ct_eq,
+    protocol::MAX_TIMEOUT_S,
+    session::Policy,
+};
+
+/// The largest session data accepted (bytes of JSON). The data travels to the origin in a
+/// header, base64url-encoded, and Workers allow 128 KB of request headers in total.
+pub const MAX_DATA_LIMIT: usize = 64 * 1024;
+/// The shortest accepted `SESSION_SIGNING_KEY` / `ADMIN_TOKEN`.
+const MIN_SECRET_LEN: usize = 32;
+
 /// Validated configuration. Build it with [`Config::from_lookup`].
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// `ORIGIN_URL`: where requests are forwarded. `None` (unset or empty) forwards to the
     /// request's own URL, the production pattern of a Worker on a route in front of its origin.
     pub origin: Option<Url>,
+    /// `SESSION_SIGNING_KEY` (secret): keys the CFTOKEN MAC and the origin signatures.
+    pub signing_key: Secret,
+    /// `COOKIE_SECURE`, `COOKIE_DOMAIN`, `COOKIE_EXPIRY`.
+    pub cookie: CookiePolicy,
+    /// `SESSION_TIMEOUT`, `SESSION_MAX_LIFETIME`, `TOUCH_INTERVAL`, `SESSION_HITS`.
+    pub policy: Policy,
+    /// `SESSION_DEFER`: store a new session only when the client comes back with its cookies
+    /// or the origin stores data in it.
+    pub defer: bool,
+    /// `URL_TOKENS`: accept CFID/CFTOKEN from the query string (cookieless clients).
+    pub url_tokens: bool,
+    /// `SESSION_DATA_LIMIT`: the largest session data, in bytes of JSON.
+    pub data_limit: usize,
+    /// `ADMIN_TOKEN` (secret): the admin API's bearer token; `None` turns the admin off.
+    pub admin_token: Option<Secret>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            origin: None,
+            signing_key: Secret(String::new()),
+            cookie: CookiePolicy::default(),
+            policy: Policy::default(),
+            defer: true,
+            url_tokens: false,
+            data_limit: MAX_DATA_LIMIT,
+            admin_token: None,
+        }
+    }
+}
+
+/// A secret value: redacted in `Debug`, compared in constant time.
+#[derive(Clone, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret's bytes. Never log them.
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
+    /// Constant-time comparison with a presented value.
+    pub fn matches(&self, presented: &str) -> bool {
+        ct_eq(self.0.as_bytes(), presented.as_bytes())
+    }
+}
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        ct_eq(self.0.as_bytes(), other.0.as_bytes())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
 }
 
 /// A configuration variable has a value the Worker cannot use.
@@ -25,98 +96,126 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid configuration: {}: {}",
-            self.variable, self.reason
-        )
+        write!(f, "invalid configuration: {}: {}", self.variable, self.reason)
     }
 }
 
 impl std::error::Error for ConfigError {}
 
+fn err(variable: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError { variable, reason: reason.into() }
+}
+
 impl Config {
-    /// Builds the configuration from a variable lookup (the Worker passes `env.var`).
-    /// Unset and empty variables take their defaults.
+    /// Builds the configuration from a variable lookup (the Worker passes `env.var`, which
+    /// also sees secrets). Unset and empty variables take their defaults.
     ///
     /// # Errors
     /// The first variable whose value cannot be used.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let mut config = Config::default();
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let mut c = Config::default();
         if let Some(raw) = get("ORIGIN_URL") {
-            config.origin = Some(parse_origin(&raw)?);
+            c.origin = Some(parse_origin(&raw)?);
         }
-        Ok(config)
+        c.signing_key = match get("SESSION_SIGNING_KEY") {
+            Some(k) if k.len() >= MIN_SECRET_LEN => Secret(k),
+            Some(_) => return Err(err("SESSION_SIGNING_KEY", format!("must be at least {MIN_SECRET_LEN} characters"))),
+            None => {
+                return Err(err(
+                    "SESSION_SIGNING_KEY",
+                    "is not set (wrangler secret put SESSION_SIGNING_KEY; locally, .dev.vars)",
+                ))
+            }
+        };
+        c.admin_token = match get("ADMIN_TOKEN") {
+            Some(t) if t.len() >= MIN_SECRET_LEN => Some(Secret(t)),
+            Some(_) => return Err(err("ADMIN_TOKEN", format!("must be at least {MIN_SECRET_LEN} characters"))),
+            None => None,
+        };
+        if let Some(v) = get("COOKIE_SECURE") {
+            c.cookie.secure = parse_bool("COOKIE_SECURE", &v)?;
+        }
+        if let Some(v) = get("COOKIE_DOMAIN") {
+            c.cookie.domain = Some(parse_domain(&v)?);
+        }
+        if let Some(v) = get("COOKIE_EXPIRY") {
+            c.cookie.expiry = match v.to_ascii_lowercase().as_str() {
+                "session" => CookieExpiry::Session,
+                "sliding" => CookieExpiry::Sliding,
+                "classic" => CookieExpiry::Classic,
+                _ => return Err(err("COOKIE_EXPIRY", "must be session, sliding or classic")),
+            };
+        }
+        if let Some(v) = get("SESSION_TIMEOUT") {
+            c.policy.idle_timeout_s = parse_u64("SESSION_TIMEOUT", &v, 1, MAX_TIMEOUT_S)?;
+        }
+        if let Some(v) = get("SESSION_MAX_LIFETIME") {
+            c.policy.max_lifetime_s = parse_u64("SESSION_MAX_LIFETIME", &v, 0, 10 * 365 * 24 * 3600)?;
+        }
+        if let Some(v) = get("TOUCH_INTERVAL") {
+            c.policy.touch_interval_s = parse_u64("TOUCH_INTERVAL", &v, 0, 24 * 3600)?;
+        }
+        if let Some(v) = get("SESSION_HITS") {
+            c.policy.count_hits = parse_bool("SESSION_HITS", &v)?;
+        }
+        if let Some(v) = get("SESSION_DEFER") {
+            c.defer = parse_bool("SESSION_DEFER", &v)?;
+        }
+        if let Some(v) = get("URL_TOKENS") {
+            c.url_tokens = parse_bool("URL_TOKENS", &v)?;
+        }
+        if let Some(v) = get("SESSION_DATA_LIMIT") {
+            c.data_limit = usize::try_from(parse_u64("SESSION_DATA_LIMIT", &v, 2, MAX_DATA_LIMIT as u64)?)
+                .unwrap_or(MAX_DATA_LIMIT);
+        }
+        Ok(c)
     }
 }
 
 fn parse_origin(raw: &str) -> Result<Url, ConfigError> {
-    let err = |reason: &str| ConfigError {
-        variable: "ORIGIN_URL",
-        reason: reason.to_owned(),
-    };
-    let url = Url::parse(raw).map_err(|_| err("must be an absolute http:// or https:// URL"))?;
+    let bad = |reason: &str| err("ORIGIN_URL", reason);
+    let url = Url::parse(raw).map_err(|_| bad("must be an absolute http:// or https:// URL"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(err("must be an absolute http:// or https:// URL"));
+        return Err(bad("must be an absolute http:// or https:// URL"));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(err("must not have a query string or fragment"));
+        return Err(bad("must not have a query string or fragment"));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(err("must not contain credentials"));
+        return Err(bad("must not contain credentials"));
     }
     Ok(url)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        }
-    }
-
-    #[test]
-    fn defaults_when_nothing_is_set() {
-        assert_eq!(Config::from_lookup(lookup(&[])).unwrap(), Config::default());
-    }
-
-    #[test]
-    fn empty_origin_means_unset() {
-        let c = Config::from_lookup(lookup(&[("ORIGIN_URL", "  ")])).unwrap();
-        assert_eq!(c.origin, None);
-    }
-
-    #[test]
-    fn origin_accepts_http_and_https_with_path_prefix() {
-        for ok in ["http://127.0.0.1:8080", "https://example.com/app/"] {
-            let c = Config::from_lookup(lookup(&[("ORIGIN_URL", ok)])).unwrap();
-            assert!(c.origin.is_some(), "{ok}");
-        }
-    }
-
-    #[test]
-    fn origin_rejections_name_the_variable_and_hide_the_value() {
-        for bad in [
-            "not a url",
-            "ftp://example.com",
-            "/relative",
-            "http://example.com/?q=1",
-            "http://user:pw@example.com",
-        ] {
-            let e = Config::from_lookup(lookup(&[("ORIGIN_URL", bad)])).unwrap_err();
-            assert_eq!(e.variable, "ORIGIN_URL");
-            assert!(!e.to_string().contains(bad), "{e}");
-        }
+fn parse_bool(variable: &'static str, raw: &str) -> Result<bool, ConfigError> {
+    match raw.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(err(variable, "must be true or false")),
     }
 }
+
+fn parse_u64(variable: &'static str, raw: &str, min: u64, max: u64) -> Result<u64, ConfigError> {
+    match raw.parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(err(variable, format!("must be a whole number from {min} to {max}"))),
+    }
+}
+
+fn parse_domain(raw: &str) -> Result<String, ConfigError> {
+    let d = raw.trim_start_matches('.').to_ascii_lowercase();
+    let ok = !d.is_empty()
+        && d.len() <= 253
+        && !d.contains("..")
+        && !d.ends_with('.')
+        && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    if ok {
+        Ok(d)
+    } else {
+        Err(err("COOKIE_DOMAIN", "must be a host name such as example.com"))
+    }
+}
+
+#[cfg(test)]
+mod tests;

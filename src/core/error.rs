@@ -19,6 +19,13 @@ pub enum EdgeError {
     LoopDetected,
     /// The request cannot be understood (400); the reason is safe to show.
     BadRequest(&'static str),
+    /// Missing or wrong credentials for the admin API (401).
+    Unauthorized,
+    /// Nothing there (404); the reason is safe to show.
+    NotFound(&'static str),
+    /// The session store (a Durable Object) failed or could not be reached (503). The edge
+    /// fails closed: it never forwards a request with a session it could not check.
+    SessionStore(String),
     /// Something inside the edge failed (500). Carries detail for the log only.
     Internal(String),
 }
@@ -29,8 +36,11 @@ impl EdgeError {
         match self {
             EdgeError::Config(_) | EdgeError::Internal(_) => 500,
             EdgeError::OriginUnreachable(_) => 502,
+            EdgeError::SessionStore(_) => 503,
             EdgeError::LoopDetected => 508,
             EdgeError::BadRequest(_) => 400,
+            EdgeError::Unauthorized => 401,
+            EdgeError::NotFound(_) => 404,
         }
     }
 
@@ -44,6 +54,9 @@ impl EdgeError {
                     .to_owned()
             }
             EdgeError::BadRequest(reason) => format!("bad request: {reason}\n"),
+            EdgeError::SessionStore(_) => "session store unavailable, try again\n".to_owned(),
+            EdgeError::Unauthorized => "missing or wrong bearer token\n".to_owned(),
+            EdgeError::NotFound(what) => format!("{what}\n"),
             EdgeError::Internal(_) => "internal error\n".to_owned(),
         }
     }
@@ -53,6 +66,7 @@ impl EdgeError {
         match self {
             EdgeError::OriginUnreachable(d) => format!("origin unreachable: {d}"),
             EdgeError::Internal(d) => format!("internal error: {d}"),
+            EdgeError::SessionStore(d) => format!("session store unavailable: {d}"),
             other => other.public_message().trim_end().to_owned(),
         }
     }
@@ -78,17 +92,14 @@ mod tests {
 
     #[test]
     fn statuses() {
-        let cfg = ConfigError {
-            variable: "ORIGIN_URL",
-            reason: "bad".into(),
-        };
+        let cfg = ConfigError { variable: "ORIGIN_URL", reason: "bad".into() };
         assert_eq!(EdgeError::Config(cfg.clone()).status(), 500);
-        assert!(EdgeError::Config(cfg)
-            .public_message()
-            .contains("ORIGIN_URL"));
+        assert!(EdgeError::Config(cfg).public_message().contains("ORIGIN_URL"));
         assert_eq!(EdgeError::OriginUnreachable("x".into()).status(), 502);
         assert_eq!(EdgeError::LoopDetected.status(), 508);
         assert_eq!(EdgeError::BadRequest("r").status(), 400);
+        assert_eq!(EdgeError::SessionStore("d".into()).status(), 503);
+        assert!(!EdgeError::SessionStore("detail".into()).public_message().contains("detail"));
     }
 
     #[test]

@@ -21,21 +21,11 @@ const HOP_BY_HOP: &[&str] = &[
 ];
 
 /// Headers the edge sets itself on the forwarded request; client-sent copies are replaced.
-const SET_BY_EDGE: &[&str] = &[
-    "host",
-    "content-length",
-    "x-forwarded-proto",
-    "x-forwarded-host",
-];
+const SET_BY_EDGE: &[&str] = &["host", "content-length", "x-forwarded-proto", "x-forwarded-host"];
 
 /// The lower-cased header names listed in a `Connection` header value.
 pub fn connection_tokens(connection: Option<&str>) -> Vec<String> {
-    connection
-        .unwrap_or("")
-        .split(',')
-        .map(|t| t.trim().to_ascii_lowercase())
-        .filter(|t| !t.is_empty())
-        .collect()
+    connection.unwrap_or("").split(',').map(|t| t.trim().to_ascii_lowercase()).filter(|t| !t.is_empty()).collect()
 }
 
 /// Whether a response header from the origin is passed to the client.
@@ -103,11 +93,7 @@ impl ForwardedFor {
         if let Some(port) = request_url.port() {
             host.push_str(&format!(":{port}"));
         }
-        Self {
-            for_chain,
-            proto: request_url.scheme().to_owned(),
-            host,
-        }
+        Self { for_chain, proto: request_url.scheme().to_owned(), host }
     }
 }
 
@@ -157,11 +143,7 @@ mod tests {
 
     #[test]
     fn forwarded_values() {
-        let f = ForwardedFor::compute(
-            &url("http://127.0.0.1:8787/x"),
-            Some("10.0.0.1"),
-            Some("127.0.0.1"),
-        );
+        let f = ForwardedFor::compute(&url("http://127.0.0.1:8787/x"), Some("10.0.0.1"), Some("127.0.0.1"));
         assert_eq!(f.for_chain.as_deref(), Some("10.0.0.1, 127.0.0.1"));
         assert_eq!(f.proto, "http");
         assert_eq!(f.host, "127.0.0.1:8787");

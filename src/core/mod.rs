@@ -5,6 +5,13 @@
 
 pub mod clock;
 pub mod config;
+pub mod cookie;
+pub mod crypto;
 pub mod error;
 pub mod forward;
+pub mod ids;
+pub mod protocol;
+pub mod query;
 pub mod random;
+pub mod rpc;
+pub mod session;

@@ -1,8 +1,13 @@
 //! The Worker glue: the `fetch` entry point and the routing of edge-owned paths.
 //! Everything computed lives in [`crate::core`]; this layer only moves values in and out.
 
+mod admin;
+mod platform;
 mod proxy;
 mod respond;
+mod session;
+mod session_object;
+mod store;
 
 use worker::{event, Context, Env, Request, Response, Result};
 
@@ -10,6 +15,7 @@ use crate::core::{config::Config, error::EdgeError, forward::HOP_MARKER};
 
 /// Paths under this prefix are answered by the edge itself and never forwarded.
 const EDGE_PREFIX: &str = "/__session/";
+const ADMIN_API: &str = "admin/api/";
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
@@ -24,18 +30,18 @@ async fn handle(req: Request, env: &Env) -> std::result::Result<Response, EdgeEr
         return Err(EdgeError::LoopDetected);
     }
     let path = req.path();
-    if let Some(rest) = path.strip_prefix(EDGE_PREFIX) {
-        return edge_endpoint(rest);
+    if path == "/__session/health" {
+        // A liveness probe: answers even when the configuration is invalid.
+        return respond::text(200, "ok\n");
     }
     let config = Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))?;
-    proxy::forward(req, &config).await
-}
-
-/// Answers the edge's own endpoints. `health` is a liveness probe: it answers 200 even when
-/// the configuration is invalid (requests to the site then get the configuration error).
-fn edge_endpoint(rest: &str) -> std::result::Result<Response, EdgeError> {
-    match rest {
-        "health" => respond::text(200, "ok\n"),
-        _ => respond::text(404, "cfsession-edge: no such edge endpoint\n"),
+    match path.strip_prefix(EDGE_PREFIX) {
+        Some(rest) => match rest.strip_prefix(ADMIN_API) {
+            Some(api_path) => {
+                admin::handle(&req, api_path, env, &config).await.map_err(|e| EdgeError::Internal(e.to_string()))
+            }
+            None => Err(EdgeError::NotFound("no such edge endpoint")),
+        },
+        None => session::handle(req, env, &config).await,
     }
 }

@@ -5,54 +5,78 @@ use url::Url;
 use worker::{console_error, Fetch, Headers, Request, Response};
 
 use crate::core::{
-    config::Config,
     error::EdgeError,
     forward::{self, ForwardedFor, HOP_MARKER},
+    protocol,
 };
 
 fn internal(e: impl std::fmt::Display) -> EdgeError {
     EdgeError::Internal(e.to_string())
 }
 
-/// Forwards `req` to the configured origin (or its own URL) and returns the origin's answer.
-pub async fn forward(req: Request, config: &Config) -> Result<Response, EdgeError> {
+/// How a request is forwarded.
+pub struct Forward {
+    /// Where to (see [`forward::target_url`]).
+    pub target: Url,
+    /// The `X-Session-*` headers for the origin.
+    pub session_headers: Vec<(&'static str, String)>,
+    /// The `Cookie` header for the origin (the client's without the session cookies).
+    pub cookie: Option<String>,
+}
+
+/// The origin's answer: a response ready for the client (its headers are mutable), and the
+/// origin's `X-Session-*` control headers, already removed from it.
+pub struct OriginReply {
+    pub response: Response,
+    pub set: Option<String>,
+    pub action: Option<String>,
+    pub user: Option<String>,
+}
+
+/// Forwards `req` as `fwd` says and returns the origin's answer.
+pub async fn forward(req: Request, fwd: Forward) -> Result<OriginReply, EdgeError> {
     let request_url: Url = req.url().map_err(internal)?;
-    let target = forward::target_url(config.origin.as_ref(), &request_url);
-    let headers = request_headers(&req, &request_url).map_err(internal)?;
-    let outgoing = build_request(&req, &target, &headers)?;
+    let headers = request_headers(&req, &request_url, &fwd).map_err(internal)?;
+    let outgoing = build_request(&req, &fwd.target, &headers)?;
     let resp = Fetch::Request(outgoing).send().await.map_err(|e| {
-        let err = EdgeError::OriginUnreachable(format!("{target}: {e}"));
+        let err = EdgeError::OriginUnreachable(format!("{}: {e}", fwd.target));
         console_error!("cfsession-edge: {err}");
         err
     })?;
     response_to_client(resp).map_err(internal)
 }
 
-/// The headers sent to the origin: the client's, less hop-by-hop and edge-owned ones, plus
-/// `X-Forwarded-*` and the loop marker.
-fn request_headers(req: &Request, request_url: &Url) -> worker::Result<Headers> {
+/// The headers sent to the origin: the client's, less hop-by-hop, edge-owned and
+/// `X-Session-*` ones, plus the session headers, `X-Forwarded-*` and the loop marker.
+fn request_headers(req: &Request, request_url: &Url, fwd: &Forward) -> worker::Result<Headers> {
     let incoming = req.headers();
     let listed = forward::connection_tokens(incoming.get("connection")?.as_deref());
     let out = Headers::new();
     for (name, value) in incoming.entries() {
-        if forward::keep_request_header(&name, &listed) {
+        let keep = forward::keep_request_header(&name, &listed)
+            && !protocol::is_session_header(&name)
+            && !name.eq_ignore_ascii_case("cookie");
+        if keep {
             out.append(&name, &value)?;
         }
     }
-    let fwd = ForwardedFor::compute(
+    if let Some(cookie) = &fwd.cookie {
+        out.set("cookie", cookie)?;
+    }
+    let fwd_for = ForwardedFor::compute(
         request_url,
         incoming.get("x-forwarded-for")?.as_deref(),
         incoming.get("cf-connecting-ip")?.as_deref(),
     );
-    if let Some(chain) = fwd.for_chain {
+    if let Some(chain) = fwd_for.for_chain {
         out.set("x-forwarded-for", &chain)?;
     }
-    out.set("x-forwarded-proto", &fwd.proto)?;
-    out.set("x-forwarded-host", &fwd.host)?;
-    out.set(
-        "accept-encoding",
-        forward::accept_encoding(incoming.get("accept-encoding")?.as_deref()),
-    )?;
+    out.set("x-forwarded-proto", &fwd_for.proto)?;
+    out.set("x-forwarded-host", &fwd_for.host)?;
+    out.set("accept-encoding", forward::accept_encoding(incoming.get("accept-encoding")?.as_deref()))?;
+    for (name, value) in &fwd.session_headers {
+        out.set(name, value)?;
+    }
     out.set(HOP_MARKER, "1")?;
     Ok(out)
 }
@@ -67,26 +91,27 @@ fn build_request(req: &Request, target: &Url, headers: &Headers) -> Result<Reque
     if let Some(body) = inner.body() {
         init.set_body(&body);
     }
-    let sys = web_sys::Request::new_with_str_and_init(target.as_str(), &init)
-        .map_err(|e| internal(format!("{e:?}")))?;
+    let sys =
+        web_sys::Request::new_with_str_and_init(target.as_str(), &init).map_err(|e| internal(format!("{e:?}")))?;
     Ok(Request::from(sys))
 }
 
 /// Copies the origin's response for the client: same status, same headers (every
-/// `Set-Cookie` kept) less hop-by-hop ones, and the body as a stream.
-fn response_to_client(resp: Response) -> worker::Result<Response> {
+/// `Set-Cookie` kept) less hop-by-hop and `X-Session-*` ones, and the body as a stream.
+fn response_to_client(resp: Response) -> worker::Result<OriginReply> {
     let status = resp.status_code();
     let incoming = resp.headers();
     let listed = forward::connection_tokens(incoming.get("connection")?.as_deref());
     let out = Headers::new();
     for (name, value) in incoming.entries() {
-        if forward::keep_response_header(&name, &listed) {
+        if forward::keep_response_header(&name, &listed) && !protocol::is_session_header(&name) {
             out.append(&name, &value)?;
         }
     }
+    let set = incoming.get(protocol::SET)?;
+    let action = incoming.get(protocol::ACTION)?;
+    let user = incoming.get(protocol::USER)?;
     let (_, body) = resp.into_parts();
-    Ok(Response::builder()
-        .with_status(status)
-        .with_headers(out)
-        .body(body))
+    let response = Response::builder().with_status(status).with_headers(out).body(body);
+    Ok(OriginReply { response, set, action, user })
 }

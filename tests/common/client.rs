@@ -21,19 +21,12 @@ pub struct Resp {
 impl Resp {
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
     }
 
     pub fn all(&self, name: &str) -> Vec<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .filter(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
-            .collect()
+        self.headers.iter().filter(|(k, _)| *k == name).map(|(_, v)| v.as_str()).collect()
     }
 
     pub fn text(&self) -> String {
@@ -42,9 +35,7 @@ impl Resp {
 
     /// The `Set-Cookie` header for cookie `name`, if any.
     pub fn set_cookie(&self, name: &str) -> Option<&str> {
-        self.all("set-cookie")
-            .into_iter()
-            .find(|c| c.split('=').next().map(str::trim) == Some(name))
+        self.all("set-cookie").into_iter().find(|c| c.split('=').next().map(str::trim) == Some(name))
     }
 }
 
@@ -59,10 +50,7 @@ impl Jar {
     }
 
     pub fn set(&self, name: &str, value: &str) {
-        self.0
-            .lock()
-            .unwrap()
-            .insert(name.to_owned(), value.to_owned());
+        self.0.lock().unwrap().insert(name.to_owned(), value.to_owned());
     }
 
     pub fn clear(&self) {
@@ -72,12 +60,7 @@ impl Jar {
     /// The `Cookie` request header value, or `None` when empty.
     pub fn header(&self) -> Option<String> {
         let map = self.0.lock().unwrap();
-        (!map.is_empty()).then(|| {
-            map.iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
+        (!map.is_empty()).then(|| map.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; "))
     }
 
     /// Applies every `Set-Cookie` of `resp`.
@@ -113,26 +96,13 @@ impl Default for Client {
 
 impl Client {
     pub fn new() -> Self {
-        let agent = ureq::AgentBuilder::new()
-            .redirects(0)
-            .timeout(Duration::from_secs(60))
-            .build();
-        Self {
-            agent,
-            jar: Jar::default(),
-        }
+        let agent = ureq::AgentBuilder::new().redirects(0).timeout(Duration::from_secs(60)).build();
+        Self { agent, jar: Jar::default() }
     }
 
     /// Sends a request with the jar's cookies plus `headers`, and updates the jar.
-    pub fn send(
-        &self,
-        method: &str,
-        url: &str,
-        headers: &[(&str, &str)],
-        body: Option<&[u8]>,
-    ) -> Resp {
-        self.try_send(method, url, headers, body)
-            .unwrap_or_else(|e| panic!("{method} {url}: {e}"))
+    pub fn send(&self, method: &str, url: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Resp {
+        self.try_send(method, url, headers, body).unwrap_or_else(|e| panic!("{method} {url}: {e}"))
     }
 
     pub fn try_send(
@@ -143,10 +113,7 @@ impl Client {
         body: Option<&[u8]>,
     ) -> Result<Resp, String> {
         // Ask for no compression, as curl does: bodies are then compared byte for byte.
-        let mut req = self
-            .agent
-            .request(method, url)
-            .set("Accept-Encoding", "identity");
+        let mut req = self.agent.request(method, url).set("Accept-Encoding", "identity");
         if let Some(cookie) = self.jar.header() {
             req = req.set("Cookie", &cookie);
         }
@@ -187,15 +154,8 @@ fn read(resp: ureq::Response) -> Result<Resp, String> {
         }
     }
     let mut body = Vec::new();
-    resp.into_reader()
-        .take(64 * 1024 * 1024)
-        .read_to_end(&mut body)
-        .map_err(|e| e.to_string())?;
-    Ok(Resp {
-        status,
-        headers,
-        body,
-    })
+    resp.into_reader().take(64 * 1024 * 1024).read_to_end(&mut body).map_err(|e| e.to_string())?;
+    Ok(Resp { status, headers, body })
 }
 
 /// Sends `head` (request line and headers, without the blank line) and `body` over a fresh
@@ -213,40 +173,25 @@ pub fn raw(port: u16, head: &[u8], body: &[u8]) -> Resp {
 }
 
 fn parse_raw(buf: &[u8]) -> Resp {
-    let split = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a complete HTTP response head");
+    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").expect("a complete HTTP response head");
     let head = String::from_utf8_lossy(&buf[..split]).into_owned();
     let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .expect("status line");
+    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).expect("status line");
     let headers = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect::<Vec<_>>();
     let mut body = buf[split + 4..].to_vec();
-    if headers
-        .iter()
-        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"))
-    {
+    if headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked")) {
         body = dechunk(&body);
     }
-    Resp {
-        status,
-        headers,
-        body,
-    }
+    Resp { status, headers, body }
 }
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(eol) = b.windows(2).position(|w| w == b"\r\n") {
-        let size =
-            usize::from_str_radix(String::from_utf8_lossy(&b[..eol]).trim(), 16).unwrap_or(0);
+        let size = usize::from_str_radix(String::from_utf8_lossy(&b[..eol]).trim(), 16).unwrap_or(0);
         if size == 0 {
             break;
         }

@@ -23,9 +23,7 @@ pub fn repo_root() -> PathBuf {
 fn ensure_built() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
-        if std::env::var("CFSESSION_PREBUILT").as_deref() == Ok("1")
-            && repo_root().join("build/index.js").exists()
-        {
+        if std::env::var("CFSESSION_PREBUILT").as_deref() == Ok("1") && repo_root().join("build/index.js").exists() {
             return;
         }
         let status = Command::new(repo_root().join("scripts/build"))
@@ -38,11 +36,7 @@ fn ensure_built() {
 
 /// A free TCP port on 127.0.0.1 (the listener is closed before returning).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A directory removed when dropped.
@@ -50,11 +44,7 @@ pub struct TempDir(pub PathBuf);
 
 impl TempDir {
     pub fn new(label: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "cfsession-{label}-{}-{}",
-            std::process::id(),
-            free_port()
-        ));
+        let dir = std::env::temp_dir().join(format!("cfsession-{label}-{}-{}", std::process::id(), free_port()));
         fs::create_dir_all(&dir).unwrap();
         Self(dir)
     }
@@ -77,6 +67,8 @@ pub struct Edge {
 
 /// Signing key used by tests unless a test sets its own.
 pub const TEST_SIGNING_KEY: &str = "test-signing-key-0123456789abcdef0123456789abcdef";
+/// Admin token used by tests unless a test sets its own.
+pub const TEST_ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef0123456789";
 
 impl Edge {
     /// Starts the Worker in front of `origin_url` with the default test variables plus `vars`
@@ -86,6 +78,7 @@ impl Edge {
             ("ORIGIN_URL".into(), origin_url.into()),
             ("SESSION_SIGNING_KEY".into(), TEST_SIGNING_KEY.into()),
             ("COOKIE_SECURE".into(), "false".into()),
+            ("ADMIN_TOKEN".into(), TEST_ADMIN_TOKEN.into()),
         ];
         all.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         Self::start_with(&all)
@@ -112,19 +105,8 @@ impl Edge {
         let out = fs::File::create(&log).unwrap();
         let mut cmd = Command::new(repo_root().join("node_modules/.bin/wrangler"));
         cmd.current_dir(repo_root())
-            .args([
-                "dev",
-                "--local",
-                "--ip",
-                "127.0.0.1",
-                "--show-interactive-dev-session=false",
-            ])
-            .args([
-                "--port",
-                &port.to_string(),
-                "--inspector-port",
-                &free_port().to_string(),
-            ])
+            .args(["dev", "--local", "--ip", "127.0.0.1", "--show-interactive-dev-session=false"])
+            .args(["--port", &port.to_string(), "--inspector-port", &free_port().to_string()])
             .arg("--persist-to")
             .arg(&state.0)
             .env("CFSESSION_PREBUILT", "1")
@@ -139,21 +121,15 @@ impl Edge {
             cmd.arg("--var").arg(format!("{k}:{v}"));
         }
         let child = cmd.spawn().map_err(|e| format!("spawn wrangler: {e}"))?;
-        let mut edge = Edge {
-            port,
-            child,
-            state,
-            log,
-        };
+        let mut edge = Edge { port, child, state, log };
         let client = Client::new();
-        let ready =
-            wait::until_or_none(Duration::from_secs(90), Duration::from_millis(200), || {
-                if let Ok(Some(status)) = edge.child.try_wait() {
-                    return Some(Err(format!("wrangler exited with {status}")));
-                }
-                let r = client.try_get(&edge.url("/__session/health")).ok()?;
-                (r.status == 200).then_some(Ok(()))
-            });
+        let ready = wait::until_or_none(Duration::from_secs(90), Duration::from_millis(200), || {
+            if let Ok(Some(status)) = edge.child.try_wait() {
+                return Some(Err(format!("wrangler exited with {status}")));
+            }
+            let r = client.try_get(&edge.url("/__session/health")).ok()?;
+            (r.status == 200).then_some(Ok(()))
+        });
         match ready {
             Some(Ok(())) => Ok(edge),
             Some(Err(e)) => Err(format!("{e}\n{}", edge.log_tail())),
@@ -177,6 +153,14 @@ impl Edge {
         lines[lines.len().saturating_sub(40)..].join("\n")
     }
 
+    /// Waits (with a deadline) until wrangler's output contains `needle`: log lines arrive
+    /// asynchronously.
+    pub fn wait_for_log(&self, needle: &str) {
+        wait::until(&format!("log line {needle:?}"), Duration::from_secs(15), Duration::from_millis(100), || {
+            self.log().contains(needle).then_some(())
+        });
+    }
+
     /// Everything wrangler printed so far.
     pub fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
@@ -185,6 +169,45 @@ impl Edge {
     /// The local state directory (for counting stored objects).
     pub fn state_dir(&self) -> &Path {
         &self.state.0
+    }
+
+    /// `GET /__session/admin/api/sessions/<cfid>` with the test admin token: the session's
+    /// state as JSON, or `None` when the edge has no live session under that CFID.
+    pub fn inspect(&self, cfid: &str) -> Option<serde_json::Value> {
+        let url = self.url(&format!("/__session/admin/api/sessions/{cfid}"));
+        let auth = format!("Bearer {TEST_ADMIN_TOKEN}");
+        let r = Client::new().send("GET", &url, &[("Authorization", &auth)], None);
+        match r.status {
+            200 => Some(serde_json::from_slice(&r.body).expect("admin JSON")),
+            404 => None,
+            other => panic!("inspect {cfid}: status {other}: {}", r.text()),
+        }
+    }
+
+    /// How many session objects have storage on disk (each is one `<object id>.sqlite` file
+    /// under the `--persist-to` directory, beside the namespace's `metadata.sqlite`).
+    pub fn stored_objects(&self) -> usize {
+        self.stored_object_files().len()
+    }
+
+    /// The files counted by [`Edge::stored_objects`].
+    pub fn stored_object_files(&self) -> Vec<PathBuf> {
+        fn walk(dir: &Path, n: &mut Vec<PathBuf>) {
+            for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, n);
+                } else if p.extension().is_some_and(|x| x == "sqlite")
+                    && p.to_string_lossy().contains("SessionObject")
+                    && p.file_name().is_some_and(|f| f != "metadata.sqlite")
+                {
+                    n.push(p);
+                }
+            }
+        }
+        let mut n = Vec::new();
+        walk(&self.state.0, &mut n);
+        n
     }
 
     fn stop(&mut self) {
@@ -221,11 +244,7 @@ fn signal_group(pgid: u32, signal: libc::c_int) {
 impl Drop for Edge {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!(
-                "--- wrangler log (port {}) ---\n{}",
-                self.port,
-                self.log_tail()
-            );
+            eprintln!("--- wrangler log (port {}) ---\n{}", self.port, self.log_tail());
         }
         self.stop();
     }

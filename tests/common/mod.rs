@@ -6,6 +6,7 @@
 pub mod client;
 pub mod edge;
 pub mod origin;
+pub mod verify;
 pub mod wait;
 
 pub use client::{Client, Resp};

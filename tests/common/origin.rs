@@ -21,19 +21,12 @@ impl Recorded {
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
     }
 
     /// Every header whose name starts with `prefix` (lower-case).
     pub fn headers_with_prefix(&self, prefix: &str) -> Vec<(String, String)> {
-        self.headers
-            .iter()
-            .filter(|(k, _)| k.starts_with(prefix))
-            .cloned()
-            .collect()
+        self.headers.iter().filter(|(k, _)| k.starts_with(prefix)).cloned().collect()
     }
 }
 
@@ -47,11 +40,7 @@ pub struct Reply {
 
 impl Reply {
     pub fn ok(body: impl Into<Vec<u8>>) -> Self {
-        Self {
-            status: 200,
-            headers: vec![("Content-Type".into(), "text/plain".into())],
-            body: body.into(),
-        }
+        Self { status: 200, headers: vec![("Content-Type".into(), "text/plain".into())], body: body.into() }
     }
 
     pub fn status(mut self, status: u16) -> Self {
@@ -86,17 +75,45 @@ impl Origin {
         let handler: Arc<Handler> = Arc::new(handler);
         let threads = (0..THREADS)
             .map(|_| {
-                let (server, received, handler) =
-                    (server.clone(), received.clone(), handler.clone());
+                let (server, received, handler) = (server.clone(), received.clone(), handler.clone());
                 std::thread::spawn(move || serve(&server, &received, &*handler))
             })
             .collect();
-        Self {
-            port,
-            server,
-            received,
-            threads,
-        }
+        Self { port, server, received, threads }
+    }
+
+    /// A small app speaking the origin protocol, by path:
+    /// - `/set?k=v&…` answers `X-Session-Set: {"k":"v",…}` (`v` = `null` deletes `k`);
+    /// - `/action?a=<X-Session-Action value>`;
+    /// - `/user?id=<X-Session-User value>`;
+    /// - `/raw?h=<header name>&v=<value>` answers that header as given;
+    /// - anything else: `200 ok`.
+    pub fn session_app() -> Self {
+        Self::start(|r| {
+            let (path, query) = r.url.split_once('?').unwrap_or((r.url.as_str(), ""));
+            let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+            let param = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+            match path {
+                "/set" => {
+                    let obj: serde_json::Map<String, serde_json::Value> = params
+                        .iter()
+                        .map(|(k, v)| {
+                            let val = if v == "null" {
+                                serde_json::Value::Null
+                            } else {
+                                serde_json::Value::String(v.clone())
+                            };
+                            (k.clone(), val)
+                        })
+                        .collect();
+                    Reply::ok("set").header("X-Session-Set", &serde_json::Value::Object(obj).to_string())
+                }
+                "/action" => Reply::ok("action").header("X-Session-Action", &param("a")),
+                "/user" => Reply::ok("user").header("X-Session-User", &param("id")),
+                "/raw" => Reply::ok("raw").header(&param("h"), &param("v")),
+                _ => Reply::ok("ok"),
+            }
+        })
     }
 
     /// An origin that answers `200 ok` to everything.
@@ -116,9 +133,7 @@ impl Origin {
 
     /// The last request received. Panics when none was.
     pub fn last(&self) -> Recorded {
-        self.received()
-            .pop()
-            .expect("the origin received no request")
+        self.received().pop().expect("the origin received no request")
     }
 }
 
@@ -132,12 +147,7 @@ fn serve(server: &tiny_http::Server, received: &Mutex<Vec<Recorded>>, handler: &
             headers: req
                 .headers()
                 .iter()
-                .map(|h| {
-                    (
-                        h.field.as_str().as_str().to_ascii_lowercase(),
-                        h.value.as_str().to_owned(),
-                    )
-                })
+                .map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.as_str().to_owned()))
                 .collect(),
             body,
         };

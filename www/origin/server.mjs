@@ -10,10 +10,20 @@ const port = Number(process.argv[2] ?? process.env.PORT ?? 8788);
 const escape = (s) =>
   String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 
-function page(req) {
+// The session variables arrive as unpadded base64url JSON in X-Session-Data.
+function sessionData(req) {
+  try {
+    return JSON.parse(Buffer.from(req.headers["x-session-data"] ?? "e30", "base64url").toString("utf8"));
+  } catch {
+    return {};
+  }
+}
+
+function page(req, data) {
   const h = req.headers;
   const sessionId = h["x-session-id"];
   const hits = h["x-session-hits"];
+  const color = data.color ?? "none yet";
   const received = Object.entries(h)
     .filter(([k]) => k.startsWith("x-session-") || k.startsWith("x-forwarded-"))
     .map(([k, v]) => `<tr><th>${escape(k)}</th><td><code>${escape(v)}</code></td></tr>`)
@@ -31,6 +41,8 @@ function page(req) {
 <p>Hit Count: <strong id="hits">${hits === undefined ? "n/a" : escape(hits)}</strong> (<a id="refresh" href="/">Refresh</a>)</p>
 <p>CFID: <code id="cfid">${sessionId === undefined ? "none (no session header received)" : escape(sessionId)}</code></p>
 <p class="muted">CFTOKEN is the secret half of the session: the edge never sends it to the origin.</p>
+<p>session.color: <strong id="color">${escape(color)}</strong>
+  (set it to <a id="set-red" href="/?color=red">red</a> or <a id="set-green" href="/?color=green">green</a>)</p>
 <nav><a id="end-session" href="/?killSession">End Session</a></nav>
 <h2>What this origin received</h2>
 <table id="received">${received || '<tr><td class="muted">no X-Session-* or X-Forwarded-* headers</td></tr>'}</table>
@@ -44,8 +56,15 @@ const server = http.createServer((req, res) => {
     res.writeHead(204).end();
     return;
   }
+  const data = sessionData(req);
+  const color = new URL(req.url, "http://origin").searchParams.get("color");
+  if (color === "red" || color === "green") {
+    // Ask the edge to store it in the session (applied after this response).
+    res.setHeader("X-Session-Set", JSON.stringify({ color }));
+    data.color = color;
+  }
   res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-  res.end(page(req));
+  res.end(page(req, data));
 });
 
 server.listen(port, "127.0.0.1", () => {

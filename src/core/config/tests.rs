@@ -1,0 +1,102 @@
+use super::*;
+
+const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+fn from(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let mut all = vec![("SESSION_SIGNING_KEY", KEY)];
+    all.extend_from_slice(pairs);
+    Config::from_lookup(|name| all.iter().rev().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned()))
+}
+
+#[test]
+fn secure_defaults() {
+    let c = from(&[]).unwrap();
+    assert_eq!(c.origin, None);
+    assert!(c.cookie.secure);
+    assert_eq!(c.cookie.domain, None);
+    assert_eq!(c.cookie.expiry, CookieExpiry::Session);
+    assert_eq!(
+        c.policy,
+        Policy { idle_timeout_s: 1200, max_lifetime_s: 43_200, touch_interval_s: 60, count_hits: false }
+    );
+    assert!(c.defer);
+    assert!(!c.url_tokens);
+    assert_eq!(c.data_limit, 65_536);
+    assert_eq!(c.admin_token, None);
+}
+
+#[test]
+fn every_variable_parses() {
+    let c = from(&[
+        ("ORIGIN_URL", "https://example.com/app/"),
+        ("COOKIE_SECURE", "false"),
+        ("COOKIE_DOMAIN", ".Example.COM"),
+        ("COOKIE_EXPIRY", "Sliding"),
+        ("SESSION_TIMEOUT", "30"),
+        ("SESSION_MAX_LIFETIME", "0"),
+        ("TOUCH_INTERVAL", "5"),
+        ("SESSION_HITS", "on"),
+        ("SESSION_DEFER", "no"),
+        ("URL_TOKENS", "1"),
+        ("SESSION_DATA_LIMIT", "1024"),
+        ("ADMIN_TOKEN", "admin-token-admin-token-admin-token"),
+    ])
+    .unwrap();
+    assert!(c.origin.is_some());
+    assert!(!c.cookie.secure);
+    assert_eq!(c.cookie.domain.as_deref(), Some("example.com"));
+    assert_eq!(c.cookie.expiry, CookieExpiry::Sliding);
+    assert_eq!(c.policy, Policy { idle_timeout_s: 30, max_lifetime_s: 0, touch_interval_s: 5, count_hits: true });
+    assert!(!c.defer && c.url_tokens);
+    assert_eq!(c.data_limit, 1024);
+    assert!(c.admin_token.unwrap().matches("admin-token-admin-token-admin-token"));
+}
+
+#[test]
+fn empty_values_mean_defaults() {
+    let c = from(&[("ORIGIN_URL", "  "), ("SESSION_TIMEOUT", ""), ("ADMIN_TOKEN", "")]).unwrap();
+    assert_eq!(c, from(&[]).unwrap());
+}
+
+#[test]
+fn bad_values_name_the_variable_and_hide_the_value() {
+    let cases: &[(&str, &str)] = &[
+        ("ORIGIN_URL", "not a url"),
+        ("ORIGIN_URL", "ftp://example.com"),
+        ("ORIGIN_URL", "/relative"),
+        ("ORIGIN_URL", "http://example.com/?q=1"),
+        ("ORIGIN_URL", "http://user:pw@example.com"),
+        ("SESSION_SIGNING_KEY", "too-short-secret"),
+        ("ADMIN_TOKEN", "short-admin"),
+        ("COOKIE_SECURE", "maybe"),
+        ("COOKIE_DOMAIN", "exa mple.com"),
+        ("COOKIE_DOMAIN", "a..b"),
+        ("COOKIE_EXPIRY", "forever"),
+        ("SESSION_TIMEOUT", "0"),
+        ("SESSION_TIMEOUT", "-5"),
+        ("SESSION_TIMEOUT", "99999999999"),
+        ("SESSION_MAX_LIFETIME", "x"),
+        ("TOUCH_INTERVAL", "1.5"),
+        ("SESSION_HITS", "2"),
+        ("SESSION_DATA_LIMIT", "1000000"),
+    ];
+    for (name, value) in cases {
+        let e = from(&[(name, value)]).unwrap_err();
+        assert_eq!(e.variable, *name, "{name}={value}");
+        // (Values of a character or two appear in any message by chance.)
+        assert!(value.len() < 3 || !e.to_string().contains(value), "{e} shows the value");
+    }
+}
+
+#[test]
+fn a_missing_signing_key_is_an_error() {
+    let e = Config::from_lookup(|_| None).unwrap_err();
+    assert_eq!(e.variable, "SESSION_SIGNING_KEY");
+}
+
+#[test]
+fn secrets_are_redacted() {
+    let c = from(&[("ADMIN_TOKEN", "admin-token-admin-token-admin-token")]).unwrap();
+    let shown = format!("{c:?}");
+    assert!(!shown.contains(KEY) && !shown.contains("admin-token"), "{shown}");
+}

@@ -1,0 +1,246 @@
+//! Cookies: reading the session pair from `Cookie` headers, and writing `Set-Cookie` values
+//! for new, refreshed and removed session cookies.
+
+use super::clock::UnixMs;
+
+/// Cookie headers beyond this many bytes in total are ignored (treated as no session).
+pub const MAX_COOKIE_BYTES: usize = 16 * 1024;
+/// At most this many candidate values per name are considered (browsers send one per
+/// Domain/Path variant).
+const MAX_CANDIDATES: usize = 4;
+
+/// Names of the session cookies (ColdFusion's).
+pub const CFID: &str = "CFID";
+pub const CFTOKEN: &str = "CFTOKEN";
+
+/// The CFID and CFTOKEN values a request carried, in the order sent. Names match
+/// case-insensitively (`cfid` from Lucee, `CFID` from ACF).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SessionCookies {
+    pub cfid: Vec<String>,
+    pub cftoken: Vec<String>,
+}
+
+/// Reads the session cookies from every `Cookie` header value. Malformed pairs are skipped;
+/// when the headers are larger than [`MAX_COOKIE_BYTES`] in total nothing is read.
+pub fn read_session_cookies<'a>(headers: impl IntoIterator<Item = &'a str>) -> SessionCookies {
+    let headers: Vec<&str> = headers.into_iter().collect();
+    let mut out = SessionCookies::default();
+    if headers.iter().map(|h| h.len()).sum::<usize>() > MAX_COOKIE_BYTES {
+        return out;
+    }
+    for pair in headers.iter().flat_map(|h| h.split(';')).flat_map(|p| p.split(", ")) {
+        let Some((name, value)) = pair.split_once('=') else {
+            continue;
+        };
+        let value = value.trim().trim_matches('"');
+        let list = match name.trim() {
+            n if n.eq_ignore_ascii_case(CFID) => &mut out.cfid,
+            n if n.eq_ignore_ascii_case(CFTOKEN) => &mut out.cftoken,
+            _ => continue,
+        };
+        if !value.is_empty() && list.len() < MAX_CANDIDATES && !list.iter().any(|v| v == value) {
+            list.push(value.to_owned());
+        }
+    }
+    out
+}
+
+/// The `Cookie` header for the origin: the client's, without the session cookies (the
+/// CFTOKEN must never reach the origin; the CFID arrives as `X-Session-Id`). `None` when no
+/// cookie is left. Headers without session cookies are returned unchanged.
+pub fn strip_session_cookies(header: &str) -> Option<String> {
+    let is_session = |pair: &str| {
+        let name = pair.split_once('=').map_or(pair, |(n, _)| n).trim();
+        name.eq_ignore_ascii_case(CFID) || name.eq_ignore_ascii_case(CFTOKEN)
+    };
+    // Several Cookie headers may arrive joined with ", " (the Fetch API's header join).
+    let pairs: Vec<&str> = header.split(';').flat_map(|p| p.split(", ")).map(str::trim).collect();
+    if !pairs.iter().any(|p| is_session(p)) {
+        return (!header.trim().is_empty()).then(|| header.to_owned());
+    }
+    let kept: Vec<&str> = pairs.into_iter().filter(|p| !p.is_empty() && !is_session(p)).collect();
+    (!kept.is_empty()).then(|| kept.join("; "))
+}
+
+/// How long session cookies live in the browser (`COOKIE_EXPIRY`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CookieExpiry {
+    /// A browser-session cookie (no Max-Age/Expires): gone when the browser closes.
+    #[default]
+    Session,
+    /// `Max-Age` equal to the session's idle timeout, refreshed at most once per touch interval.
+    Sliding,
+    /// ColdFusion's classic cookie: expires 30 years after it is set.
+    Classic,
+}
+
+/// The attributes every session cookie is written with. `HttpOnly` and `SameSite=Lax` are
+/// always on; `Secure` only goes off by configuration, for local http.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CookiePolicy {
+    pub secure: bool,
+    /// `COOKIE_DOMAIN`; `None` writes host-only cookies.
+    pub domain: Option<String>,
+    pub expiry: CookieExpiry,
+}
+
+impl Default for CookiePolicy {
+    fn default() -> Self {
+        Self { secure: true, domain: None, expiry: CookieExpiry::Session }
+    }
+}
+
+const THIRTY_YEARS_MS: u64 = 30 * 365 * 24 * 3600 * 1000 + 7 * 24 * 3600 * 1000; // + leap days
+
+impl CookiePolicy {
+    /// A `Set-Cookie` value for session cookie `name`. `idle_timeout_s` is the session's idle
+    /// timeout (the sliding Max-Age); `now` dates the classic expiry.
+    pub fn set(&self, name: &str, value: &str, idle_timeout_s: u64, now: UnixMs) -> String {
+        let mut c = format!("{name}={value}; Path=/");
+        if let Some(domain) = &self.domain {
+            c.push_str(&format!("; Domain={domain}"));
+        }
+        match self.expiry {
+            CookieExpiry::Session => {}
+            CookieExpiry::Sliding => c.push_str(&format!("; Max-Age={idle_timeout_s}")),
+            CookieExpiry::Classic => {
+                c.push_str(&format!("; Expires={}", http_date(now.saturating_add(THIRTY_YEARS_MS))))
+            }
+        }
+        self.finish(c)
+    }
+
+    /// `Set-Cookie` values that delete cookie `name`: on the configured Domain and, when a
+    /// Domain is configured, also the host-only variant, so every copy dies.
+    pub fn removals(&self, name: &str) -> Vec<String> {
+        let base = format!("{name}=; Path=/; Max-Age=0; Expires={}", http_date(0));
+        let mut out = Vec::with_capacity(2);
+        if let Some(domain) = &self.domain {
+            out.push(self.finish(format!("{base}; Domain={domain}")));
+        }
+        out.push(self.finish(base));
+        out
+    }
+
+    fn finish(&self, mut c: String) -> String {
+        if self.secure {
+            c.push_str("; Secure");
+        }
+        c.push_str("; HttpOnly; SameSite=Lax");
+        c
+    }
+}
+
+/// An IMF-fixdate (RFC 9110 §5.6.7), e.g. `Thu, 01 Jan 1970 00:00:00 GMT`.
+pub fn http_date(ms: UnixMs) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let secs = ms / 1000;
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    let weekday = DAYS.get((days % 7) as usize).copied().unwrap_or("Thu");
+    let month = MONTHS.get((m - 1) as usize).copied().unwrap_or("Jan");
+    format!("{weekday}, {d:02} {month} {y} {:02}:{:02}:{:02} GMT", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Howard Hinnant's days-to-civil algorithm, for days since 1970-01-01 (non-negative).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + u64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_pairs_across_headers_case_insensitively() {
+        let c = read_session_cookies(["a=1; CFID=abc; other=x", "cftoken=\"tok\"; CFID=abc", "CFID=def"]);
+        assert_eq!(c.cfid, vec!["abc", "def"]);
+        assert_eq!(c.cftoken, vec!["tok"]);
+    }
+
+    #[test]
+    fn malformed_and_empty_pairs_are_skipped() {
+        let c = read_session_cookies(["CFID; =x; CFID=; ;;; CFTOKEN==weird=", ""]);
+        assert!(c.cfid.is_empty());
+        assert_eq!(c.cftoken, vec!["=weird="]);
+    }
+
+    #[test]
+    fn oversized_headers_read_as_nothing() {
+        let big = format!("CFID=abc; pad={}", "x".repeat(MAX_COOKIE_BYTES));
+        assert_eq!(read_session_cookies([big.as_str()]), SessionCookies::default());
+    }
+
+    #[test]
+    fn candidates_are_capped() {
+        let many: Vec<String> = (0..10).map(|i| format!("CFID=v{i}")).collect();
+        let c = read_session_cookies(many.iter().map(String::as_str));
+        assert_eq!(c.cfid.len(), MAX_CANDIDATES);
+    }
+
+    #[test]
+    fn reads_headers_joined_with_commas() {
+        let c = read_session_cookies(["a=1; CFID=abc, CFTOKEN=tok; b=2"]);
+        assert_eq!((c.cfid, c.cftoken), (vec!["abc".to_owned()], vec!["tok".to_owned()]));
+    }
+
+    #[test]
+    fn session_cookies_never_reach_the_origin() {
+        assert_eq!(strip_session_cookies("a=1; CFID=x; cftoken=y; b=2").as_deref(), Some("a=1; b=2"));
+        assert_eq!(strip_session_cookies("CFID=x, CFTOKEN=y, c=3").as_deref(), Some("c=3"));
+        assert_eq!(strip_session_cookies("CFID=x; CFTOKEN=y"), None);
+        assert_eq!(strip_session_cookies("untouched=1;x=\"a, b\"").as_deref(), Some("untouched=1;x=\"a, b\""));
+        assert_eq!(strip_session_cookies(" "), None);
+    }
+
+    #[test]
+    fn set_cookie_per_expiry_mode() {
+        let mut p = CookiePolicy::default();
+        assert_eq!(p.set("CFID", "v", 1200, 0), "CFID=v; Path=/; Secure; HttpOnly; SameSite=Lax");
+        p.expiry = CookieExpiry::Sliding;
+        p.secure = false;
+        p.domain = Some("example.com".into());
+        assert_eq!(
+            p.set("CFID", "v", 1200, 0),
+            "CFID=v; Path=/; Domain=example.com; Max-Age=1200; HttpOnly; SameSite=Lax"
+        );
+        p.expiry = CookieExpiry::Classic;
+        p.domain = None;
+        let c = p.set("CFID", "v", 1200, 1_700_000_000_000);
+        assert!(c.contains("; Expires=") && c.contains("2053"), "{c}");
+    }
+
+    #[test]
+    fn removals_cover_domain_and_host_only() {
+        let mut p = CookiePolicy { domain: Some("example.com".into()), ..Default::default() };
+        let r = p.removals("CFID");
+        assert_eq!(r.len(), 2);
+        assert!(r[0].contains("Domain=example.com"));
+        assert!(!r[1].contains("Domain="));
+        for c in &r {
+            assert!(c.starts_with("CFID=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"), "{c}");
+        }
+        p.domain = None;
+        assert_eq!(p.removals("CFID").len(), 1);
+    }
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(http_date(784_111_777_000), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(http_date(951_782_400_000), "Tue, 29 Feb 2000 00:00:00 GMT");
+        assert_eq!(http_date(4_102_444_800_000), "Fri, 01 Jan 2100 00:00:00 GMT");
+    }
+}

@@ -1,0 +1,102 @@
+//! The messages between the Worker and a session's Durable Object (JSON over the object's
+//! `fetch`). Fields only get added, with defaults, so a new Worker can talk to an old object
+//! during a rollout and back.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{
+    clock::UnixMs,
+    session::{Policy, Presented, Refusal, SessionRecord, Update},
+};
+
+/// The ids a request presents, as the object sees them (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ids {
+    pub token_fp: String,
+    pub issued_at: UnixMs,
+    #[serde(default)]
+    pub fresh: bool,
+}
+
+impl Ids {
+    pub fn presented(&self) -> Presented {
+        Presented { token_fp: self.token_fp.clone(), issued_at: self.issued_at, fresh: self.fresh }
+    }
+}
+
+/// `POST /begin`: a request arrives in this session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BeginRequest {
+    pub ids: Ids,
+    pub policy: Policy,
+}
+
+/// `POST /update`: the origin's changes, after its response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpdateRequest {
+    pub ids: Ids,
+    pub policy: Policy,
+    pub data_limit: usize,
+    #[serde(default)]
+    pub set: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub idle_timeout_s: Option<u64>,
+    #[serde(default)]
+    pub user: Option<String>,
+}
+
+impl UpdateRequest {
+    pub fn update(&self) -> Update {
+        Update { set: self.set.clone(), idle_timeout_s: self.idle_timeout_s, user: self.user.clone() }
+    }
+}
+
+/// A session as the Worker (and the admin API) sees it: everything but the token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub hits: u64,
+    pub data: Map<String, Value>,
+    pub created: UnixMs,
+    pub last_access: UnixMs,
+    pub idle_timeout_s: u64,
+    /// The earlier of the idle and absolute deadlines (ms).
+    pub expires_at: UnixMs,
+    pub user: Option<String>,
+    /// Storage writes of this session so far.
+    pub writes: u64,
+}
+
+impl From<&SessionRecord> for SessionView {
+    fn from(r: &SessionRecord) -> Self {
+        Self {
+            hits: r.hits,
+            data: r.data.clone(),
+            created: r.created,
+            last_access: r.last_access,
+            idle_timeout_s: r.idle_timeout_s,
+            expires_at: r.next_deadline(),
+            user: r.user.clone(),
+            writes: r.writes,
+        }
+    }
+}
+
+/// The object's answer to `begin` and `update`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Reply {
+    Active {
+        session: SessionView,
+        /// This request stored the session for the first time.
+        stored_now: bool,
+        /// Refresh a sliding cookie.
+        refresh_cookie: bool,
+        /// The update's data part exceeded the size limit and was not applied.
+        #[serde(default)]
+        data_refused: bool,
+    },
+    Refused {
+        reason: Refusal,
+    },
+}

@@ -1,0 +1,365 @@
+//! The session state machine, as it runs inside a session's Durable Object.
+//!
+//! Each function takes the stored state, a request and the current time, and returns what to
+//! answer and what to write. The Durable Object glue only loads, calls and stores, so every
+//! rule here is unit-tested with a fake clock.
+//!
+//! Timeouts:
+//! - idle: a session ends when `now >= last_access + idle_timeout`. Every forwarded request
+//!   counts as activity.
+//! - absolute: a session ends when `now >= created + SESSION_MAX_LIFETIME` (when enabled).
+//!
+//! Both are checked on every request, so an expired session is never revived, whatever any
+//! timer did. With hit counting off, `last_access` is persisted at most once per touch interval;
+//! if the object is evicted, the idle deadline is computed from the persisted value, so a
+//! session may end up to one touch interval *early*, never late.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{clock::UnixMs, crypto::ct_eq};
+
+/// Why a session ended. Serialised lower-case (`"timeout"`, …) in hooks and the admin API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EndReason {
+    /// Idle timeout passed.
+    Timeout,
+    /// Absolute lifetime passed.
+    Lifetime,
+    /// The kill flag or kill path.
+    Killed,
+    /// The origin's `X-Session-Action: invalidate`.
+    Invalidated,
+    /// The admin API.
+    Admin,
+}
+
+/// The timeout and write policy, from the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    /// `SESSION_TIMEOUT`, seconds.
+    pub idle_timeout_s: u64,
+    /// `SESSION_MAX_LIFETIME`, seconds; `0` disables the absolute timeout.
+    pub max_lifetime_s: u64,
+    /// `TOUCH_INTERVAL`, seconds.
+    pub touch_interval_s: u64,
+    /// `SESSION_HITS`: count every request exactly (one storage write per request).
+    pub count_hits: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self { idle_timeout_s: 1200, max_lifetime_s: 43_200, touch_interval_s: 60, count_hits: false }
+    }
+}
+
+/// A deferred session (never stored) can be claimed at most this long after it was issued,
+/// even with a longer `SESSION_TIMEOUT`; tombstones of ended sessions are kept at least this
+/// long after creation, so an ended session can never be claimed again.
+pub const MAX_CLAIM_WINDOW_MS: u64 = 24 * 3600 * 1000;
+
+/// A live session as stored in its Durable Object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    /// Hex SHA-256 of the CFTOKEN (see [`crate::core::ids::CfToken::fingerprint`]).
+    pub token_fp: String,
+    /// The session variables: a JSON object.
+    pub data: Map<String, Value>,
+    /// When the session started (ms); for a deferred session, when its ids were issued.
+    pub created: UnixMs,
+    /// The last request (ms); may be newer in memory than in storage.
+    pub last_access: UnixMs,
+    /// `last_access` as of the last write (ms).
+    pub persisted_access: UnixMs,
+    /// Requests in this session, this one included.
+    pub hits: u64,
+    /// This session's idle timeout (seconds): `SESSION_TIMEOUT` unless the origin set one.
+    pub idle_timeout_s: u64,
+    /// `created + SESSION_MAX_LIFETIME`, or `None` when disabled.
+    pub absolute_deadline: Option<UnixMs>,
+    /// The user id the origin tagged the session with (`X-Session-User`).
+    pub user: Option<String>,
+    /// How many times this record was written to storage (observability for the write budget).
+    pub writes: u64,
+}
+
+impl SessionRecord {
+    /// A new session issued at `created`, stored now. `hits` is 1 for a session stored on its
+    /// first request, and counts the unstored first request when a deferred session is claimed.
+    pub fn new(token_fp: String, created: UnixMs, now: UnixMs, policy: &Policy) -> Self {
+        let absolute_deadline =
+            (policy.max_lifetime_s > 0).then(|| created.saturating_add(policy.max_lifetime_s * 1000));
+        Self {
+            token_fp,
+            data: Map::new(),
+            created,
+            last_access: now,
+            persisted_access: now,
+            hits: 1,
+            idle_timeout_s: policy.idle_timeout_s,
+            absolute_deadline,
+            user: None,
+            writes: 0,
+        }
+    }
+
+    /// When the idle timeout ends the session (ms).
+    pub fn idle_deadline(&self) -> UnixMs {
+        self.last_access.saturating_add(self.idle_timeout_s.saturating_mul(1000))
+    }
+
+    /// The earlier of the idle and absolute deadlines (ms).
+    pub fn next_deadline(&self) -> UnixMs {
+        self.absolute_deadline.map_or(self.idle_deadline(), |a| a.min(self.idle_deadline()))
+    }
+
+    /// Why the session has ended at `now`, if it has. When both deadlines passed, the one
+    /// that passed first is the reason.
+    pub fn expired(&self, now: UnixMs) -> Option<EndReason> {
+        let idle = self.idle_deadline();
+        match self.absolute_deadline {
+            Some(abs) if now >= abs && abs <= idle => Some(EndReason::Lifetime),
+            _ if now >= idle => Some(EndReason::Timeout),
+            Some(abs) if now >= abs => Some(EndReason::Lifetime),
+            _ => None,
+        }
+    }
+
+    /// Records a request at `now`. Returns whether to write the record and whether the
+    /// browser's sliding cookie is due a refresh.
+    pub fn touch(&mut self, now: UnixMs, policy: &Policy) -> Touch {
+        self.hits = self.hits.saturating_add(1);
+        self.last_access = self.last_access.max(now);
+        let interval = self.touch_interval_ms(policy);
+        let due = now.saturating_sub(self.persisted_access) >= interval;
+        let persist = policy.count_hits || due;
+        if persist {
+            self.persisted_access = self.last_access;
+        }
+        Touch { persist, refresh_cookie: due }
+    }
+
+    /// The touch interval, never more than half the idle timeout (so a session in steady use
+    /// cannot time out between two persisted accesses).
+    fn touch_interval_ms(&self, policy: &Policy) -> u64 {
+        (policy.touch_interval_s.saturating_mul(1000)).min(self.idle_timeout_s.saturating_mul(500))
+    }
+}
+
+/// What a request did to a live session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Touch {
+    /// The record must be written.
+    pub persist: bool,
+    /// The touch interval passed since the last write: refresh a sliding cookie.
+    pub refresh_cookie: bool,
+}
+
+/// What stays of an ended session: enough to refuse its ids, and no session data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tombstone {
+    pub ended_at: UnixMs,
+    pub reason: EndReason,
+    /// When the tombstone may be deleted (ms).
+    pub purge_at: UnixMs,
+}
+
+impl Tombstone {
+    pub fn new(created: UnixMs, now: UnixMs, reason: EndReason) -> Self {
+        Self { ended_at: now, reason, purge_at: created.saturating_add(MAX_CLAIM_WINDOW_MS).max(now) + 60_000 }
+    }
+}
+
+/// The content of a session object's storage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum Stored {
+    Live(SessionRecord),
+    Ended(Tombstone),
+}
+
+/// How a request presents itself to the session object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presented {
+    /// Fingerprint of the CFTOKEN the client sent (already MAC-verified by the Worker).
+    pub token_fp: String,
+    /// When the token was issued (from the verified token).
+    pub issued_at: UnixMs,
+    /// `true` for ids minted on this very request (stored at once when deferral is off).
+    pub fresh: bool,
+}
+
+/// Why the session object would not take a request's ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Refusal {
+    /// No such session, and the ids are too old to be a deferred session.
+    Unknown,
+    /// The token does not match the stored session's.
+    Mismatch,
+    /// The session has ended (tombstone).
+    Ended,
+    /// The session expired on this request.
+    Expired,
+}
+
+/// The outcome of [`begin`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Begin {
+    /// The session is live; `record` is its state after this request. `stored_now` is true
+    /// when this request stored it for the first time (fresh ids, or a deferred session's
+    /// return): the session's start.
+    Active { record: SessionRecord, stored_now: bool, touch: Touch },
+    /// The ids are not (or no longer) a live session.
+    Refused(Refusal),
+}
+
+/// What the object must write after a decision.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    Nothing,
+    Put(Stored),
+}
+
+/// Handles a request's arrival at the session object: validates the token, checks both
+/// timeouts, claims a deferred session, counts the hit.
+pub fn begin(stored: Option<&Stored>, presented: &Presented, now: UnixMs, policy: &Policy) -> (Begin, Write) {
+    match stored {
+        Some(Stored::Ended(_)) => (Begin::Refused(Refusal::Ended), Write::Nothing),
+        Some(Stored::Live(record)) => {
+            if !ct_eq(record.token_fp.as_bytes(), presented.token_fp.as_bytes()) {
+                return (Begin::Refused(Refusal::Mismatch), Write::Nothing);
+            }
+            if let Some(reason) = record.expired(now) {
+                let tomb = Tombstone::new(record.created, now, reason);
+                return (Begin::Refused(Refusal::Expired), Write::Put(Stored::Ended(tomb)));
+            }
+            let mut record = record.clone();
+            let touch = record.touch(now, policy);
+            let write = if touch.persist { put_live(&mut record) } else { Write::Nothing };
+            (Begin::Active { record, stored_now: false, touch }, write)
+        }
+        None => match claim(presented, now, policy) {
+            Some(mut record) => {
+                let touch = Touch { persist: true, refresh_cookie: false };
+                let write = put_live(&mut record);
+                (Begin::Active { record, stored_now: true, touch }, write)
+            }
+            None => (Begin::Refused(Refusal::Unknown), Write::Nothing),
+        },
+    }
+}
+
+/// A new record for ids with no stored state: fresh ids (stored on their first request), or
+/// a deferred session coming back within its claim window and lifetime.
+fn claim(p: &Presented, now: UnixMs, policy: &Policy) -> Option<SessionRecord> {
+    let mut record = SessionRecord::new(p.token_fp.clone(), p.issued_at, now, policy);
+    if p.fresh {
+        return Some(record);
+    }
+    let window = policy.idle_timeout_s.saturating_mul(1000).min(MAX_CLAIM_WINDOW_MS);
+    let issued_ok = p.issued_at <= now.saturating_add(60_000) && now < p.issued_at.saturating_add(window);
+    if !issued_ok || record.absolute_deadline.is_some_and(|d| now >= d) {
+        return None;
+    }
+    record.hits = 2; // the unstored first request, and this one
+    Some(record)
+}
+
+/// Changes the origin asked for on a response (`X-Session-Set`, `timeout=`, `X-Session-User`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Update {
+    /// Keys to merge into the session data; a `null` value deletes the key.
+    pub set: Option<Map<String, Value>>,
+    /// A new idle timeout for this session (seconds).
+    pub idle_timeout_s: Option<u64>,
+    /// Tag the session with this user id.
+    pub user: Option<String>,
+}
+
+/// The outcome of [`apply_update`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Updated {
+    /// Applied. `data_refused` when the merged data would exceed the size limit: the data
+    /// was left as it was (the other changes were applied). `stored_now` as in [`Begin`].
+    Applied {
+        record: SessionRecord,
+        data_refused: bool,
+        stored_now: bool,
+    },
+    Refused(Refusal),
+}
+
+/// Applies the origin's changes to the session, atomically in its object (so concurrent
+/// updates are all applied). A brand-new deferred session is stored by its first update.
+pub fn apply_update(
+    stored: Option<&Stored>,
+    presented: &Presented,
+    update: &Update,
+    now: UnixMs,
+    policy: &Policy,
+    data_limit: usize,
+) -> (Updated, Write) {
+    let (mut record, stored_now) = match stored {
+        Some(Stored::Ended(_)) => return (Updated::Refused(Refusal::Ended), Write::Nothing),
+        Some(Stored::Live(r)) if !ct_eq(r.token_fp.as_bytes(), presented.token_fp.as_bytes()) => {
+            return (Updated::Refused(Refusal::Mismatch), Write::Nothing)
+        }
+        Some(Stored::Live(r)) => match r.expired(now) {
+            Some(reason) => {
+                let tomb = Tombstone::new(r.created, now, reason);
+                return (Updated::Refused(Refusal::Expired), Write::Put(Stored::Ended(tomb)));
+            }
+            None => (r.clone(), false),
+        },
+        None => match claim(presented, now, policy) {
+            Some(r) => (r, true),
+            None => return (Updated::Refused(Refusal::Unknown), Write::Nothing),
+        },
+    };
+    let mut data_refused = false;
+    if let Some(set) = &update.set {
+        let mut data = record.data.clone();
+        merge(&mut data, set);
+        if serialized_len(&data) <= data_limit {
+            record.data = data;
+        } else {
+            data_refused = true;
+        }
+    }
+    if let Some(t) = update.idle_timeout_s {
+        record.idle_timeout_s = t;
+    }
+    if let Some(user) = &update.user {
+        record.user = Some(user.clone());
+    }
+    let write = put_live(&mut record);
+    (Updated::Applied { record, data_refused, stored_now }, write)
+}
+
+/// Merges `set` into `data`: each key is replaced, and a `null` value removes the key.
+pub fn merge(data: &mut Map<String, Value>, set: &Map<String, Value>) {
+    for (k, v) in set {
+        if v.is_null() {
+            data.remove(k);
+        } else {
+            data.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+/// The size of the data as JSON, in bytes: what the data limit counts.
+pub fn serialized_len(data: &Map<String, Value>) -> usize {
+    serde_json::to_string(data).map_or(usize::MAX, |s| s.len())
+}
+
+/// Marks the record written and returns the write.
+pub fn put_live(record: &mut SessionRecord) -> Write {
+    record.writes = record.writes.saturating_add(1);
+    record.persisted_access = record.last_access;
+    Write::Put(Stored::Live(record.clone()))
+}
+
+#[cfg(test)]
+mod tests;

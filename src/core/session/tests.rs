@@ -1,0 +1,207 @@
+use serde_json::json;
+
+use super::*;
+
+const T0: UnixMs = 1_800_000_000_000;
+const S: u64 = 1000;
+
+fn policy() -> Policy {
+    Policy { idle_timeout_s: 60, max_lifetime_s: 600, touch_interval_s: 10, count_hits: false }
+}
+
+fn presented(fresh: bool, issued_at: UnixMs) -> Presented {
+    Presented { token_fp: "fp".into(), issued_at, fresh }
+}
+
+fn live(now: UnixMs) -> Stored {
+    let mut r = SessionRecord::new("fp".into(), now, now, &policy());
+    put_live(&mut r);
+    Stored::Live(r)
+}
+
+fn active(b: Begin) -> (SessionRecord, bool, Touch) {
+    match b {
+        Begin::Active { record, stored_now, touch } => (record, stored_now, touch),
+        other => panic!("expected active, got {other:?}"),
+    }
+}
+
+#[test]
+fn fresh_ids_are_stored_with_one_hit() {
+    let (b, w) = begin(None, &presented(true, T0), T0, &policy());
+    let (r, stored_now, _) = active(b);
+    assert!(stored_now);
+    assert_eq!(r.hits, 1);
+    assert_eq!(r.created, T0);
+    assert_eq!(r.absolute_deadline, Some(T0 + 600 * S));
+    assert!(matches!(w, Write::Put(Stored::Live(_))));
+}
+
+#[test]
+fn deferred_session_is_claimed_on_return_with_two_hits() {
+    let (b, w) = begin(None, &presented(false, T0), T0 + 5 * S, &policy());
+    let (r, stored_now, _) = active(b);
+    assert!(stored_now);
+    assert_eq!(r.hits, 2);
+    assert_eq!(r.created, T0, "a claimed session started when its ids were issued");
+    assert!(matches!(w, Write::Put(_)));
+}
+
+#[test]
+fn deferred_session_cannot_be_claimed_after_its_idle_window_or_from_the_future() {
+    let (b, w) = begin(None, &presented(false, T0), T0 + 60 * S, &policy());
+    assert_eq!(b, Begin::Refused(Refusal::Unknown));
+    assert_eq!(w, Write::Nothing);
+    let (b, _) = begin(None, &presented(false, T0 + 3600 * S), T0, &policy());
+    assert_eq!(b, Begin::Refused(Refusal::Unknown));
+}
+
+#[test]
+fn claim_window_is_capped_even_with_long_timeouts() {
+    let p = Policy { idle_timeout_s: 7 * 24 * 3600, max_lifetime_s: 0, ..policy() };
+    let (b, _) = begin(None, &presented(false, T0), T0 + MAX_CLAIM_WINDOW_MS, &p);
+    assert_eq!(b, Begin::Refused(Refusal::Unknown));
+}
+
+#[test]
+fn wrong_token_is_a_mismatch_and_writes_nothing() {
+    let stored = live(T0);
+    let p = Presented { token_fp: "other".into(), issued_at: T0, fresh: false };
+    assert_eq!(begin(Some(&stored), &p, T0 + S, &policy()), (Begin::Refused(Refusal::Mismatch), Write::Nothing));
+}
+
+#[test]
+fn reads_within_the_touch_interval_do_not_write() {
+    let mut stored = live(T0);
+    for i in 1..=9 {
+        let (b, w) = begin(Some(&stored), &presented(false, T0), T0 + i * S, &policy());
+        let (r, _, touch) = active(b);
+        assert_eq!(w, Write::Nothing, "request {i} wrote");
+        assert!(!touch.refresh_cookie);
+        assert_eq!(r.hits, 1 + i);
+        stored = Stored::Live(r); // the in-memory copy moves on
+    }
+    let (b, w) = begin(Some(&stored), &presented(false, T0), T0 + 10 * S, &policy());
+    let (r, _, touch) = active(b);
+    assert!(touch.persist && touch.refresh_cookie);
+    assert!(matches!(w, Write::Put(_)));
+    assert_eq!(r.persisted_access, T0 + 10 * S);
+    assert_eq!(r.writes, 2);
+}
+
+#[test]
+fn counting_hits_writes_every_request_but_refreshes_cookies_per_interval() {
+    let p = Policy { count_hits: true, ..policy() };
+    let stored = live(T0);
+    let (b, w) = begin(Some(&stored), &presented(false, T0), T0 + S, &p);
+    let (_, _, touch) = active(b);
+    assert!(touch.persist && !touch.refresh_cookie);
+    assert!(matches!(w, Write::Put(_)));
+}
+
+#[test]
+fn touch_interval_never_exceeds_half_the_idle_timeout() {
+    let p = Policy { idle_timeout_s: 4, touch_interval_s: 60, ..policy() };
+    let mut stored = Stored::Live(SessionRecord::new("fp".into(), T0, T0, &p));
+    for step in 1..=10 {
+        let now = T0 + step * 1500;
+        let (b, _) = begin(Some(&stored), &presented(false, T0), now, &p);
+        let (r, _, _) = active(b);
+        assert!(now - r.persisted_access <= 2 * S, "persisted access lags too far at {step}");
+        stored = Stored::Live(r);
+    }
+}
+
+#[test]
+fn idle_timeout_ends_the_session_and_never_revives_it() {
+    let stored = live(T0);
+    let (b, w) = begin(Some(&stored), &presented(false, T0), T0 + 60 * S, &policy());
+    assert_eq!(b, Begin::Refused(Refusal::Expired));
+    let Write::Put(Stored::Ended(tomb)) = w else { panic!("expected a tombstone, got {w:?}") };
+    assert_eq!(tomb.reason, EndReason::Timeout);
+    let ended = Stored::Ended(tomb);
+    let (b, w) = begin(Some(&ended), &presented(false, T0), T0 + 61 * S, &policy());
+    assert_eq!((b, w), (Begin::Refused(Refusal::Ended), Write::Nothing));
+}
+
+#[test]
+fn absolute_lifetime_ends_an_active_session() {
+    let mut stored = live(T0);
+    for k in 1..20 {
+        let now = T0 + k * 30 * S; // active every 30 s, up to 570 s
+        let (b, _) = begin(Some(&stored), &presented(false, T0), now, &policy());
+        stored = Stored::Live(active(b).0);
+    }
+    let (b, w) = begin(Some(&stored), &presented(false, T0), T0 + 600 * S, &policy());
+    assert_eq!(b, Begin::Refused(Refusal::Expired));
+    assert!(matches!(w, Write::Put(Stored::Ended(Tombstone { reason: EndReason::Lifetime, .. }))));
+}
+
+#[test]
+fn expiry_reason_is_the_deadline_that_passed_first() {
+    let mut r = SessionRecord::new("fp".into(), T0, T0, &policy());
+    r.last_access = T0 + 580 * S; // idle deadline T0+640s, absolute T0+600s
+    assert_eq!(r.expired(T0 + 700 * S), Some(EndReason::Lifetime));
+    r.last_access = T0; // idle deadline T0+60s
+    assert_eq!(r.expired(T0 + 700 * S), Some(EndReason::Timeout));
+    assert_eq!(r.expired(T0 + 59 * S), None);
+    r.absolute_deadline = None;
+    r.last_access = T0 + 1000 * S;
+    assert_eq!(r.expired(T0 + 1059 * S), None);
+}
+
+#[test]
+fn tombstones_outlive_the_claim_window() {
+    let t = Tombstone::new(T0, T0 + S, EndReason::Killed);
+    assert!(t.purge_at > T0 + MAX_CLAIM_WINDOW_MS);
+}
+
+#[test]
+fn updates_merge_delete_and_respect_the_size_limit() {
+    let stored = live(T0);
+    let set = json!({"a": 1, "b": "x"}).as_object().unwrap().clone();
+    let u = Update { set: Some(set), ..Default::default() };
+    let (out, w) = apply_update(Some(&stored), &presented(false, T0), &u, T0 + S, &policy(), 1024);
+    let Updated::Applied { record, data_refused: false, stored_now: false } = out else { panic!("{out:?}") };
+    assert_eq!(serde_json::Value::Object(record.data.clone()), json!({"a": 1, "b": "x"}));
+    assert!(matches!(w, Write::Put(_)));
+
+    let stored = Stored::Live(record);
+    let set = json!({"a": null, "c": [1, 2]}).as_object().unwrap().clone();
+    let u = Update { set: Some(set), idle_timeout_s: Some(5), user: Some("u1".into()) };
+    let (out, _) = apply_update(Some(&stored), &presented(false, T0), &u, T0 + 2 * S, &policy(), 1024);
+    let Updated::Applied { record, .. } = out else { panic!("{out:?}") };
+    assert_eq!(serde_json::Value::Object(record.data.clone()), json!({"b": "x", "c": [1, 2]}));
+    assert_eq!(record.idle_timeout_s, 5);
+    assert_eq!(record.user.as_deref(), Some("u1"));
+
+    let stored = Stored::Live(record);
+    let big = json!({"big": "x".repeat(2000)}).as_object().unwrap().clone();
+    let u = Update { set: Some(big), user: Some("u2".into()), ..Default::default() };
+    let (out, _) = apply_update(Some(&stored), &presented(false, T0), &u, T0 + 3 * S, &policy(), 1024);
+    let Updated::Applied { record, data_refused: true, .. } = out else { panic!("{out:?}") };
+    assert!(!record.data.contains_key("big"), "an over-limit update was applied");
+    assert_eq!(record.user.as_deref(), Some("u2"), "the rest of the update still applies");
+}
+
+#[test]
+fn first_update_stores_a_new_deferred_session() {
+    let set = json!({"cart": 1}).as_object().unwrap().clone();
+    let u = Update { set: Some(set), ..Default::default() };
+    let (out, w) = apply_update(None, &presented(true, T0), &u, T0, &policy(), 1024);
+    let Updated::Applied { record, stored_now: true, .. } = out else { panic!("{out:?}") };
+    assert_eq!(record.hits, 1);
+    assert!(matches!(w, Write::Put(Stored::Live(_))));
+}
+
+#[test]
+fn updates_to_ended_or_foreign_sessions_are_refused() {
+    let ended = Stored::Ended(Tombstone::new(T0, T0, EndReason::Killed));
+    let u = Update::default();
+    assert_eq!(
+        apply_update(Some(&ended), &presented(false, T0), &u, T0, &policy(), 10).0,
+        Updated::Refused(Refusal::Ended)
+    );
+    let p = Presented { token_fp: "x".into(), issued_at: T0, fresh: false };
+    assert_eq!(apply_update(Some(&live(T0)), &p, &u, T0, &policy(), 10).0, Updated::Refused(Refusal::Mismatch));
+}

@@ -1,0 +1,97 @@
+//! An origin-side verifier of the edge's `X-Session-Signature`, written from
+//! docs/origin-protocol.md (independently of the crate's own signing code).
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::origin::Recorded;
+
+/// What an origin checks, taken from a received request.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    pub t: u64,
+    pub v1: String,
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub id: String,
+    pub new: String,
+    pub hits: String,
+    pub data: String,
+}
+
+impl Signed {
+    /// Reads the signed values from a request as the origin received it.
+    pub fn from_request(r: &Recorded) -> Self {
+        let sig = r.header("x-session-signature").expect("x-session-signature");
+        let mut t = 0;
+        let mut v1 = String::new();
+        for part in sig.split(',') {
+            match part.split_once('=') {
+                Some(("t", v)) => t = v.parse().expect("t is a number"),
+                Some(("v1", v)) => v1 = v.to_owned(),
+                _ => {}
+            }
+        }
+        let (path, query) = match r.url.split_once('?') {
+            Some((p, q)) => (p.to_owned(), q.to_owned()),
+            None => (r.url.clone(), String::new()),
+        };
+        let h = |n: &str| r.header(n).unwrap_or("").to_owned();
+        Self {
+            t,
+            v1,
+            method: r.method.clone(),
+            path,
+            query,
+            id: h("x-session-id"),
+            new: h("x-session-new"),
+            hits: h("x-session-hits"),
+            data: h("x-session-data"),
+        }
+    }
+
+    /// Verifies with `key`; also checks the timestamp is within 300 s of `now_s`.
+    pub fn verify(&self, key: &[u8], now_s: u64) -> bool {
+        let canonical = format!(
+            "cfsession-v1\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}",
+            self.t,
+            self.method.to_ascii_uppercase(),
+            self.path,
+            self.query,
+            self.id,
+            self.new,
+            self.hits,
+            self.data
+        );
+        let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
+        mac.update(canonical.as_bytes());
+        let Ok(expected) = hex_decode(&self.v1) else {
+            return false;
+        };
+        now_s.abs_diff(self.t) <= 300 && mac.verify_slice(&expected).is_ok()
+    }
+}
+
+fn hex_decode(s: &str) -> Result<Vec<u8>, ()> {
+    if !s.len().is_multiple_of(2) {
+        return Err(());
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|_| ())).collect()
+}
+
+/// Decodes `X-Session-Data` (unpadded base64url of a JSON object).
+pub fn session_data(r: &Recorded) -> serde_json::Value {
+    use base64::Engine;
+    let raw = r.header("x-session-data").expect("x-session-data");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON")
+}
+
+pub fn now_s() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
+}

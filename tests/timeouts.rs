@@ -1,0 +1,123 @@
+//! Idle and absolute timeouts, and the origin's per-session timeout, through the real Worker.
+//! Waiting is polling with a deadline: on the wall clock against the session's own
+//! `expires_at` (read through the admin API, which is not activity), never a bare sleep.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{verify::now_ms, wait::until, Client, Edge, Origin};
+
+fn seen_id(origin: &Origin) -> String {
+    origin.last().header("x-session-id").unwrap().to_owned()
+}
+
+/// Waits, with a deadline, until the wall clock passes `expires_at` (ms) plus a margin.
+fn wait_past(expires_at: u64) {
+    until("the session's deadline to pass", Duration::from_secs(30), Duration::from_millis(100), || {
+        (now_ms() > expires_at + 300).then_some(())
+    });
+}
+
+/// A session stored by two requests; returns its CFID.
+fn stored_session(edge: &Edge, origin: &Origin, c: &Client) -> String {
+    c.get(&edge.url("/"));
+    c.get(&edge.url("/"));
+    seen_id(origin)
+}
+
+#[test]
+fn idle_timeout_ends_the_session_and_the_old_id_never_returns() {
+    let origin = Origin::ok();
+    let edge = Edge::start(&origin.url(), &[("SESSION_TIMEOUT", "3"), ("TOUCH_INTERVAL", "1")]);
+    let c = Client::new();
+    let id = stored_session(&edge, &origin, &c);
+    let old_token = c.jar.get("CFTOKEN").unwrap();
+    let expires = edge.inspect(&id).unwrap()["expires_at"].as_u64().unwrap();
+    wait_past(expires);
+    let r = c.get(&edge.url("/after"));
+    assert_eq!(r.status, 200);
+    let new_id = seen_id(&origin);
+    assert_ne!(new_id, id, "an idle-expired session was revived");
+    assert_eq!(origin.last().header("x-session-new"), Some("true"));
+    assert!(r.set_cookie("CFID").is_some());
+    assert_eq!(edge.inspect(&id), None, "the expired session still looks live");
+
+    // Replaying the old pair (a client ignoring the new cookies) never reaches it either.
+    for _ in 0..3 {
+        let replay = Client::new();
+        replay.jar.set("CFID", &id);
+        replay.jar.set("CFTOKEN", &old_token);
+        replay.get(&edge.url("/replay"));
+        assert_ne!(seen_id(&origin), id);
+    }
+
+    let ids_seen: Vec<String> =
+        origin.received().iter().filter_map(|r| r.header("x-session-id").map(str::to_owned)).collect();
+    let after = ids_seen.iter().skip_while(|i| **i != new_id).filter(|i| **i == id).count();
+    assert_eq!(after, 0, "the origin saw the old CFID after expiry");
+}
+
+#[test]
+fn activity_keeps_a_session_alive_past_its_idle_timeout() {
+    let origin = Origin::ok();
+    let edge = Edge::start(&origin.url(), &[("SESSION_TIMEOUT", "3"), ("TOUCH_INTERVAL", "60")]);
+    let c = Client::new();
+    let id = stored_session(&edge, &origin, &c);
+    let start = now_ms();
+    // Requests every ~0.5 s for 6 s (twice the idle timeout) keep it alive.
+    let mut last = start;
+    until("6 s of activity", Duration::from_secs(20), Duration::from_millis(500), || {
+        c.get(&edge.url("/keepalive"));
+        assert_eq!(seen_id(&origin), id, "an active session ended after {} ms", now_ms() - start);
+        last = now_ms();
+        (last - start > 6000).then_some(())
+    });
+}
+
+#[test]
+fn absolute_lifetime_ends_even_an_active_session() {
+    let origin = Origin::ok();
+    let edge = Edge::start(&origin.url(), &[("SESSION_TIMEOUT", "60"), ("SESSION_MAX_LIFETIME", "4")]);
+    let c = Client::new();
+    let id = stored_session(&edge, &origin, &c);
+    let created = edge.inspect(&id).unwrap()["created"].as_u64().unwrap();
+    let ended_at =
+        until("the absolute lifetime to end the session", Duration::from_secs(20), Duration::from_millis(300), || {
+            c.get(&edge.url("/busy"));
+            (seen_id(&origin) != id).then(now_ms)
+        });
+    assert!(ended_at >= created + 4000, "ended {} ms after creation, before its 4 s lifetime", ended_at - created);
+}
+
+#[test]
+fn the_origin_can_shorten_a_sessions_idle_timeout() {
+    let origin = Origin::session_app();
+    let edge = Edge::start(&origin.url(), &[("SESSION_TIMEOUT", "600"), ("COOKIE_EXPIRY", "sliding")]);
+    let c = Client::new();
+    let id = stored_session(&edge, &origin, &c);
+    let r = c.get(&edge.url("/action?a=timeout%3D2"));
+    assert_eq!(r.header("x-session-action"), None, "control headers must not reach the client");
+    let cookie = r.set_cookie("CFID").expect("a sliding cookie follows the new timeout");
+    assert!(cookie.contains("Max-Age=2"), "{cookie}");
+    let s = edge.inspect(&id).unwrap();
+    assert_eq!(s["idle_timeout_s"], 2);
+    wait_past(s["expires_at"].as_u64().unwrap());
+    c.get(&edge.url("/"));
+    assert_ne!(seen_id(&origin), id, "the shortened timeout was not enforced");
+}
+
+#[test]
+fn the_origin_can_lengthen_a_sessions_idle_timeout() {
+    let origin = Origin::session_app();
+    let edge = Edge::start(&origin.url(), &[("SESSION_TIMEOUT", "2")]);
+    let c = Client::new();
+    let id = stored_session(&edge, &origin, &c);
+    c.get(&edge.url("/action?a=timeout%3D600"));
+    let s = edge.inspect(&id).unwrap();
+    assert_eq!(s["idle_timeout_s"], 600);
+    let old_deadline = s["last_access"].as_u64().unwrap() + 2000;
+    wait_past(old_deadline);
+    c.get(&edge.url("/"));
+    assert_eq!(seen_id(&origin), id, "the lengthened timeout was not applied");
+}
