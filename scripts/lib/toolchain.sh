@@ -103,6 +103,16 @@ install_cargo_tool() { # crate, version, binary
   cargo install --quiet "$crate" --version "$version" --locked || die "cargo install $crate failed"
 }
 
+# Debian's Chromium, driven by playwright-core in the browser tests (no browser download).
+CHROMIUM_BIN=/usr/bin/chromium
+install_browser() {
+  [ -x "$CHROMIUM_BIN" ] && return 0
+  command -v apt-get >/dev/null 2>&1 || die "the browser tests need Chromium at $CHROMIUM_BIN (Debian package chromium)"
+  say "apt-get install chromium (for the browser tests)"
+  as_root apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null || die "apt-get install chromium failed"
+}
+
 install_npm_packages() {
   local stamp="$CFS_ROOT/node_modules/.package-lock.json"
   if [ -f "$stamp" ] && [ ! "$CFS_ROOT/package-lock.json" -nt "$stamp" ] &&
@@ -128,6 +138,7 @@ toolchain_env() {
   export WASM_OPT_BIN="$CFS_ROOT/node_modules/binaryen/bin/wasm-opt"
   export ESBUILD_BIN="$CFS_ROOT/node_modules/esbuild/bin/esbuild"
   export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false
+  export CHROMIUM_BIN
 }
 
 # True when nothing needs installing (used to keep the warm path fast and quiet).
@@ -137,6 +148,7 @@ toolchain_complete() {
     wasm-bindgen --version 2>/dev/null | grep -qw -- "$(wasm_bindgen_version)" || return 1
   command -v worker-build >/dev/null 2>&1 &&
     worker-build --version 2>/dev/null | grep -qw -- "$WORKER_BUILD_VERSION" || return 1
+  [ -x "$CHROMIUM_BIN" ] || return 1
   [ -x "$CFS_ROOT/node_modules/.bin/wrangler" ] &&
     [ ! "$CFS_ROOT/package-lock.json" -nt "$CFS_ROOT/node_modules/.package-lock.json" ]
 }

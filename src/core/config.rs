@@ -9,6 +9,7 @@ use url::Url;
 use super::{
     cookie::{CookieExpiry, CookiePolicy},
     crypto::ct_eq,
+    kill::KillPolicy,
     protocol::MAX_TIMEOUT_S,
     session::Policy,
 };
@@ -40,6 +41,9 @@ pub struct Config {
     pub data_limit: usize,
     /// `ADMIN_TOKEN` (secret): the admin API's bearer token; `None` turns the admin off.
     pub admin_token: Option<Secret>,
+    /// `KILL_PARAM`, `KILL_PATH`, `KILL_REDIRECT`, `KILL_COOKIES`, `KILL_CLEAR_SITE_DATA`,
+    /// `KILL_METHODS`.
+    pub kill: KillPolicy,
 }
 
 impl Default for Config {
@@ -53,6 +57,7 @@ impl Default for Config {
             url_tokens: false,
             data_limit: MAX_DATA_LIMIT,
             admin_token: None,
+            kill: KillPolicy::default(),
         }
     }
 }
@@ -169,8 +174,56 @@ impl Config {
             c.data_limit = usize::try_from(parse_u64("SESSION_DATA_LIMIT", &v, 2, MAX_DATA_LIMIT as u64)?)
                 .unwrap_or(MAX_DATA_LIMIT);
         }
+        parse_kill(&get, &mut c.kill)?;
         Ok(c)
     }
+}
+
+/// The `KILL_*` settings. `KILL_PARAM=off` and `KILL_PATH=off` turn those triggers off.
+fn parse_kill(get: &dyn Fn(&str) -> Option<String>, k: &mut KillPolicy) -> Result<(), ConfigError> {
+    if let Some(v) = get("KILL_PARAM") {
+        k.param = match v.as_str() {
+            off if off.eq_ignore_ascii_case("off") => None,
+            name if name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b)) => Some(name.to_owned()),
+            _ => return Err(err("KILL_PARAM", "must be a parameter name (letters, digits, _ - .) or off")),
+        };
+    }
+    if let Some(v) = get("KILL_PATH") {
+        k.path = match v.as_str() {
+            off if off.eq_ignore_ascii_case("off") => None,
+            p if p.starts_with('/') && !p.starts_with("//") && !p.contains(['?', '#', ' ']) => Some(p.to_owned()),
+            _ => return Err(err("KILL_PATH", "must be a path starting with / (or off)")),
+        };
+    }
+    if let Some(v) = get("KILL_REDIRECT") {
+        let is_path = v.starts_with('/') && !v.starts_with("//");
+        let is_url = Url::parse(&v).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+        if !(is_path || is_url) || v.contains(['\r', '\n']) {
+            return Err(err("KILL_REDIRECT", "must be a path starting with / or an absolute http(s) URL"));
+        }
+        k.redirect = Some(v);
+    }
+    if let Some(v) = get("KILL_COOKIES") {
+        let names: Vec<String> = v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+        let token = |n: &String| n.bytes().all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b));
+        if names.is_empty() || !names.iter().all(token) {
+            return Err(err("KILL_COOKIES", "must be a comma-separated list of cookie names"));
+        }
+        k.cookies = names;
+    }
+    if let Some(v) = get("KILL_CLEAR_SITE_DATA") {
+        k.clear_site_data = parse_bool("KILL_CLEAR_SITE_DATA", &v)?;
+    }
+    if let Some(v) = get("KILL_METHODS") {
+        const KNOWN: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
+        let methods: Vec<String> =
+            v.split(',').map(|m| m.trim().to_ascii_uppercase()).filter(|m| !m.is_empty()).collect();
+        if methods.is_empty() || !methods.iter().all(|m| KNOWN.contains(&m.as_str())) {
+            return Err(err("KILL_METHODS", "must be a comma-separated list of GET, HEAD, POST, PUT, PATCH, DELETE"));
+        }
+        k.methods = methods;
+    }
+    Ok(())
 }
 
 fn parse_origin(raw: &str) -> Result<Url, ConfigError> {

@@ -10,6 +10,8 @@ pub mod crypto;
 pub mod error;
 pub mod forward;
 pub mod ids;
+pub mod kill;
+pub mod lifecycle;
 pub mod protocol;
 pub mod query;
 pub mod random;

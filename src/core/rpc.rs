@@ -7,12 +7,14 @@ use serde_json::{Map, Value};
 
 use super::{
     clock::UnixMs,
+    lifecycle::EndReason,
     session::{Policy, Presented, Refusal, SessionRecord, Update},
 };
 
 /// The ids a request presents, as the object sees them (never the token itself).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ids {
+    pub cfid: String,
     pub token_fp: String,
     pub issued_at: UnixMs,
     #[serde(default)]
@@ -21,7 +23,12 @@ pub struct Ids {
 
 impl Ids {
     pub fn presented(&self) -> Presented {
-        Presented { token_fp: self.token_fp.clone(), issued_at: self.issued_at, fresh: self.fresh }
+        Presented {
+            cfid: self.cfid.clone(),
+            token_fp: self.token_fp.clone(),
+            issued_at: self.issued_at,
+            fresh: self.fresh,
+        }
     }
 }
 
@@ -99,4 +106,36 @@ pub enum Reply {
     Refused {
         reason: Refusal,
     },
+}
+
+/// `POST /end`: end the session now (kill, invalidate, admin). `ids` is `None` for the admin,
+/// which has no token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndRequest {
+    pub cfid: String,
+    pub ids: Option<Ids>,
+    pub reason: EndReason,
+}
+
+/// `POST /rotate_out`: take the session out of its old ids.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotateOutRequest {
+    pub ids: Ids,
+    pub policy: Policy,
+}
+
+/// The answer to `rotate_out`: the session's record (internal: it carries the old token's
+/// fingerprint and never leaves the edge), or why not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum RotateOutReply {
+    Moved { record: SessionRecord },
+    Refused { reason: Refusal },
+}
+
+/// `POST /adopt`: store a rotated session under its new ids.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdoptRequest {
+    pub ids: Ids,
+    pub record: SessionRecord,
 }

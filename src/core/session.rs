@@ -17,23 +17,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use super::lifecycle::{EndReason, Tombstone};
 use super::{clock::UnixMs, crypto::ct_eq};
-
-/// Why a session ended. Serialised lower-case (`"timeout"`, …) in hooks and the admin API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EndReason {
-    /// Idle timeout passed.
-    Timeout,
-    /// Absolute lifetime passed.
-    Lifetime,
-    /// The kill flag or kill path.
-    Killed,
-    /// The origin's `X-Session-Action: invalidate`.
-    Invalidated,
-    /// The admin API.
-    Admin,
-}
 
 /// The timeout and write policy, from the configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,21 +141,6 @@ pub struct Touch {
     pub refresh_cookie: bool,
 }
 
-/// What stays of an ended session: enough to refuse its ids, and no session data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Tombstone {
-    pub ended_at: UnixMs,
-    pub reason: EndReason,
-    /// When the tombstone may be deleted (ms).
-    pub purge_at: UnixMs,
-}
-
-impl Tombstone {
-    pub fn new(created: UnixMs, now: UnixMs, reason: EndReason) -> Self {
-        Self { ended_at: now, reason, purge_at: created.saturating_add(MAX_CLAIM_WINDOW_MS).max(now) + 60_000 }
-    }
-}
-
 /// The content of a session object's storage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "lowercase")]
@@ -182,6 +152,8 @@ pub enum Stored {
 /// How a request presents itself to the session object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Presented {
+    /// The session's CFID (names the object; used in event keys).
+    pub cfid: String,
     /// Fingerprint of the CFTOKEN the client sent (already MAC-verified by the Worker).
     pub token_fp: String,
     /// When the token was issued (from the verified token).
@@ -202,6 +174,10 @@ pub enum Refusal {
     Ended,
     /// The session expired on this request.
     Expired,
+    /// The session was rotated to new ids a moment ago (see [`super::lifecycle::ROTATE_GRACE_MS`]):
+    /// the Worker serves such a request without a session and without setting cookies, so a
+    /// parallel request cannot overwrite the browser's new cookies.
+    RotatedRecently,
 }
 
 /// The outcome of [`begin`].
@@ -226,13 +202,13 @@ pub enum Write {
 /// timeouts, claims a deferred session, counts the hit.
 pub fn begin(stored: Option<&Stored>, presented: &Presented, now: UnixMs, policy: &Policy) -> (Begin, Write) {
     match stored {
-        Some(Stored::Ended(_)) => (Begin::Refused(Refusal::Ended), Write::Nothing),
+        Some(Stored::Ended(t)) => (Begin::Refused(t.refusal(now)), Write::Nothing),
         Some(Stored::Live(record)) => {
             if !ct_eq(record.token_fp.as_bytes(), presented.token_fp.as_bytes()) {
                 return (Begin::Refused(Refusal::Mismatch), Write::Nothing);
             }
             if let Some(reason) = record.expired(now) {
-                let tomb = Tombstone::new(record.created, now, reason);
+                let tomb = Tombstone::ended(record, &presented.cfid, reason, now);
                 return (Begin::Refused(Refusal::Expired), Write::Put(Stored::Ended(tomb)));
             }
             let mut record = record.clone();
@@ -253,7 +229,7 @@ pub fn begin(stored: Option<&Stored>, presented: &Presented, now: UnixMs, policy
 
 /// A new record for ids with no stored state: fresh ids (stored on their first request), or
 /// a deferred session coming back within its claim window and lifetime.
-fn claim(p: &Presented, now: UnixMs, policy: &Policy) -> Option<SessionRecord> {
+pub(crate) fn claim(p: &Presented, now: UnixMs, policy: &Policy) -> Option<SessionRecord> {
     let mut record = SessionRecord::new(p.token_fp.clone(), p.issued_at, now, policy);
     if p.fresh {
         return Some(record);
@@ -302,13 +278,13 @@ pub fn apply_update(
     data_limit: usize,
 ) -> (Updated, Write) {
     let (mut record, stored_now) = match stored {
-        Some(Stored::Ended(_)) => return (Updated::Refused(Refusal::Ended), Write::Nothing),
+        Some(Stored::Ended(t)) => return (Updated::Refused(t.refusal(now)), Write::Nothing),
         Some(Stored::Live(r)) if !ct_eq(r.token_fp.as_bytes(), presented.token_fp.as_bytes()) => {
             return (Updated::Refused(Refusal::Mismatch), Write::Nothing)
         }
         Some(Stored::Live(r)) => match r.expired(now) {
             Some(reason) => {
-                let tomb = Tombstone::new(r.created, now, reason);
+                let tomb = Tombstone::ended(r, &presented.cfid, reason, now);
                 return (Updated::Refused(Refusal::Expired), Write::Put(Stored::Ended(tomb)));
             }
             None => (r.clone(), false),

@@ -2,6 +2,7 @@
 //! Everything computed lives in [`crate::core`]; this layer only moves values in and out.
 
 mod admin;
+mod kill;
 mod platform;
 mod proxy;
 mod respond;

@@ -23,6 +23,19 @@ pub fn json_error(err: &EdgeError) -> Result<Response> {
     Ok(resp)
 }
 
+/// Adds session-ending headers: every `Set-Cookie` is appended, other headers replace any
+/// value already there (an origin's `Cache-Control` becomes `no-store`).
+pub fn apply_expiry(headers: &Headers, expiry: &[(&'static str, String)]) -> Result<()> {
+    for (name, value) in expiry {
+        if *name == "set-cookie" {
+            headers.append(name, value)?;
+        } else {
+            headers.set(name, value)?;
+        }
+    }
+    Ok(())
+}
+
 /// A JSON response, never cached.
 pub fn json<T: serde::Serialize>(status: u16, body: &T) -> Result<Response> {
     let headers = Headers::new();

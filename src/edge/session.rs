@@ -1,9 +1,11 @@
 //! The session flow of a site request: find the session the client presents (or start one),
-//! forward the request with the session attached, apply the origin's changes, set cookies.
+//! forward the request with the session attached, apply the origin's changes (including
+//! `invalidate` and `rotate`), and set or expire cookies.
 
-use worker::{console_log, console_warn, Env, Request, Response};
+use worker::{console_error, console_log, console_warn, Env, Request, Response};
 
 use super::{
+    kill,
     platform::{now_ms, PlatformRandom},
     proxy::{self, Forward},
     store::Sessions,
@@ -15,25 +17,50 @@ use crate::core::{
     error::EdgeError,
     forward,
     ids::{CfToken, Cfid, TokenKey},
+    lifecycle::EndReason,
     protocol::{parse_origin_changes, Action, Attached, OriginChanges},
     query,
-    rpc::{BeginRequest, Ids, Reply, SessionView, UpdateRequest},
+    rpc::{
+        AdoptRequest, BeginRequest, EndRequest, Ids, Reply, RotateOutReply, RotateOutRequest, SessionView,
+        UpdateRequest,
+    },
+    session::Refusal,
 };
+
+/// What this response does to the session cookies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CookieAction {
+    /// Nothing.
+    Keep,
+    /// Set CFID and CFTOKEN: a new session, or new ids after a rotation.
+    SetNew,
+    /// Re-set them if the cookies slide (a touch or a new timeout).
+    Refresh,
+    /// Expire them: the session was invalidated.
+    Expire,
+}
 
 /// The session attached to this request.
 struct Current {
     cfid: Cfid,
     token: CfToken,
     view: SessionView,
-    /// Started on this request (its cookies must be set).
+    /// Started on this request.
     new: bool,
-    /// Refresh the sliding cookies on this response.
-    refresh_cookie: bool,
+    /// A stand-in for a request that still carried just-rotated ids: never stored, and the
+    /// response sets no cookies (the browser already has the new ones).
+    quiet: bool,
+    cookies: CookieAction,
 }
 
 impl Current {
     fn ids(&self) -> Ids {
-        Ids { token_fp: self.token.fingerprint(), issued_at: self.token.issued_at(), fresh: self.new }
+        Ids {
+            cfid: self.cfid.to_string(),
+            token_fp: self.token.fingerprint(),
+            issued_at: self.token.issued_at(),
+            fresh: self.new,
+        }
     }
 }
 
@@ -46,16 +73,22 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
     let now = now_ms();
     let key = TokenKey::derive(config.signing_key.expose());
     let url = req.url().map_err(internal)?;
+    let method = req.inner().method();
     let cookie_header = req.headers().get("cookie").ok().flatten();
     let sessions = Sessions::from_env(env)?;
+    let presented = presented(cookie_header.as_deref(), url.query(), config, &key);
 
-    let resumed = match presented(cookie_header.as_deref(), url.query(), config, &key) {
+    if let Some(trigger) = config.kill.trigger(url.path(), url.query()) {
+        return kill::respond(&method, &url, trigger, presented, &sessions, config).await;
+    }
+
+    let (resumed, quiet) = match presented {
         Some((cfid, token)) => resume(&sessions, cfid, token, config).await?,
-        None => None,
+        None => (None, false),
     };
     let current = match resumed {
         Some(c) => c,
-        None => start(&sessions, config, &key, now).await?,
+        None => start(&sessions, config, &key, now, quiet).await?,
     };
 
     // The CFID/CFTOKEN never reach the origin: not in the query string, not in cookies.
@@ -63,7 +96,6 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
     target.set_query(query::without(url.query().unwrap_or(""), &[CFID, CFTOKEN]).as_deref());
     let hits = config.policy.count_hits.then_some(current.view.hits);
     let attached = Attached::new(current.cfid.as_str(), current.new, hits, &current.view.data);
-    let method = req.inner().method();
     let session_headers =
         attached.headers(config.signing_key.expose(), now / 1000, &method, target.path(), target.query().unwrap_or(""));
     let cookie = cookie_header.as_deref().and_then(strip_session_cookies);
@@ -74,7 +106,14 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
         console_warn!("cfsession-edge: session {}: {problem}", current.cfid);
     }
     let mut response = reply.response;
-    let current = apply_changes(&sessions, current, &changes, config).await;
+    let current = if current.quiet {
+        if changes.changes_session() {
+            console_warn!("cfsession-edge: origin changes ignored: the request carried just-rotated ids");
+        }
+        current
+    } else {
+        apply_changes(&sessions, current, &changes, config, &key, now).await
+    };
     set_cookies(&mut response, &current, config, now).map_err(internal)?;
     Ok(response)
 }
@@ -106,41 +145,56 @@ fn presented(
     None
 }
 
-/// The live session for a verified pair, or `None` when its object refuses it.
+/// The live session for a verified pair, or `None` when its object refuses it (then `true`
+/// when the ids were rotated a moment ago: see [`Current::quiet`]).
 async fn resume(
     sessions: &Sessions,
     cfid: Cfid,
     token: CfToken,
     config: &Config,
-) -> Result<Option<Current>, EdgeError> {
-    let ids = Ids { token_fp: token.fingerprint(), issued_at: token.issued_at(), fresh: false };
+) -> Result<(Option<Current>, bool), EdgeError> {
+    let ids = Ids { cfid: cfid.to_string(), token_fp: token.fingerprint(), issued_at: token.issued_at(), fresh: false };
     match sessions.begin(&cfid, &BeginRequest { ids, policy: config.policy }).await? {
         Reply::Active { session, refresh_cookie, .. } => {
-            Ok(Some(Current { cfid, token, view: session, new: false, refresh_cookie }))
+            let cookies = if refresh_cookie { CookieAction::Refresh } else { CookieAction::Keep };
+            Ok((Some(Current { cfid, token, view: session, new: false, quiet: false, cookies }), false))
         }
         Reply::Refused { reason } => {
             console_log!("cfsession-edge: session {cfid} not resumed ({reason:?}); starting a new one");
-            Ok(None)
+            Ok((None, reason == Refusal::RotatedRecently))
         }
     }
 }
 
-/// A brand-new session. Stored at once only when deferral is off.
-async fn start(sessions: &Sessions, config: &Config, key: &TokenKey, now: UnixMs) -> Result<Current, EdgeError> {
+/// New ids, from the platform CSPRNG.
+fn mint(key: &TokenKey, now: UnixMs) -> Result<(Cfid, CfToken), EdgeError> {
     let mut rng = PlatformRandom;
     let no_random = |_| EdgeError::Internal("no randomness for session ids".into());
     let cfid = Cfid::generate(&mut rng).map_err(no_random)?;
     let token = CfToken::mint(&cfid, key, now, &mut rng).map_err(no_random)?;
-    let view = if config.defer {
+    Ok((cfid, token))
+}
+
+/// A brand-new session. Stored at once only when deferral is off (and never when `quiet`).
+async fn start(
+    sessions: &Sessions,
+    config: &Config,
+    key: &TokenKey,
+    now: UnixMs,
+    quiet: bool,
+) -> Result<Current, EdgeError> {
+    let (cfid, token) = mint(key, now)?;
+    let view = if config.defer || quiet {
         unstored_view(config, now)
     } else {
-        let ids = Ids { token_fp: token.fingerprint(), issued_at: now, fresh: true };
+        let ids = Ids { cfid: cfid.to_string(), token_fp: token.fingerprint(), issued_at: now, fresh: true };
         match sessions.begin(&cfid, &BeginRequest { ids, policy: config.policy }).await? {
             Reply::Active { session, .. } => session,
             Reply::Refused { reason } => return Err(EdgeError::Internal(format!("new session refused: {reason:?}"))),
         }
     };
-    Ok(Current { cfid, token, view, new: true, refresh_cookie: false })
+    let cookies = if quiet { CookieAction::Keep } else { CookieAction::SetNew };
+    Ok(Current { cfid, token, view, new: true, quiet, cookies })
 }
 
 /// How a deferred (not yet stored) session looks on its first request.
@@ -161,18 +215,43 @@ fn unstored_view(config: &Config, now: UnixMs) -> SessionView {
     }
 }
 
-/// Applies the origin's changes in the session's object. Failures are logged: the origin's
-/// response is delivered whatever happens here.
-async fn apply_changes(sessions: &Sessions, mut current: Current, changes: &OriginChanges, config: &Config) -> Current {
-    for action in [Action::Invalidate, Action::Rotate] {
-        if changes.has(action) {
-            console_warn!("cfsession-edge: X-Session-Action {action:?} is not supported yet; ignored");
+/// Applies the origin's changes: `invalidate` ends the session (and nothing else applies);
+/// otherwise data, user and timeout are updated, then `rotate` moves the session to new ids.
+/// Failures are logged: the origin's response is delivered whatever happens here.
+async fn apply_changes(
+    sessions: &Sessions,
+    mut current: Current,
+    changes: &OriginChanges,
+    config: &Config,
+    key: &TokenKey,
+    now: UnixMs,
+) -> Current {
+    if changes.has(Action::Invalidate) {
+        let req =
+            EndRequest { cfid: current.cfid.to_string(), ids: Some(current.ids()), reason: EndReason::Invalidated };
+        match sessions.end(&current.cfid, &req).await {
+            Ok(_) => current.cookies = CookieAction::Expire,
+            Err(e) => console_error!("cfsession-edge: session {}: invalidate failed: {e}", current.cfid),
         }
-    }
-    let timeout = changes.timeout();
-    if changes.set.is_none() && changes.user.is_none() && timeout.is_none() {
         return current;
     }
+    let timeout = changes.timeout();
+    if changes.set.is_some() || changes.user.is_some() || timeout.is_some() {
+        current = update(sessions, current, changes, timeout, config).await;
+    }
+    if changes.has(Action::Rotate) {
+        current = rotate(sessions, current, config, key, now).await;
+    }
+    current
+}
+
+async fn update(
+    sessions: &Sessions,
+    mut current: Current,
+    changes: &OriginChanges,
+    timeout: Option<u64>,
+    config: &Config,
+) -> Current {
     let req = UpdateRequest {
         ids: current.ids(),
         policy: config.policy,
@@ -190,7 +269,9 @@ async fn apply_changes(sessions: &Sessions, mut current: Current, changes: &Orig
                     config.data_limit
                 );
             }
-            current.refresh_cookie |= timeout.is_some();
+            if timeout.is_some() && current.cookies == CookieAction::Keep {
+                current.cookies = CookieAction::Refresh;
+            }
             current.view = session;
         }
         Ok(Reply::Refused { reason }) => {
@@ -201,15 +282,73 @@ async fn apply_changes(sessions: &Sessions, mut current: Current, changes: &Orig
     current
 }
 
-/// Sets the session cookies: on a new session, and on a due refresh of sliding cookies.
-fn set_cookies(response: &mut Response, current: &Current, config: &Config, now: UnixMs) -> worker::Result<()> {
-    let refresh = config.cookie.expiry == CookieExpiry::Sliding && current.refresh_cookie;
-    if !current.new && !refresh {
-        return Ok(());
+/// ColdFusion's `sessionRotate()`: the session moves to new ids; the old pair is dead at once.
+async fn rotate(sessions: &Sessions, mut current: Current, config: &Config, key: &TokenKey, now: UnixMs) -> Current {
+    let old = current.cfid.clone();
+    let out = RotateOutRequest { ids: current.ids(), policy: config.policy };
+    let record = match sessions.rotate_out(&old, &out).await {
+        Ok(RotateOutReply::Moved { record }) => record,
+        Ok(RotateOutReply::Refused { reason }) => {
+            console_warn!("cfsession-edge: session {old}: rotate refused ({reason:?})");
+            return current;
+        }
+        Err(e) => {
+            console_error!("cfsession-edge: session {old}: rotate failed: {e}");
+            return current;
+        }
+    };
+    let minted = mint(key, now);
+    let adopted = match minted {
+        Ok((cfid, token)) => {
+            let ids = Ids { cfid: cfid.to_string(), token_fp: token.fingerprint(), issued_at: now, fresh: true };
+            match sessions.adopt(&cfid, &AdoptRequest { ids, record }).await {
+                Ok(Reply::Active { session, .. }) => Some((cfid, token, session)),
+                Ok(Reply::Refused { reason }) => {
+                    console_error!("cfsession-edge: session {old}: rotate could not store the new ids ({reason:?})");
+                    None
+                }
+                Err(e) => {
+                    console_error!("cfsession-edge: session {old}: rotate could not store the new ids: {e}");
+                    None
+                }
+            }
+        }
+        Err(e) => {
+            console_error!("cfsession-edge: session {old}: rotate: {e}");
+            None
+        }
+    };
+    match adopted {
+        Some((cfid, token, view)) => {
+            console_log!("cfsession-edge: session {old} rotated to {cfid}");
+            current.cfid = cfid;
+            current.token = token;
+            current.view = view;
+            current.new = false;
+            current.cookies = CookieAction::SetNew;
+        }
+        // The old ids are already dead: fail closed, the browser forgets them.
+        None => current.cookies = CookieAction::Expire,
     }
-    let idle = current.view.idle_timeout_s;
+    current
+}
+
+/// Sets, refreshes or expires the session cookies as the request's outcome says.
+fn set_cookies(response: &mut Response, current: &Current, config: &Config, now: UnixMs) -> worker::Result<()> {
     let headers = response.headers_mut();
-    headers.append("set-cookie", &config.cookie.set(CFID, current.cfid.as_str(), idle, now))?;
-    headers.append("set-cookie", &config.cookie.set(CFTOKEN, current.token.expose(), idle, now))?;
+    let set = match current.cookies {
+        CookieAction::Keep => false,
+        CookieAction::SetNew => true,
+        CookieAction::Refresh => config.cookie.expiry == CookieExpiry::Sliding,
+        CookieAction::Expire => {
+            super::respond::apply_expiry(headers, &config.kill.expiry_headers(&config.cookie))?;
+            false
+        }
+    };
+    if set {
+        let idle = current.view.idle_timeout_s;
+        headers.append("set-cookie", &config.cookie.set(CFID, current.cfid.as_str(), idle, now))?;
+        headers.append("set-cookie", &config.cookie.set(CFTOKEN, current.token.expose(), idle, now))?;
+    }
     Ok(())
 }

@@ -9,7 +9,10 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, Stat
 
 use super::platform::now_ms;
 use crate::core::{
-    rpc::{BeginRequest, Reply, SessionView, UpdateRequest},
+    lifecycle::{self, Ending},
+    rpc::{
+        AdoptRequest, BeginRequest, EndRequest, Reply, RotateOutReply, RotateOutRequest, SessionView, UpdateRequest,
+    },
     session::{self, Begin, Stored, Updated, Write},
 };
 
@@ -38,6 +41,18 @@ impl DurableObject for SessionObject {
             "/update" => {
                 let r: UpdateRequest = req.json().await?;
                 Response::from_json(&self.update(&r, now).await?)
+            }
+            "/end" => {
+                let r: EndRequest = req.json().await?;
+                Response::from_json(&self.end(&r, now).await?)
+            }
+            "/rotate_out" => {
+                let r: RotateOutRequest = req.json().await?;
+                Response::from_json(&self.rotate_out(&r, now).await?)
+            }
+            "/adopt" => {
+                let r: AdoptRequest = req.json().await?;
+                Response::from_json(&self.adopt(r).await?)
             }
             "/inspect" => match self.load().await? {
                 Some(Stored::Live(record)) => Response::from_json(&SessionView::from(&record)),
@@ -79,6 +94,40 @@ impl SessionObject {
                 self.save(stored, write).await?;
                 Reply::Refused { reason }
             }
+        })
+    }
+
+    async fn end(&self, r: &EndRequest, now: u64) -> Result<Ending> {
+        let stored = self.load().await?;
+        let presented = r.ids.as_ref().map(|ids| ids.presented());
+        let (ending, write) = lifecycle::end(stored.as_ref(), presented.as_ref(), r.reason, now);
+        self.save(stored, write).await?;
+        if let Ending::Ended { .. } = ending {
+            worker::console_log!("cfsession-edge: session {} ended ({:?})", r.cfid, r.reason);
+        }
+        Ok(ending)
+    }
+
+    async fn rotate_out(&self, r: &RotateOutRequest, now: u64) -> Result<RotateOutReply> {
+        let stored = self.load().await?;
+        let (outcome, write) = lifecycle::rotate_out(stored.as_ref(), &r.ids.presented(), now, &r.policy);
+        self.save(stored, write).await?;
+        Ok(match outcome {
+            Ok(record) => RotateOutReply::Moved { record },
+            Err(reason) => RotateOutReply::Refused { reason },
+        })
+    }
+
+    async fn adopt(&self, r: AdoptRequest) -> Result<Reply> {
+        let stored = self.load().await?;
+        let (adopted, write) = lifecycle::adopt(stored.as_ref(), r.record, &r.ids.token_fp);
+        Ok(match adopted {
+            Some(record) => {
+                let view = SessionView::from(&record);
+                self.save(Some(Stored::Live(record)), write).await?;
+                Reply::Active { session: view, stored_now: false, refresh_cookie: true, data_refused: false }
+            }
+            None => Reply::Refused { reason: session::Refusal::Mismatch },
         })
     }
 

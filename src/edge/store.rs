@@ -6,7 +6,10 @@ use worker::{Env, ObjectNamespace, Request};
 use crate::core::{
     error::EdgeError,
     ids::Cfid,
-    rpc::{BeginRequest, Reply, SessionView, UpdateRequest},
+    lifecycle::Ending,
+    rpc::{
+        AdoptRequest, BeginRequest, EndRequest, Reply, RotateOutReply, RotateOutRequest, SessionView, UpdateRequest,
+    },
 };
 
 /// The `SESSIONS` Durable Object namespace.
@@ -30,6 +33,21 @@ impl Sessions {
 
     pub async fn update(&self, cfid: &Cfid, req: &UpdateRequest) -> Result<Reply, EdgeError> {
         self.call(cfid, "update", Some(req)).await?.ok_or_else(|| store_err("update: empty answer"))
+    }
+
+    /// Ends the session now (idempotent).
+    pub async fn end(&self, cfid: &Cfid, req: &EndRequest) -> Result<Ending, EdgeError> {
+        self.call(cfid, "end", Some(req)).await?.ok_or_else(|| store_err("end: empty answer"))
+    }
+
+    /// Takes the session out of its old ids (the first half of a rotation).
+    pub async fn rotate_out(&self, cfid: &Cfid, req: &RotateOutRequest) -> Result<RotateOutReply, EdgeError> {
+        self.call(cfid, "rotate_out", Some(req)).await?.ok_or_else(|| store_err("rotate_out: empty answer"))
+    }
+
+    /// Stores a rotated session under its new ids (the second half).
+    pub async fn adopt(&self, cfid: &Cfid, req: &AdoptRequest) -> Result<Reply, EdgeError> {
+        self.call(cfid, "adopt", Some(req)).await?.ok_or_else(|| store_err("adopt: empty answer"))
     }
 
     /// The live session, or `None` when there is none.

@@ -3,6 +3,7 @@
 //! ([`origin::Origin`]), and an HTTP client with a cookie jar ([`client`]).
 #![allow(dead_code, unused_imports)] // each test binary uses a different subset
 
+pub mod browser;
 pub mod client;
 pub mod edge;
 pub mod origin;

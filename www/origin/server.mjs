@@ -30,6 +30,7 @@ function page(req, data) {
     .join("");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>cfsession-edge demo</title>
+<link rel="icon" href="data:,">
 <style>
  body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1d2330}
  h1{font-size:1.5rem} table{border-collapse:collapse;width:100%} th,td{text-align:left;padding:.25rem .5rem;border-bottom:1px solid #e3e6ec;vertical-align:top}

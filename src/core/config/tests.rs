@@ -53,6 +53,28 @@ fn every_variable_parses() {
 }
 
 #[test]
+fn kill_settings() {
+    let c = from(&[
+        ("KILL_PARAM", "logout"),
+        ("KILL_PATH", "/bye/"),
+        ("KILL_REDIRECT", "https://example.com/login"),
+        ("KILL_COOKIES", "CFID, CFTOKEN, JSESSIONID"),
+        ("KILL_CLEAR_SITE_DATA", "true"),
+        ("KILL_METHODS", "post"),
+    ])
+    .unwrap();
+    assert_eq!(c.kill.param.as_deref(), Some("logout"));
+    assert_eq!(c.kill.path.as_deref(), Some("/bye/"));
+    assert_eq!(c.kill.redirect.as_deref(), Some("https://example.com/login"));
+    assert_eq!(c.kill.cookies, vec!["CFID", "CFTOKEN", "JSESSIONID"]);
+    assert!(c.kill.clear_site_data);
+    assert_eq!(c.kill.methods, vec!["POST"]);
+    let off = from(&[("KILL_PARAM", "OFF"), ("KILL_PATH", "off")]).unwrap();
+    assert_eq!((off.kill.param, off.kill.path), (None, None));
+    assert_eq!(from(&[]).unwrap().kill, KillPolicy::default());
+}
+
+#[test]
 fn empty_values_mean_defaults() {
     let c = from(&[("ORIGIN_URL", "  "), ("SESSION_TIMEOUT", ""), ("ADMIN_TOKEN", "")]).unwrap();
     assert_eq!(c, from(&[]).unwrap());
@@ -79,6 +101,15 @@ fn bad_values_name_the_variable_and_hide_the_value() {
         ("TOUCH_INTERVAL", "1.5"),
         ("SESSION_HITS", "2"),
         ("SESSION_DATA_LIMIT", "1000000"),
+        ("KILL_PARAM", "kill session"),
+        ("KILL_PATH", "kill/"),
+        ("KILL_PATH", "//evil.example/"),
+        ("KILL_REDIRECT", "javascript:alert(1)"),
+        ("KILL_REDIRECT", "//evil.example/"),
+        ("KILL_COOKIES", "CFID;CFTOKEN"),
+        ("KILL_COOKIES", " , "),
+        ("KILL_CLEAR_SITE_DATA", "sometimes"),
+        ("KILL_METHODS", "GET,FETCH"),
     ];
     for (name, value) in cases {
         let e = from(&[(name, value)]).unwrap_err();

@@ -10,7 +10,7 @@ fn policy() -> Policy {
 }
 
 fn presented(fresh: bool, issued_at: UnixMs) -> Presented {
-    Presented { token_fp: "fp".into(), issued_at, fresh }
+    Presented { cfid: "c1".into(), token_fp: "fp".into(), issued_at, fresh }
 }
 
 fn live(now: UnixMs) -> Stored {
@@ -66,7 +66,7 @@ fn claim_window_is_capped_even_with_long_timeouts() {
 #[test]
 fn wrong_token_is_a_mismatch_and_writes_nothing() {
     let stored = live(T0);
-    let p = Presented { token_fp: "other".into(), issued_at: T0, fresh: false };
+    let p = Presented { token_fp: "other".into(), ..presented(false, T0) };
     assert_eq!(begin(Some(&stored), &p, T0 + S, &policy()), (Begin::Refused(Refusal::Mismatch), Write::Nothing));
 }
 
@@ -118,7 +118,8 @@ fn idle_timeout_ends_the_session_and_never_revives_it() {
     let (b, w) = begin(Some(&stored), &presented(false, T0), T0 + 60 * S, &policy());
     assert_eq!(b, Begin::Refused(Refusal::Expired));
     let Write::Put(Stored::Ended(tomb)) = w else { panic!("expected a tombstone, got {w:?}") };
-    assert_eq!(tomb.reason, EndReason::Timeout);
+    assert_eq!(tomb.cause, crate::core::lifecycle::Cause::Ended(EndReason::Timeout));
+    assert_eq!(tomb.pending.as_ref().unwrap().reason, Some(EndReason::Timeout));
     let ended = Stored::Ended(tomb);
     let (b, w) = begin(Some(&ended), &presented(false, T0), T0 + 61 * S, &policy());
     assert_eq!((b, w), (Begin::Refused(Refusal::Ended), Write::Nothing));
@@ -134,7 +135,8 @@ fn absolute_lifetime_ends_an_active_session() {
     }
     let (b, w) = begin(Some(&stored), &presented(false, T0), T0 + 600 * S, &policy());
     assert_eq!(b, Begin::Refused(Refusal::Expired));
-    assert!(matches!(w, Write::Put(Stored::Ended(Tombstone { reason: EndReason::Lifetime, .. }))));
+    let Write::Put(Stored::Ended(t)) = w else { panic!("{w:?}") };
+    assert_eq!(t.cause, crate::core::lifecycle::Cause::Ended(EndReason::Lifetime));
 }
 
 #[test]
@@ -152,7 +154,7 @@ fn expiry_reason_is_the_deadline_that_passed_first() {
 
 #[test]
 fn tombstones_outlive_the_claim_window() {
-    let t = Tombstone::new(T0, T0 + S, EndReason::Killed);
+    let t = Tombstone::unstored(T0, EndReason::Killed, T0 + S);
     assert!(t.purge_at > T0 + MAX_CLAIM_WINDOW_MS);
 }
 
@@ -196,12 +198,12 @@ fn first_update_stores_a_new_deferred_session() {
 
 #[test]
 fn updates_to_ended_or_foreign_sessions_are_refused() {
-    let ended = Stored::Ended(Tombstone::new(T0, T0, EndReason::Killed));
+    let ended = Stored::Ended(Tombstone::unstored(T0, EndReason::Killed, T0));
     let u = Update::default();
     assert_eq!(
         apply_update(Some(&ended), &presented(false, T0), &u, T0, &policy(), 10).0,
         Updated::Refused(Refusal::Ended)
     );
-    let p = Presented { token_fp: "x".into(), issued_at: T0, fresh: false };
+    let p = Presented { token_fp: "x".into(), ..presented(false, T0) };
     assert_eq!(apply_update(Some(&live(T0)), &p, &u, T0, &policy(), 10).0, Updated::Refused(Refusal::Mismatch));
 }

@@ -1,0 +1,202 @@
+//! How sessions end and move: end reasons, tombstones, the end event a session leaves behind,
+//! and rotation to new ids. Like [`super::session`], every function takes the stored state and
+//! the time and returns what to answer and what to write.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{
+    clock::UnixMs,
+    crypto::ct_eq,
+    session::{put_live, Presented, Refusal, SessionRecord, Stored, Write, MAX_CLAIM_WINDOW_MS},
+};
+
+/// For this long after a rotation, a request still carrying the old pair is answered without
+/// a session and without `Set-Cookie` (see [`Refusal::RotatedRecently`]), so parallel requests
+/// in flight during a login cannot overwrite the browser's new cookies.
+pub const ROTATE_GRACE_MS: u64 = 10_000;
+
+/// Why a session ended. Serialised lower-case (`"timeout"`, …) in hooks and the admin API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EndReason {
+    /// Idle timeout passed.
+    Timeout,
+    /// Absolute lifetime passed.
+    Lifetime,
+    /// The kill flag or kill path.
+    Killed,
+    /// The origin's `X-Session-Action: invalidate`.
+    Invalidated,
+    /// The admin API.
+    Admin,
+}
+
+/// Why ids stopped working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cause", content = "reason", rename_all = "lowercase")]
+pub enum Cause {
+    /// The session ended.
+    Ended(EndReason),
+    /// The session moved to new ids (it lives on under them).
+    Rotated,
+}
+
+/// The end of a session, as delivered to `SESSION_END_URL` (ColdFusion's `onSessionEnd` gets
+/// the session scope: so does this). Never contains the CFTOKEN.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionEvent {
+    /// `"start"` or `"end"`.
+    pub event: String,
+    /// Receivers dedupe by this: one key per logical event (`<cfid>:end`).
+    pub idempotency_key: String,
+    pub cfid: String,
+    pub reason: Option<EndReason>,
+    pub created: UnixMs,
+    pub last_access: UnixMs,
+    pub hits: u64,
+    pub user: Option<String>,
+    /// The final session data (end events only).
+    pub data: Option<Map<String, Value>>,
+    /// When it happened (ms).
+    pub at: UnixMs,
+}
+
+impl SessionEvent {
+    /// The end of `record`.
+    pub fn end(record: &SessionRecord, cfid: &str, reason: EndReason, at: UnixMs) -> Self {
+        Self {
+            event: "end".into(),
+            idempotency_key: format!("{cfid}:end"),
+            cfid: cfid.to_owned(),
+            reason: Some(reason),
+            created: record.created,
+            last_access: record.last_access,
+            hits: record.hits,
+            user: record.user.clone(),
+            data: Some(record.data.clone()),
+            at,
+        }
+    }
+}
+
+/// What stays of a session whose ids stopped working: enough to refuse them, the pending end
+/// event, and no session data otherwise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tombstone {
+    pub at: UnixMs,
+    pub cause: Cause,
+    /// When the tombstone may be deleted (ms): after any claim window of these ids.
+    pub purge_at: UnixMs,
+    /// The end event still to be delivered (only for sessions that were stored).
+    #[serde(default)]
+    pub pending: Option<SessionEvent>,
+}
+
+impl Tombstone {
+    /// The end of a stored session, with its end event.
+    pub fn ended(record: &SessionRecord, cfid: &str, reason: EndReason, now: UnixMs) -> Self {
+        Self {
+            at: now,
+            cause: Cause::Ended(reason),
+            purge_at: purge_at(record.created, now),
+            pending: Some(SessionEvent::end(record, cfid, reason, now)),
+        }
+    }
+
+    /// The end of ids that were never stored (a deferred session): no event, but the ids
+    /// must never be claimed afterwards.
+    pub fn unstored(issued_at: UnixMs, reason: EndReason, now: UnixMs) -> Self {
+        Self { at: now, cause: Cause::Ended(reason), purge_at: purge_at(issued_at, now), pending: None }
+    }
+
+    /// Ids a session was rotated away from.
+    pub fn rotated(record: &SessionRecord, now: UnixMs) -> Self {
+        Self { at: now, cause: Cause::Rotated, purge_at: purge_at(record.created, now), pending: None }
+    }
+
+    /// How a request with these ids is refused at `now`.
+    pub fn refusal(&self, now: UnixMs) -> Refusal {
+        match self.cause {
+            Cause::Rotated if now < self.at.saturating_add(ROTATE_GRACE_MS) => Refusal::RotatedRecently,
+            _ => Refusal::Ended,
+        }
+    }
+}
+
+fn purge_at(created: UnixMs, now: UnixMs) -> UnixMs {
+    created.saturating_add(MAX_CLAIM_WINDOW_MS).max(now).saturating_add(60_000)
+}
+
+/// The outcome of [`end`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Ending {
+    /// The session ended now (`stored` is false for ids that were never stored).
+    Ended { stored: bool },
+    /// It had already ended (or was rotated away): nothing to do.
+    AlreadyGone,
+    /// No session under this CFID (admin kills only).
+    NotFound,
+    /// The presented token is not this session's.
+    Mismatch,
+}
+
+/// Ends a session now: the kill flag or path, the origin's `invalidate`, or the admin API
+/// (`presented` is `None`: no token to check). Idempotent. Ids that were never stored (a
+/// deferred session) still get a tombstone, so they can never be claimed later.
+pub fn end(stored: Option<&Stored>, presented: Option<&Presented>, reason: EndReason, now: UnixMs) -> (Ending, Write) {
+    match (stored, presented) {
+        (Some(Stored::Ended(_)), _) => (Ending::AlreadyGone, Write::Nothing),
+        (Some(Stored::Live(r)), Some(p)) if !ct_eq(r.token_fp.as_bytes(), p.token_fp.as_bytes()) => {
+            (Ending::Mismatch, Write::Nothing)
+        }
+        (Some(Stored::Live(r)), p) => {
+            let cfid = p.map(|p| p.cfid.clone()).unwrap_or_default();
+            let tomb = Tombstone::ended(r, &cfid, reason, now);
+            (Ending::Ended { stored: true }, Write::Put(Stored::Ended(tomb)))
+        }
+        (None, Some(p)) => {
+            let tomb = Tombstone::unstored(p.issued_at, reason, now);
+            (Ending::Ended { stored: false }, Write::Put(Stored::Ended(tomb)))
+        }
+        (None, None) => (Ending::NotFound, Write::Nothing),
+    }
+}
+
+/// Takes a live session out of its old ids for rotation: returns its record and leaves a
+/// `Rotated` tombstone. A deferred session that was never stored is claimed first.
+pub fn rotate_out(
+    stored: Option<&Stored>,
+    presented: &Presented,
+    now: UnixMs,
+    policy: &super::session::Policy,
+) -> (Result<SessionRecord, Refusal>, Write) {
+    let record = match stored {
+        Some(Stored::Ended(t)) => return (Err(t.refusal(now)), Write::Nothing),
+        Some(Stored::Live(r)) if !ct_eq(r.token_fp.as_bytes(), presented.token_fp.as_bytes()) => {
+            return (Err(Refusal::Mismatch), Write::Nothing)
+        }
+        Some(Stored::Live(r)) => r.clone(),
+        None => match super::session::claim(presented, now, policy) {
+            Some(r) => r,
+            None => return (Err(Refusal::Unknown), Write::Nothing),
+        },
+    };
+    let tomb = Tombstone::rotated(&record, now);
+    (Ok(record), Write::Put(Stored::Ended(tomb)))
+}
+
+/// Stores a rotated session under its new ids: same data, hits, user and timeouts; the new
+/// token. Refused when the new ids already hold anything (they are fresh, so they never do).
+pub fn adopt(stored: Option<&Stored>, mut record: SessionRecord, new_token_fp: &str) -> (Option<SessionRecord>, Write) {
+    if stored.is_some() {
+        return (None, Write::Nothing);
+    }
+    record.token_fp = new_token_fp.to_owned();
+    let write = put_live(&mut record);
+    (Some(record), write)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,98 @@
+use serde_json::json;
+
+use super::*;
+use crate::core::session::{begin, Begin, Policy};
+
+const T0: UnixMs = 1_800_000_000_000;
+
+fn presented(fp: &str) -> Presented {
+    Presented { cfid: "c1".into(), token_fp: fp.into(), issued_at: T0, fresh: false }
+}
+
+fn live() -> (Stored, SessionRecord) {
+    let mut r = SessionRecord::new("fp".into(), T0, T0, &Policy::default());
+    r.data = json!({"file": "stamp-1.jpg"}).as_object().unwrap().clone();
+    r.hits = 7;
+    r.user = Some("u1".into());
+    put_live(&mut r);
+    (Stored::Live(r.clone()), r)
+}
+
+#[test]
+fn killing_a_stored_session_leaves_a_tombstone_with_its_end_event() {
+    let (stored, record) = live();
+    let (out, w) = end(Some(&stored), Some(&presented("fp")), EndReason::Killed, T0 + 5);
+    assert_eq!(out, Ending::Ended { stored: true });
+    let Write::Put(Stored::Ended(t)) = w else { panic!("{w:?}") };
+    assert_eq!(t.cause, Cause::Ended(EndReason::Killed));
+    let ev = t.pending.expect("an end event");
+    assert_eq!(ev.idempotency_key, "c1:end");
+    assert_eq!(ev.reason, Some(EndReason::Killed));
+    assert_eq!(ev.hits, 7);
+    assert_eq!(ev.data, Some(record.data));
+    assert_eq!(ev.user.as_deref(), Some("u1"));
+    let shown = serde_json::to_string(&ev).unwrap();
+    assert!(!shown.contains("\"fp\""), "the token fingerprint leaked into the event: {shown}");
+}
+
+#[test]
+fn ending_is_idempotent_and_checks_the_token() {
+    let (stored, _) = live();
+    let (_, w) = end(Some(&stored), Some(&presented("fp")), EndReason::Killed, T0);
+    let Write::Put(ended) = w else { panic!() };
+    assert_eq!(end(Some(&ended), Some(&presented("fp")), EndReason::Killed, T0), (Ending::AlreadyGone, Write::Nothing));
+    assert_eq!(
+        end(Some(&stored), Some(&presented("other")), EndReason::Killed, T0),
+        (Ending::Mismatch, Write::Nothing)
+    );
+    assert_eq!(end(None, None, EndReason::Admin, T0), (Ending::NotFound, Write::Nothing));
+    let (out, _) = end(Some(&stored), None, EndReason::Admin, T0);
+    assert_eq!(out, Ending::Ended { stored: true });
+}
+
+#[test]
+fn killing_unstored_ids_makes_them_unclaimable() {
+    let p = presented("fp");
+    let (out, w) = end(None, Some(&p), EndReason::Killed, T0 + 1000);
+    assert_eq!(out, Ending::Ended { stored: false });
+    let Write::Put(tomb) = w else { panic!() };
+    let Stored::Ended(t) = &tomb else { panic!() };
+    assert!(t.pending.is_none(), "a session that never started has no end event");
+    let (b, _) = begin(Some(&tomb), &p, T0 + 2000, &Policy::default());
+    assert_eq!(b, Begin::Refused(Refusal::Ended));
+}
+
+#[test]
+fn rotation_moves_everything_but_the_token() {
+    let (stored, record) = live();
+    let (out, w) = rotate_out(Some(&stored), &presented("fp"), T0 + 10, &Policy::default());
+    let moved = out.unwrap();
+    let Write::Put(old) = w else { panic!() };
+    let (adopted, w2) = adopt(None, moved, "new-fp");
+    let adopted = adopted.unwrap();
+    assert_eq!(adopted.token_fp, "new-fp");
+    assert_eq!((adopted.data.clone(), adopted.hits, adopted.created), (record.data, record.hits, record.created));
+    assert!(matches!(w2, Write::Put(Stored::Live(_))));
+    // The old ids: refused quietly during the grace period, ended after it.
+    let (b, _) = begin(Some(&old), &presented("fp"), T0 + 20, &Policy::default());
+    assert_eq!(b, Begin::Refused(Refusal::RotatedRecently));
+    let (b, _) = begin(Some(&old), &presented("fp"), T0 + 10 + ROTATE_GRACE_MS, &Policy::default());
+    assert_eq!(b, Begin::Refused(Refusal::Ended));
+    let Stored::Ended(t) = old else { panic!() };
+    assert!(t.pending.is_none(), "rotation is not an end");
+}
+
+#[test]
+fn rotation_of_a_deferred_session_claims_it_first() {
+    let p = presented("fp");
+    let (out, _) = rotate_out(None, &p, T0 + 1000, &Policy::default());
+    assert_eq!(out.unwrap().hits, 2);
+    let (out, _) = rotate_out(Some(&live().0), &presented("x"), T0, &Policy::default());
+    assert_eq!(out, Err(Refusal::Mismatch));
+}
+
+#[test]
+fn adopt_never_overwrites() {
+    let (stored, record) = live();
+    assert_eq!(adopt(Some(&stored), record, "x"), (None, Write::Nothing));
+}
