@@ -47,8 +47,9 @@ debian_has_wasm_std() {
 }
 
 # Prints "rustup" or "debian" when a wasm32 std is usable, else nothing.
+# CFS_WASM_STD=debian forces the Debian path (to test it on a machine where rustup works).
 wasm_std_mode() {
-  if rustup_has_wasm_std; then echo rustup
+  if [ "${CFS_WASM_STD:-auto}" != debian ] && rustup_has_wasm_std; then echo rustup
   elif debian_has_wasm_std; then echo debian
   fi
 }
@@ -72,7 +73,7 @@ build_debian_sysroot() {
 
 install_wasm_std() {
   [ -n "$(wasm_std_mode)" ] && return 0
-  if command -v rustup >/dev/null 2>&1; then
+  if [ "${CFS_WASM_STD:-auto}" != debian ] && command -v rustup >/dev/null 2>&1; then
     say "trying: rustup target add wasm32-unknown-unknown (gives up after 45 s offline)"
     if timeout 45 rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then return 0; fi
     say "rustup could not download the target; using Debian's rustc-web instead"
