@@ -44,6 +44,19 @@ pub struct Config {
     /// `KILL_PARAM`, `KILL_PATH`, `KILL_REDIRECT`, `KILL_COOKIES`, `KILL_CLEAR_SITE_DATA`,
     /// `KILL_METHODS`.
     pub kill: KillPolicy,
+    /// `SESSION_START_URL`: where session start events are POSTed (`None`: not sent).
+    pub start_url: Option<Url>,
+    /// `SESSION_END_URL`: where session end events are POSTed (`None`: not sent).
+    pub end_url: Option<Url>,
+    /// `APPLICATION_START_URL`: where application start events are POSTed.
+    pub app_start_url: Option<Url>,
+    /// `APP_NAME`: the application (ColdFusion's `this.name`); names its state object.
+    pub app_name: String,
+    /// `APPLICATION_TIMEOUT`: seconds without requests after which the application restarts
+    /// (ColdFusion's `applicationTimeout`, two days by default).
+    pub app_timeout_s: u64,
+    /// `INDEX_SHARDS`: how many index objects share the list of live sessions.
+    pub index_shards: u32,
 }
 
 impl Default for Config {
@@ -58,6 +71,12 @@ impl Default for Config {
             data_limit: MAX_DATA_LIMIT,
             admin_token: None,
             kill: KillPolicy::default(),
+            start_url: None,
+            end_url: None,
+            app_start_url: None,
+            app_name: "cfsession-edge".into(),
+            app_timeout_s: 172_800,
+            index_shards: 16,
         }
     }
 }
@@ -175,6 +194,24 @@ impl Config {
                 .unwrap_or(MAX_DATA_LIMIT);
         }
         parse_kill(&get, &mut c.kill)?;
+        c.start_url =
+            get("SESSION_START_URL").map(|v| hook_url("SESSION_START_URL", &v, c.origin.as_ref())).transpose()?;
+        c.end_url = get("SESSION_END_URL").map(|v| hook_url("SESSION_END_URL", &v, c.origin.as_ref())).transpose()?;
+        c.app_start_url = get("APPLICATION_START_URL")
+            .map(|v| hook_url("APPLICATION_START_URL", &v, c.origin.as_ref()))
+            .transpose()?;
+        if let Some(v) = get("APP_NAME") {
+            if v.len() > 128 || v.chars().any(char::is_control) {
+                return Err(err("APP_NAME", "must be 1-128 printable characters"));
+            }
+            c.app_name = v;
+        }
+        if let Some(v) = get("APPLICATION_TIMEOUT") {
+            c.app_timeout_s = parse_u64("APPLICATION_TIMEOUT", &v, 1, 365 * 24 * 3600)?;
+        }
+        if let Some(v) = get("INDEX_SHARDS") {
+            c.index_shards = u32::try_from(parse_u64("INDEX_SHARDS", &v, 1, 256)?).unwrap_or(16);
+        }
         Ok(c)
     }
 }
@@ -239,6 +276,23 @@ fn parse_origin(raw: &str) -> Result<Url, ConfigError> {
         return Err(bad("must not contain credentials"));
     }
     Ok(url)
+}
+
+/// A hook URL: absolute http(s), or relative to `ORIGIN_URL` (resolved like a link).
+fn hook_url(variable: &'static str, raw: &str, origin: Option<&Url>) -> Result<Url, ConfigError> {
+    let url = match Url::parse(raw) {
+        Ok(u) => u,
+        Err(url::ParseError::RelativeUrlWithoutBase) => match origin {
+            Some(o) => o.join(raw).map_err(|_| err(variable, "must be an http(s) URL or a path"))?,
+            None => return Err(err(variable, "is relative, which needs ORIGIN_URL; use an absolute http(s) URL")),
+        },
+        Err(_) => return Err(err(variable, "must be an http(s) URL or a path")),
+    };
+    if matches!(url.scheme(), "http" | "https") && url.host().is_some() {
+        Ok(url)
+    } else {
+        Err(err(variable, "must be an http(s) URL or a path"))
+    }
 }
 
 fn parse_bool(variable: &'static str, raw: &str) -> Result<bool, ConfigError> {

@@ -63,7 +63,23 @@ pub struct SessionEvent {
 }
 
 impl SessionEvent {
-    /// The end of `record`.
+    /// The start of `record` (when it is first stored).
+    pub fn start(record: &SessionRecord, cfid: &str, at: UnixMs) -> Self {
+        Self {
+            event: "start".into(),
+            idempotency_key: format!("{cfid}:start"),
+            cfid: cfid.to_owned(),
+            reason: None,
+            created: record.created,
+            last_access: record.last_access,
+            hits: record.hits,
+            user: record.user.clone(),
+            data: None,
+            at,
+        }
+    }
+
+    /// The end of `record`, under `cfid`.
     pub fn end(record: &SessionRecord, cfid: &str, reason: EndReason, at: UnixMs) -> Self {
         Self {
             event: "end".into(),
@@ -94,8 +110,10 @@ pub struct Tombstone {
 }
 
 impl Tombstone {
-    /// The end of a stored session, with its end event.
+    /// The end of a stored session, with its end event. The record's own CFID wins over
+    /// `cfid` (records stored before it was kept have none).
     pub fn ended(record: &SessionRecord, cfid: &str, reason: EndReason, now: UnixMs) -> Self {
+        let cfid = if record.cfid.is_empty() { cfid } else { record.cfid.as_str() };
         Self {
             at: now,
             cause: Cause::Ended(reason),
@@ -188,12 +206,14 @@ pub fn rotate_out(
 }
 
 /// Stores a rotated session under its new ids: same data, hits, user and timeouts; the new
-/// token. Refused when the new ids already hold anything (they are fresh, so they never do).
-pub fn adopt(stored: Option<&Stored>, mut record: SessionRecord, new_token_fp: &str) -> (Option<SessionRecord>, Write) {
+/// CFID and token. Refused when the new ids already hold anything (they are fresh, so they
+/// never do).
+pub fn adopt(stored: Option<&Stored>, mut record: SessionRecord, new: &Presented) -> (Option<SessionRecord>, Write) {
     if stored.is_some() {
         return (None, Write::Nothing);
     }
-    record.token_fp = new_token_fp.to_owned();
+    record.cfid = new.cfid.clone();
+    record.token_fp = new.token_fp.clone();
     let write = put_live(&mut record);
     (Some(record), write)
 }

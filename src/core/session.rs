@@ -47,6 +47,9 @@ pub const MAX_CLAIM_WINDOW_MS: u64 = 24 * 3600 * 1000;
 /// A live session as stored in its Durable Object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionRecord {
+    /// The session's CFID (an object cannot always learn its own name from the runtime).
+    #[serde(default)]
+    pub cfid: String,
     /// Hex SHA-256 of the CFTOKEN (see [`crate::core::ids::CfToken::fingerprint`]).
     pub token_fp: String,
     /// The session variables: a JSON object.
@@ -76,6 +79,7 @@ impl SessionRecord {
         let absolute_deadline =
             (policy.max_lifetime_s > 0).then(|| created.saturating_add(policy.max_lifetime_s * 1000));
         Self {
+            cfid: String::new(),
             token_fp,
             data: Map::new(),
             created,
@@ -231,6 +235,7 @@ pub fn begin(stored: Option<&Stored>, presented: &Presented, now: UnixMs, policy
 /// a deferred session coming back within its claim window and lifetime.
 pub(crate) fn claim(p: &Presented, now: UnixMs, policy: &Policy) -> Option<SessionRecord> {
     let mut record = SessionRecord::new(p.token_fp.clone(), p.issued_at, now, policy);
+    record.cfid = p.cfid.clone();
     if p.fresh {
         return Some(record);
     }

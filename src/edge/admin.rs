@@ -4,8 +4,15 @@
 
 use worker::{Env, Method, Request, Response};
 
-use super::{respond, store::Sessions};
-use crate::core::{config::Config, error::EdgeError, ids::Cfid, query};
+use super::{
+    app_object, respond,
+    store::{Index, Sessions},
+};
+use crate::core::{config::Config, error::EdgeError, ids::Cfid, index::Cursor, query};
+
+/// Page sizes of `GET sessions`.
+const DEFAULT_LIMIT: usize = 50;
+const MAX_LIMIT: usize = 500;
 
 /// Query parameters that look like a credential: refused, so tokens never sit in URLs (and
 /// in logs, histories and referrers).
@@ -22,18 +29,95 @@ pub async fn handle(req: &Request, path: &str, env: &Env, config: &Config) -> wo
 async fn route(req: &Request, path: &str, env: &Env, config: &Config) -> Result<Response, EdgeError> {
     authorize(req, config)?;
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let json = |status: u16, body: &serde_json::Value| respond::json(status, body).map_err(internal);
     match (req.method(), segments.as_slice()) {
+        (Method::Get, ["sessions"]) => {
+            let url = req.url().map_err(internal)?;
+            let q = url.query().unwrap_or("");
+            let limit = match query::get(q, "limit") {
+                Some(l) => l
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|l| (1..=MAX_LIMIT).contains(l))
+                    .ok_or(EdgeError::BadRequest("limit must be 1-500"))?,
+                None => DEFAULT_LIMIT,
+            };
+            let mut cursor = match query::get(q, "cursor") {
+                Some(c) => Cursor::parse(&c).ok_or(EdgeError::BadRequest("invalid cursor"))?,
+                None => Cursor::start(),
+            };
+            let index = Index::from_env(env, config.index_shards)?;
+            let mut items = Vec::new();
+            while cursor.shard < index.count && items.len() < limit {
+                let page = index.list(cursor.shard, cursor.after.as_deref(), (limit - items.len()) as u32).await?;
+                items.extend(page.items);
+                match page.next {
+                    Some(after) => cursor.after = Some(after),
+                    None => cursor = Cursor { shard: cursor.shard + 1, after: None },
+                }
+            }
+            let mut total = 0;
+            for shard in 0..index.count {
+                total += index.count(shard).await?;
+            }
+            let next = (cursor.shard < index.count).then(|| cursor.encode());
+            json(200, &serde_json::json!({ "items": items, "cursor": next, "total": total }))
+        }
         (Method::Get, ["sessions", cfid]) => {
             let cfid = Cfid::parse(cfid).ok_or(EdgeError::NotFound("no such session"))?;
             let view = Sessions::from_env(env)?.inspect(&cfid).await?.ok_or(EdgeError::NotFound("no such session"))?;
-            let mut body = serde_json::to_value(&view).map_err(|e| EdgeError::Internal(e.to_string()))?;
-            if let Some(obj) = body.as_object_mut() {
-                obj.insert("cfid".into(), cfid.as_str().into());
+            json(200, &with_cfid(&view, cfid.as_str())?)
+        }
+        (Method::Get, ["users", user, "sessions"]) => {
+            let user = decode_segment(user)?;
+            let sessions = Sessions::from_env(env)?;
+            let mut items = Vec::new();
+            for raw in Index::from_env(env, config.index_shards)?.user_sessions(&user).await? {
+                let Some(cfid) = Cfid::parse(&raw) else { continue };
+                if let Some(view) = sessions.inspect(&cfid).await? {
+                    if view.user.as_deref() == Some(user.as_str()) {
+                        items.push(with_cfid(&view, cfid.as_str())?);
+                    }
+                }
             }
-            respond::json(200, &body).map_err(|e| EdgeError::Internal(e.to_string()))
+            json(200, &serde_json::json!({ "user": user, "items": items }))
+        }
+        (Method::Get, ["application"]) => {
+            let state = app_object::call(env, &config.app_name, "get").await?;
+            let state = state.ok_or(EdgeError::NotFound("the application has not started yet"))?;
+            json(200, &serde_json::to_value(state).map_err(internal)?)
+        }
+        (Method::Post, ["application", "stop"]) => {
+            let state = app_object::call(env, &config.app_name, "stop").await?;
+            json(200, &serde_json::to_value(state).map_err(internal)?)
         }
         _ => Err(EdgeError::NotFound("no such admin endpoint")),
     }
+}
+
+fn internal(e: impl std::fmt::Display) -> EdgeError {
+    EdgeError::Internal(e.to_string())
+}
+
+/// A session as the admin API shows it: its view plus its CFID (never its token).
+fn with_cfid<T: serde::Serialize>(view: &T, cfid: &str) -> Result<serde_json::Value, EdgeError> {
+    let mut body = serde_json::to_value(view).map_err(internal)?;
+    if let Some(obj) = body.as_object_mut() {
+        obj.insert("cfid".into(), cfid.into());
+    }
+    Ok(body)
+}
+
+/// A percent-decoded path segment (user ids may contain any printable character).
+fn decode_segment(raw: &str) -> Result<String, EdgeError> {
+    let decoded = url::form_urlencoded::parse(format!("x={}", raw.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    if decoded.is_empty() || decoded.len() > crate::core::protocol::MAX_USER_LEN {
+        return Err(EdgeError::BadRequest("user ids are 1-256 characters"));
+    }
+    Ok(decoded)
 }
 
 /// Checks the bearer token in constant time. The admin is off (404) without `ADMIN_TOKEN`.

@@ -2,6 +2,9 @@
 //! Everything computed lives in [`crate::core`]; this layer only moves values in and out.
 
 mod admin;
+mod app_object;
+mod hooks;
+mod index_object;
 mod kill;
 mod platform;
 mod proxy;
@@ -9,6 +12,7 @@ mod respond;
 mod session;
 mod session_object;
 mod store;
+mod sweep;
 
 use worker::{event, Context, Env, Request, Response, Result};
 
@@ -19,14 +23,14 @@ const EDGE_PREFIX: &str = "/__session/";
 const ADMIN_API: &str = "admin/api/";
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    match handle(req, &env).await {
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    match handle(req, &env, &ctx).await {
         Ok(resp) => Ok(resp),
         Err(err) => respond::error(&err),
     }
 }
 
-async fn handle(req: Request, env: &Env) -> std::result::Result<Response, EdgeError> {
+async fn handle(req: Request, env: &Env, ctx: &Context) -> std::result::Result<Response, EdgeError> {
     if req.headers().has(HOP_MARKER).unwrap_or(false) {
         return Err(EdgeError::LoopDetected);
     }
@@ -43,6 +47,9 @@ async fn handle(req: Request, env: &Env) -> std::result::Result<Response, EdgeEr
             }
             None => Err(EdgeError::NotFound("no such edge endpoint")),
         },
-        None => session::handle(req, env, &config).await,
+        None => {
+            app_object::touch(env, &config, ctx);
+            session::handle(req, env, &config).await
+        }
     }
 }

@@ -1,59 +1,61 @@
 //! The session's Durable Object: one per CFID, serialising every read and update of that
-//! session. It loads the stored state, lets [`crate::core::session`] decide, and writes
-//! what the core says to write. The state is cached in memory between requests; the cache
-//! is always updated before a write is awaited, so requests queued behind the write see it.
+//! session. It loads the stored state, lets [`crate::core::session`] and
+//! [`crate::core::lifecycle`] decide, and carries out what they say: storage writes, the
+//! hook outbox, the session index, and its alarm (the next deadline, delivery or purge).
+//! The state is cached in memory; the cache is updated before any write is awaited, so
+//! requests queued behind a write see it.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
-use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
+use worker::{
+    console_error, console_log, console_warn, durable_object, DurableObject, Env, Request, Response, Result, State,
+};
 
-use super::platform::now_ms;
+use super::{hooks, platform::now_ms, store::Index};
 use crate::core::{
-    lifecycle::{self, Ending},
+    config::Config,
+    hooks::{Failure, Hook, Outbox},
+    index::IndexEntry,
+    lifecycle::{self, Ending, SessionEvent, Tombstone},
     rpc::{
         AdoptRequest, BeginRequest, EndRequest, Reply, RotateOutReply, RotateOutRequest, SessionView, UpdateRequest,
     },
-    session::{self, Begin, Stored, Updated, Write},
+    session::{self, Begin, Refusal, Stored, Updated, Write},
 };
 
-/// The storage key of the session's state (a JSON string of [`Stored`]).
-const KEY: &str = "session";
+/// Storage keys (JSON strings).
+const SESSION: &str = "session";
+const OUTBOX: &str = "outbox";
 
 #[durable_object]
 pub struct SessionObject {
     state: State,
+    env: Env,
     /// `None`: not loaded yet. `Some(None)`: nothing stored.
     cached: RefCell<Option<Option<Stored>>>,
+    outbox: RefCell<Option<Outbox>>,
+    /// The alarm as last set: `None` unknown, `Some(None)` none.
+    alarm_at: Cell<Option<Option<u64>>>,
+}
+
+fn rust_err(e: impl std::fmt::Display) -> worker::Error {
+    worker::Error::RustError(e.to_string())
 }
 
 impl DurableObject for SessionObject {
-    fn new(state: State, _env: Env) -> Self {
-        Self { state, cached: RefCell::new(None) }
+    fn new(state: State, env: Env) -> Self {
+        Self { state, env, cached: RefCell::new(None), outbox: RefCell::new(None), alarm_at: Cell::new(None) }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let now = now_ms();
         match req.path().as_str() {
-            "/begin" => {
-                let r: BeginRequest = req.json().await?;
-                Response::from_json(&self.begin(&r, now).await?)
-            }
-            "/update" => {
-                let r: UpdateRequest = req.json().await?;
-                Response::from_json(&self.update(&r, now).await?)
-            }
-            "/end" => {
-                let r: EndRequest = req.json().await?;
-                Response::from_json(&self.end(&r, now).await?)
-            }
-            "/rotate_out" => {
-                let r: RotateOutRequest = req.json().await?;
-                Response::from_json(&self.rotate_out(&r, now).await?)
-            }
-            "/adopt" => {
-                let r: AdoptRequest = req.json().await?;
-                Response::from_json(&self.adopt(r).await?)
-            }
+            "/begin" => Response::from_json(&self.begin(&req.json().await?, now).await?),
+            "/update" => Response::from_json(&self.update(&req.json().await?, now).await?),
+            "/end" => Response::from_json(&self.end(&req.json().await?, now).await?),
+            "/rotate_out" => Response::from_json(&self.rotate_out(&req.json().await?, now).await?),
+            "/adopt" => Response::from_json(&self.adopt(req.json().await?, now).await?),
+            "/check" => Response::from_json(&self.check(now).await?),
             "/inspect" => match self.load().await? {
                 Some(Stored::Live(record)) => Response::from_json(&SessionView::from(&record)),
                 _ => Response::error("no live session", 404),
@@ -61,104 +63,357 @@ impl DurableObject for SessionObject {
             _ => Response::error("unknown session operation", 404),
         }
     }
+
+    /// The alarm: end the session if its deadline passed (re-checked: alarms are
+    /// at-least-once and may be early or late), deliver due events, purge a finished
+    /// tombstone, and set the next alarm.
+    async fn alarm(&self) -> Result<Response> {
+        self.alarm_at.set(Some(None));
+        self.check(now_ms()).await?;
+        Response::ok("")
+    }
 }
 
 impl SessionObject {
     async fn begin(&self, r: &BeginRequest, now: u64) -> Result<Reply> {
-        let stored = self.load().await?;
-        let (outcome, write) = session::begin(stored.as_ref(), &r.ids.presented(), now, &r.policy);
+        let before = self.load().await?;
+        let (outcome, write) = session::begin(before.as_ref(), &r.ids.presented(), now, &r.policy);
         Ok(match outcome {
             Begin::Active { record, stored_now, touch } => {
                 let view = SessionView::from(&record);
-                self.save(Some(Stored::Live(record)), write).await?;
+                self.commit(&before, Some(Stored::Live(record)), write, stored_now, stored_now).await?;
                 Reply::Active { session: view, stored_now, refresh_cookie: touch.refresh_cookie, data_refused: false }
             }
             Begin::Refused(reason) => {
-                self.save(stored, write).await?;
+                self.commit(&before, before.clone(), write, false, false).await?;
                 Reply::Refused { reason }
             }
         })
     }
 
     async fn update(&self, r: &UpdateRequest, now: u64) -> Result<Reply> {
-        let stored = self.load().await?;
+        let before = self.load().await?;
         let (outcome, write) =
-            session::apply_update(stored.as_ref(), &r.ids.presented(), &r.update(), now, &r.policy, r.data_limit);
+            session::apply_update(before.as_ref(), &r.ids.presented(), &r.update(), now, &r.policy, r.data_limit);
         Ok(match outcome {
             Updated::Applied { record, data_refused, stored_now } => {
                 let view = SessionView::from(&record);
-                self.save(Some(Stored::Live(record)), write).await?;
+                self.commit(&before, Some(Stored::Live(record)), write, stored_now, true).await?;
                 Reply::Active { session: view, stored_now, refresh_cookie: false, data_refused }
             }
             Updated::Refused(reason) => {
-                self.save(stored, write).await?;
+                self.commit(&before, before.clone(), write, false, false).await?;
                 Reply::Refused { reason }
             }
         })
     }
 
     async fn end(&self, r: &EndRequest, now: u64) -> Result<Ending> {
-        let stored = self.load().await?;
+        let before = self.load().await?;
         let presented = r.ids.as_ref().map(|ids| ids.presented());
-        let (ending, write) = lifecycle::end(stored.as_ref(), presented.as_ref(), r.reason, now);
-        self.save(stored, write).await?;
-        if let Ending::Ended { .. } = ending {
-            worker::console_log!("cfsession-edge: session {} ended ({:?})", r.cfid, r.reason);
-        }
+        let (ending, write) = lifecycle::end(before.as_ref(), presented.as_ref(), r.reason, now);
+        let after = match &write {
+            Write::Put(s) => Some(s.clone()),
+            _ => before.clone(),
+        };
+        self.commit(&before, after, write, false, false).await?;
         Ok(ending)
     }
 
     async fn rotate_out(&self, r: &RotateOutRequest, now: u64) -> Result<RotateOutReply> {
-        let stored = self.load().await?;
-        let (outcome, write) = lifecycle::rotate_out(stored.as_ref(), &r.ids.presented(), now, &r.policy);
-        self.save(stored, write).await?;
+        let before = self.load().await?;
+        let (outcome, write) = lifecycle::rotate_out(before.as_ref(), &r.ids.presented(), now, &r.policy);
+        let after = match &write {
+            Write::Put(s) => Some(s.clone()),
+            _ => before.clone(),
+        };
+        self.commit(&before, after, write, false, false).await?;
         Ok(match outcome {
             Ok(record) => RotateOutReply::Moved { record },
             Err(reason) => RotateOutReply::Refused { reason },
         })
     }
 
-    async fn adopt(&self, r: AdoptRequest) -> Result<Reply> {
-        let stored = self.load().await?;
-        let (adopted, write) = lifecycle::adopt(stored.as_ref(), r.record, &r.ids.token_fp);
+    async fn adopt(&self, r: AdoptRequest, _now: u64) -> Result<Reply> {
+        let before = self.load().await?;
+        let (adopted, write) = lifecycle::adopt(before.as_ref(), r.record, &r.ids.presented());
         Ok(match adopted {
             Some(record) => {
                 let view = SessionView::from(&record);
-                self.save(Some(Stored::Live(record)), write).await?;
+                self.commit(&before, Some(Stored::Live(record)), write, false, true).await?;
                 Reply::Active { session: view, stored_now: false, refresh_cookie: true, data_refused: false }
             }
-            None => Reply::Refused { reason: session::Refusal::Mismatch },
+            None => Reply::Refused { reason: Refusal::Mismatch },
         })
+    }
+
+    /// Ends the session if a deadline passed, delivers due events, purges a finished
+    /// tombstone, and sets the next alarm. Returns whether the session is live.
+    async fn check(&self, now: u64) -> Result<bool> {
+        let before = self.load().await?;
+        if let Some(Stored::Live(r)) = &before {
+            if let Some(reason) = r.expired(now) {
+                let tomb = Stored::Ended(Tombstone::ended(r, &self.cfid(&before), reason, now));
+                self.commit(&before, Some(tomb.clone()), Write::Put(tomb), false, false).await?;
+            }
+        }
+        self.deliver_due(now).await?;
+        let after = self.load().await?;
+        if let Some(Stored::Ended(t)) = &after {
+            if now >= t.purge_at && self.load_outbox().await?.is_empty() {
+                self.state.storage().delete_all().await?;
+                *self.cached.borrow_mut() = Some(None);
+                *self.outbox.borrow_mut() = Some(Outbox::default());
+                self.alarm_at.set(Some(None));
+                return Ok(false);
+            }
+        }
+        self.arm(true).await?;
+        Ok(matches!(after, Some(Stored::Live(_))))
+    }
+
+    /// Carries out a decision: caches and writes the new state, queues start and end events,
+    /// keeps the index in step, and moves the alarm earlier if needed.
+    /// `started`: the session was stored for the first time (its start event).
+    /// `reindex`: its index entry must be written now (start, update, adoption).
+    async fn commit(
+        &self,
+        before: &Option<Stored>,
+        in_memory: Option<Stored>,
+        write: Write,
+        started: bool,
+        reindex: bool,
+    ) -> Result<()> {
+        let now = now_ms();
+        let cfid = match &in_memory {
+            Some(Stored::Live(r)) if !r.cfid.is_empty() => r.cfid.clone(),
+            _ => self.cfid(before),
+        };
+        let config = self.config();
+        let mut write = write;
+        let mut ended: Option<SessionEvent> = None;
+        if let Write::Put(Stored::Ended(t)) = &mut write {
+            ended = t.pending.take(); // the event moves to the outbox; the tombstone keeps no data
+        }
+        let after = match &write {
+            Write::Put(s) => Some(s.clone()),
+            Write::Nothing => in_memory,
+        };
+
+        let mut outbox_changed = false;
+        if let (true, Some(Stored::Live(r)), Some(c)) = (started, &after, &config) {
+            if c.start_url.is_some() {
+                self.outbox_mut(|o| o.push(Hook::Start, SessionEvent::start(r, &cfid, now), now)).await?;
+                outbox_changed = true;
+            }
+        }
+        if let Some(ev) = &ended {
+            let reason = ev.reason.map(|r| format!("{r:?}").to_lowercase()).unwrap_or_default();
+            console_log!("cfsession-edge: ENDED: {} ({reason})", ev.cfid);
+            if config.as_ref().is_some_and(|c| c.end_url.is_some()) {
+                self.outbox_mut(|o| o.push(Hook::End, ev.clone(), now)).await?;
+                outbox_changed = true;
+            }
+        }
+
+        *self.cached.borrow_mut() = Some(after.clone());
+        let storage = self.state.storage();
+        if let Write::Put(stored) = &write {
+            if let Err(e) = storage.put(SESSION, serde_json::to_string(stored).map_err(rust_err)?).await {
+                *self.cached.borrow_mut() = None; // reload from storage next time
+                return Err(e);
+            }
+        }
+        if outbox_changed {
+            self.save_outbox().await?;
+        }
+
+        self.reindex(before, &after, &cfid, reindex, matches!(write, Write::Put(Stored::Live(_))), config.as_ref())
+            .await;
+        if outbox_changed || matches!(write, Write::Put(_)) {
+            self.arm(false).await?;
+        }
+        Ok(())
+    }
+
+    /// Keeps the index shard and the user objects in step with the session. Index failures
+    /// are logged, never fatal: the sweep and the session object itself stay authoritative.
+    async fn reindex(
+        &self,
+        before: &Option<Stored>,
+        after: &Option<Stored>,
+        cfid: &str,
+        now: bool,
+        touched: bool,
+        config: Option<&Config>,
+    ) {
+        let Some(config) = config else { return };
+        let Ok(index) = Index::from_env(&self.env, config.index_shards) else { return };
+        let user_of = |s: &Option<Stored>| match s {
+            Some(Stored::Live(r)) => r.user.clone(),
+            _ => None,
+        };
+        let (old_user, new_user) = (user_of(before), user_of(after));
+        let log = |what: &str, r: std::result::Result<(), crate::core::error::EdgeError>| {
+            if let Err(e) = r {
+                console_warn!("cfsession-edge: session {cfid}: index {what} failed: {e}");
+            }
+        };
+        match after {
+            Some(Stored::Live(r)) => {
+                if old_user != new_user {
+                    if let Some(u) = &old_user {
+                        log("user remove", index.remove_user(u, cfid).await);
+                    }
+                    if let Some(u) = &new_user {
+                        log("user add", index.add_user(u, cfid).await);
+                    }
+                }
+                let entry = IndexEntry::new(cfid, &SessionView::from(r));
+                if now || old_user != new_user {
+                    log("upsert", index.upsert(&entry).await);
+                } else if touched {
+                    // A touch: refresh the entry off the request's path.
+                    let env = self.env.clone();
+                    let shards = config.index_shards;
+                    self.state.wait_until(async move {
+                        if let Ok(index) = Index::from_env(&env, shards) {
+                            let _ = index.upsert(&entry).await;
+                        }
+                    });
+                }
+            }
+            _ if matches!(before, Some(Stored::Live(_))) => {
+                log("remove", index.remove(cfid).await);
+                if let Some(u) = &old_user {
+                    log("user remove", index.remove_user(u, cfid).await);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Delivers the events that are due; failures are retried with backoff by the alarm.
+    async fn deliver_due(&self, now: u64) -> Result<()> {
+        let due = self.load_outbox().await?.due(now);
+        if due.is_empty() {
+            return Ok(());
+        }
+        let Some(config) = self.config() else { return Ok(()) };
+        for d in due {
+            let key = d.event.idempotency_key.clone();
+            let url = match d.hook {
+                Hook::Start => config.start_url.as_ref(),
+                Hook::End => config.end_url.as_ref(),
+            };
+            let result = match url {
+                Some(url) => {
+                    let mut body = serde_json::to_value(&d.event).map_err(rust_err)?;
+                    if let Some(obj) = body.as_object_mut() {
+                        obj.insert("app".into(), config.app_name.clone().into());
+                    }
+                    let body = body.to_string();
+                    hooks::post(url, &body, config.signing_key.expose(), &key, now).await
+                }
+                None => Ok(()), // the hook was turned off since: nothing to deliver
+            };
+            match result {
+                Ok(()) => self.outbox_mut(|o| o.delivered(&key)).await?,
+                Err(why) => match self.outbox_mut(|o| o.failed(&key, now_ms())).await? {
+                    Failure::RetryAt(at) => console_warn!("cfsession-edge: hook {key} failed ({why}); retry at {at}"),
+                    Failure::GaveUp => console_error!(
+                        "cfsession-edge: hook {key} failed ({why}); giving up after {} attempts",
+                        crate::core::hooks::MAX_ATTEMPTS
+                    ),
+                },
+            }
+            self.save_outbox().await?;
+        }
+        Ok(())
+    }
+
+    /// Sets the alarm to the earliest of: the session's deadline, its tombstone's purge time,
+    /// the next delivery. Unless `force`, only moves it earlier (an early alarm re-arms itself).
+    async fn arm(&self, force: bool) -> Result<()> {
+        let stored = self.load().await?;
+        let outbox_next = self.load_outbox().await?.next_at();
+        let wanted = match &stored {
+            Some(Stored::Live(r)) => Some(r.next_deadline()),
+            Some(Stored::Ended(t)) => Some(t.purge_at),
+            None => None,
+        };
+        let wanted = match (wanted, outbox_next) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let Some(at) = wanted else { return Ok(()) };
+        let current = match self.alarm_at.get() {
+            Some(known) => known,
+            None => self.state.storage().get_alarm().await?.map(|ms| ms.max(0) as u64),
+        };
+        if force || current.is_none_or(|c| at < c) {
+            self.state.storage().set_alarm(at.max(now_ms()) as i64 - now_ms() as i64).await?;
+            self.alarm_at.set(Some(Some(at)));
+        } else {
+            self.alarm_at.set(Some(current));
+        }
+        Ok(())
+    }
+
+    fn config(&self) -> Option<Config> {
+        match Config::from_lookup(|name| self.env.var(name).ok().map(|v| v.to_string())) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                console_error!("cfsession-edge: session object: {e}");
+                None
+            }
+        }
+    }
+
+    /// This object's CFID: from the record when it has one, else the object's name.
+    fn cfid(&self, stored: &Option<Stored>) -> String {
+        match stored {
+            Some(Stored::Live(r)) if !r.cfid.is_empty() => r.cfid.clone(),
+            _ => self.state.id().name().unwrap_or_default(),
+        }
     }
 
     async fn load(&self) -> Result<Option<Stored>> {
         if let Some(cached) = self.cached.borrow().clone() {
             return Ok(cached);
         }
-        let raw: Option<String> = self.state.storage().get(KEY).await?;
-        let stored = match raw {
-            Some(json) => Some(serde_json::from_str(&json).map_err(|e| worker::Error::RustError(e.to_string()))?),
-            None => None,
-        };
+        let raw: Option<String> = self.state.storage().get(SESSION).await?;
+        let stored = raw.map(|json| serde_json::from_str(&json)).transpose().map_err(rust_err)?;
         *self.cached.borrow_mut() = Some(stored.clone());
         Ok(stored)
     }
 
-    /// Caches `in_memory` (the state after this request, possibly newer than storage) and
-    /// performs `write`.
-    async fn save(&self, in_memory: Option<Stored>, write: Write) -> Result<()> {
-        let next = match &write {
-            Write::Put(stored) => Some(stored.clone()),
-            Write::Nothing => in_memory,
-        };
-        *self.cached.borrow_mut() = Some(next);
-        if let Write::Put(stored) = write {
-            let json = serde_json::to_string(&stored).map_err(|e| worker::Error::RustError(e.to_string()))?;
-            if let Err(e) = self.state.storage().put(KEY, json).await {
-                *self.cached.borrow_mut() = None; // reload from storage next time
-                return Err(e);
-            }
+    async fn load_outbox(&self) -> Result<Outbox> {
+        if let Some(o) = self.outbox.borrow().clone() {
+            return Ok(o);
         }
-        Ok(())
+        let raw: Option<String> = self.state.storage().get(OUTBOX).await?;
+        let outbox: Outbox =
+            raw.map(|json| serde_json::from_str(&json)).transpose().map_err(rust_err)?.unwrap_or_default();
+        *self.outbox.borrow_mut() = Some(outbox.clone());
+        Ok(outbox)
+    }
+
+    /// Changes the cached outbox (call [`Self::save_outbox`] to persist it).
+    async fn outbox_mut<T>(&self, f: impl FnOnce(&mut Outbox) -> T) -> Result<T> {
+        let mut outbox = self.load_outbox().await?;
+        let out = f(&mut outbox);
+        *self.outbox.borrow_mut() = Some(outbox);
+        Ok(out)
+    }
+
+    async fn save_outbox(&self) -> Result<()> {
+        let outbox = self.load_outbox().await?;
+        let storage = self.state.storage();
+        if outbox.is_empty() {
+            storage.delete(OUTBOX).await.map(drop)
+        } else {
+            storage.put(OUTBOX, serde_json::to_string(&outbox).map_err(rust_err)?).await
+        }
     }
 }

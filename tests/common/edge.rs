@@ -60,6 +60,7 @@ impl Drop for TempDir {
 pub struct Edge {
     pub port: u16,
     child: Child,
+    vars: Vec<(String, String)>,
     /// The `--persist-to` directory (local DO and KV state).
     pub state: TempDir,
     log: PathBuf,
@@ -89,7 +90,7 @@ impl Edge {
         ensure_built();
         let mut last_err = String::new();
         for _attempt in 0..3 {
-            match Self::try_start(vars) {
+            match Self::try_start(vars, TempDir::new("state")) {
                 Ok(edge) => return edge,
                 Err(e) => last_err = e,
             }
@@ -97,12 +98,48 @@ impl Edge {
         panic!("wrangler dev did not start: {last_err}");
     }
 
-    fn try_start(vars: &[(String, String)]) -> Result<Self, String> {
+    /// Stops wrangler, runs `while_stopped` on the state directory, and starts wrangler again
+    /// on the same state.
+    pub fn restart_after(self, while_stopped: impl FnOnce(&Path)) -> Self {
+        let mut this = self;
+        this.stop();
+        while_stopped(&this.state.0);
+        let vars = std::mem::take(&mut this.vars);
+        let state = std::mem::replace(&mut this.state, TempDir(PathBuf::new()));
+        std::mem::forget(this); // already stopped; its state directory moves on
+        Self::try_start(&vars, state).unwrap_or_else(|e| panic!("wrangler dev did not restart: {e}"))
+    }
+
+    /// Deletes every scheduled Durable Object alarm in the local state, as a platform fault
+    /// would lose them (workerd keeps them in `_cf_ALARM` and each object's `_cf_METADATA`).
+    /// Uses Python's sqlite3 module; wrangler must be stopped.
+    pub fn lose_all_alarms(state: &Path) {
+        let script = r#"
+import pathlib, sqlite3, sys
+for f in pathlib.Path(sys.argv[1]).rglob("*.sqlite"):
+    db = sqlite3.connect(f)
+    tables = {r[0] for r in db.execute("select name from sqlite_master where type='table'")}
+    for t in ("_cf_ALARM", "_cf_METADATA"):
+        if t in tables:
+            db.execute(f"delete from {t}")
+    db.commit()
+    db.close()
+"#;
+        let status = Command::new("python3").arg("-c").arg(script).arg(state).status().expect("python3");
+        assert!(status.success(), "could not remove the alarms");
+    }
+
+    /// Runs the Worker's cron handler, as Cloudflare would on schedule.
+    pub fn trigger_cron(&self) {
+        let r = Client::new().get(&self.url("/cdn-cgi/handler/scheduled?cron=*/5+*+*+*+*"));
+        assert_eq!(r.status, 200, "cron trigger: {}", r.text());
+    }
+
+    fn try_start(vars: &[(String, String)], state: TempDir) -> Result<Self, String> {
         use std::os::unix::process::CommandExt;
         let port = free_port();
-        let state = TempDir::new("state");
         let log = state.0.join("wrangler.log");
-        let out = fs::File::create(&log).unwrap();
+        let out = fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
         let mut cmd = Command::new(repo_root().join("node_modules/.bin/wrangler"));
         cmd.current_dir(repo_root())
             .args(["dev", "--local", "--ip", "127.0.0.1", "--show-interactive-dev-session=false"])
@@ -121,7 +158,7 @@ impl Edge {
             cmd.arg("--var").arg(format!("{k}:{v}"));
         }
         let child = cmd.spawn().map_err(|e| format!("spawn wrangler: {e}"))?;
-        let mut edge = Edge { port, child, state, log };
+        let mut edge = Edge { port, child, vars: vars.to_vec(), state, log };
         let client = Client::new();
         let ready = wait::until_or_none(Duration::from_secs(90), Duration::from_millis(200), || {
             if let Ok(Some(status)) = edge.child.try_wait() {

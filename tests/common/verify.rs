@@ -95,3 +95,22 @@ pub fn now_s() -> u64 {
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
 }
+
+/// Verifies a hook request's `X-Session-Signature` (`cfsession-hook-v1\n<t>\n<body>`).
+pub fn hook_signature_ok(r: &Recorded, key: &[u8], now_s: u64) -> bool {
+    let Some(sig) = r.header("x-session-signature") else { return false };
+    let mut t = 0u64;
+    let mut v1 = "";
+    for part in sig.split(',') {
+        match part.split_once('=') {
+            Some(("t", v)) => t = v.parse().unwrap_or(0),
+            Some(("v1", v)) => v1 = v,
+            _ => {}
+        }
+    }
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
+    mac.update(format!("cfsession-hook-v1\n{t}\n").as_bytes());
+    mac.update(&r.body);
+    let Ok(expected) = hex_decode(v1) else { return false };
+    now_s.abs_diff(t) <= 300 && mac.verify_slice(&expected).is_ok()
+}

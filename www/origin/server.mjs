@@ -2,10 +2,50 @@
 // index.cfm (hit count, session id, Refresh, End Session). It keeps no session state itself:
 // everything it knows about the session arrives in the X-Session-* headers from the edge.
 //
+// It also receives the edge's lifecycle hooks, like an Application.cfc with onSessionStart and
+// onSessionEnd: the start hook creates a per-session temp file (the seeds' stamp images), the
+// end hook deletes it and appends "ENDED: <CFID> (<reason>)" to the log shown on the page
+// (the seeds' log.cfm). With CFS_SIGNING_KEY set, hook signatures are verified.
+//
 // Usage: node www/origin/server.mjs [port]   (default 8788; binds 127.0.0.1 only)
+import crypto from "node:crypto";
+import fs from "node:fs";
 import http from "node:http";
+import os from "node:os";
+import path from "node:path";
 
 const port = Number(process.argv[2] ?? process.env.PORT ?? 8788);
+const signingKey = process.env.CFS_SIGNING_KEY ?? "";
+const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "cfsession-demo-"));
+const ended = []; // newest first, like log.cfm
+
+// X-Session-Signature on hooks: t=<unix s>,v1=hex(HMAC-SHA256(key, "cfsession-hook-v1\n<t>\n<body>")).
+function hookSignatureOk(req, body) {
+  if (!signingKey) return true; // the demo without a key trusts its loopback caller
+  const sig = Object.fromEntries((req.headers["x-session-signature"] ?? "").split(",").map((p) => p.split("=")));
+  const expected = crypto.createHmac("sha256", signingKey).update(`cfsession-hook-v1\n${sig.t}\n${body}`).digest();
+  const given = Buffer.from(sig.v1 ?? "", "hex");
+  return given.length === expected.length && crypto.timingSafeEqual(given, expected)
+    && Math.abs(Date.now() / 1000 - Number(sig.t)) <= 300;
+}
+
+const tempFile = (cfid) => path.join(tempDir, `${String(cfid).replace(/[^0-9a-f]/g, "")}.txt`);
+
+function hook(req, res, body) {
+  if (!hookSignatureOk(req, body)) {
+    res.writeHead(401).end("bad signature");
+    return;
+  }
+  const event = JSON.parse(body);
+  if (req.url === "/hooks/session-start") {
+    fs.writeFileSync(tempFile(event.cfid), `temp file of session ${event.cfid}\n`);
+  } else {
+    fs.rmSync(tempFile(event.cfid), { force: true });
+    ended.unshift(`ENDED: ${event.cfid} (${event.reason})`);
+    ended.length = Math.min(ended.length, 50);
+  }
+  res.writeHead(204).end();
+}
 
 const escape = (s) =>
   String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
@@ -45,6 +85,11 @@ function page(req, data) {
 <p>session.color: <strong id="color">${escape(color)}</strong>
   (set it to <a id="set-red" href="/?color=red">red</a> or <a id="set-green" href="/?color=green">green</a>)</p>
 <nav><a id="end-session" href="/?killSession">End Session</a></nav>
+<h2>Per-session temp files</h2>
+<p>The start hook creates one per stored session; the end hook deletes it (kills and timeouts alike).
+Live: <strong id="temp-files">${fs.readdirSync(tempDir).length}</strong></p>
+<h2>Ended sessions (log.cfm)</h2>
+<ul id="ended-log">${ended.map((l) => `<li><code>${escape(l)}</code></li>`).join("") || '<li class="muted">none yet</li>'}</ul>
 <h2>What this origin received</h2>
 <table id="received">${received || '<tr><td class="muted">no X-Session-* or X-Forwarded-* headers</td></tr>'}</table>
 </body></html>
@@ -53,6 +98,12 @@ function page(req, data) {
 
 const server = http.createServer((req, res) => {
   res.setHeader("cache-control", "no-store");
+  if (req.method === "POST" && req.url.startsWith("/hooks/")) {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => hook(req, res, body));
+    return;
+  }
   if (req.url === "/favicon.ico") {
     res.writeHead(204).end();
     return;

@@ -75,6 +75,24 @@ fn kill_settings() {
 }
 
 #[test]
+fn hook_urls_resolve_against_the_origin() {
+    let c = from(&[
+        ("ORIGIN_URL", "http://127.0.0.1:9000/app/"),
+        ("SESSION_START_URL", "hooks/start"),
+        ("SESSION_END_URL", "/hooks/end"),
+        ("APPLICATION_START_URL", "https://other.example/app-start"),
+        ("APP_NAME", "mysite"),
+        ("APPLICATION_TIMEOUT", "60"),
+        ("INDEX_SHARDS", "4"),
+    ])
+    .unwrap();
+    assert_eq!(c.start_url.unwrap().as_str(), "http://127.0.0.1:9000/app/hooks/start");
+    assert_eq!(c.end_url.unwrap().as_str(), "http://127.0.0.1:9000/hooks/end");
+    assert_eq!(c.app_start_url.unwrap().as_str(), "https://other.example/app-start");
+    assert_eq!((c.app_name.as_str(), c.app_timeout_s, c.index_shards), ("mysite", 60, 4));
+}
+
+#[test]
 fn empty_values_mean_defaults() {
     let c = from(&[("ORIGIN_URL", "  "), ("SESSION_TIMEOUT", ""), ("ADMIN_TOKEN", "")]).unwrap();
     assert_eq!(c, from(&[]).unwrap());
@@ -110,6 +128,10 @@ fn bad_values_name_the_variable_and_hide_the_value() {
         ("KILL_COOKIES", " , "),
         ("KILL_CLEAR_SITE_DATA", "sometimes"),
         ("KILL_METHODS", "GET,FETCH"),
+        ("SESSION_END_URL", "/relative/without/origin"),
+        ("SESSION_START_URL", "ftp://x.example/"),
+        ("APPLICATION_TIMEOUT", "0"),
+        ("INDEX_SHARDS", "1000"),
     ];
     for (name, value) in cases {
         let e = from(&[(name, value)]).unwrap_err();

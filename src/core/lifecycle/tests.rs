@@ -36,6 +36,15 @@ fn killing_a_stored_session_leaves_a_tombstone_with_its_end_event() {
 }
 
 #[test]
+fn admin_kills_name_the_session_from_its_record() {
+    let (_, mut record) = live();
+    record.cfid = "from-record".into();
+    let (_, w) = end(Some(&Stored::Live(record)), None, EndReason::Admin, T0);
+    let Write::Put(Stored::Ended(t)) = w else { panic!() };
+    assert_eq!(t.pending.unwrap().idempotency_key, "from-record:end");
+}
+
+#[test]
 fn ending_is_idempotent_and_checks_the_token() {
     let (stored, _) = live();
     let (_, w) = end(Some(&stored), Some(&presented("fp")), EndReason::Killed, T0);
@@ -68,9 +77,10 @@ fn rotation_moves_everything_but_the_token() {
     let (out, w) = rotate_out(Some(&stored), &presented("fp"), T0 + 10, &Policy::default());
     let moved = out.unwrap();
     let Write::Put(old) = w else { panic!() };
-    let (adopted, w2) = adopt(None, moved, "new-fp");
+    let new = Presented { cfid: "c2".into(), token_fp: "new-fp".into(), issued_at: T0 + 10, fresh: true };
+    let (adopted, w2) = adopt(None, moved, &new);
     let adopted = adopted.unwrap();
-    assert_eq!(adopted.token_fp, "new-fp");
+    assert_eq!((adopted.cfid.as_str(), adopted.token_fp.as_str()), ("c2", "new-fp"));
     assert_eq!((adopted.data.clone(), adopted.hits, adopted.created), (record.data, record.hits, record.created));
     assert!(matches!(w2, Write::Put(Stored::Live(_))));
     // The old ids: refused quietly during the grace period, ended after it.
@@ -86,7 +96,8 @@ fn rotation_moves_everything_but_the_token() {
 fn rotation_of_a_deferred_session_claims_it_first() {
     let p = presented("fp");
     let (out, _) = rotate_out(None, &p, T0 + 1000, &Policy::default());
-    assert_eq!(out.unwrap().hits, 2);
+    let claimed = out.unwrap();
+    assert_eq!((claimed.hits, claimed.cfid.as_str()), (2, "c1"));
     let (out, _) = rotate_out(Some(&live().0), &presented("x"), T0, &Policy::default());
     assert_eq!(out, Err(Refusal::Mismatch));
 }
@@ -94,5 +105,5 @@ fn rotation_of_a_deferred_session_claims_it_first() {
 #[test]
 fn adopt_never_overwrites() {
     let (stored, record) = live();
-    assert_eq!(adopt(Some(&stored), record, "x"), (None, Write::Nothing));
+    assert_eq!(adopt(Some(&stored), record, &presented("x")), (None, Write::Nothing));
 }

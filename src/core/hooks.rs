@@ -1,0 +1,182 @@
+//! Lifecycle hooks: the outbox of events a session object must deliver to the origin
+//! (`SESSION_START_URL`, `SESSION_END_URL`), with retries and backoff driven by the object's
+//! alarm, and the signature receivers check.
+//!
+//! Delivery is at-least-once: an event stays in the outbox until its receiver answers 2xx, or
+//! until [`MAX_ATTEMPTS`] attempts failed (then it is dropped with a log line). Receivers
+//! dedupe by the `Idempotency-Key` header (the event's key).
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    clock::UnixMs,
+    crypto::{hex, hmac_sha256},
+    lifecycle::SessionEvent,
+};
+
+/// Attempts before an event is given up. With [`backoff_ms`] that is about an hour of retries.
+pub const MAX_ATTEMPTS: u32 = 20;
+/// The first retry waits this long; each next one twice as long, up to [`MAX_BACKOFF_MS`].
+pub const FIRST_BACKOFF_MS: u64 = 1_000;
+pub const MAX_BACKOFF_MS: u64 = 300_000;
+
+/// Which hook an event goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Hook {
+    Start,
+    End,
+}
+
+/// An event waiting for delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub hook: Hook,
+    pub event: SessionEvent,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// When to try next (ms).
+    pub next_at: UnixMs,
+}
+
+/// How long to wait after `attempts` failures.
+pub fn backoff_ms(attempts: u32) -> u64 {
+    FIRST_BACKOFF_MS.saturating_mul(1u64 << attempts.saturating_sub(1).min(20)).min(MAX_BACKOFF_MS)
+}
+
+/// The pending deliveries of one object, in the order they were queued.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Outbox(pub Vec<Delivery>);
+
+/// What became of a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Retried at this time.
+    RetryAt(UnixMs),
+    /// Given up after [`MAX_ATTEMPTS`].
+    GaveUp,
+}
+
+impl Outbox {
+    /// Queues `event` for immediate delivery, unless an event with the same key is queued
+    /// already (one logical event, one delivery).
+    pub fn push(&mut self, hook: Hook, event: SessionEvent, now: UnixMs) {
+        if !self.0.iter().any(|d| d.event.idempotency_key == event.idempotency_key) {
+            self.0.push(Delivery { hook, event, attempts: 0, next_at: now });
+        }
+    }
+
+    /// The deliveries due at `now`, start events first (a receiver sees a session start
+    /// before its end).
+    pub fn due(&self, now: UnixMs) -> Vec<Delivery> {
+        let mut due: Vec<Delivery> = self.0.iter().filter(|d| d.next_at <= now).cloned().collect();
+        due.sort_by_key(|d| d.hook != Hook::Start);
+        due
+    }
+
+    /// Removes the delivered event.
+    pub fn delivered(&mut self, key: &str) {
+        self.0.retain(|d| d.event.idempotency_key != key);
+    }
+
+    /// Records a failed attempt for `key`.
+    pub fn failed(&mut self, key: &str, now: UnixMs) -> Failure {
+        let Some(pos) = self.0.iter().position(|d| d.event.idempotency_key == key) else {
+            return Failure::GaveUp;
+        };
+        let attempts = self.0.get(pos).map_or(MAX_ATTEMPTS, |d| d.attempts.saturating_add(1));
+        if attempts >= MAX_ATTEMPTS {
+            self.0.remove(pos);
+            return Failure::GaveUp;
+        }
+        let next_at = now.saturating_add(backoff_ms(attempts));
+        if let Some(d) = self.0.get_mut(pos) {
+            d.attempts = attempts;
+            d.next_at = next_at;
+        }
+        Failure::RetryAt(next_at)
+    }
+
+    /// When the next delivery is due, if any.
+    pub fn next_at(&self) -> Option<UnixMs> {
+        self.0.iter().map(|d| d.next_at).min()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The `X-Session-Signature` of a hook request: `t=<unix seconds>,v1=<hex HMAC-SHA256>` over
+/// `cfsession-hook-v1\n<t>\n<body>`, keyed with `SESSION_SIGNING_KEY`.
+pub fn signature(key: &[u8], t: u64, body: &str) -> String {
+    let mac = hmac_sha256(key, &[b"cfsession-hook-v1\n", t.to_string().as_bytes(), b"\n", body.as_bytes()]);
+    format!("t={t},v1={}", hex(&mac))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(key: &str) -> SessionEvent {
+        SessionEvent {
+            event: "end".into(),
+            idempotency_key: key.into(),
+            cfid: "c".into(),
+            reason: None,
+            created: 0,
+            last_access: 0,
+            hits: 1,
+            user: None,
+            data: None,
+            at: 0,
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        assert_eq!((backoff_ms(1), backoff_ms(2), backoff_ms(3)), (1_000, 2_000, 4_000));
+        assert_eq!(backoff_ms(10), MAX_BACKOFF_MS);
+        assert_eq!(backoff_ms(40), MAX_BACKOFF_MS);
+        let total: u64 = (1..MAX_ATTEMPTS).map(backoff_ms).sum();
+        assert!((3_000_000..5_000_000).contains(&total), "about an hour of retries: {total} ms");
+    }
+
+    #[test]
+    fn one_delivery_per_key_and_starts_first() {
+        let mut o = Outbox::default();
+        o.push(Hook::End, event("c:end"), 10);
+        o.push(Hook::End, event("c:end"), 11);
+        o.push(Hook::Start, event("c:start"), 12);
+        assert_eq!(o.0.len(), 2);
+        let due = o.due(20);
+        assert_eq!(due[0].hook, Hook::Start);
+        assert!(o.due(5).is_empty());
+        assert_eq!(o.next_at(), Some(10));
+    }
+
+    #[test]
+    fn failures_back_off_then_give_up() {
+        let mut o = Outbox::default();
+        o.push(Hook::End, event("k"), 0);
+        assert_eq!(o.failed("k", 100), Failure::RetryAt(1_100));
+        assert_eq!(o.failed("k", 1_100), Failure::RetryAt(3_100));
+        for _ in 3..MAX_ATTEMPTS {
+            assert!(matches!(o.failed("k", 0), Failure::RetryAt(_)));
+        }
+        assert_eq!(o.failed("k", 0), Failure::GaveUp);
+        assert!(o.is_empty());
+        o.push(Hook::End, event("k2"), 0);
+        o.delivered("k2");
+        assert!(o.is_empty());
+    }
+
+    #[test]
+    fn signature_covers_time_and_body() {
+        let s = signature(b"key", 7, "{}");
+        let expected = hex(&hmac_sha256(b"key", &[b"cfsession-hook-v1\n7\n{}"]));
+        assert_eq!(s, format!("t=7,v1={expected}"));
+        assert_ne!(s, signature(b"key", 8, "{}"));
+        assert_ne!(s, signature(b"key", 7, "{ }"));
+    }
+}

@@ -1,0 +1,102 @@
+//! The session index: Durable Objects cannot be listed, so live sessions are recorded in
+//! `INDEX_SHARDS` index objects (SQLite), chosen by CFID, and in one object per user id.
+//! Why this design: `docs/architecture.md` ("The session index").
+
+use serde::{Deserialize, Serialize};
+
+use super::{clock::UnixMs, rpc::SessionView};
+
+/// One live session in an index shard (never the token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexEntry {
+    pub cfid: String,
+    pub created: UnixMs,
+    pub last_access: UnixMs,
+    pub expires_at: UnixMs,
+    pub hits: u64,
+    pub user: Option<String>,
+}
+
+impl IndexEntry {
+    pub fn new(cfid: &str, view: &SessionView) -> Self {
+        Self {
+            cfid: cfid.to_owned(),
+            created: view.created,
+            last_access: view.last_access,
+            expires_at: view.expires_at,
+            hits: view.hits,
+            user: view.user.clone(),
+        }
+    }
+}
+
+/// The name of the index shard that records `cfid`. CFIDs are random, so the first 32 bits
+/// spread sessions evenly.
+pub fn shard_for(cfid: &str, shards: u32) -> String {
+    let n = cfid.get(..8).and_then(|h| u32::from_str_radix(h, 16).ok()).unwrap_or(0);
+    format!("shard-{}", n % shards.max(1))
+}
+
+/// The name of a user's index object.
+pub fn user_object(user: &str) -> String {
+    format!("user:{user}")
+}
+
+/// A page of a shard's entries, in CFID order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    pub items: Vec<IndexEntry>,
+    /// The CFID to continue after, when there may be more.
+    pub next: Option<String>,
+}
+
+/// A cursor over all shards: `<shard number>:<last CFID>`, opaque to clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub shard: u32,
+    pub after: Option<String>,
+}
+
+impl Cursor {
+    pub fn start() -> Self {
+        Self { shard: 0, after: None }
+    }
+
+    /// Parses a cursor a client sent back; `None` for anything this edge did not produce.
+    pub fn parse(s: &str) -> Option<Self> {
+        let (shard, after) = s.split_once(':')?;
+        let shard = shard.parse().ok()?;
+        let after = (!after.is_empty()).then(|| after.to_owned());
+        if after.as_deref().is_some_and(|a| a.len() != 32 || !a.bytes().all(|b| b.is_ascii_hexdigit())) {
+            return None;
+        }
+        Some(Self { shard, after })
+    }
+
+    pub fn encode(&self) -> String {
+        format!("{}:{}", self.shard, self.after.as_deref().unwrap_or(""))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_are_stable_and_in_range() {
+        assert_eq!(shard_for("0000000a0000000000000000000000000", 16), "shard-10");
+        assert_eq!(shard_for("ffffffff", 16), "shard-15");
+        assert_eq!(shard_for("zz", 16), "shard-0");
+        assert_eq!(shard_for("00000005", 1), "shard-0");
+    }
+
+    #[test]
+    fn cursors_roundtrip_and_reject_garbage() {
+        let c = Cursor { shard: 3, after: Some("0123456789abcdef0123456789abcdef".into()) };
+        assert_eq!(Cursor::parse(&c.encode()), Some(c));
+        assert_eq!(Cursor::parse("2:"), Some(Cursor { shard: 2, after: None }));
+        for bad in ["", "x:y", "1:'; drop table", "1:abc", "-1:"] {
+            assert_eq!(Cursor::parse(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! The application scope (ColdFusion's `Application.cfc` application): its own start time and
+//! `APPLICATION_TIMEOUT`, independent of sessions. One object per `APP_NAME`. The Worker
+//! touches it at most once a minute per isolate, off the request path; a touch after more than
+//! `APPLICATION_TIMEOUT` without one restarts the application. `applicationStop` (admin)
+//! restarts it at once; sessions are not affected, as in ColdFusion.
+
+use std::cell::Cell;
+
+use serde::{Deserialize, Serialize};
+use worker::{
+    console_log, console_warn, durable_object, Context, DurableObject, Env, Request, Response, Result, State,
+};
+
+use super::{hooks, platform::now_ms, store};
+use crate::core::{config::Config, error::EdgeError};
+
+/// The application's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppState {
+    pub name: String,
+    /// When the application (re)started (ms).
+    pub started_at: u64,
+    /// The last touch (ms): requests, to within a minute.
+    pub last_request: u64,
+    /// Starts so far (1 for the first).
+    pub generation: u64,
+    /// Why it last started: `first_request`, `timeout` or `stop`.
+    pub reason: String,
+}
+
+#[durable_object]
+pub struct AppObject {
+    state: State,
+    env: Env,
+}
+
+const KEY: &str = "app";
+
+impl DurableObject for AppObject {
+    fn new(state: State, env: Env) -> Self {
+        Self { state, env }
+    }
+
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        let Ok(config) = Config::from_lookup(|n| self.env.var(n).ok().map(|v| v.to_string())) else {
+            return Response::error("invalid configuration", 500);
+        };
+        let now = now_ms();
+        let stored: Option<AppState> =
+            self.state.storage().get::<String>(KEY).await?.and_then(|json| serde_json::from_str(&json).ok());
+        let next = match (req.path().as_str(), stored) {
+            ("/get", Some(s)) => return Response::from_json(&s),
+            ("/get", None) => return Response::error("the application has not started", 404),
+            ("/touch", Some(s)) if now.saturating_sub(s.last_request) < config.app_timeout_s * 1000 => {
+                AppState { last_request: now, ..s }
+            }
+            ("/touch", Some(s)) => start(&config, now, s.generation + 1, "timeout"),
+            ("/touch", None) => start(&config, now, 1, "first_request"),
+            ("/stop", s) => start(&config, now, s.map_or(1, |s| s.generation + 1), "stop"),
+            _ => return Response::error("unknown application operation", 404),
+        };
+        self.state
+            .storage()
+            .put(KEY, serde_json::to_string(&next).map_err(|e| worker::Error::RustError(e.to_string()))?)
+            .await?;
+        if next.started_at == now {
+            console_log!("cfsession-edge: application {} started ({})", next.name, next.reason);
+            if let Some(url) = &config.app_start_url {
+                let body = serde_json::json!({ "event": "application_start", "app": next.name, "started_at": now,
+                    "generation": next.generation, "reason": next.reason, "idempotency_key": format!("{}:start:{}", next.name, next.generation) });
+                if let Err(why) = hooks::post(
+                    url,
+                    &body.to_string(),
+                    config.signing_key.expose(),
+                    &format!("{}:start:{}", next.name, next.generation),
+                    now,
+                )
+                .await
+                {
+                    console_warn!("cfsession-edge: APPLICATION_START_URL failed ({why}); not retried");
+                }
+            }
+        }
+        Response::from_json(&next)
+    }
+}
+
+fn start(config: &Config, now: u64, generation: u64, reason: &str) -> AppState {
+    AppState { name: config.app_name.clone(), started_at: now, last_request: now, generation, reason: reason.into() }
+}
+
+thread_local! {
+    /// When this isolate last touched the application object (ms).
+    static LAST_TOUCH: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Touches the application at most once a minute per isolate, after the response.
+pub fn touch(env: &Env, config: &Config, ctx: &Context) {
+    let now = now_ms();
+    if now.saturating_sub(LAST_TOUCH.with(Cell::get)) < 60_000 {
+        return;
+    }
+    LAST_TOUCH.with(|t| t.set(now));
+    let (env, name) = (env.clone(), config.app_name.clone());
+    ctx.wait_until(async move {
+        if let Err(e) = call(&env, &name, "touch").await {
+            console_warn!("cfsession-edge: application touch failed: {e}");
+        }
+    });
+}
+
+/// Calls `op` (`get`, `touch`, `stop`) on the application object.
+pub async fn call(env: &Env, name: &str, op: &str) -> std::result::Result<Option<AppState>, EdgeError> {
+    let ns = env.durable_object("APP").map_err(|e| EdgeError::Internal(format!("APP binding: {e}")))?;
+    store::call::<(), AppState>(&ns, name, op, None).await
+}

@@ -1,0 +1,25 @@
+//! Sending a lifecycle event to a hook URL: a signed JSON POST.
+
+use url::Url;
+use worker::{Fetch, Headers, Method, Request, RequestInit};
+
+use crate::core::{forward::HOP_MARKER, hooks};
+
+/// POSTs `body` (JSON) to `url`, signed with `key`, with `Idempotency-Key: idempotency`.
+/// `Ok(())` on a 2xx answer; otherwise why not (for the log).
+pub async fn post(url: &Url, body: &str, key: &[u8], idempotency: &str, now_ms: u64) -> Result<(), String> {
+    let headers = Headers::new();
+    let set = |k: &str, v: &str| headers.set(k, v).map_err(|e| e.to_string());
+    set("content-type", "application/json")?;
+    set("idempotency-key", idempotency)?;
+    set("x-session-signature", &hooks::signature(key, now_ms / 1000, body))?;
+    set(HOP_MARKER, "1")?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
+    let req = Request::new_with_init(url.as_str(), &init).map_err(|e| e.to_string())?;
+    let resp = Fetch::Request(req).send().await.map_err(|e| e.to_string())?;
+    match resp.status_code() {
+        200..=299 => Ok(()),
+        status => Err(format!("status {status}")),
+    }
+}

@@ -1,0 +1,158 @@
+//! The session index objects: `IndexShard` (one of `INDEX_SHARDS`, SQLite, a row per live
+//! session) and `UserIndex` (one per user id, the CFIDs tagged with it). Both are written by
+//! the session objects and read by the sweep and the admin API.
+
+use serde::Deserialize;
+use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorageValue, State};
+
+use crate::core::index::{IndexEntry, Page};
+
+#[durable_object]
+pub struct IndexShard {
+    state: State,
+}
+
+#[derive(Deserialize)]
+struct CfidBody {
+    cfid: String,
+}
+
+#[derive(Deserialize)]
+struct ExpiredBody {
+    before: u64,
+    limit: u32,
+}
+
+#[derive(Deserialize)]
+struct ListBody {
+    after: Option<String>,
+    limit: u32,
+}
+
+/// A row as SQLite returns it (integers arrive as JS numbers).
+#[derive(Deserialize)]
+struct Row {
+    cfid: String,
+    created: f64,
+    last_access: f64,
+    expires_at: f64,
+    hits: f64,
+    user: Option<String>,
+}
+
+impl From<Row> for IndexEntry {
+    fn from(r: Row) -> Self {
+        Self {
+            cfid: r.cfid,
+            created: r.created as u64,
+            last_access: r.last_access as u64,
+            expires_at: r.expires_at as u64,
+            hits: r.hits as u64,
+            user: r.user,
+        }
+    }
+}
+
+fn int(v: u64) -> SqlStorageValue {
+    SqlStorageValue::Integer(i64::try_from(v).unwrap_or(i64::MAX))
+}
+
+impl DurableObject for IndexShard {
+    fn new(state: State, _env: Env) -> Self {
+        let sql = state.storage().sql();
+        let schema = "CREATE TABLE IF NOT EXISTS sessions (cfid TEXT PRIMARY KEY, created INTEGER NOT NULL, \
+                      last_access INTEGER NOT NULL, expires_at INTEGER NOT NULL, hits INTEGER NOT NULL, user TEXT); \
+                      CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions(expires_at)";
+        if let Err(e) = sql.exec(schema, None) {
+            worker::console_error!("cfsession-edge: index schema: {e}");
+        }
+        Self { state }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let sql = self.state.storage().sql();
+        match req.path().as_str() {
+            "/upsert" => {
+                let e: IndexEntry = req.json().await?;
+                let user = e.user.map_or(SqlStorageValue::Null, SqlStorageValue::String);
+                sql.exec(
+                    "INSERT OR REPLACE INTO sessions (cfid, created, last_access, expires_at, hits, user) VALUES (?, ?, ?, ?, ?, ?)",
+                    vec![e.cfid.into(), int(e.created), int(e.last_access), int(e.expires_at), int(e.hits), user],
+                )?;
+                Response::from_json(&true)
+            }
+            "/remove" => {
+                let b: CfidBody = req.json().await?;
+                sql.exec("DELETE FROM sessions WHERE cfid = ?", vec![b.cfid.into()])?;
+                Response::from_json(&true)
+            }
+            "/expired" => {
+                let b: ExpiredBody = req.json().await?;
+                let rows: Vec<CfidBody> = sql
+                    .exec(
+                        "SELECT cfid FROM sessions WHERE expires_at <= ? ORDER BY expires_at LIMIT ?",
+                        vec![int(b.before), int(u64::from(b.limit))],
+                    )?
+                    .to_array()?;
+                Response::from_json(&rows.into_iter().map(|r| r.cfid).collect::<Vec<_>>())
+            }
+            "/list" => {
+                let b: ListBody = req.json().await?;
+                let limit = b.limit.clamp(1, 1000);
+                let rows: Vec<Row> = sql
+                    .exec(
+                        "SELECT cfid, created, last_access, expires_at, hits, user FROM sessions WHERE cfid > ? ORDER BY cfid LIMIT ?",
+                        vec![b.after.unwrap_or_default().into(), int(u64::from(limit) + 1)],
+                    )?
+                    .to_array()?;
+                let mut items: Vec<IndexEntry> = rows.into_iter().map(IndexEntry::from).collect();
+                let more = items.len() > limit as usize;
+                items.truncate(limit as usize);
+                let next = if more { items.last().map(|e| e.cfid.clone()) } else { None };
+                Response::from_json(&Page { items, next })
+            }
+            "/count" => {
+                #[derive(Deserialize)]
+                struct Count {
+                    n: f64,
+                }
+                let c: Count = sql.exec("SELECT COUNT(*) AS n FROM sessions", None)?.one()?;
+                Response::from_json(&(c.n as u64))
+            }
+            _ => Response::error("unknown index operation", 404),
+        }
+    }
+}
+
+#[durable_object]
+pub struct UserIndex {
+    state: State,
+}
+
+impl DurableObject for UserIndex {
+    fn new(state: State, _env: Env) -> Self {
+        Self { state }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let storage = self.state.storage();
+        match req.path().as_str() {
+            "/add" => {
+                let b: CfidBody = req.json().await?;
+                storage.put(&b.cfid, 1).await?;
+                Response::from_json(&true)
+            }
+            "/remove" => {
+                let b: CfidBody = req.json().await?;
+                storage.delete(&b.cfid).await?;
+                Response::from_json(&true)
+            }
+            "/list" => {
+                let keys: Vec<String> =
+                    storage.list().await?.keys().into_iter().filter_map(|k| k.ok()?.as_string()).collect();
+                Response::from_json(&keys)
+            }
+            _ => Response::error("unknown user index operation", 404),
+        }
+    }
+}
