@@ -4,7 +4,8 @@ mod common;
 
 use common::{
     browser::{artifact, run_script, DemoOrigin},
-    Edge,
+    edge::TEST_ADMIN_TOKEN,
+    Client, Edge, Origin,
 };
 
 #[test]
@@ -36,5 +37,53 @@ fn end_session_in_a_real_browser() {
     assert_eq!(after["cookies"]["CFID"], new_cfid, "the browser's CFID changed");
     assert_ne!(after["cookies"]["CFTOKEN"], before["cookies"]["CFTOKEN"], "the browser's CFTOKEN changed");
     assert_eq!(edge.inspect(&old_cfid), None, "the old session is still live server-side");
+    assert!(shot.exists());
+}
+
+#[test]
+fn the_dashboard_lists_sorts_and_kills_sessions() {
+    let origin = Origin::session_app();
+    let edge = Edge::start(&origin.url(), &[("SESSION_HITS", "true")]);
+    let mut clients = Vec::new();
+    for (i, user) in ["alice", "bob", "carol"].iter().enumerate() {
+        let c = Client::new();
+        c.get(&edge.url(&format!("/user?id={user}")));
+        for _ in 0..=i {
+            c.get(&edge.url("/"));
+        }
+        clients.push((c, origin.last().header("x-session-id").unwrap().to_owned()));
+    }
+    let (victim, victim_id) = &clients[1];
+    let shot = artifact("dashboard.png");
+    let facts = run_script(
+        "dashboard.mjs",
+        &[&edge.url("/__session/admin/"), TEST_ADMIN_TOKEN, victim_id, shot.to_str().unwrap()],
+    );
+    let step =
+        |name: &str| facts.iter().find(|f| f["step"] == name).unwrap_or_else(|| panic!("no {name}: {facts:?}")).clone();
+    let listed = step("listed");
+    let rows = listed["rows"].as_array().unwrap();
+    for (_, id) in &clients {
+        let row = rows.iter().find(|r| r["cfid"] == id.as_str()).unwrap_or_else(|| panic!("{id} not listed: {rows:?}"));
+        assert_eq!(row["cells"].as_array().unwrap().len(), 7);
+    }
+    assert!(rows.iter().any(|r| r["cells"][1] == "bob"), "the user column shows the tag");
+    assert_eq!(listed["total"], "3");
+    assert_eq!(listed["tokenInSessionStorage"], true);
+    assert_eq!(listed["app"], "cfsession-edge");
+    let sorted = step("sorted");
+    let desc: Vec<u64> = sorted["desc"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    let asc: Vec<u64> = sorted["asc"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    assert!(desc.windows(2).all(|w| w[0] >= w[1]), "{desc:?}");
+    assert!(asc.windows(2).all(|w| w[0] <= w[1]), "{asc:?}");
+    let killed = step("killed");
+    assert!(killed["ended"].as_str().unwrap().contains(&format!("ENDED: {victim_id} (admin)")));
+    assert_eq!(killed["errors"], serde_json::json!([]), "the page logged errors");
+    victim.get(&edge.url("/"));
+    assert_ne!(origin.last().header("x-session-id"), Some(victim_id.as_str()), "the killed client kept its session");
+    assert_eq!(origin.last().header("x-session-new"), Some("true"));
+    let (other, other_id) = &clients[0];
+    other.get(&edge.url("/"));
+    assert_eq!(origin.last().header("x-session-id"), Some(other_id.as_str()));
     assert!(shot.exists());
 }

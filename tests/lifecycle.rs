@@ -88,11 +88,12 @@ fn hook_vars<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
 }
 
 /// A stored session: two requests (the second stores it) and some data. Returns (client, CFID).
-fn stored_session(edge: &Edge, o: &HookOrigin) -> (Client, String) {
+fn stored_session(edge: &Edge) -> (Client, String) {
     let c = Client::new();
     c.get(&edge.url("/set"));
     c.get(&edge.url("/"));
-    let id = o.origin.last().header("x-session-id").unwrap().to_owned();
+    // (Not the origin's last request: a hook may have arrived since.)
+    let id = c.jar.get("CFID").unwrap();
     (c, id)
 }
 
@@ -104,7 +105,7 @@ fn poll<T>(what: &str, f: impl FnMut() -> Option<T>) -> T {
 fn an_idle_session_ends_by_itself_and_its_end_hook_is_signed() {
     let o = HookOrigin::start(0);
     let edge = Edge::start(&o.origin.url(), &hook_vars(&[("SESSION_TIMEOUT", "2")]));
-    let (c, id) = stored_session(&edge, &o);
+    let (c, id) = stored_session(&edge);
     let token = c.jar.get("CFTOKEN").unwrap();
     poll("the start hook's temp file", || o.file(&id).exists().then_some(()));
     // No traffic from here on: the object's alarm ends the session.
@@ -135,14 +136,14 @@ fn an_idle_session_ends_by_itself_and_its_end_hook_is_signed() {
 fn kills_and_invalidations_fire_the_end_hook_and_delete_the_temp_file() {
     let o = HookOrigin::start(0);
     let edge = Edge::start(&o.origin.url(), &hook_vars(&[]));
-    let (c, id) = stored_session(&edge, &o);
+    let (c, id) = stored_session(&edge);
     poll("the temp file", || o.file(&id).exists().then_some(()));
     assert_eq!(c.get(&edge.url("/?killSession")).status, 302);
     let end = poll("the end hook", || o.ends(&id).into_iter().next());
     assert_eq!(body(&end)["reason"], "killed");
     poll("the temp file to be deleted", || (!o.file(&id).exists()).then_some(()));
 
-    let (c, id) = stored_session(&edge, &o);
+    let (c, id) = stored_session(&edge);
     poll("the temp file", || o.file(&id).exists().then_some(()));
     // The kill path too.
     assert_eq!(c.get(&edge.url("/kill/")).status, 302);
@@ -150,7 +151,7 @@ fn kills_and_invalidations_fire_the_end_hook_and_delete_the_temp_file() {
     poll("the temp file to be deleted", || (!o.file(&id).exists()).then_some(()));
 
     // And the origin's invalidate (ColdFusion's sessionInvalidate()).
-    let (c, id) = stored_session(&edge, &o);
+    let (c, id) = stored_session(&edge);
     poll("the temp file", || o.file(&id).exists().then_some(()));
     assert_eq!(c.get(&edge.url("/logout")).text(), "bye");
     assert_eq!(body(&poll("the end hook", || o.ends(&id).into_iter().next()))["reason"], "invalidated");
@@ -160,8 +161,8 @@ fn kills_and_invalidations_fire_the_end_hook_and_delete_the_temp_file() {
 #[test]
 fn end_hooks_are_retried_until_the_receiver_recovers_and_never_duplicated() {
     let o = HookOrigin::start(3);
-    let edge = Edge::start(&o.origin.url(), &hook_vars(&[]));
-    let (c, id) = stored_session(&edge, &o);
+    let edge = Edge::start_for_cron(&o.origin.url(), &hook_vars(&[]));
+    let (c, id) = stored_session(&edge);
     let token = c.jar.get("CFTOKEN").unwrap();
     assert_eq!(c.get(&edge.url("/?killSession")).status, 302);
     // Three 503s, then a 2xx: four attempts with the same key, backing off 1 s, 2 s, 4 s.
@@ -179,7 +180,7 @@ fn end_hooks_are_retried_until_the_receiver_recovers_and_never_duplicated() {
     edge.trigger_cron();
     // A barrier: end another session and wait for its hook. A duplicate end of the first
     // would have been queued by the actions above and delivered (the receiver answers 2xx).
-    let (c2, id2) = stored_session(&edge, &o);
+    let (c2, id2) = stored_session(&edge);
     c2.get(&edge.url("/?killSession"));
     poll("the barrier session's end hook", || o.ends(&id2).into_iter().next());
     assert_eq!(o.ends(&id).len(), 4, "a session end was delivered more than once");
@@ -194,7 +195,7 @@ fn the_start_hook_fires_once_per_stored_session() {
     let bot = Client::new();
     bot.get(&edge.url("/"));
     let bot_id = o.origin.last().header("x-session-id").unwrap().to_owned();
-    let (c, id) = stored_session(&edge, &o);
+    let (c, id) = stored_session(&edge);
     for _ in 0..5 {
         c.get(&edge.url("/more"));
     }
@@ -211,8 +212,8 @@ fn the_start_hook_fires_once_per_stored_session() {
 #[test]
 fn the_sweep_ends_a_session_whose_alarm_was_lost() {
     let o = HookOrigin::start(0);
-    let edge = Edge::start(&o.origin.url(), &hook_vars(&[("SESSION_TIMEOUT", "3")]));
-    let (_c, id) = stored_session(&edge, &o);
+    let edge = Edge::start_for_cron(&o.origin.url(), &hook_vars(&[("SESSION_TIMEOUT", "3")]));
+    let (_c, id) = stored_session(&edge);
     let expires = edge.inspect(&id).unwrap()["expires_at"].as_u64().unwrap();
     // Lose the object's alarm, as a platform fault would.
     let edge = edge.restart_after(Edge::lose_all_alarms);
@@ -262,7 +263,7 @@ fn user_sessions(edge: &Edge, user: &str) -> Vec<String> {
 fn the_application_restarts_independently_of_sessions() {
     let o = HookOrigin::start(0);
     let edge = Edge::start(&o.origin.url(), &[("APP_NAME", "demo-app")]);
-    let (c, id) = stored_session(&edge, &o);
+    let (c, id) = stored_session(&edge);
     let auth = format!("Bearer {TEST_ADMIN_TOKEN}");
     let admin = Client::new();
     let app = |method: &str, path: &str| {

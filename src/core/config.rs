@@ -57,6 +57,9 @@ pub struct Config {
     pub app_timeout_s: u64,
     /// `INDEX_SHARDS`: how many index objects share the list of live sessions.
     pub index_shards: u32,
+    /// `ADMIN_PREFIX`: where the admin dashboard lives (its API under `<prefix>api/`).
+    /// Paths under it are never forwarded to the origin.
+    pub admin_prefix: String,
 }
 
 impl Default for Config {
@@ -77,6 +80,7 @@ impl Default for Config {
             app_name: "cfsession-edge".into(),
             app_timeout_s: 172_800,
             index_shards: 16,
+            admin_prefix: "/__session/admin/".into(),
         }
     }
 }
@@ -208,6 +212,20 @@ impl Config {
         }
         if let Some(v) = get("APPLICATION_TIMEOUT") {
             c.app_timeout_s = parse_u64("APPLICATION_TIMEOUT", &v, 1, 365 * 24 * 3600)?;
+        }
+        if let Some(v) = get("ADMIN_PREFIX") {
+            let ok = v.len() > 2
+                && v.starts_with('/')
+                && v.ends_with('/')
+                && !v.starts_with("//")
+                && !v.contains(['?', '#', ' ']);
+            if !ok {
+                return Err(err(
+                    "ADMIN_PREFIX",
+                    "must be a path that starts and ends with /, such as /__session/admin/",
+                ));
+            }
+            c.admin_prefix = v;
         }
         if let Some(v) = get("INDEX_SHARDS") {
             c.index_shards = u32::try_from(parse_u64("INDEX_SHARDS", &v, 1, 256)?).unwrap_or(16);

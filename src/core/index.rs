@@ -30,6 +30,20 @@ impl IndexEntry {
     }
 }
 
+/// A recently ended session, for the admin's ended-session log (the seeds' `log.cfm`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndedEntry {
+    pub cfid: String,
+    /// `timeout`, `lifetime`, `killed`, `invalidated` or `admin`.
+    pub reason: String,
+    /// When it ended (ms).
+    pub at: UnixMs,
+    pub user: Option<String>,
+}
+
+/// Ended entries each shard keeps (the oldest go first).
+pub const ENDED_PER_SHARD: u32 = 200;
+
 /// The name of the index shard that records `cfid`. CFIDs are random, so the first 32 bits
 /// spread sessions evenly.
 pub fn shard_for(cfid: &str, shards: u32) -> String {

@@ -32,6 +32,19 @@ pub enum EndReason {
     Admin,
 }
 
+impl EndReason {
+    /// The lower-case name used in hooks, logs and the admin API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Timeout => "timeout",
+            EndReason::Lifetime => "lifetime",
+            EndReason::Killed => "killed",
+            EndReason::Invalidated => "invalidated",
+            EndReason::Admin => "admin",
+        }
+    }
+}
+
 /// Why ids stopped working.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "cause", content = "reason", rename_all = "lowercase")]

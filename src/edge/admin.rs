@@ -1,14 +1,24 @@
-//! The admin API under `/__session/admin/api/`. Every answer is JSON; errors are
-//! `{"error": "<reason>"}`. Requires `Authorization: Bearer <ADMIN_TOKEN>`; with no token
-//! configured the admin does not exist (404).
+//! The admin: a dashboard (static files from `www/admin/`, served by Workers static assets)
+//! at `ADMIN_PREFIX`, and its JSON API under `<ADMIN_PREFIX>api/`. Every API answer is JSON;
+//! errors are `{"error": "<reason>"}`. The API requires `Authorization: Bearer <ADMIN_TOKEN>`;
+//! with no token configured the admin does not exist (404). No answer ever holds a CFTOKEN.
 
 use worker::{Env, Method, Request, Response};
 
 use super::{
     app_object, respond,
     store::{Index, Sessions},
+    sweep,
 };
-use crate::core::{config::Config, error::EdgeError, ids::Cfid, index::Cursor, query};
+use crate::core::{
+    config::Config,
+    error::EdgeError,
+    ids::Cfid,
+    index::Cursor,
+    lifecycle::{EndReason, Ending},
+    query,
+    rpc::EndRequest,
+};
 
 /// Page sizes of `GET sessions`.
 const DEFAULT_LIMIT: usize = 50;
@@ -18,55 +28,71 @@ const MAX_LIMIT: usize = 500;
 /// in logs, histories and referrers).
 const CREDENTIAL_PARAMS: &[&str] = &["token", "access_token", "admin_token", "auth", "authorization"];
 
-/// Handles `path` (the part after `/__session/admin/api/`).
-pub async fn handle(req: &Request, path: &str, env: &Env, config: &Config) -> worker::Result<Response> {
-    match route(req, path, env, config).await {
-        Ok(resp) => Ok(resp),
-        Err(e) => respond::json_error(&e),
+fn internal(e: impl std::fmt::Display) -> EdgeError {
+    EdgeError::Internal(e.to_string())
+}
+
+/// Handles `rest`, the path after `ADMIN_PREFIX`.
+pub async fn handle(req: Request, rest: &str, env: &Env, config: &Config) -> worker::Result<Response> {
+    if config.admin_token.is_none() {
+        return respond::json_error(&EdgeError::NotFound("the admin is off (ADMIN_TOKEN is not set)"));
+    }
+    match rest.strip_prefix("api/") {
+        Some(api_path) => match api(&req, api_path, env, config).await {
+            Ok(resp) => Ok(resp),
+            Err(e) => respond::json_error(&e),
+        },
+        None => dashboard(&req, rest, env).await,
     }
 }
 
-async fn route(req: &Request, path: &str, env: &Env, config: &Config) -> Result<Response, EdgeError> {
+/// Serves the dashboard's static files (public: the data behind them needs the token).
+async fn dashboard(req: &Request, rest: &str, env: &Env) -> worker::Result<Response> {
+    if !matches!(req.method(), Method::Get | Method::Head) {
+        return respond::json_error(&EdgeError::NotFound("no such admin page"));
+    }
+    let file = if rest.is_empty() { "index.html" } else { rest };
+    if file.contains("..") {
+        return respond::json_error(&EdgeError::NotFound("no such admin page"));
+    }
+    let resp = env.assets("ASSETS")?.fetch(format!("https://assets.local/{file}"), None).await?;
+    let status = resp.status_code();
+    let incoming = resp.headers();
+    let headers = worker::Headers::new();
+    if let Some(ct) = incoming.get("content-type")? {
+        headers.set("content-type", &ct)?;
+    }
+    headers.set("cache-control", "no-store")?;
+    headers.set("x-content-type-options", "nosniff")?;
+    headers.set("referrer-policy", "no-referrer")?;
+    headers.set(
+        "content-security-policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    )?;
+    let (_, body) = resp.into_parts();
+    Ok(Response::builder().with_status(status).with_headers(headers).body(body))
+}
+
+async fn api(req: &Request, path: &str, env: &Env, config: &Config) -> Result<Response, EdgeError> {
     authorize(req, config)?;
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     let json = |status: u16, body: &serde_json::Value| respond::json(status, body).map_err(internal);
+    let url = req.url().map_err(internal)?;
+    let q = url.query().unwrap_or("");
     match (req.method(), segments.as_slice()) {
-        (Method::Get, ["sessions"]) => {
-            let url = req.url().map_err(internal)?;
-            let q = url.query().unwrap_or("");
-            let limit = match query::get(q, "limit") {
-                Some(l) => l
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|l| (1..=MAX_LIMIT).contains(l))
-                    .ok_or(EdgeError::BadRequest("limit must be 1-500"))?,
-                None => DEFAULT_LIMIT,
-            };
-            let mut cursor = match query::get(q, "cursor") {
-                Some(c) => Cursor::parse(&c).ok_or(EdgeError::BadRequest("invalid cursor"))?,
-                None => Cursor::start(),
-            };
-            let index = Index::from_env(env, config.index_shards)?;
-            let mut items = Vec::new();
-            while cursor.shard < index.count && items.len() < limit {
-                let page = index.list(cursor.shard, cursor.after.as_deref(), (limit - items.len()) as u32).await?;
-                items.extend(page.items);
-                match page.next {
-                    Some(after) => cursor.after = Some(after),
-                    None => cursor = Cursor { shard: cursor.shard + 1, after: None },
-                }
-            }
-            let mut total = 0;
-            for shard in 0..index.count {
-                total += index.count(shard).await?;
-            }
-            let next = (cursor.shard < index.count).then(|| cursor.encode());
-            json(200, &serde_json::json!({ "items": items, "cursor": next, "total": total }))
-        }
+        (Method::Get, ["sessions"]) => json(200, &list_sessions(q, env, config).await?),
         (Method::Get, ["sessions", cfid]) => {
             let cfid = Cfid::parse(cfid).ok_or(EdgeError::NotFound("no such session"))?;
             let view = Sessions::from_env(env)?.inspect(&cfid).await?.ok_or(EdgeError::NotFound("no such session"))?;
             json(200, &with_cfid(&view, cfid.as_str())?)
+        }
+        (Method::Delete, ["sessions", cfid]) => {
+            let cfid = Cfid::parse(cfid).ok_or(EdgeError::NotFound("no such session"))?;
+            if kill(&Sessions::from_env(env)?, &cfid).await? {
+                json(200, &serde_json::json!({ "cfid": cfid.as_str(), "ended": true, "reason": "admin" }))
+            } else {
+                Err(EdgeError::NotFound("no live session with this CFID"))
+            }
         }
         (Method::Get, ["users", user, "sessions"]) => {
             let user = decode_segment(user)?;
@@ -82,10 +108,37 @@ async fn route(req: &Request, path: &str, env: &Env, config: &Config) -> Result<
             }
             json(200, &serde_json::json!({ "user": user, "items": items }))
         }
+        (Method::Delete, ["users", user, "sessions"]) => {
+            let user = decode_segment(user)?;
+            let sessions = Sessions::from_env(env)?;
+            let mut ended = Vec::new();
+            for raw in Index::from_env(env, config.index_shards)?.user_sessions(&user).await? {
+                let Some(cfid) = Cfid::parse(&raw) else { continue };
+                if kill(&sessions, &cfid).await? {
+                    ended.push(raw);
+                }
+            }
+            json(200, &serde_json::json!({ "user": user, "ended": ended }))
+        }
+        (Method::Get, ["ended"]) => {
+            let limit = parse_limit(q, 20)?;
+            let index = Index::from_env(env, config.index_shards)?;
+            let mut items = Vec::new();
+            for shard in 0..index.count {
+                items.extend(index.ended(shard, limit as u32).await?);
+            }
+            items.sort_by_key(|e| std::cmp::Reverse(e.at));
+            items.truncate(limit);
+            json(200, &serde_json::json!({ "items": items }))
+        }
         (Method::Get, ["application"]) => {
             let state = app_object::call(env, &config.app_name, "get").await?;
             let state = state.ok_or(EdgeError::NotFound("the application has not started yet"))?;
             json(200, &serde_json::to_value(state).map_err(internal)?)
+        }
+        (Method::Post, ["sweep"]) => {
+            let (checked, ended) = sweep::sweep(env).await?;
+            json(200, &serde_json::json!({ "checked": checked, "ended": ended }))
         }
         (Method::Post, ["application", "stop"]) => {
             let state = app_object::call(env, &config.app_name, "stop").await?;
@@ -95,8 +148,67 @@ async fn route(req: &Request, path: &str, env: &Env, config: &Config) -> Result<
     }
 }
 
-fn internal(e: impl std::fmt::Display) -> EdgeError {
-    EdgeError::Internal(e.to_string())
+/// Ends a session for the admin (reason `admin`; the end hook fires). `false` when it was
+/// not live.
+async fn kill(sessions: &Sessions, cfid: &Cfid) -> Result<bool, EdgeError> {
+    let req = EndRequest { cfid: cfid.to_string(), ids: None, reason: EndReason::Admin };
+    Ok(matches!(sessions.end(cfid, &req).await?, Ending::Ended { .. }))
+}
+
+/// `GET sessions?limit=&cursor=`: a page of live sessions across the index shards, the
+/// cursor to the next page (`null` at the end) and the total count.
+async fn list_sessions(q: &str, env: &Env, config: &Config) -> Result<serde_json::Value, EdgeError> {
+    let limit = parse_limit(q, DEFAULT_LIMIT)?;
+    let mut cursor = match query::get(q, "cursor") {
+        Some(c) => Cursor::parse(&c).ok_or(EdgeError::BadRequest("invalid cursor"))?,
+        None => Cursor::start(),
+    };
+    let index = Index::from_env(env, config.index_shards)?;
+    let mut items = Vec::new();
+    while cursor.shard < index.count && items.len() < limit {
+        let page = index.list(cursor.shard, cursor.after.as_deref(), (limit - items.len()) as u32).await?;
+        items.extend(page.items);
+        match page.next {
+            Some(after) => cursor.after = Some(after),
+            None => cursor = Cursor { shard: cursor.shard + 1, after: None },
+        }
+    }
+    let mut total = 0;
+    for shard in 0..index.count {
+        total += index.count(shard).await?;
+    }
+    let next = (cursor.shard < index.count).then(|| cursor.encode());
+    Ok(serde_json::json!({ "items": items, "cursor": next, "total": total }))
+}
+
+fn parse_limit(q: &str, default: usize) -> Result<usize, EdgeError> {
+    match query::get(q, "limit") {
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=MAX_LIMIT).contains(l))
+            .ok_or(EdgeError::BadRequest("limit must be 1-500")),
+        None => Ok(default),
+    }
+}
+
+/// Checks the bearer token in constant time.
+fn authorize(req: &Request, config: &Config) -> Result<(), EdgeError> {
+    let Some(expected) = &config.admin_token else {
+        return Err(EdgeError::NotFound("the admin is off (ADMIN_TOKEN is not set)"));
+    };
+    let url = req.url().map_err(internal)?;
+    let q = url.query().unwrap_or("");
+    if CREDENTIAL_PARAMS.iter().any(|p| query::has(q, p)) {
+        return Err(EdgeError::BadRequest("credentials in the query string are refused; use Authorization: Bearer"));
+    }
+    let header = req.headers().get("authorization").ok().flatten().unwrap_or_default();
+    let presented = header.strip_prefix("Bearer ").map(str::trim).unwrap_or("");
+    if expected.matches(presented) {
+        Ok(())
+    } else {
+        Err(EdgeError::Unauthorized)
+    }
 }
 
 /// A session as the admin API shows it: its view plus its CFID (never its token).
@@ -118,23 +230,4 @@ fn decode_segment(raw: &str) -> Result<String, EdgeError> {
         return Err(EdgeError::BadRequest("user ids are 1-256 characters"));
     }
     Ok(decoded)
-}
-
-/// Checks the bearer token in constant time. The admin is off (404) without `ADMIN_TOKEN`.
-fn authorize(req: &Request, config: &Config) -> Result<(), EdgeError> {
-    let Some(expected) = &config.admin_token else {
-        return Err(EdgeError::NotFound("the admin API is off (ADMIN_TOKEN is not set)"));
-    };
-    let url = req.url().map_err(|e| EdgeError::Internal(e.to_string()))?;
-    let q = url.query().unwrap_or("");
-    if CREDENTIAL_PARAMS.iter().any(|p| query::has(q, p)) {
-        return Err(EdgeError::BadRequest("credentials in the query string are refused; use Authorization: Bearer"));
-    }
-    let header = req.headers().get("authorization").ok().flatten().unwrap_or_default();
-    let presented = header.strip_prefix("Bearer ").map(str::trim).unwrap_or("");
-    if expected.matches(presented) {
-        Ok(())
-    } else {
-        Err(EdgeError::Unauthorized)
-    }
 }

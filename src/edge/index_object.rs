@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorageValue, State};
 
-use crate::core::index::{IndexEntry, Page};
+use crate::core::index::{EndedEntry, IndexEntry, Page, ENDED_PER_SHARD};
 
 #[durable_object]
 pub struct IndexShard {
@@ -15,6 +15,22 @@ pub struct IndexShard {
 #[derive(Deserialize)]
 struct CfidBody {
     cfid: String,
+}
+
+#[derive(Deserialize)]
+struct RemoveBody {
+    cfid: String,
+    /// Set when the session ended (not when it rotated away): goes to the ended log.
+    #[serde(default)]
+    ended: Option<EndedEntry>,
+}
+
+#[derive(Deserialize)]
+struct EndedRow {
+    cfid: String,
+    reason: String,
+    at: f64,
+    user: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -62,7 +78,9 @@ impl DurableObject for IndexShard {
         let sql = state.storage().sql();
         let schema = "CREATE TABLE IF NOT EXISTS sessions (cfid TEXT PRIMARY KEY, created INTEGER NOT NULL, \
                       last_access INTEGER NOT NULL, expires_at INTEGER NOT NULL, hits INTEGER NOT NULL, user TEXT); \
-                      CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions(expires_at)";
+                      CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions(expires_at); \
+                      CREATE TABLE IF NOT EXISTS ended (cfid TEXT PRIMARY KEY, reason TEXT NOT NULL, at INTEGER NOT NULL, user TEXT); \
+                      CREATE INDEX IF NOT EXISTS ended_by_time ON ended(at)";
         if let Err(e) = sql.exec(schema, None) {
             worker::console_error!("cfsession-edge: index schema: {e}");
         }
@@ -82,9 +100,34 @@ impl DurableObject for IndexShard {
                 Response::from_json(&true)
             }
             "/remove" => {
-                let b: CfidBody = req.json().await?;
+                let b: RemoveBody = req.json().await?;
                 sql.exec("DELETE FROM sessions WHERE cfid = ?", vec![b.cfid.into()])?;
+                if let Some(e) = b.ended {
+                    let user = e.user.map_or(SqlStorageValue::Null, SqlStorageValue::String);
+                    sql.exec(
+                        "INSERT OR REPLACE INTO ended (cfid, reason, at, user) VALUES (?, ?, ?, ?)",
+                        vec![e.cfid.into(), e.reason.into(), int(e.at), user],
+                    )?;
+                    sql.exec(
+                        "DELETE FROM ended WHERE cfid NOT IN (SELECT cfid FROM ended ORDER BY at DESC LIMIT ?)",
+                        vec![int(u64::from(ENDED_PER_SHARD))],
+                    )?;
+                }
                 Response::from_json(&true)
+            }
+            "/ended" => {
+                let b: ListBody = req.json().await?;
+                let rows: Vec<EndedRow> = sql
+                    .exec(
+                        "SELECT cfid, reason, at, user FROM ended ORDER BY at DESC LIMIT ?",
+                        vec![int(u64::from(b.limit.clamp(1, 1000)))],
+                    )?
+                    .to_array()?;
+                let items: Vec<EndedEntry> = rows
+                    .into_iter()
+                    .map(|r| EndedEntry { cfid: r.cfid, reason: r.reason, at: r.at as u64, user: r.user })
+                    .collect();
+                Response::from_json(&items)
             }
             "/expired" => {
                 let b: ExpiredBody = req.json().await?;

@@ -18,9 +18,9 @@ use worker::{event, Context, Env, Request, Response, Result};
 
 use crate::core::{config::Config, error::EdgeError, forward::HOP_MARKER};
 
-/// Paths under this prefix are answered by the edge itself and never forwarded.
+/// Paths under this prefix are answered by the edge itself and never forwarded (and so are
+/// paths under `ADMIN_PREFIX`).
 const EDGE_PREFIX: &str = "/__session/";
-const ADMIN_API: &str = "admin/api/";
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
@@ -40,16 +40,14 @@ async fn handle(req: Request, env: &Env, ctx: &Context) -> std::result::Result<R
         return respond::text(200, "ok\n");
     }
     let config = Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))?;
-    match path.strip_prefix(EDGE_PREFIX) {
-        Some(rest) => match rest.strip_prefix(ADMIN_API) {
-            Some(api_path) => {
-                admin::handle(&req, api_path, env, &config).await.map_err(|e| EdgeError::Internal(e.to_string()))
-            }
-            None => Err(EdgeError::NotFound("no such edge endpoint")),
-        },
-        None => {
-            app_object::touch(env, &config, ctx);
-            session::handle(req, env, &config).await
-        }
+    let admin_root = config.admin_prefix.trim_end_matches('/');
+    if let Some(rest) = path.strip_prefix(config.admin_prefix.as_str()).or_else(|| (path == admin_root).then_some("")) {
+        let rest = rest.to_owned();
+        return admin::handle(req, &rest, env, &config).await.map_err(|e| EdgeError::Internal(e.to_string()));
     }
+    if path.starts_with(EDGE_PREFIX) {
+        return Err(EdgeError::NotFound("no such edge endpoint"));
+    }
+    app_object::touch(env, &config, ctx);
+    session::handle(req, env, &config).await
 }

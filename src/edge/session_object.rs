@@ -15,7 +15,7 @@ use super::{hooks, platform::now_ms, store::Index};
 use crate::core::{
     config::Config,
     hooks::{Failure, Hook, Outbox},
-    index::IndexEntry,
+    index::{EndedEntry, IndexEntry},
     lifecycle::{self, Ending, SessionEvent, Tombstone},
     rpc::{
         AdoptRequest, BeginRequest, EndRequest, Reply, RotateOutReply, RotateOutRequest, SessionView, UpdateRequest,
@@ -208,7 +208,7 @@ impl SessionObject {
             }
         }
         if let Some(ev) = &ended {
-            let reason = ev.reason.map(|r| format!("{r:?}").to_lowercase()).unwrap_or_default();
+            let reason = ev.reason.map_or("", |r| r.as_str());
             console_log!("cfsession-edge: ENDED: {} ({reason})", ev.cfid);
             if config.as_ref().is_some_and(|c| c.end_url.is_some()) {
                 self.outbox_mut(|o| o.push(Hook::End, ev.clone(), now)).await?;
@@ -228,8 +228,8 @@ impl SessionObject {
             self.save_outbox().await?;
         }
 
-        self.reindex(before, &after, &cfid, reindex, matches!(write, Write::Put(Stored::Live(_))), config.as_ref())
-            .await;
+        let touched = matches!(write, Write::Put(Stored::Live(_)));
+        self.reindex(before, &after, &cfid, reindex, touched, ended.as_ref(), config.as_ref()).await;
         if outbox_changed || matches!(write, Write::Put(_)) {
             self.arm(false).await?;
         }
@@ -238,6 +238,7 @@ impl SessionObject {
 
     /// Keeps the index shard and the user objects in step with the session. Index failures
     /// are logged, never fatal: the sweep and the session object itself stay authoritative.
+    #[allow(clippy::too_many_arguments)]
     async fn reindex(
         &self,
         before: &Option<Stored>,
@@ -245,6 +246,7 @@ impl SessionObject {
         cfid: &str,
         now: bool,
         touched: bool,
+        ended: Option<&SessionEvent>,
         config: Option<&Config>,
     ) {
         let Some(config) = config else { return };
@@ -284,7 +286,13 @@ impl SessionObject {
                 }
             }
             _ if matches!(before, Some(Stored::Live(_))) => {
-                log("remove", index.remove(cfid).await);
+                let ended = ended.map(|ev| EndedEntry {
+                    cfid: cfid.to_owned(),
+                    reason: ev.reason.map(|r| r.as_str().to_owned()).unwrap_or_default(),
+                    at: ev.at,
+                    user: ev.user.clone(),
+                });
+                log("remove", index.remove(cfid, ended.as_ref()).await);
                 if let Some(u) = &old_user {
                     log("user remove", index.remove_user(u, cfid).await);
                 }

@@ -6,7 +6,7 @@ use worker::{Env, ObjectNamespace, Request};
 use crate::core::{
     error::EdgeError,
     ids::Cfid,
-    index::{shard_for, user_object, IndexEntry, Page},
+    index::{shard_for, user_object, EndedEntry, IndexEntry, Page},
     lifecycle::Ending,
     rpc::{
         AdoptRequest, BeginRequest, EndRequest, Reply, RotateOutReply, RotateOutRequest, SessionView, UpdateRequest,
@@ -114,8 +114,9 @@ impl Index {
         must::<_, bool>(&self.shards, &shard_for(&entry.cfid, self.count), "upsert", entry).await.map(drop)
     }
 
-    pub async fn remove(&self, cfid: &str) -> Result<(), EdgeError> {
-        let body = serde_json::json!({ "cfid": cfid });
+    /// Removes `cfid`'s entry; `ended` (when the session ended, not rotated) goes to the log.
+    pub async fn remove(&self, cfid: &str, ended: Option<&EndedEntry>) -> Result<(), EdgeError> {
+        let body = serde_json::json!({ "cfid": cfid, "ended": ended });
         must::<_, bool>(&self.shards, &shard_for(cfid, self.count), "remove", &body).await.map(drop)
     }
 
@@ -142,6 +143,12 @@ impl Index {
     pub async fn list(&self, shard: u32, after: Option<&str>, limit: u32) -> Result<Page, EdgeError> {
         let body = serde_json::json!({ "after": after, "limit": limit });
         must(&self.shards, &format!("shard-{shard}"), "list", &body).await
+    }
+
+    /// The most recently ended sessions of shard `shard`, newest first.
+    pub async fn ended(&self, shard: u32, limit: u32) -> Result<Vec<EndedEntry>, EdgeError> {
+        let body = serde_json::json!({ "limit": limit });
+        must(&self.shards, &format!("shard-{shard}"), "ended", &body).await
     }
 
     /// How many sessions shard `shard` records.

@@ -25,7 +25,7 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
 }
 
 /// Checks every indexed session whose recorded deadline passed. Returns (checked, ended).
-async fn sweep(env: &Env) -> Result<(u64, u64), EdgeError> {
+pub async fn sweep(env: &Env) -> Result<(u64, u64), EdgeError> {
     let config = Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))?;
     let index = Index::from_env(env, config.index_shards)?;
     let sessions = Sessions::from_env(env)?;
@@ -43,7 +43,7 @@ async fn sweep(env: &Env) -> Result<(u64, u64), EdgeError> {
                 };
                 if !live {
                     ended += 1;
-                    index.remove(&raw).await?; // the object removes itself when it ends; this catches strays
+                    index.remove(&raw, None).await?; // the object removes itself when it ends; this catches strays
                 }
             }
             if !full {

@@ -90,6 +90,8 @@ fn hook_urls_resolve_against_the_origin() {
     assert_eq!(c.end_url.unwrap().as_str(), "http://127.0.0.1:9000/hooks/end");
     assert_eq!(c.app_start_url.unwrap().as_str(), "https://other.example/app-start");
     assert_eq!((c.app_name.as_str(), c.app_timeout_s, c.index_shards), ("mysite", 60, 4));
+    assert_eq!(from(&[]).unwrap().admin_prefix, "/__session/admin/");
+    assert_eq!(from(&[("ADMIN_PREFIX", "/ops/sessions/")]).unwrap().admin_prefix, "/ops/sessions/");
 }
 
 #[test]
@@ -132,6 +134,9 @@ fn bad_values_name_the_variable_and_hide_the_value() {
         ("SESSION_START_URL", "ftp://x.example/"),
         ("APPLICATION_TIMEOUT", "0"),
         ("INDEX_SHARDS", "1000"),
+        ("ADMIN_PREFIX", "/"),
+        ("ADMIN_PREFIX", "/ops"),
+        ("ADMIN_PREFIX", "ops/"),
     ];
     for (name, value) in cases {
         let e = from(&[(name, value)]).unwrap_err();
