@@ -7,16 +7,12 @@ use std::thread;
 
 use common::{Client, Edge, Origin, Resp};
 
-fn seen_id(origin: &Origin) -> String {
-    origin.last().header("x-session-id").unwrap().to_owned()
-}
-
 /// A client with a stored session; returns the client and the CFID.
 fn session(edge: &Edge, origin: &Origin) -> (Client, String) {
     let c = Client::new();
     c.get(&edge.url("/"));
     c.get(&edge.url("/"));
-    let id = seen_id(origin);
+    let id = origin.last_id();
     assert!(edge.inspect(&id).is_some());
     (c, id)
 }
@@ -52,7 +48,7 @@ fn the_kill_flag_ends_the_session_and_keeps_other_parameters() {
     assert_eq!(edge.inspect(&id), None, "the session is still live server-side");
     // The request after the redirect gets a new session.
     let r = c.get(&edge.url("/index.cfm?a=1&b=x%2Fy"));
-    assert_ne!(seen_id(&origin), id);
+    assert_ne!(origin.last_id(), id);
     assert_eq!(origin.last().header("x-session-new"), Some("true"));
     assert!(r.set_cookie("CFID").is_some());
     for value in ["", "=1", "=yes"] {
@@ -166,14 +162,14 @@ fn killing_a_deferred_session_makes_its_ids_unusable() {
     let edge = Edge::start(&origin.url(), &[]);
     let c = Client::new();
     c.get(&edge.url("/"));
-    let id = seen_id(&origin);
+    let id = origin.last_id();
     let (cfid, token) = (c.jar.get("CFID").unwrap(), c.jar.get("CFTOKEN").unwrap());
     assert_eq!(c.get(&edge.url("/?killSession")).status, 302);
     let replay = Client::new();
     replay.jar.set("CFID", &cfid);
     replay.jar.set("CFTOKEN", &token);
     replay.get(&edge.url("/"));
-    assert_ne!(seen_id(&origin), id, "a killed deferred session was claimed");
+    assert_ne!(origin.last_id(), id, "a killed deferred session was claimed");
 }
 
 #[test]
@@ -206,7 +202,7 @@ fn invalidate_from_the_origin_keeps_its_response() {
     replay.jar.set("CFID", &cfid);
     replay.jar.set("CFTOKEN", &token);
     replay.get(&edge.url("/"));
-    assert_ne!(seen_id(&origin), id);
+    assert_ne!(origin.last_id(), id);
 }
 
 #[test]
@@ -216,7 +212,7 @@ fn rotate_moves_the_session_to_new_ids() {
     let c = Client::new();
     c.get(&edge.url("/set?cart=3"));
     c.get(&edge.url("/"));
-    let old_id = seen_id(&origin);
+    let old_id = origin.last_id();
     let (old_cfid, old_token) = (c.jar.get("CFID").unwrap(), c.jar.get("CFTOKEN").unwrap());
     // Login: the origin tags the user and rotates in one response.
     let r = c.get(&edge.url("/action?a=rotate"));
@@ -240,7 +236,7 @@ fn rotate_moves_the_session_to_new_ids() {
     let r = late.get(&edge.url("/parallel"));
     assert_eq!(r.status, 200);
     assert!(r.all("set-cookie").is_empty(), "a late request overwrote the new cookies: {:?}", r.all("set-cookie"));
-    let seen = seen_id(&origin);
+    let seen = origin.last_id();
     assert_ne!(seen, old_id);
     assert_ne!(seen, new_cfid);
     assert!(edge.inspect(&seen).is_none(), "the stand-in session was stored");
@@ -265,6 +261,6 @@ fn old_ids_are_dead_after_the_rotation_grace() {
     replay.jar.set("CFID", &old_cfid);
     replay.jar.set("CFTOKEN", &old_token);
     let r = replay.get(&edge.url("/"));
-    assert_ne!(seen_id(&origin), old_id);
+    assert_ne!(origin.last_id(), old_id);
     assert!(r.set_cookie("CFID").is_some(), "after the grace, old ids get an ordinary new session");
 }

@@ -7,10 +7,6 @@ use std::{collections::HashSet, thread};
 
 use common::{verify::session_data, Client, Edge, Origin};
 
-fn seen_id(origin: &Origin) -> String {
-    origin.last().header("x-session-id").expect("x-session-id at the origin").to_owned()
-}
-
 #[test]
 fn new_session_cookies_in_each_expiry_mode() {
     let origin = Origin::ok();
@@ -62,7 +58,7 @@ fn hits_increment_and_new_is_true_only_first() {
         let got = origin.last();
         assert_eq!(got.header("x-session-hits"), Some(n.to_string().as_str()), "request {n}");
         assert_eq!(got.header("x-session-new"), Some(if n == 1 { "true" } else { "false" }));
-        ids.insert(seen_id(&origin));
+        ids.insert(origin.last_id());
         assert_eq!(r.set_cookie("CFID").is_some(), n == 1, "cookies are set once, on the first response");
     }
     assert_eq!(ids.len(), 1, "the session id changed: {ids:?}");
@@ -107,7 +103,7 @@ fn read_only_requests_do_not_write_within_the_touch_interval() {
     let c = Client::new();
     c.get(&edge.url("/"));
     c.get(&edge.url("/")); // the deferred session is stored: one write
-    let id = seen_id(&origin);
+    let id = origin.last_id();
     let before = edge.inspect(&id).unwrap()["writes"].as_u64().unwrap();
     for _ in 0..25 {
         assert_eq!(c.get(&edge.url("/read")).status, 200);
@@ -160,7 +156,7 @@ fn without_deferral_the_first_request_stores_the_session() {
     let edge = Edge::start(&origin.url(), &[("SESSION_DEFER", "false")]);
     let c = Client::new();
     c.get(&edge.url("/"));
-    let id = seen_id(&origin);
+    let id = origin.last_id();
     assert_eq!(edge.inspect(&id).unwrap()["hits"], 1);
 }
 
@@ -170,7 +166,7 @@ fn origin_data_stores_a_new_deferred_session_at_once() {
     let edge = Edge::start(&origin.url(), &[]);
     let c = Client::new();
     c.get(&edge.url("/set?cart=3"));
-    let id = seen_id(&origin);
+    let id = origin.last_id();
     assert_eq!(edge.inspect(&id).unwrap()["data"]["cart"], "3");
     c.get(&edge.url("/"));
     assert_eq!(session_data(&origin.last())["cart"], "3");
@@ -186,7 +182,7 @@ fn forged_or_mismatched_tokens_get_a_new_session() {
     let a = Client::new();
     a.get(&edge.url("/"));
     a.get(&edge.url("/"));
-    let a_id = seen_id(&origin);
+    let a_id = origin.last_id();
     let a_token = a.jar.get("CFTOKEN").unwrap();
     let b = Client::new();
     b.get(&edge.url("/"));
@@ -206,7 +202,7 @@ fn forged_or_mismatched_tokens_get_a_new_session() {
         c.jar.set("CFTOKEN", &forged);
         let r = c.get(&edge.url("/"));
         assert_eq!(r.status, 200);
-        let seen = seen_id(&origin);
+        let seen = origin.last_id();
         assert_ne!(seen, a_id, "a forged token reached session {a_id}");
         assert_eq!(origin.last().header("x-session-new"), Some("true"));
         assert!(r.set_cookie("CFID").is_some(), "a new session needs new cookies");

@@ -8,10 +8,6 @@ use std::time::Duration;
 
 use common::{verify::now_ms, wait::until, Client, Edge, Origin};
 
-fn seen_id(origin: &Origin) -> String {
-    origin.last().header("x-session-id").unwrap().to_owned()
-}
-
 /// Waits, with a deadline, until the wall clock passes `expires_at` (ms) plus a margin.
 fn wait_past(expires_at: u64) {
     until("the session's deadline to pass", Duration::from_secs(30), Duration::from_millis(100), || {
@@ -23,7 +19,7 @@ fn wait_past(expires_at: u64) {
 fn stored_session(edge: &Edge, origin: &Origin, c: &Client) -> String {
     c.get(&edge.url("/"));
     c.get(&edge.url("/"));
-    seen_id(origin)
+    origin.last_id()
 }
 
 #[test]
@@ -37,7 +33,7 @@ fn idle_timeout_ends_the_session_and_the_old_id_never_returns() {
     wait_past(expires);
     let r = c.get(&edge.url("/after"));
     assert_eq!(r.status, 200);
-    let new_id = seen_id(&origin);
+    let new_id = origin.last_id();
     assert_ne!(new_id, id, "an idle-expired session was revived");
     assert_eq!(origin.last().header("x-session-new"), Some("true"));
     assert!(r.set_cookie("CFID").is_some());
@@ -49,7 +45,7 @@ fn idle_timeout_ends_the_session_and_the_old_id_never_returns() {
         replay.jar.set("CFID", &id);
         replay.jar.set("CFTOKEN", &old_token);
         replay.get(&edge.url("/replay"));
-        assert_ne!(seen_id(&origin), id);
+        assert_ne!(origin.last_id(), id);
     }
 
     let ids_seen: Vec<String> =
@@ -69,7 +65,7 @@ fn activity_keeps_a_session_alive_past_its_idle_timeout() {
     let mut last = start;
     until("6 s of activity", Duration::from_secs(20), Duration::from_millis(500), || {
         c.get(&edge.url("/keepalive"));
-        assert_eq!(seen_id(&origin), id, "an active session ended after {} ms", now_ms() - start);
+        assert_eq!(origin.last_id(), id, "an active session ended after {} ms", now_ms() - start);
         last = now_ms();
         (last - start > 6000).then_some(())
     });
@@ -85,7 +81,7 @@ fn absolute_lifetime_ends_even_an_active_session() {
     let ended_at =
         until("the absolute lifetime to end the session", Duration::from_secs(20), Duration::from_millis(300), || {
             c.get(&edge.url("/busy"));
-            (seen_id(&origin) != id).then(now_ms)
+            (origin.last_id() != id).then(now_ms)
         });
     assert!(ended_at >= created + 4000, "ended {} ms after creation, before its 4 s lifetime", ended_at - created);
 }
@@ -104,7 +100,7 @@ fn the_origin_can_shorten_a_sessions_idle_timeout() {
     assert_eq!(s["idle_timeout_s"], 2);
     wait_past(s["expires_at"].as_u64().unwrap());
     c.get(&edge.url("/"));
-    assert_ne!(seen_id(&origin), id, "the shortened timeout was not enforced");
+    assert_ne!(origin.last_id(), id, "the shortened timeout was not enforced");
 }
 
 #[test]
@@ -119,5 +115,5 @@ fn the_origin_can_lengthen_a_sessions_idle_timeout() {
     let old_deadline = s["last_access"].as_u64().unwrap() + 2000;
     wait_past(old_deadline);
     c.get(&edge.url("/"));
-    assert_eq!(seen_id(&origin), id, "the lengthened timeout was not applied");
+    assert_eq!(origin.last_id(), id, "the lengthened timeout was not applied");
 }

@@ -34,6 +34,18 @@ fn ensure_built() {
     });
 }
 
+/// The variables every test edge gets (http cookies, test secrets), then `vars` (which win).
+fn test_vars(origin_url: &str, vars: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut all: Vec<(String, String)> = vec![
+        ("ORIGIN_URL".into(), origin_url.into()),
+        ("SESSION_SIGNING_KEY".into(), TEST_SIGNING_KEY.into()),
+        ("COOKIE_SECURE".into(), "false".into()),
+        ("ADMIN_TOKEN".into(), TEST_ADMIN_TOKEN.into()),
+    ];
+    all.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    all
+}
+
 /// `target/wrangler-no-assets.toml`: the repository's `wrangler.toml` without its `[assets]`
 /// table, with absolute paths (see [`Edge::start_for_cron`]).
 fn config_without_assets() -> PathBuf {
@@ -109,14 +121,7 @@ impl Edge {
     /// Starts the Worker in front of `origin_url` with the default test variables plus `vars`
     /// (later entries win). Waits until it answers, with a deadline.
     pub fn start(origin_url: &str, vars: &[(&str, &str)]) -> Self {
-        let mut all: Vec<(String, String)> = vec![
-            ("ORIGIN_URL".into(), origin_url.into()),
-            ("SESSION_SIGNING_KEY".into(), TEST_SIGNING_KEY.into()),
-            ("COOKIE_SECURE".into(), "false".into()),
-            ("ADMIN_TOKEN".into(), TEST_ADMIN_TOKEN.into()),
-        ];
-        all.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-        Self::start_with(&all)
+        Self::start_with(&test_vars(origin_url, vars))
     }
 
     /// Starts the Worker with exactly these variables (no defaults).
@@ -129,14 +134,7 @@ impl Edge {
     /// `/cdn-cgi/handler/scheduled` when static assets are configured (miniflare bug
     /// workers-sdk#9882, fixed after 4.86). Deployed Workers are not affected.
     pub fn start_for_cron(origin_url: &str, vars: &[(&str, &str)]) -> Self {
-        let mut all: Vec<(String, String)> = vec![
-            ("ORIGIN_URL".into(), origin_url.into()),
-            ("SESSION_SIGNING_KEY".into(), TEST_SIGNING_KEY.into()),
-            ("COOKIE_SECURE".into(), "false".into()),
-            ("ADMIN_TOKEN".into(), TEST_ADMIN_TOKEN.into()),
-        ];
-        all.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-        Self::start_from(&all, Some(config_without_assets()))
+        Self::start_from(&test_vars(origin_url, vars), Some(config_without_assets()))
     }
 
     fn start_from(vars: &[(String, String)], config: Option<PathBuf>) -> Self {

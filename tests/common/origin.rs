@@ -131,6 +131,15 @@ impl Origin {
         self.received.lock().unwrap().clone()
     }
 
+    /// The `X-Session-Id` (CFID) of the last request that carried one.
+    pub fn last_id(&self) -> String {
+        self.received()
+            .iter()
+            .rev()
+            .find_map(|r| r.header("x-session-id").map(str::to_owned))
+            .expect("no request with X-Session-Id reached the origin")
+    }
+
     /// The last request received. Panics when none was.
     pub fn last(&self) -> Recorded {
         self.received().pop().expect("the origin received no request")

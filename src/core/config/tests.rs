@@ -147,6 +147,14 @@ fn bad_values_name_the_variable_and_hide_the_value() {
 }
 
 #[test]
+fn host_names_are_ascii_punycode() {
+    // The build uses the ASCII-only IDNA adapter (see Cargo.toml): Unicode host names must be
+    // written in their punycode form.
+    assert_eq!(from(&[("ORIGIN_URL", "http://bücher.example")]).unwrap_err().variable, "ORIGIN_URL");
+    assert!(from(&[("ORIGIN_URL", "http://xn--bcher-kva.example")]).unwrap().origin.is_some());
+}
+
+#[test]
 fn a_missing_signing_key_is_an_error() {
     let e = Config::from_lookup(|_| None).unwrap_err();
     assert_eq!(e.variable, "SESSION_SIGNING_KEY");
