@@ -1,0 +1,268 @@
+// The benchmark: every system behind its own `wrangler dev`, one after another, against the
+// same origin with the same load generator (wrk) and settings. See docs/performance.md.
+//
+// Usage: node bench/run.mjs [--runs 3] [--duration 5] [--out bench/results]
+import { spawn, spawnSync, execFileSync } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const RUNS = Number(arg("runs", 3));
+const DURATION = Number(arg("duration", 5));
+const OUT = path.resolve(root, arg("out", "bench/results"));
+const SESSIONS = 1000;
+const CONNECTIONS = 16;
+const THREADS = 2;
+const KEY = "bench-signing-key-0123456789abcdef0123456789abcdef";
+const ADMIN = "bench-admin-token-0123456789abcdef0123456789abcdef";
+const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cfsession-bench-"));
+
+async function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// ---- processes -------------------------------------------------------------------------
+
+const children = new Set();
+function start(cmd, args, opts = {}) {
+  const child = spawn(cmd, args, { detached: true, stdio: ["ignore", "pipe", "pipe"], ...opts });
+  children.add(child);
+  child.log = "";
+  child.stdout.on("data", (d) => (child.log += d));
+  child.stderr.on("data", (d) => (child.log += d));
+  return child;
+}
+function stop(child) {
+  // Signal the whole process group (kill(2) directly: never /usr/bin/kill, see docs/toolchain.md).
+  if (child.pid > 1) {
+    try { process.kill(-child.pid, "SIGTERM"); } catch {}
+  }
+  children.delete(child);
+}
+process.on("exit", () => children.forEach(stop));
+process.on("SIGINT", () => process.exit(130));
+
+/** utime+stime (seconds) of every workerd process descended from `pid`. */
+function workerdCpu(pid) {
+  const procs = fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map((d) => {
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
+      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      return { pid: Number(d), ppid: Number(rest[1]), comm, cpu: (Number(rest[11]) + Number(rest[12])) / CLK_TCK };
+    } catch {
+      return null;
+    }
+  }).filter(Boolean);
+  const tree = new Set([pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of procs) if (tree.has(p.ppid) && !tree.has(p.pid)) { tree.add(p.pid); grew = true; }
+  }
+  return procs.filter((p) => tree.has(p.pid) && p.comm.startsWith("workerd")).reduce((s, p) => s + p.cpu, 0);
+}
+
+// ---- systems ---------------------------------------------------------------------------
+
+const origin = { port: await freePort() };
+origin.proc = start("node", [path.join(root, "bench/origin.mjs"), String(origin.port)]);
+const ORIGIN_URL = `http://127.0.0.1:${origin.port}`;
+
+const cfsessionVars = (hits) => ({
+  ORIGIN_URL, SESSION_SIGNING_KEY: KEY, ADMIN_TOKEN: ADMIN, COOKIE_SECURE: "false", SESSION_HITS: String(hits),
+});
+const SYSTEMS = [
+  { name: "cfsession-edge", config: path.join(root, "wrangler.toml"), vars: cfsessionVars(false), health: "/__session/health" },
+  { name: "cfsession-edge (SESSION_HITS on)", config: path.join(root, "wrangler.toml"), vars: cfsessionVars(true),
+    health: "/__session/health", only: ["reads"] },
+  { name: "pass-through", config: path.join(root, "bench/workers/passthrough/wrangler.toml"), vars: { ORIGIN_URL } },
+  { name: "hono-sessions", config: path.join(root, "bench/workers/hono-sessions/wrangler.toml"),
+    vars: { ORIGIN_URL, SESSION_ENCRYPTION_KEY: KEY } },
+  { name: "hand-written DO sessions", config: path.join(root, "bench/workers/do-sessions/wrangler.toml"), vars: { ORIGIN_URL } },
+  { name: "floor (one DO read)", config: path.join(root, "bench/workers/floor/wrangler.toml"), vars: {}, only: ["reads", "new"] },
+];
+
+async function startSystem(sys) {
+  const port = await freePort();
+  const args = ["dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()),
+    "--show-interactive-dev-session=false", "--persist-to", fs.mkdtempSync(path.join(tmp, "state-")), "-c", sys.config];
+  for (const [k, v] of Object.entries(sys.vars)) args.push("--var", `${k}:${v}`);
+  const proc = start(path.join(root, "node_modules/.bin/wrangler"), args, {
+    cwd: root,
+    env: { ...process.env, CFSESSION_PREBUILT: "1", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 600; i++) {
+    try {
+      const r = await fetch(base + (sys.health ?? "/"), { redirect: "manual" });
+      if (r.status < 500) return { proc, base };
+    } catch {}
+    await sleep(200);
+  }
+  throw new Error(`${sys.name} did not start:\n${proc.log.slice(-2000)}`);
+}
+
+// ---- sessions and wrk scripts -------------------------------------------------------------
+
+/** `name=value` pairs of every Set-Cookie of `resp`, as a Cookie header (deletions dropped). */
+function cookiesOf(resp, jar = new Map()) {
+  for (const sc of resp.headers.getSetCookie()) {
+    const [pair] = sc.split(";");
+    const i = pair.indexOf("=");
+    const name = pair.slice(0, i).trim(), value = pair.slice(i + 1).trim();
+    if (!value || /max-age=0/i.test(sc)) jar.delete(name);
+    else jar.set(name, value);
+  }
+  return jar;
+}
+const header = (jar) => [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
+
+/** SESSIONS returning visitors: each made two requests, so every system has stored it. */
+async function prepareSessions(base) {
+  const out = [];
+  const one = async () => {
+    const jar = cookiesOf(await fetch(base + "/", { redirect: "manual" }));
+    cookiesOf(await fetch(base + "/", { headers: { cookie: header(jar) }, redirect: "manual" }), jar);
+    out.push(header(jar));
+  };
+  const queue = Array.from({ length: SESSIONS }, () => one);
+  await Promise.all(Array.from({ length: 16 }, async () => { while (queue.length) await queue.pop()(); }));
+  return out;
+}
+
+const lua = (s) => JSON.stringify(s).replace(/\\u/g, "\\\\u");
+function wrkScript(workload, cookies) {
+  const file = path.join(tmp, `${workload}.lua`);
+  const pool = cookies ? `local pool = {${cookies.map(lua).join(",\n")}}\n` : "";
+  const scripts = {
+    reads: `${pool}request = function() return wrk.format("GET", "/", {["Cookie"] = pool[math.random(#pool)]}) end`,
+    writes: `${pool}request = function() return wrk.format("GET", "/write", {["Cookie"] = pool[math.random(#pool)]}) end`,
+    new: `request = function() return wrk.format("GET", "/") end`,
+    // One connection per thread: visit (new), visit (stored), kill, then again with no cookie.
+    kill: `local step, cookie = 0, nil
+request = function()
+  if step == 0 then return wrk.format("GET", "/") end
+  if step == 1 then return wrk.format("GET", "/", {["Cookie"] = cookie}) end
+  return wrk.format("GET", "/?killSession", {["Cookie"] = cookie})
+end
+response = function(status, headers, body)
+  if step == 0 then
+    local jar = {}
+    for k, v in pairs(headers) do
+      if string.lower(k) == "set-cookie" then
+        for line in string.gmatch(v .. "\\n", "([^\\n]*)\\n") do
+          local pair = string.match(line, "^([^;]+)")
+          if pair and not string.match(pair, "=$") then table.insert(jar, pair) end
+        end
+      end
+    end
+    cookie = table.concat(jar, "; ")
+  end
+  step = (step + 1) % 3
+end`,
+  };
+  fs.writeFileSync(file, scripts[workload]);
+  return file;
+}
+
+const toMs = (s) => {
+  const m = /([\d.]+)(us|ms|s)/.exec(s);
+  return m ? Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]] : NaN;
+};
+
+function runWrk(base, script, workload) {
+  const conns = workload === "kill" ? THREADS : CONNECTIONS;
+  const out = execFileSync("wrk", ["-t", String(THREADS), "-c", String(conns), "-d", `${DURATION}s`, "--latency", "-s", script, base],
+    { encoding: "utf8" });
+  const num = (re) => Number((re.exec(out) ?? [])[1]);
+  return {
+    rps: num(/Requests\/sec:\s+([\d.]+)/),
+    requests: num(/(\d+) requests in/),
+    p50: toMs((/^\s+50%\s+(\S+)/m.exec(out) ?? [])[1] ?? ""),
+    p99: toMs((/^\s+99%\s+(\S+)/m.exec(out) ?? [])[1] ?? ""),
+    errors: num(/Non-2xx or 3xx responses: (\d+)/) || 0,
+  };
+}
+
+/** Session-record writes of cfsession-edge: the sum of each session's `writes` counter. */
+async function cfsessionWrites(base, cookies) {
+  let total = 0;
+  for (const c of cookies) {
+    const cfid = /CFID=([0-9a-f]{32})/.exec(c)?.[1];
+    const r = await fetch(`${base}/__session/admin/api/sessions/${cfid}`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    if (r.ok) total += (await r.json()).writes;
+  }
+  return total;
+}
+
+// ---- the run ---------------------------------------------------------------------------
+
+const WORKLOADS = ["reads", "writes", "new", "kill"];
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const results = [];
+for (const sys of SYSTEMS) {
+  for (const workload of WORKLOADS.filter((w) => !sys.only || sys.only.includes(w))) {
+    const runs = [];
+    for (let run = 0; run < RUNS; run++) {
+      const { proc, base } = await startSystem(sys); // a fresh instance and state per run
+      const cookies = ["reads", "writes"].includes(workload) ? await prepareSessions(base) : null;
+      const script = wrkScript(workload, cookies ?? (workload === "reads" && sys.name.startsWith("floor") ? [] : null));
+      const isCf = sys.name.startsWith("cfsession");
+      const writesBefore = isCf && cookies ? await cfsessionWrites(base, cookies) : null;
+      const cpuBefore = workerdCpu(proc.pid);
+      const r = runWrk(base, script, workload);
+      r.cpuPer1000 = ((workerdCpu(proc.pid) - cpuBefore) / r.requests) * 1000;
+      if (writesBefore !== null) r.writesPerRequest = ((await cfsessionWrites(base, cookies)) - writesBefore) / r.requests;
+      runs.push(r);
+      stop(proc);
+      await sleep(500);
+      process.stderr.write(`${sys.name} / ${workload} / run ${run + 1}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms\n`);
+    }
+    const pick = (k) => runs.map((r) => r[k]).filter((v) => v !== undefined && !Number.isNaN(v));
+    const summary = {};
+    for (const k of ["rps", "p50", "p99", "cpuPer1000", "writesPerRequest", "errors"]) {
+      const xs = pick(k);
+      if (xs.length) summary[k] = { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) };
+    }
+    results.push({ system: sys.name, workload, runs, summary });
+  }
+}
+
+/** The release wasm as `wrangler deploy --dry-run` would upload it. */
+function wasmSize() {
+  const dir = fs.mkdtempSync(path.join(tmp, "dry-"));
+  execFileSync(path.join(root, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", dir], {
+    cwd: root, stdio: "ignore", env: { ...process.env, CFSESSION_PREBUILT: "1", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+  });
+  const wasm = fs.readdirSync(dir).find((f) => f.endsWith(".wasm"));
+  const raw = fs.statSync(path.join(dir, wasm)).size;
+  const gzip = execFileSync("gzip", ["-9", "-c", path.join(dir, wasm)]).length;
+  return { raw, gzip };
+}
+
+const meta = {
+  date: new Date().toISOString(),
+  machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+  runs: RUNS, durationSeconds: DURATION, connections: CONNECTIONS, threads: THREADS, sessions: SESSIONS,
+  wrk: spawnSync("wrk", ["--version"], { encoding: "utf8" }).stdout.split("\n")[0].trim(), // exits 1 by design
+  wasm: wasmSize(),
+};
+fs.mkdirSync(OUT, { recursive: true });
+fs.writeFileSync(path.join(OUT, "latest.json"), JSON.stringify({ meta, results }, null, 2) + "\n");
+fs.writeFileSync(path.join(OUT, "latest.md"), (await import("./report.mjs")).report({ meta, results }));
+console.log(`wrote ${path.relative(root, OUT)}/latest.md and latest.json`);
+stop(origin.proc);
+process.exit(0);

@@ -1,0 +1,56 @@
+// (d) Sessions in a Durable Object the way a Workers user would write them by hand: a random
+// cookie id, one object per session, sliding expiry (the record is rewritten on every
+// request), and a proxy to the same origin.
+import { DurableObject } from "cloudflare:workers";
+
+const TTL_MS = 1200 * 1000;
+
+export class Session extends DurableObject {
+  async fetch(req) {
+    const op = new URL(req.url).pathname;
+    if (op === "/kill") {
+      await this.ctx.storage.deleteAll();
+      return Response.json({ killed: true });
+    }
+    const now = Date.now();
+    let s = await this.ctx.storage.get("s");
+    const fresh = !s || now - s.last > TTL_MS;
+    if (fresh) s = { created: now, hits: 0, data: {} };
+    s.last = now;
+    s.hits += 1;
+    if (op === "/write") s.data.n = (s.data.n ?? 0) + 1;
+    await this.ctx.storage.put("s", s);
+    return Response.json({ ...s, fresh });
+  }
+}
+
+const cookieOf = (req) => /(?:^|;\s*)sid=([0-9a-f-]{36})/.exec(req.headers.get("cookie") ?? "")?.[1];
+
+export default {
+  async fetch(req, env) {
+    const url = new URL(req.url);
+    let sid = cookieOf(req);
+    if (url.searchParams.has("killSession")) {
+      if (sid) await env.SESSIONS.get(env.SESSIONS.idFromName(sid)).fetch("https://s/kill");
+      return new Response(null, {
+        status: 302,
+        headers: { location: url.pathname, "set-cookie": "sid=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax" },
+      });
+    }
+    sid ??= crypto.randomUUID();
+    const op = url.pathname.startsWith("/write") ? "/write" : "/touch";
+    const session = await (await env.SESSIONS.get(env.SESSIONS.idFromName(sid)).fetch("https://s" + op)).json();
+    const headers = new Headers(req.headers);
+    headers.set("x-session-id", sid);
+    const resp = await fetch(env.ORIGIN_URL + url.pathname + url.search, {
+      method: req.method,
+      headers,
+      body: req.body,
+      redirect: "manual",
+    });
+    const out = new Response(resp.body, { status: resp.status, headers: new Headers(resp.headers) });
+    out.headers.append("set-cookie", `sid=${sid}; Path=/; Max-Age=${TTL_MS / 1000}; HttpOnly; SameSite=Lax`);
+    out.headers.set("x-bench-hits", String(session.hits));
+    return out;
+  },
+};
