@@ -2,6 +2,7 @@
 // same origin with the same load generator (wrk) and settings. See docs/performance.md.
 //
 // Usage: node bench/run.mjs [--runs 3] [--duration 5] [--out bench/results]
+//                           [--systems <substring>,…] [--workloads reads,writes,new,kill]
 import { spawn, spawnSync, execFileSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
@@ -16,6 +17,8 @@ const arg = (name, fallback) => {
 const RUNS = Number(arg("runs", 3));
 const DURATION = Number(arg("duration", 5));
 const OUT = path.resolve(root, arg("out", "bench/results"));
+const ONLY_SYSTEMS = arg("systems", "").split(",").filter(Boolean);
+const ONLY_WORKLOADS = arg("workloads", "").split(",").filter(Boolean);
 const SESSIONS = 1000;
 const CONNECTIONS = 16;
 const THREADS = 2;
@@ -130,12 +133,26 @@ function cookiesOf(resp, jar = new Map()) {
 }
 const header = (jar) => [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
 
+/** `fetch` that retries a dropped connection a few times (the systems under load drop some). */
+async function get(url, init) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetch(url, { redirect: "manual", ...init });
+    } catch (e) {
+      if (attempt >= 4) throw e;
+      await sleep(100 * (attempt + 1));
+    }
+  }
+}
+
 /** SESSIONS returning visitors: each made two requests, so every system has stored it. */
 async function prepareSessions(base) {
   const out = [];
   const one = async () => {
-    const jar = cookiesOf(await fetch(base + "/", { redirect: "manual" }));
-    cookiesOf(await fetch(base + "/", { headers: { cookie: header(jar) }, redirect: "manual" }), jar);
+    const jar = cookiesOf(await get(base + "/"));
+    // The floor sets no cookie: give it a session name of its own, as a returning visitor has.
+    if (!jar.size) jar.set("sid", crypto.randomUUID());
+    cookiesOf(await get(base + "/", { headers: { cookie: header(jar) } }), jar);
     out.push(header(jar));
   };
   const queue = Array.from({ length: SESSIONS }, () => one);
@@ -202,7 +219,7 @@ async function cfsessionWrites(base, cookies) {
   let total = 0;
   for (const c of cookies) {
     const cfid = /CFID=([0-9a-f]{32})/.exec(c)?.[1];
-    const r = await fetch(`${base}/__session/admin/api/sessions/${cfid}`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    const r = await get(`${base}/__session/admin/api/sessions/${cfid}`, { headers: { authorization: `Bearer ${ADMIN}` } });
     if (r.ok) total += (await r.json()).writes;
   }
   return total;
@@ -213,13 +230,15 @@ async function cfsessionWrites(base, cookies) {
 const WORKLOADS = ["reads", "writes", "new", "kill"];
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const results = [];
-for (const sys of SYSTEMS) {
-  for (const workload of WORKLOADS.filter((w) => !sys.only || sys.only.includes(w))) {
+const chosen = SYSTEMS.filter((s) => !ONLY_SYSTEMS.length || ONLY_SYSTEMS.some((o) => s.name.includes(o)));
+for (const sys of chosen) {
+  const workloads = WORKLOADS.filter((w) => (!sys.only || sys.only.includes(w)) && (!ONLY_WORKLOADS.length || ONLY_WORKLOADS.includes(w)));
+  for (const workload of workloads) {
     const runs = [];
     for (let run = 0; run < RUNS; run++) {
       const { proc, base } = await startSystem(sys); // a fresh instance and state per run
       const cookies = ["reads", "writes"].includes(workload) ? await prepareSessions(base) : null;
-      const script = wrkScript(workload, cookies ?? (workload === "reads" && sys.name.startsWith("floor") ? [] : null));
+      const script = wrkScript(workload, cookies);
       const isCf = sys.name.startsWith("cfsession");
       const writesBefore = isCf && cookies ? await cfsessionWrites(base, cookies) : null;
       const cpuBefore = workerdCpu(proc.pid);

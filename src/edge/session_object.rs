@@ -36,6 +36,8 @@ pub struct SessionObject {
     outbox: RefCell<Option<Outbox>>,
     /// The alarm as last set: `None` unknown, `Some(None)` none.
     alarm_at: Cell<Option<Option<u64>>>,
+    /// When this instance last refreshed the session's index entry (ms; 0: never).
+    indexed_at: Cell<u64>,
 }
 
 fn rust_err(e: impl std::fmt::Display) -> worker::Error {
@@ -44,7 +46,14 @@ fn rust_err(e: impl std::fmt::Display) -> worker::Error {
 
 impl DurableObject for SessionObject {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env, cached: RefCell::new(None), outbox: RefCell::new(None), alarm_at: Cell::new(None) }
+        Self {
+            state,
+            env,
+            cached: RefCell::new(None),
+            outbox: RefCell::new(None),
+            alarm_at: Cell::new(None),
+            indexed_at: Cell::new(0),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -98,7 +107,7 @@ impl SessionObject {
         Ok(match outcome {
             Updated::Applied { record, data_refused, stored_now } => {
                 let view = SessionView::from(&record);
-                self.commit(&before, Some(Stored::Live(record)), write, stored_now, true).await?;
+                self.commit(&before, Some(Stored::Live(record)), write, stored_now, stored_now).await?;
                 Reply::Active { session: view, stored_now, refresh_cookie: false, data_refused }
             }
             Updated::Refused(reason) => {
@@ -272,10 +281,19 @@ impl SessionObject {
                     }
                 }
                 let entry = IndexEntry::new(cfid, &SessionView::from(r));
-                if now || old_user != new_user {
+                let timeout_changed = match before {
+                    Some(Stored::Live(b)) => b.idle_timeout_s != r.idle_timeout_s,
+                    _ => false,
+                };
+                let at = now_ms();
+                let refresh_due = at.saturating_sub(self.indexed_at.get()) >= config.policy.touch_interval_s * 1000;
+                if now || old_user != new_user || timeout_changed {
+                    self.indexed_at.set(at);
                     log("upsert", index.upsert(&entry).await);
-                } else if touched {
-                    // A touch: refresh the entry off the request's path.
+                } else if touched && refresh_due {
+                    // Other writes (touches, data) refresh the entry at most once per touch
+                    // interval, off the request's path.
+                    self.indexed_at.set(at);
                     let env = self.env.clone();
                     let shards = config.index_shards;
                     self.state.wait_until(async move {
