@@ -1,0 +1,136 @@
+//! The side effects of a session's changes: keeping the session index in step, and
+//! delivering the hook outbox.
+
+use worker::{console_error, console_warn, Result};
+
+use super::SessionObject;
+use crate::{
+    core::{
+        config::Config,
+        hooks::{Failure, Hook},
+        index::{EndedEntry, IndexEntry},
+        lifecycle::SessionEvent,
+        rpc::SessionView,
+        session::Stored,
+    },
+    edge::{hooks, platform::now_ms, store::Index},
+};
+
+fn rust_err(e: impl std::fmt::Display) -> worker::Error {
+    worker::Error::RustError(e.to_string())
+}
+
+impl SessionObject {
+    /// Keeps the index shard and the user objects in step with the session. Index failures
+    /// are logged, never fatal: the sweep and the session object itself stay authoritative.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn reindex(
+        &self,
+        before: &Option<Stored>,
+        after: &Option<Stored>,
+        cfid: &str,
+        now: bool,
+        touched: bool,
+        ended: Option<&SessionEvent>,
+        config: Option<&Config>,
+    ) {
+        let Some(config) = config else { return };
+        let Ok(index) = Index::from_env(&self.env, config.index_shards) else { return };
+        let user_of = |s: &Option<Stored>| match s {
+            Some(Stored::Live(r)) => r.user.clone(),
+            _ => None,
+        };
+        let (old_user, new_user) = (user_of(before), user_of(after));
+        let log = |what: &str, r: std::result::Result<(), crate::core::error::EdgeError>| {
+            if let Err(e) = r {
+                console_warn!("cfsession-edge: session {cfid}: index {what} failed: {e}");
+            }
+        };
+        match after {
+            Some(Stored::Live(r)) => {
+                if old_user != new_user {
+                    if let Some(u) = &old_user {
+                        log("user remove", index.remove_user(u, cfid).await);
+                    }
+                    if let Some(u) = &new_user {
+                        log("user add", index.add_user(u, cfid).await);
+                    }
+                }
+                let entry = IndexEntry::new(cfid, &SessionView::from(r));
+                let timeout_changed = match before {
+                    Some(Stored::Live(b)) => b.idle_timeout_s != r.idle_timeout_s,
+                    _ => false,
+                };
+                let at = now_ms();
+                let refresh_due = at.saturating_sub(self.indexed_at.get()) >= config.policy.touch_interval_s * 1000;
+                if now || old_user != new_user || timeout_changed {
+                    self.indexed_at.set(at);
+                    log("upsert", index.upsert(&entry).await);
+                } else if touched && refresh_due {
+                    // Other writes (touches, data) refresh the entry at most once per touch
+                    // interval, off the request's path.
+                    self.indexed_at.set(at);
+                    let env = self.env.clone();
+                    let shards = config.index_shards;
+                    self.state.wait_until(async move {
+                        if let Ok(index) = Index::from_env(&env, shards) {
+                            let _ = index.upsert(&entry).await;
+                        }
+                    });
+                }
+            }
+            _ if matches!(before, Some(Stored::Live(_))) => {
+                let ended = ended.map(|ev| EndedEntry {
+                    cfid: cfid.to_owned(),
+                    reason: ev.reason.map(|r| r.as_str().to_owned()).unwrap_or_default(),
+                    at: ev.at,
+                    user: ev.user.clone(),
+                });
+                log("remove", index.remove(cfid, ended.as_ref()).await);
+                if let Some(u) = &old_user {
+                    log("user remove", index.remove_user(u, cfid).await);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Delivers the events that are due; failures are retried with backoff by the alarm.
+    pub(super) async fn deliver_due(&self, now: u64) -> Result<()> {
+        let due = self.load_outbox().await?.due(now);
+        if due.is_empty() {
+            return Ok(());
+        }
+        let Some(config) = self.config() else { return Ok(()) };
+        for d in due {
+            let key = d.event.idempotency_key.clone();
+            let url = match d.hook {
+                Hook::Start => config.start_url.as_ref(),
+                Hook::End => config.end_url.as_ref(),
+            };
+            let result = match url {
+                Some(url) => {
+                    let mut body = serde_json::to_value(&d.event).map_err(rust_err)?;
+                    if let Some(obj) = body.as_object_mut() {
+                        obj.insert("app".into(), config.app_name.clone().into());
+                    }
+                    let body = body.to_string();
+                    hooks::post(url, &body, config.signing_key.expose(), &key, now).await
+                }
+                None => Ok(()), // the hook was turned off since: nothing to deliver
+            };
+            match result {
+                Ok(()) => self.outbox_mut(|o| o.delivered(&key)).await?,
+                Err(why) => match self.outbox_mut(|o| o.failed(&key, now_ms())).await? {
+                    Failure::RetryAt(at) => console_warn!("cfsession-edge: hook {key} failed ({why}); retry at {at}"),
+                    Failure::GaveUp => console_error!(
+                        "cfsession-edge: hook {key} failed ({why}); giving up after {} attempts",
+                        crate::core::hooks::MAX_ATTEMPTS
+                    ),
+                },
+            }
+            self.save_outbox().await?;
+        }
+        Ok(())
+    }
+}
