@@ -9,7 +9,8 @@ export function report({ meta, results }) {
     "# Benchmark results",
     "",
     `Run ${meta.date} on ${meta.machine}; ${meta.wrk}, ${meta.threads} threads, ${meta.connections} connections ` +
-      `(2 for \`kill\`), ${meta.durationSeconds} s per run, ${meta.runs} runs per cell, each run on a fresh ` +
+      `(2 for \`kill\`), ${meta.durationSeconds} s per run, ${meta.runs} runs per cell, interleaved (every ` +
+      "cell once per round), each run on a fresh " +
       `\`wrangler dev\` with fresh state. Cells: median (min–max). Produced by \`scripts/bench\`; read ` +
       "docs/performance.md before quoting anything.",
     "",

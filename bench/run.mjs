@@ -139,8 +139,8 @@ async function get(url, init) {
     try {
       return await fetch(url, { redirect: "manual", ...init });
     } catch (e) {
-      if (attempt >= 4) throw e;
-      await sleep(100 * (attempt + 1));
+      if (attempt >= 9) throw e;
+      await sleep(200 * (attempt + 1));
     }
   }
 }
@@ -229,36 +229,56 @@ async function cfsessionWrites(base, cookies) {
 
 const WORKLOADS = ["reads", "writes", "new", "kill"];
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const results = [];
 const chosen = SYSTEMS.filter((s) => !ONLY_SYSTEMS.length || ONLY_SYSTEMS.some((o) => s.name.includes(o)));
-for (const sys of chosen) {
-  const workloads = WORKLOADS.filter((w) => (!sys.only || sys.only.includes(w)) && (!ONLY_WORKLOADS.length || ONLY_WORKLOADS.includes(w)));
-  for (const workload of workloads) {
-    const runs = [];
-    for (let run = 0; run < RUNS; run++) {
-      const { proc, base } = await startSystem(sys); // a fresh instance and state per run
-      const cookies = ["reads", "writes"].includes(workload) ? await prepareSessions(base) : null;
-      const script = wrkScript(workload, cookies);
-      const isCf = sys.name.startsWith("cfsession");
-      const writesBefore = isCf && cookies ? await cfsessionWrites(base, cookies) : null;
-      const cpuBefore = workerdCpu(proc.pid);
-      const r = runWrk(base, script, workload);
-      r.cpuPer1000 = ((workerdCpu(proc.pid) - cpuBefore) / r.requests) * 1000;
-      if (writesBefore !== null) r.writesPerRequest = ((await cfsessionWrites(base, cookies)) - writesBefore) / r.requests;
-      runs.push(r);
-      stop(proc);
-      await sleep(500);
-      process.stderr.write(`${sys.name} / ${workload} / run ${run + 1}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms\n`);
+const cells = chosen.flatMap((sys) =>
+  WORKLOADS.filter((w) => (!sys.only || sys.only.includes(w)) && (!ONLY_WORKLOADS.length || ONLY_WORKLOADS.includes(w)))
+    .map((workload) => ({ sys, workload, runs: [] })),
+);
+// Run by run, every cell once per round: the machine's speed drifts over a long run, and
+// interleaving spreads that drift over all systems instead of favouring the later ones.
+for (let run = 0; run < RUNS; run++) {
+  for (const cell of cells) {
+    let r;
+    for (let attempt = 0; !r; attempt++) {
+      try {
+        r = await measure(cell.sys, cell.workload);
+      } catch (e) {
+        if (attempt >= 1) throw e;
+        process.stderr.write(`${cell.sys.name} / ${cell.workload}: ${e.message}; retrying on a fresh instance\n`);
+      }
     }
-    const pick = (k) => runs.map((r) => r[k]).filter((v) => v !== undefined && !Number.isNaN(v));
-    const summary = {};
-    for (const k of ["rps", "p50", "p99", "cpuPer1000", "writesPerRequest", "errors"]) {
-      const xs = pick(k);
-      if (xs.length) summary[k] = { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) };
-    }
-    results.push({ system: sys.name, workload, runs, summary });
+    cell.runs.push(r);
+    process.stderr.write(`${cell.sys.name} / ${cell.workload} / run ${run + 1}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms\n`);
   }
 }
+
+/** One measurement of one cell, on a fresh instance with fresh state. */
+async function measure(sys, workload) {
+  const { proc, base } = await startSystem(sys);
+  try {
+    const cookies = ["reads", "writes"].includes(workload) ? await prepareSessions(base) : null;
+    const script = wrkScript(workload, cookies);
+    const isCf = sys.name.startsWith("cfsession");
+    const writesBefore = isCf && cookies ? await cfsessionWrites(base, cookies) : null;
+    const cpuBefore = workerdCpu(proc.pid);
+    const r = runWrk(base, script, workload);
+    r.cpuPer1000 = ((workerdCpu(proc.pid) - cpuBefore) / r.requests) * 1000;
+    if (writesBefore !== null) r.writesPerRequest = ((await cfsessionWrites(base, cookies)) - writesBefore) / r.requests;
+    return r;
+  } finally {
+    stop(proc);
+    await sleep(500);
+  }
+}
+const results = cells.map(({ sys, workload, runs }) => {
+  const pick = (k) => runs.map((r) => r[k]).filter((v) => v !== undefined && !Number.isNaN(v));
+  const summary = {};
+  for (const k of ["rps", "p50", "p99", "cpuPer1000", "writesPerRequest", "errors"]) {
+    const xs = pick(k);
+    if (xs.length) summary[k] = { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) };
+  }
+  return { system: sys.name, workload, runs, summary };
+});
 
 /** The release wasm as `wrangler deploy --dry-run` would upload it. */
 function wasmSize() {
