@@ -31,6 +31,11 @@ pub enum EdgeError {
 }
 
 impl EdgeError {
+    /// An internal failure carrying `e`'s message for the log.
+    pub fn internal(e: impl fmt::Display) -> Self {
+        EdgeError::Internal(e.to_string())
+    }
+
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> u16 {
         match self {

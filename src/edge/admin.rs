@@ -28,10 +28,6 @@ const MAX_LIMIT: usize = 500;
 /// in logs, histories and referrers).
 const CREDENTIAL_PARAMS: &[&str] = &["token", "access_token", "admin_token", "auth", "authorization"];
 
-fn internal(e: impl std::fmt::Display) -> EdgeError {
-    EdgeError::Internal(e.to_string())
-}
-
 /// Handles `rest`, the path after `ADMIN_PREFIX`.
 pub async fn handle(req: Request, rest: &str, env: &Env, config: &Config) -> worker::Result<Response> {
     if config.admin_token.is_none() {
@@ -76,8 +72,8 @@ async fn dashboard(req: &Request, rest: &str, env: &Env) -> worker::Result<Respo
 async fn api(req: &Request, path: &str, env: &Env, config: &Config) -> Result<Response, EdgeError> {
     authorize(req, config)?;
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    let json = |status: u16, body: &serde_json::Value| respond::json(status, body).map_err(internal);
-    let url = req.url().map_err(internal)?;
+    let json = |status: u16, body: &serde_json::Value| respond::json(status, body).map_err(EdgeError::internal);
+    let url = req.url().map_err(EdgeError::internal)?;
     let q = url.query().unwrap_or("");
     match (req.method(), segments.as_slice()) {
         (Method::Get, ["sessions"]) => json(200, &list_sessions(q, env, config).await?),
@@ -134,7 +130,7 @@ async fn api(req: &Request, path: &str, env: &Env, config: &Config) -> Result<Re
         (Method::Get, ["application"]) => {
             let state = app_object::call(env, &config.app_name, "get").await?;
             let state = state.ok_or(EdgeError::NotFound("the application has not started yet"))?;
-            json(200, &serde_json::to_value(state).map_err(internal)?)
+            json(200, &serde_json::to_value(state).map_err(EdgeError::internal)?)
         }
         (Method::Post, ["sweep"]) => {
             let (checked, ended) = sweep::sweep(env).await?;
@@ -142,7 +138,7 @@ async fn api(req: &Request, path: &str, env: &Env, config: &Config) -> Result<Re
         }
         (Method::Post, ["application", "stop"]) => {
             let state = app_object::call(env, &config.app_name, "stop").await?;
-            json(200, &serde_json::to_value(state).map_err(internal)?)
+            json(200, &serde_json::to_value(state).map_err(EdgeError::internal)?)
         }
         _ => Err(EdgeError::NotFound("no such admin endpoint")),
     }
@@ -197,7 +193,7 @@ fn authorize(req: &Request, config: &Config) -> Result<(), EdgeError> {
     let Some(expected) = &config.admin_token else {
         return Err(EdgeError::NotFound("the admin is off (ADMIN_TOKEN is not set)"));
     };
-    let url = req.url().map_err(internal)?;
+    let url = req.url().map_err(EdgeError::internal)?;
     let q = url.query().unwrap_or("");
     if CREDENTIAL_PARAMS.iter().any(|p| query::has(q, p)) {
         return Err(EdgeError::BadRequest("credentials in the query string are refused; use Authorization: Bearer"));
@@ -213,7 +209,7 @@ fn authorize(req: &Request, config: &Config) -> Result<(), EdgeError> {
 
 /// A session as the admin API shows it: its view plus its CFID (never its token).
 fn with_cfid<T: serde::Serialize>(view: &T, cfid: &str) -> Result<serde_json::Value, EdgeError> {
-    let mut body = serde_json::to_value(view).map_err(internal)?;
+    let mut body = serde_json::to_value(view).map_err(EdgeError::internal)?;
     if let Some(obj) = body.as_object_mut() {
         obj.insert("cfid".into(), cfid.into());
     }

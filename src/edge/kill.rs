@@ -17,10 +17,6 @@ use crate::core::{
     rpc::{EndRequest, Ids},
 };
 
-fn internal(e: impl std::fmt::Display) -> EdgeError {
-    EdgeError::Internal(e.to_string())
-}
-
 /// Answers a kill request. Idempotent: with no session, or an unknown or ended one, the
 /// cookies are still expired and the browser redirected.
 pub async fn respond(
@@ -33,7 +29,7 @@ pub async fn respond(
 ) -> Result<Response, EdgeError> {
     if !config.kill.allows(method) {
         let mut resp = respond::text(405, "cfsession-edge: this method cannot end a session\n")?;
-        resp.headers_mut().set("allow", &config.kill.methods.join(", ")).map_err(internal)?;
+        resp.headers_mut().set("allow", &config.kill.methods.join(", ")).map_err(EdgeError::internal)?;
         return Ok(resp);
     }
     let mut status = 302;
@@ -57,8 +53,8 @@ pub async fn respond(
     let mut resp = respond::text(status, body)?;
     let headers = resp.headers_mut();
     if status == 302 {
-        headers.set("location", &location).map_err(internal)?;
+        headers.set("location", &location).map_err(EdgeError::internal)?;
     }
-    super::respond::apply_expiry(headers, &config.kill.expiry_headers(&config.cookie)).map_err(internal)?;
+    super::respond::apply_expiry(headers, &config.kill.expiry_headers(&config.cookie)).map_err(EdgeError::internal)?;
     Ok(resp)
 }

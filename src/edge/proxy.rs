@@ -10,10 +10,6 @@ use crate::core::{
     protocol,
 };
 
-fn internal(e: impl std::fmt::Display) -> EdgeError {
-    EdgeError::Internal(e.to_string())
-}
-
 /// How a request is forwarded.
 pub struct Forward {
     /// Where to (see [`forward::target_url`]).
@@ -35,15 +31,15 @@ pub struct OriginReply {
 
 /// Forwards `req` as `fwd` says and returns the origin's answer.
 pub async fn forward(req: Request, fwd: Forward) -> Result<OriginReply, EdgeError> {
-    let request_url: Url = req.url().map_err(internal)?;
-    let headers = request_headers(&req, &request_url, &fwd).map_err(internal)?;
+    let request_url: Url = req.url().map_err(EdgeError::internal)?;
+    let headers = request_headers(&req, &request_url, &fwd).map_err(EdgeError::internal)?;
     let outgoing = build_request(&req, &fwd.target, &headers)?;
     let resp = Fetch::Request(outgoing).send().await.map_err(|e| {
         let err = EdgeError::OriginUnreachable(format!("{}: {e}", fwd.target));
         console_error!("cfsession-edge: {err}");
         err
     })?;
-    response_to_client(resp).map_err(internal)
+    response_to_client(resp).map_err(EdgeError::internal)
 }
 
 /// The headers sent to the origin: the client's, less hop-by-hop, edge-owned and
@@ -91,8 +87,8 @@ fn build_request(req: &Request, target: &Url, headers: &Headers) -> Result<Reque
     if let Some(body) = inner.body() {
         init.set_body(&body);
     }
-    let sys =
-        web_sys::Request::new_with_str_and_init(target.as_str(), &init).map_err(|e| internal(format!("{e:?}")))?;
+    let sys = web_sys::Request::new_with_str_and_init(target.as_str(), &init)
+        .map_err(|e| EdgeError::internal(format!("{e:?}")))?;
     Ok(Request::from(sys))
 }
 

@@ -24,7 +24,7 @@ use crate::core::{
         AdoptRequest, BeginRequest, EndRequest, Ids, Reply, RotateOutReply, RotateOutRequest, SessionView,
         UpdateRequest,
     },
-    session::Refusal,
+    session::{Refusal, SessionRecord},
 };
 
 /// What this response does to the session cookies.
@@ -64,15 +64,11 @@ impl Current {
     }
 }
 
-fn internal(e: impl std::fmt::Display) -> EdgeError {
-    EdgeError::Internal(e.to_string())
-}
-
 /// Handles a request for the site (anything outside the edge's own paths).
 pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response, EdgeError> {
     let now = now_ms();
     let key = TokenKey::derive(config.signing_key.expose());
-    let url = req.url().map_err(internal)?;
+    let url = req.url().map_err(EdgeError::internal)?;
     let method = req.inner().method();
     let cookie_header = req.headers().get("cookie").ok().flatten();
     let sessions = Sessions::from_env(env)?;
@@ -114,7 +110,7 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
     } else {
         apply_changes(&sessions, current, &changes, config, &key, now).await
     };
-    set_cookies(&mut response, &current, config, now).map_err(internal)?;
+    set_cookies(&mut response, &current, config, now).map_err(EdgeError::internal)?;
     Ok(response)
 }
 
@@ -197,22 +193,9 @@ async fn start(
     Ok(Current { cfid, token, view, new: true, quiet, cookies })
 }
 
-/// How a deferred (not yet stored) session looks on its first request.
+/// How a deferred (not yet stored) session looks on its first request: a new record, unsaved.
 fn unstored_view(config: &Config, now: UnixMs) -> SessionView {
-    let p = &config.policy;
-    let idle_deadline = now + p.idle_timeout_s * 1000;
-    let expires_at =
-        if p.max_lifetime_s > 0 { idle_deadline.min(now + p.max_lifetime_s * 1000) } else { idle_deadline };
-    SessionView {
-        hits: 1,
-        data: Default::default(),
-        created: now,
-        last_access: now,
-        idle_timeout_s: p.idle_timeout_s,
-        expires_at,
-        user: None,
-        writes: 0,
-    }
+    SessionView::from(&SessionRecord::new(String::new(), now, now, &config.policy))
 }
 
 /// Applies the origin's changes: `invalidate` ends the session (and nothing else applies);

@@ -37,6 +37,9 @@ pub struct SessionObject {
     alarm_at: Cell<Option<Option<u64>>>,
     /// When this instance last refreshed the session's index entry (ms; 0: never).
     indexed_at: Cell<u64>,
+    /// The configuration, parsed once per instance (vars change only with a deploy, which
+    /// restarts objects). `None` inside: invalid.
+    config: RefCell<Option<Option<Config>>>,
 }
 
 fn rust_err(e: impl std::fmt::Display) -> worker::Error {
@@ -52,6 +55,7 @@ impl DurableObject for SessionObject {
             outbox: RefCell::new(None),
             alarm_at: Cell::new(None),
             indexed_at: Cell::new(0),
+            config: RefCell::new(None),
         }
     }
 
@@ -273,13 +277,18 @@ impl SessionObject {
     }
 
     fn config(&self) -> Option<Config> {
-        match Config::from_lookup(|name| self.env.var(name).ok().map(|v| v.to_string())) {
+        if let Some(parsed) = self.config.borrow().clone() {
+            return parsed;
+        }
+        let parsed = match Config::from_lookup(|name| self.env.var(name).ok().map(|v| v.to_string())) {
             Ok(c) => Some(c),
             Err(e) => {
                 console_error!("cfsession-edge: session object: {e}");
                 None
             }
-        }
+        };
+        *self.config.borrow_mut() = Some(parsed.clone());
+        parsed
     }
 
     /// This object's CFID: from the record when it has one, else the object's name.

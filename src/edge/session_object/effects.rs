@@ -3,7 +3,7 @@
 
 use worker::{console_error, console_warn, Result};
 
-use super::SessionObject;
+use super::{rust_err, SessionObject};
 use crate::{
     core::{
         config::Config,
@@ -15,10 +15,6 @@ use crate::{
     },
     edge::{hooks, platform::now_ms, store::Index},
 };
-
-fn rust_err(e: impl std::fmt::Display) -> worker::Error {
-    worker::Error::RustError(e.to_string())
-}
 
 impl SessionObject {
     /// Keeps the index shard and the user objects in step with the session. Index failures
