@@ -8,11 +8,6 @@ use serde_json::Value;
 
 const API: &str = "/__session/admin/api";
 
-fn admin(edge: &Edge, method: &str, path: &str) -> Resp {
-    let auth = format!("Bearer {TEST_ADMIN_TOKEN}");
-    Client::new().send(method, &edge.url(&format!("{API}/{path}")), &[("Authorization", &auth)], None)
-}
-
 fn json(r: &Resp) -> Value {
     serde_json::from_slice(&r.body).unwrap_or_else(|_| panic!("not JSON: {}", r.text()))
 }
@@ -89,7 +84,7 @@ fn listing_paginates_over_hundreds_of_sessions() {
             Some(c) => format!("sessions?limit=100&cursor={c}"),
             None => "sessions?limit=100".into(),
         };
-        let page = json(&admin(&edge, "GET", &path));
+        let page = json(&edge.admin("GET", &path));
         assert_eq!(page["total"], 260);
         let items = page["items"].as_array().unwrap();
         assert!(items.len() <= 100);
@@ -110,14 +105,14 @@ fn listing_paginates_over_hundreds_of_sessions() {
     assert_eq!(seen.len(), 260, "pages overlapped or skipped");
     assert_eq!(unique, created);
     assert!(pages >= 3);
-    assert_eq!(admin(&edge, "GET", "sessions?cursor=garbage").status, 400);
-    let swept = json(&admin(&edge, "POST", "sweep"));
+    assert_eq!(edge.admin("GET", "sessions?cursor=garbage").status, 400);
+    let swept = json(&edge.admin("POST", "sweep"));
     assert_eq!(
         (swept["checked"].as_u64(), swept["ended"].as_u64()),
         (Some(0), Some(0)),
         "no session is past its deadline"
     );
-    assert_eq!(admin(&edge, "GET", "sessions?limit=0").status, 400);
+    assert_eq!(edge.admin("GET", "sessions?limit=0").status, 400);
 }
 
 #[test]
@@ -125,11 +120,11 @@ fn deleting_a_session_gives_its_client_a_new_one() {
     let origin = Origin::session_app();
     let edge = Edge::start(&origin.url(), &[("SESSION_END_URL", "/hooks/end")]);
     let (c, id) = session(&edge, &origin, "/");
-    let r = admin(&edge, "DELETE", &format!("sessions/{id}"));
+    let r = edge.admin("DELETE", &format!("sessions/{id}"));
     assert_eq!(r.status, 200);
     assert_eq!(json(&r)["reason"], "admin");
-    assert_eq!(admin(&edge, "GET", &format!("sessions/{id}")).status, 404);
-    assert_eq!(admin(&edge, "DELETE", &format!("sessions/{id}")).status, 404, "a second kill finds nothing");
+    assert_eq!(edge.admin("GET", &format!("sessions/{id}")).status, 404);
+    assert_eq!(edge.admin("DELETE", &format!("sessions/{id}")).status, 404, "a second kill finds nothing");
     c.get(&edge.url("/"));
     assert_ne!(origin.last().header("x-session-id"), Some(id.as_str()));
     common::wait::until(
@@ -143,7 +138,7 @@ fn deleting_a_session_gives_its_client_a_new_one() {
             })
         },
     );
-    let ended = json(&admin(&edge, "GET", "ended"));
+    let ended = json(&edge.admin("GET", "ended"));
     assert_eq!(ended["items"][0]["cfid"], id.as_str());
     assert_eq!(ended["items"][0]["reason"], "admin");
 }
@@ -158,7 +153,7 @@ fn one_call_logs_a_user_out_everywhere() {
     }
     let (bob, bob_id) = session(&edge, &origin, "/user?id=bob");
     // The third session was tagged a moment ago: it must be found too.
-    let r = admin(&edge, "DELETE", "users/alice/sessions");
+    let r = edge.admin("DELETE", "users/alice/sessions");
     assert_eq!(r.status, 200);
     let ended: Vec<String> =
         json(&r)["ended"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
@@ -172,7 +167,7 @@ fn one_call_logs_a_user_out_everywhere() {
     }
     bob.get(&edge.url("/"));
     assert_eq!(origin.last().header("x-session-id"), Some(bob_id.as_str()), "another user was logged out");
-    assert_eq!(json(&admin(&edge, "GET", "users/alice/sessions"))["items"].as_array().unwrap().len(), 0);
+    assert_eq!(json(&edge.admin("GET", "users/alice/sessions"))["items"].as_array().unwrap().len(), 0);
 }
 
 #[test]
@@ -186,17 +181,17 @@ fn no_cftoken_anywhere_in_admin_output_or_logs() {
         tokens.push(c.jar.get("CFTOKEN").unwrap());
         ids.push(id);
     }
-    admin(&edge, "DELETE", &format!("sessions/{}", ids[0]));
+    edge.admin("DELETE", &format!("sessions/{}", ids[0]));
     let mut outputs = vec![
-        admin(&edge, "GET", "sessions?limit=500"),
-        admin(&edge, "GET", &format!("sessions/{}", ids[1])),
-        admin(&edge, "GET", "users/u2/sessions"),
-        admin(&edge, "GET", "ended"),
-        admin(&edge, "POST", "application/stop"),
-        admin(&edge, "GET", "application"),
+        edge.admin("GET", "sessions?limit=500"),
+        edge.admin("GET", &format!("sessions/{}", ids[1])),
+        edge.admin("GET", "users/u2/sessions"),
+        edge.admin("GET", "ended"),
+        edge.admin("POST", "application/stop"),
+        edge.admin("GET", "application"),
         Client::new().get(&edge.url("/__session/admin/")),
     ];
-    outputs.push(admin(&edge, "DELETE", "users/u3/sessions"));
+    outputs.push(edge.admin("DELETE", "users/u3/sessions"));
     let mut text: String = outputs.iter().map(|r| format!("{:?}{}", r.headers, r.text())).collect();
     text.push_str(&edge.log());
     for t in &tokens {

@@ -5,17 +5,7 @@ mod common;
 
 use std::thread;
 
-use common::{Client, Edge, Origin, Resp};
-
-/// A client with a stored session; returns the client and the CFID.
-fn session(edge: &Edge, origin: &Origin) -> (Client, String) {
-    let c = Client::new();
-    c.get(&edge.url("/"));
-    c.get(&edge.url("/"));
-    let id = origin.last_id();
-    assert!(edge.inspect(&id).is_some());
-    (c, id)
-}
+use common::{stored_session, Client, Edge, Origin, Resp};
 
 /// Asserts `r` expires `names` (each exactly `variants` times) and sets no new session.
 fn assert_expires(r: &Resp, names: &[&str], variants: usize) {
@@ -36,7 +26,7 @@ fn assert_expires(r: &Resp, names: &[&str], variants: usize) {
 fn the_kill_flag_ends_the_session_and_keeps_other_parameters() {
     let origin = Origin::ok();
     let edge = Edge::start(&origin.url(), &[]);
-    let (c, id) = session(&edge, &origin);
+    let (c, id) = stored_session(&edge, &origin);
     let before = origin.received().len();
     let r = c.get(&edge.url("/index.cfm?a=1&KILLSESSION&b=x%2Fy"));
     assert_eq!(r.status, 302);
@@ -52,7 +42,7 @@ fn the_kill_flag_ends_the_session_and_keeps_other_parameters() {
     assert_eq!(origin.last().header("x-session-new"), Some("true"));
     assert!(r.set_cookie("CFID").is_some());
     for value in ["", "=1", "=yes"] {
-        let (c, id) = session(&edge, &origin);
+        let (c, id) = stored_session(&edge, &origin);
         let r = c.get(&edge.url(&format!("/p?killsession{value}")));
         assert_eq!((r.status, r.header("location")), (302, Some("/p")), "killsession{value}");
         assert_eq!(edge.inspect(&id), None);
@@ -64,7 +54,7 @@ fn the_kill_path_ends_the_session() {
     let origin = Origin::ok();
     let edge = Edge::start(&origin.url(), &[]);
     for path in ["/kill/", "/kill", "/kill/index.cfm"] {
-        let (c, id) = session(&edge, &origin);
+        let (c, id) = stored_session(&edge, &origin);
         let r = c.get(&edge.url(path));
         assert_eq!(r.status, 302, "{path}");
         assert_eq!(r.header("location"), Some("/"));
@@ -72,7 +62,7 @@ fn the_kill_path_ends_the_session() {
         assert_eq!(edge.inspect(&id), None, "{path}");
     }
     let edge = Edge::start(&origin.url(), &[("KILL_PATH", "/logout"), ("KILL_PARAM", "off")]);
-    let (c, id) = session(&edge, &origin);
+    let (c, id) = stored_session(&edge, &origin);
     assert_eq!(c.get(&edge.url("/?killSession")).status, 200, "KILL_PARAM=off still killed");
     assert!(edge.inspect(&id).is_some());
     assert_eq!(c.get(&edge.url("/logout")).status, 302);
@@ -86,7 +76,7 @@ fn kill_redirect_and_extra_cookies() {
         &origin.url(),
         &[("KILL_REDIRECT", "https://example.test/goodbye"), ("KILL_COOKIES", "CFID,CFTOKEN,CFMAGIC,JSESSIONID")],
     );
-    let (c, _) = session(&edge, &origin);
+    let (c, _) = stored_session(&edge, &origin);
     let r = c.get(&edge.url("/x?killSession&keep=1"));
     assert_eq!(r.header("location"), Some("https://example.test/goodbye"));
     assert_expires(&r, &["CFID", "CFTOKEN", "CFMAGIC", "JSESSIONID"], 1);
@@ -125,7 +115,7 @@ fn a_kill_without_a_session_still_expires_cookies() {
 fn replaying_killed_ids_never_reaches_the_old_session() {
     let origin = Origin::ok();
     let edge = Edge::start(&origin.url(), &[]);
-    let (c, id) = session(&edge, &origin);
+    let (c, id) = stored_session(&edge, &origin);
     let (cfid, token) = (c.jar.get("CFID").unwrap(), c.jar.get("CFTOKEN").unwrap());
     // A second tab with the same ids, racing the kill.
     let replays: Vec<_> = (0..8)
@@ -176,7 +166,7 @@ fn killing_a_deferred_session_makes_its_ids_unusable() {
 fn post_only_kills_refuse_get() {
     let origin = Origin::ok();
     let edge = Edge::start(&origin.url(), &[("KILL_METHODS", "POST")]);
-    let (c, id) = session(&edge, &origin);
+    let (c, id) = stored_session(&edge, &origin);
     let r = c.get(&edge.url("/?killSession"));
     assert_eq!(r.status, 405);
     assert_eq!(r.header("allow"), Some("POST"));
@@ -191,7 +181,7 @@ fn post_only_kills_refuse_get() {
 fn invalidate_from_the_origin_keeps_its_response() {
     let origin = Origin::session_app();
     let edge = Edge::start(&origin.url(), &[]);
-    let (c, id) = session(&edge, &origin);
+    let (c, id) = stored_session(&edge, &origin);
     let (cfid, token) = (c.jar.get("CFID").unwrap(), c.jar.get("CFTOKEN").unwrap());
     let r = c.get(&edge.url("/action?a=invalidate"));
     assert_eq!((r.status, r.text().as_str()), (200, "action"), "the origin's own answer must be delivered");
@@ -247,7 +237,7 @@ fn rotate_moves_the_session_to_new_ids() {
 fn old_ids_are_dead_after_the_rotation_grace() {
     let origin = Origin::session_app();
     let edge = Edge::start(&origin.url(), &[]);
-    let (c, old_id) = session(&edge, &origin);
+    let (c, old_id) = stored_session(&edge, &origin);
     let (old_cfid, old_token) = (c.jar.get("CFID").unwrap(), c.jar.get("CFTOKEN").unwrap());
     c.get(&edge.url("/action?a=rotate"));
     let rotated_at = common::verify::now_ms();

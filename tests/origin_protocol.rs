@@ -5,7 +5,7 @@ mod common;
 
 use common::{
     edge::TEST_SIGNING_KEY,
-    verify::{now_s, session_data, Signed},
+    verify::{now_s, session_data, test_origin_key, Signed},
     Client, Edge, Origin,
 };
 
@@ -21,9 +21,9 @@ fn the_signature_verifies_at_the_origin_and_fails_when_anything_changes() {
     assert_eq!(signed.path, "/a/b.cfm");
     assert_eq!(signed.query, "x=1&y=%20z");
     assert_eq!(signed.hits, "2");
-    assert!(signed.verify(TEST_SIGNING_KEY.as_bytes(), now_s()), "a genuine request failed verification: {signed:?}");
+    assert!(signed.verify(test_origin_key().as_bytes(), now_s()), "a genuine request failed verification: {signed:?}");
     assert!(!signed.verify(b"some-other-key-some-other-key-some-other", now_s()));
-    assert!(!signed.verify(TEST_SIGNING_KEY.as_bytes(), now_s() + 3600), "a stale signature verified");
+    assert!(!signed.verify(test_origin_key().as_bytes(), now_s() + 3600), "a stale signature verified");
 
     let tampered: [fn(&mut Signed); 8] = [
         |s| s.method = "GET".into(),
@@ -38,7 +38,41 @@ fn the_signature_verifies_at_the_origin_and_fails_when_anything_changes() {
     for (i, tamper) in tampered.iter().enumerate() {
         let mut s = signed.clone();
         tamper(&mut s);
-        assert!(!s.verify(TEST_SIGNING_KEY.as_bytes(), now_s()), "tampering #{i} still verified");
+        assert!(!s.verify(test_origin_key().as_bytes(), now_s()), "tampering #{i} still verified");
+    }
+}
+
+#[test]
+fn the_origin_key_verifies_but_cannot_mint_session_ids() {
+    use cfsession_edge::core::{
+        ids::{CfToken, Cfid, TokenKey},
+        random::SeqRandom,
+    };
+    let origin = Origin::ok();
+    let edge = Edge::start(&origin.url(), &[]);
+    Client::new().get(&edge.url("/"));
+    let signed = Signed::from_request(&origin.last());
+    // The edge's own signing key no longer verifies what the origin receives: an origin needs
+    // (and holds) only the origin key.
+    assert!(!signed.verify(TEST_SIGNING_KEY.as_bytes(), now_s()), "v2 verified with the signing key");
+    // Whoever holds the origin key (the origin's copy, leaked) tries to mint a pair with it.
+    let mut rng = SeqRandom::default();
+    let cfid = Cfid::generate(&mut rng).unwrap();
+    let now_ms = now_s() * 1000;
+    for key in [test_origin_key(), TEST_SIGNING_KEY.to_owned()] {
+        let derived = TokenKey::derive(key.as_bytes());
+        let token = CfToken::mint(&cfid, &derived, now_ms, &mut rng).unwrap();
+        let c = Client::new();
+        c.jar.set("CFID", cfid.as_str());
+        c.jar.set("CFTOKEN", token.expose());
+        c.get(&edge.url("/"));
+        let seen = origin.last_id();
+        if key == TEST_SIGNING_KEY {
+            // (Control: the real key's pair is accepted, so the test can tell the difference.)
+            assert_eq!(seen, cfid.as_str(), "a pair minted with the signing key was not accepted");
+        } else {
+            assert_ne!(seen, cfid.as_str(), "a pair minted with the origin key was accepted");
+        }
     }
 }
 
@@ -63,7 +97,7 @@ fn client_sent_session_headers_never_reach_the_origin() {
     for (name, value) in &session_headers {
         assert!(!forged.iter().any(|(_, v)| v == value), "forged {name} reached the origin");
     }
-    assert!(Signed::from_request(&got).verify(TEST_SIGNING_KEY.as_bytes(), now_s()));
+    assert!(Signed::from_request(&got).verify(test_origin_key().as_bytes(), now_s()));
 }
 
 #[test]

@@ -84,7 +84,12 @@ fn parallel_requests_count_every_hit_and_lose_no_update() {
     }
     c.get(&edge.url("/final"));
     let last = origin.last();
-    assert_eq!(last.header("x-session-hits"), Some((N + 3).to_string().as_str()));
+    // Exact: every request the origin received in this session is one hit (the HTTP client
+    // may resend a GET whose pooled connection dropped; the edge counts what really arrived).
+    let id = last.header("x-session-id").unwrap().to_owned();
+    let arrived = origin.received().iter().filter(|r| r.header("x-session-id") == Some(id.as_str())).count();
+    assert!(arrived >= N + 3);
+    assert_eq!(last.header("x-session-hits"), Some(arrived.to_string().as_str()));
     let data = session_data(&last);
     let data = data.as_object().unwrap();
     for i in 0..N {

@@ -7,10 +7,12 @@ use std::process::{Command, Stdio};
 
 use common::edge::{repo_root, TempDir};
 
-/// Gzipped bytes of the release wasm may not exceed this. Set from the measurement on
-/// 2026-11-21 (331,356 bytes with `opt-level = "s"` and the ASCII-only IDNA adapter), with
-/// ~17 KB of headroom; the ceiling is 350 KB. Raise it only as a decision.
-const GZIP_BUDGET: u64 = 340 * 1024;
+/// Gzipped bytes of the release wasm may not exceed this. History: 331,356 bytes on
+/// 2026-11-21 (`opt-level = "s"`, the ASCII-only IDNA adapter); 357,136 with the hardening
+/// work of 2026-11-22 (fault points, fail-closed ends, bounded parsers); 316,321 once
+/// `scripts/build` strips the wasm name section (41 KB gzipped). Budget: that plus ~4%.
+/// Lower it when the wasm shrinks; raise it only as a decision.
+const GZIP_BUDGET: u64 = 330 * 1024;
 
 #[test]
 fn release_wasm_fits_the_gzip_budget() {

@@ -107,11 +107,27 @@ install_cargo_tool() { # crate, version, binary
 # Debian's Chromium, driven by playwright-core in the browser tests (no browser download).
 CHROMIUM_BIN=/usr/bin/chromium
 install_browser() {
-  [ -x "$CHROMIUM_BIN" ] && return 0
-  command -v apt-get >/dev/null 2>&1 || die "the browser tests need Chromium at $CHROMIUM_BIN (Debian package chromium)"
-  say "apt-get install chromium (for the browser tests)"
+  [ -x "$CHROMIUM_BIN" ] || apt_install chromium "the browser tests need Chromium at $CHROMIUM_BIN"
+}
+
+# apt-get install PACKAGE (quietly, once), or die saying WHY it is needed.
+apt_install() { # package, why
+  command -v apt-get >/dev/null 2>&1 || die "$2 (Debian package $1)"
+  say "apt-get install $1 ($2)"
   as_root apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null || die "apt-get install chromium failed"
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$1" >/dev/null ||
+    die "apt-get install $1 failed"
+}
+
+# Debian's nginx, with its default header limits, in front of the test origin for the
+# header-budget test (the tests start their own instances; the package's service is not used).
+NGINX_BIN=/usr/sbin/nginx
+install_nginx() {
+  [ -x "$NGINX_BIN" ] && return 0
+  apt_install nginx "the header-budget test runs nginx at $NGINX_BIN"
+  # Only the binary is wanted: the package's own server (port 80) is stopped if it started.
+  if command -v systemctl >/dev/null 2>&1; then as_root systemctl disable --now nginx >/dev/null 2>&1 || true; fi
+  if [ -f /run/nginx.pid ]; then as_root "$NGINX_BIN" -s stop >/dev/null 2>&1 || true; fi
 }
 
 install_npm_packages() {
@@ -139,7 +155,7 @@ toolchain_env() {
   export WASM_OPT_BIN="$CFS_ROOT/node_modules/binaryen/bin/wasm-opt"
   export ESBUILD_BIN="$CFS_ROOT/node_modules/esbuild/bin/esbuild"
   export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false
-  export CHROMIUM_BIN
+  export CHROMIUM_BIN NGINX_BIN
 }
 
 # True when nothing needs installing (used to keep the warm path fast and quiet).
@@ -150,6 +166,7 @@ toolchain_complete() {
   command -v worker-build >/dev/null 2>&1 &&
     worker-build --version 2>/dev/null | grep -qw -- "$WORKER_BUILD_VERSION" || return 1
   [ -x "$CHROMIUM_BIN" ] || return 1
+  [ -x "$NGINX_BIN" ] || return 1
   [ -x "$CFS_ROOT/node_modules/.bin/wrangler" ] &&
     [ ! "$CFS_ROOT/package-lock.json" -nt "$CFS_ROOT/node_modules/.package-lock.json" ]
 }

@@ -6,17 +6,24 @@ use std::fmt;
 
 use url::Url;
 
+use self::parse::{hook_url, parse_bool, parse_domain, parse_kill, parse_origin, parse_u64};
 use super::{
     cookie::{CookieExpiry, CookiePolicy},
-    crypto::ct_eq,
+    crypto::{ct_eq, hex, hmac_sha256},
+    faults::{self, Faults},
     kill::KillPolicy,
-    protocol::MAX_TIMEOUT_S,
+    protocol::{OriginKeys, MAX_TIMEOUT_S},
     session::Policy,
 };
 
-/// The largest session data accepted (bytes of JSON). The data travels to the origin in a
+/// The largest `SESSION_DATA_LIMIT` (bytes of JSON). The data travels to the origin in a
 /// header, base64url-encoded, and Workers allow 128 KB of request headers in total.
 pub const MAX_DATA_LIMIT: usize = 64 * 1024;
+/// The default `SESSION_DATA_LIMIT` (bytes of JSON). Base64url makes 4,096 header bytes of
+/// it, so every request still fits the smallest common origin limit (Tomcat, under ACF and
+/// Lucee: 8 KB for the request line and all headers) with room for cookies and the rest;
+/// nginx allows 8 KB per header line, IIS 16 KB in all. `docs/security.md`, "Header budget".
+pub const DEFAULT_DATA_LIMIT: usize = 3 * 1024;
 /// The shortest accepted `SESSION_SIGNING_KEY` / `ADMIN_TOKEN`.
 const MIN_SECRET_LEN: usize = 32;
 
@@ -26,8 +33,18 @@ pub struct Config {
     /// `ORIGIN_URL`: where requests are forwarded. `None` (unset or empty) forwards to the
     /// request's own URL, the production pattern of a Worker on a route in front of its origin.
     pub origin: Option<Url>,
-    /// `SESSION_SIGNING_KEY` (secret): keys the CFTOKEN MAC and the origin signatures.
+    /// `SESSION_SIGNING_KEY` (secret): the edge's own key. CFTOKEN MACs are keyed from it; it
+    /// never leaves the edge.
     pub signing_key: Secret,
+    /// The origin's key, derived one-way from the signing key: signs what the origin receives
+    /// (requests, hooks). Holding it verifies but cannot mint a CFTOKEN. See [`origin_key`].
+    pub origin_key: Secret,
+    /// `SIGNATURE_LEGACY`: also sign with the signing key itself (`v1=`), for origins not yet
+    /// moved to the origin key (`v2=`). A migration aid: off by default.
+    pub signature_legacy: bool,
+    /// `ROTATE_ON_LOGIN`: new ids when `X-Session-User` first tags a session or changes its
+    /// user (OWASP: a new session id on every privilege change).
+    pub rotate_on_login: bool,
     /// `COOKIE_SECURE`, `COOKIE_DOMAIN`, `COOKIE_EXPIRY`.
     pub cookie: CookiePolicy,
     /// `SESSION_TIMEOUT`, `SESSION_MAX_LIFETIME`, `TOUCH_INTERVAL`, `SESSION_HITS`.
@@ -60,6 +77,9 @@ pub struct Config {
     /// `ADMIN_PREFIX`: where the admin dashboard lives (its API under `<prefix>api/`).
     /// Paths under it are never forwarded to the origin.
     pub admin_prefix: String,
+    /// `TEST_FAULTS`: injected faults, for tests only (refused unless `ORIGIN_URL` is a
+    /// loopback address). See [`crate::core::faults`].
+    pub faults: Faults,
 }
 
 impl Default for Config {
@@ -67,11 +87,14 @@ impl Default for Config {
         Self {
             origin: None,
             signing_key: Secret(String::new()),
+            origin_key: Secret(String::new()),
+            signature_legacy: false,
+            rotate_on_login: true,
             cookie: CookiePolicy::default(),
             policy: Policy::default(),
             defer: true,
             url_tokens: false,
-            data_limit: MAX_DATA_LIMIT,
+            data_limit: DEFAULT_DATA_LIMIT,
             admin_token: None,
             kill: KillPolicy::default(),
             start_url: None,
@@ -81,8 +104,16 @@ impl Default for Config {
             app_timeout_s: 172_800,
             index_shards: 16,
             admin_prefix: "/__session/admin/".into(),
+            faults: Faults::default(),
         }
     }
+}
+
+/// The origin key for `signing_key`: lower-case hex of
+/// `HMAC-SHA256(signing_key, "cfsession-edge origin key v1")` (64 characters; the origin uses
+/// the text as its HMAC key). One-way: it reveals neither the signing key nor the CFTOKEN key.
+pub fn origin_key(signing_key: &[u8]) -> String {
+    hex(&hmac_sha256(signing_key, &[b"cfsession-edge origin key v1"]))
 }
 
 /// A secret value: redacted in `Debug`, compared in constant time.
@@ -130,11 +161,19 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-fn err(variable: &'static str, reason: impl Into<String>) -> ConfigError {
+pub(crate) fn err(variable: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError { variable, reason: reason.into() }
 }
 
 impl Config {
+    /// The keys requests and hooks for the origin are signed with.
+    pub fn origin_keys(&self) -> OriginKeys<'_> {
+        OriginKeys {
+            origin: self.origin_key.expose(),
+            legacy: self.signature_legacy.then(|| self.signing_key.expose()),
+        }
+    }
+
     /// Builds the configuration from a variable lookup (the Worker passes `env.var`, which
     /// also sees secrets). Unset and empty variables take their defaults.
     ///
@@ -156,6 +195,13 @@ impl Config {
                 ))
             }
         };
+        c.origin_key = Secret(origin_key(c.signing_key.expose()));
+        if let Some(v) = get("SIGNATURE_LEGACY") {
+            c.signature_legacy = parse_bool("SIGNATURE_LEGACY", &v)?;
+        }
+        if let Some(v) = get("ROTATE_ON_LOGIN") {
+            c.rotate_on_login = parse_bool("ROTATE_ON_LOGIN", &v)?;
+        }
         c.admin_token = match get("ADMIN_TOKEN") {
             Some(t) if t.len() >= MIN_SECRET_LEN => Some(Secret(t)),
             Some(_) => return Err(err("ADMIN_TOKEN", format!("must be at least {MIN_SECRET_LEN} characters"))),
@@ -166,6 +212,15 @@ impl Config {
         }
         if let Some(v) = get("COOKIE_DOMAIN") {
             c.cookie.domain = Some(parse_domain(&v)?);
+        }
+        if let Some(v) = get("COOKIE_HOST_PREFIX") {
+            c.cookie.host_prefix = parse_bool("COOKIE_HOST_PREFIX", &v)?;
+            if c.cookie.host_prefix && (!c.cookie.secure || c.cookie.domain.is_some()) {
+                return Err(err(
+                    "COOKIE_HOST_PREFIX",
+                    "needs Secure cookies (COOKIE_SECURE on) and no COOKIE_DOMAIN: __Host- cookies are host-only",
+                ));
+            }
         }
         if let Some(v) = get("COOKIE_EXPIRY") {
             c.cookie.expiry = match v.to_ascii_lowercase().as_str() {
@@ -230,117 +285,16 @@ impl Config {
         if let Some(v) = get("INDEX_SHARDS") {
             c.index_shards = u32::try_from(parse_u64("INDEX_SHARDS", &v, 1, 256)?).unwrap_or(16);
         }
+        if let Some(v) = get("TEST_FAULTS") {
+            if !c.origin.as_ref().is_some_and(faults::is_loopback) {
+                return Err(err("TEST_FAULTS", "is for tests only: it needs ORIGIN_URL on a loopback address"));
+            }
+            c.faults = Faults::parse(&v).map_err(|reason| err("TEST_FAULTS", reason))?;
+        }
         Ok(c)
     }
 }
 
-/// The `KILL_*` settings. `KILL_PARAM=off` and `KILL_PATH=off` turn those triggers off.
-fn parse_kill(get: &dyn Fn(&str) -> Option<String>, k: &mut KillPolicy) -> Result<(), ConfigError> {
-    if let Some(v) = get("KILL_PARAM") {
-        k.param = match v.as_str() {
-            off if off.eq_ignore_ascii_case("off") => None,
-            name if name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b)) => Some(name.to_owned()),
-            _ => return Err(err("KILL_PARAM", "must be a parameter name (letters, digits, _ - .) or off")),
-        };
-    }
-    if let Some(v) = get("KILL_PATH") {
-        k.path = match v.as_str() {
-            off if off.eq_ignore_ascii_case("off") => None,
-            p if p.starts_with('/') && !p.starts_with("//") && !p.contains(['?', '#', ' ']) => Some(p.to_owned()),
-            _ => return Err(err("KILL_PATH", "must be a path starting with / (or off)")),
-        };
-    }
-    if let Some(v) = get("KILL_REDIRECT") {
-        let is_path = v.starts_with('/') && !v.starts_with("//");
-        let is_url = Url::parse(&v).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
-        if !(is_path || is_url) || v.contains(['\r', '\n']) {
-            return Err(err("KILL_REDIRECT", "must be a path starting with / or an absolute http(s) URL"));
-        }
-        k.redirect = Some(v);
-    }
-    if let Some(v) = get("KILL_COOKIES") {
-        let names: Vec<String> = v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
-        let token = |n: &String| n.bytes().all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b));
-        if names.is_empty() || !names.iter().all(token) {
-            return Err(err("KILL_COOKIES", "must be a comma-separated list of cookie names"));
-        }
-        k.cookies = names;
-    }
-    if let Some(v) = get("KILL_CLEAR_SITE_DATA") {
-        k.clear_site_data = parse_bool("KILL_CLEAR_SITE_DATA", &v)?;
-    }
-    if let Some(v) = get("KILL_METHODS") {
-        const KNOWN: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
-        let methods: Vec<String> =
-            v.split(',').map(|m| m.trim().to_ascii_uppercase()).filter(|m| !m.is_empty()).collect();
-        if methods.is_empty() || !methods.iter().all(|m| KNOWN.contains(&m.as_str())) {
-            return Err(err("KILL_METHODS", "must be a comma-separated list of GET, HEAD, POST, PUT, PATCH, DELETE"));
-        }
-        k.methods = methods;
-    }
-    Ok(())
-}
-
-fn parse_origin(raw: &str) -> Result<Url, ConfigError> {
-    let bad = |reason: &str| err("ORIGIN_URL", reason);
-    let url = Url::parse(raw).map_err(|_| bad("must be an absolute http:// or https:// URL"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(bad("must be an absolute http:// or https:// URL"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(bad("must not have a query string or fragment"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(bad("must not contain credentials"));
-    }
-    Ok(url)
-}
-
-/// A hook URL: absolute http(s), or relative to `ORIGIN_URL` (resolved like a link).
-fn hook_url(variable: &'static str, raw: &str, origin: Option<&Url>) -> Result<Url, ConfigError> {
-    let url = match Url::parse(raw) {
-        Ok(u) => u,
-        Err(url::ParseError::RelativeUrlWithoutBase) => match origin {
-            Some(o) => o.join(raw).map_err(|_| err(variable, "must be an http(s) URL or a path"))?,
-            None => return Err(err(variable, "is relative, which needs ORIGIN_URL; use an absolute http(s) URL")),
-        },
-        Err(_) => return Err(err(variable, "must be an http(s) URL or a path")),
-    };
-    if matches!(url.scheme(), "http" | "https") && url.host().is_some() {
-        Ok(url)
-    } else {
-        Err(err(variable, "must be an http(s) URL or a path"))
-    }
-}
-
-fn parse_bool(variable: &'static str, raw: &str) -> Result<bool, ConfigError> {
-    match raw.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Ok(true),
-        "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(err(variable, "must be true or false")),
-    }
-}
-
-fn parse_u64(variable: &'static str, raw: &str, min: u64, max: u64) -> Result<u64, ConfigError> {
-    match raw.parse::<u64>() {
-        Ok(n) if (min..=max).contains(&n) => Ok(n),
-        _ => Err(err(variable, format!("must be a whole number from {min} to {max}"))),
-    }
-}
-
-fn parse_domain(raw: &str) -> Result<String, ConfigError> {
-    let d = raw.trim_start_matches('.').to_ascii_lowercase();
-    let ok = !d.is_empty()
-        && d.len() <= 253
-        && !d.contains("..")
-        && !d.ends_with('.')
-        && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
-    if ok {
-        Ok(d)
-    } else {
-        Err(err("COOKIE_DOMAIN", "must be a host name such as example.com"))
-    }
-}
-
+mod parse;
 #[cfg(test)]
 mod tests;

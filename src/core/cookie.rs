@@ -13,30 +13,105 @@ const MAX_CANDIDATES: usize = 4;
 pub const CFID: &str = "CFID";
 pub const CFTOKEN: &str = "CFTOKEN";
 
-/// The CFID and CFTOKEN values a request carried, in the order sent. Names match
-/// case-insensitively (`cfid` from Lucee, `CFID` from ACF).
+/// The prefix that makes browsers accept a cookie only if it is `Secure`, host-only and
+/// `Path=/` (`COOKIE_HOST_PREFIX`): a sibling subdomain cannot plant it.
+pub const HOST_PREFIX: &str = "__Host-";
+
+/// The CFID and CFTOKEN values a request carried, in the order sent.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SessionCookies {
     pub cfid: Vec<String>,
     pub cftoken: Vec<String>,
 }
 
+/// Whether cookie `name` is session cookie `base` (`CFID` or `CFTOKEN`): the name matches
+/// case-insensitively (`cfid` from Lucee, `CFID` from ACF); with `prefixed`, only
+/// `__Host-<base>` counts (a plain `CFID` may have been planted by another subdomain).
+fn is_named(name: &str, base: &str, prefixed: bool) -> bool {
+    let name = if prefixed {
+        match name.strip_prefix(HOST_PREFIX) {
+            Some(rest) => rest,
+            None => return false,
+        }
+    } else {
+        name
+    };
+    name.eq_ignore_ascii_case(base)
+}
+
+/// Whether cookie `name` is one of the edge's, in any form (plain or `__Host-`, any case).
+fn is_session_cookie(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let bare = lower.strip_prefix("__host-").unwrap_or(&lower);
+    bare == "cfid" || bare == "cftoken"
+}
+
+/// The `name=value` pairs of a `Cookie` header value, as byte slices of it (trimmed). Pairs
+/// are separated by `;`, and by `, ` before another `name=` (the Fetch API joins several
+/// `Cookie` headers with `, `). Separators inside a double-quoted value do not count; a
+/// header with an unterminated quote is split as if it had no quotes.
+pub fn cookie_pairs(header: &str) -> Vec<&str> {
+    split_pairs(header, true).unwrap_or_else(|| split_pairs(header, false).unwrap_or_default())
+}
+
+fn split_pairs(header: &str, honour_quotes: bool) -> Option<Vec<&str>> {
+    let bytes = header.as_bytes();
+    let mut out = Vec::new();
+    let (mut start, mut quoted) = (0, false);
+    let mut push = |from: usize, to: usize| {
+        let pair = header.get(from..to).map(str::trim).unwrap_or("");
+        if !pair.is_empty() {
+            out.push(pair);
+        }
+    };
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'"' if honour_quotes => quoted = !quoted,
+            b';' if !quoted => {
+                push(start, i);
+                start = i + 1;
+            }
+            b',' if !quoted && starts_pair(header.get(i + 1..).unwrap_or("")) => {
+                push(start, i);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if quoted {
+        return None;
+    }
+    push(start, bytes.len());
+    Some(out)
+}
+
+/// Whether `rest` (after a comma) is ` name=…`: a space, then a cookie name and `=`.
+fn starts_pair(rest: &str) -> bool {
+    let Some(rest) = rest.strip_prefix(' ') else { return false };
+    let rest = rest.trim_start();
+    match rest.split_once('=') {
+        Some((name, _)) => !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && !b"\",;\\".contains(&b)),
+        None => false,
+    }
+}
+
 /// Reads the session cookies from every `Cookie` header value. Malformed pairs are skipped;
 /// when the headers are larger than [`MAX_COOKIE_BYTES`] in total nothing is read.
-pub fn read_session_cookies<'a>(headers: impl IntoIterator<Item = &'a str>) -> SessionCookies {
+/// `prefixed`: only `__Host-CFID`/`__Host-CFTOKEN` count (`COOKIE_HOST_PREFIX`).
+pub fn read_session_cookies<'a>(headers: impl IntoIterator<Item = &'a str>, prefixed: bool) -> SessionCookies {
     let headers: Vec<&str> = headers.into_iter().collect();
     let mut out = SessionCookies::default();
     if headers.iter().map(|h| h.len()).sum::<usize>() > MAX_COOKIE_BYTES {
         return out;
     }
-    for pair in headers.iter().flat_map(|h| h.split(';')).flat_map(|p| p.split(", ")) {
+    for pair in headers.iter().flat_map(|h| cookie_pairs(h)) {
         let Some((name, value)) = pair.split_once('=') else {
             continue;
         };
         let value = value.trim().trim_matches('"');
         let list = match name.trim() {
-            n if n.eq_ignore_ascii_case(CFID) => &mut out.cfid,
-            n if n.eq_ignore_ascii_case(CFTOKEN) => &mut out.cftoken,
+            n if is_named(n, CFID, prefixed) => &mut out.cfid,
+            n if is_named(n, CFTOKEN, prefixed) => &mut out.cftoken,
             _ => continue,
         };
         if !value.is_empty() && list.len() < MAX_CANDIDATES && !list.iter().any(|v| v == value) {
@@ -46,20 +121,17 @@ pub fn read_session_cookies<'a>(headers: impl IntoIterator<Item = &'a str>) -> S
     out
 }
 
-/// The `Cookie` header for the origin: the client's, without the session cookies (the
-/// CFTOKEN must never reach the origin; the CFID arrives as `X-Session-Id`). `None` when no
-/// cookie is left. Headers without session cookies are returned unchanged.
+/// The `Cookie` header for the origin: the client's, without the session cookies in any form
+/// (the CFTOKEN must never reach the origin; the CFID arrives as `X-Session-Id`). `None` when
+/// no cookie is left. Every other pair is kept byte for byte, in order; a header without
+/// session cookies is returned unchanged.
 pub fn strip_session_cookies(header: &str) -> Option<String> {
-    let is_session = |pair: &str| {
-        let name = pair.split_once('=').map_or(pair, |(n, _)| n).trim();
-        name.eq_ignore_ascii_case(CFID) || name.eq_ignore_ascii_case(CFTOKEN)
-    };
-    // Several Cookie headers may arrive joined with ", " (the Fetch API's header join).
-    let pairs: Vec<&str> = header.split(';').flat_map(|p| p.split(", ")).map(str::trim).collect();
-    if !pairs.iter().any(|p| is_session(p)) {
+    let name_of = |pair: &str| pair.split_once('=').map_or(pair, |(n, _)| n).trim().to_owned();
+    let pairs = cookie_pairs(header);
+    if !pairs.iter().any(|p| is_session_cookie(&name_of(p))) {
         return (!header.trim().is_empty()).then(|| header.to_owned());
     }
-    let kept: Vec<&str> = pairs.into_iter().filter(|p| !p.is_empty() && !is_session(p)).collect();
+    let kept: Vec<&str> = pairs.into_iter().filter(|p| !is_session_cookie(&name_of(p))).collect();
     (!kept.is_empty()).then(|| kept.join("; "))
 }
 
@@ -83,20 +155,33 @@ pub struct CookiePolicy {
     /// `COOKIE_DOMAIN`; `None` writes host-only cookies.
     pub domain: Option<String>,
     pub expiry: CookieExpiry,
+    /// `COOKIE_HOST_PREFIX`: name the cookies `__Host-CFID`/`__Host-CFTOKEN` (needs `secure`
+    /// and no `domain`; the configuration checks).
+    pub host_prefix: bool,
 }
 
 impl Default for CookiePolicy {
     fn default() -> Self {
-        Self { secure: true, domain: None, expiry: CookieExpiry::Session }
+        Self { secure: true, domain: None, expiry: CookieExpiry::Session, host_prefix: false }
     }
 }
 
 const THIRTY_YEARS_MS: u64 = 30 * 365 * 24 * 3600 * 1000 + 7 * 24 * 3600 * 1000; // + leap days
 
 impl CookiePolicy {
+    /// The cookie name the edge writes for session cookie `base` (`CFID` or `CFTOKEN`).
+    pub fn name(&self, base: &str) -> String {
+        if self.host_prefix {
+            format!("{HOST_PREFIX}{base}")
+        } else {
+            base.to_owned()
+        }
+    }
+
     /// A `Set-Cookie` value for session cookie `name`. `idle_timeout_s` is the session's idle
     /// timeout (the sliding Max-Age); `now` dates the classic expiry.
     pub fn set(&self, name: &str, value: &str, idle_timeout_s: u64, now: UnixMs) -> String {
+        let name = self.name(name);
         let mut c = format!("{name}={value}; Path=/");
         if let Some(domain) = &self.domain {
             c.push_str(&format!("; Domain={domain}"));
@@ -165,14 +250,14 @@ mod tests {
 
     #[test]
     fn reads_pairs_across_headers_case_insensitively() {
-        let c = read_session_cookies(["a=1; CFID=abc; other=x", "cftoken=\"tok\"; CFID=abc", "CFID=def"]);
+        let c = read_session_cookies(["a=1; CFID=abc; other=x", "cftoken=\"tok\"; CFID=abc", "CFID=def"], false);
         assert_eq!(c.cfid, vec!["abc", "def"]);
         assert_eq!(c.cftoken, vec!["tok"]);
     }
 
     #[test]
     fn malformed_and_empty_pairs_are_skipped() {
-        let c = read_session_cookies(["CFID; =x; CFID=; ;;; CFTOKEN==weird=", ""]);
+        let c = read_session_cookies(["CFID; =x; CFID=; ;;; CFTOKEN==weird=", ""], false);
         assert!(c.cfid.is_empty());
         assert_eq!(c.cftoken, vec!["=weird="]);
     }
@@ -180,19 +265,19 @@ mod tests {
     #[test]
     fn oversized_headers_read_as_nothing() {
         let big = format!("CFID=abc; pad={}", "x".repeat(MAX_COOKIE_BYTES));
-        assert_eq!(read_session_cookies([big.as_str()]), SessionCookies::default());
+        assert_eq!(read_session_cookies([big.as_str()], false), SessionCookies::default());
     }
 
     #[test]
     fn candidates_are_capped() {
         let many: Vec<String> = (0..10).map(|i| format!("CFID=v{i}")).collect();
-        let c = read_session_cookies(many.iter().map(String::as_str));
+        let c = read_session_cookies(many.iter().map(String::as_str), false);
         assert_eq!(c.cfid.len(), MAX_CANDIDATES);
     }
 
     #[test]
     fn reads_headers_joined_with_commas() {
-        let c = read_session_cookies(["a=1; CFID=abc, CFTOKEN=tok; b=2"]);
+        let c = read_session_cookies(["a=1; CFID=abc, CFTOKEN=tok; b=2"], false);
         assert_eq!((c.cfid, c.cftoken), (vec!["abc".to_owned()], vec!["tok".to_owned()]));
     }
 
@@ -203,6 +288,27 @@ mod tests {
         assert_eq!(strip_session_cookies("CFID=x; CFTOKEN=y"), None);
         assert_eq!(strip_session_cookies("untouched=1;x=\"a, b\"").as_deref(), Some("untouched=1;x=\"a, b\""));
         assert_eq!(strip_session_cookies(" "), None);
+        assert_eq!(strip_session_cookies("__Host-CFID=x; __host-cftoken=y; k=1").as_deref(), Some("k=1"));
+    }
+
+    #[test]
+    fn stripping_keeps_other_values_byte_for_byte() {
+        assert_eq!(strip_session_cookies("a=\"x, y\"; CFID=1; b=\"p;q\"").as_deref(), Some("a=\"x, y\"; b=\"p;q\""));
+        assert_eq!(strip_session_cookies("a=x, y; CFTOKEN=2").as_deref(), Some("a=x, y"));
+        // An unterminated quote cannot hide a session cookie from the stripper.
+        assert_eq!(strip_session_cookies("a=\"x; CFTOKEN=secret").as_deref(), Some("a=\"x"));
+        assert_eq!(cookie_pairs("a=\"x; CFID=1\"; b=2"), vec!["a=\"x; CFID=1\"", "b=2"]);
+    }
+
+    #[test]
+    fn host_prefixed_names() {
+        let both = "CFID=planted; __Host-CFID=real; CFTOKEN=p; __Host-CFTOKEN=t";
+        let c = read_session_cookies([both], true);
+        assert_eq!((c.cfid, c.cftoken), (vec!["real".to_owned()], vec!["t".to_owned()]));
+        let c = read_session_cookies([both], false);
+        assert_eq!(c.cfid, vec!["planted".to_owned()]);
+        let p = CookiePolicy { host_prefix: true, ..Default::default() };
+        assert!(p.set(CFID, "v", 1, 0).starts_with("__Host-CFID=v; Path=/; Secure"));
     }
 
     #[test]

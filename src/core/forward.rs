@@ -23,6 +23,27 @@ const HOP_BY_HOP: &[&str] = &[
 /// Headers the edge sets itself on the forwarded request; client-sent copies are replaced.
 const SET_BY_EDGE: &[&str] = &["host", "content-length", "x-forwarded-proto", "x-forwarded-host"];
 
+/// Client-sent headers that claim a client address, scheme or original URL. Origins and their
+/// frameworks trust them (IIS's URL rewrite, Symfony, Spring, nginx's realip), and only the
+/// edge knows the truth, so client copies are dropped. The edge's own account is
+/// `X-Forwarded-For`/`-Proto`/`-Host`.
+const SPOOFABLE: &[&str] = &[
+    "forwarded",
+    "x-real-ip",
+    "true-client-ip",
+    "x-client-ip",
+    "x-cluster-client-ip",
+    "x-original-url",
+    "x-rewrite-url",
+    "x-original-host",
+    "x-host",
+    "x-forwarded-port",
+    "x-forwarded-server",
+    "x-forwarded-prefix",
+    "x-forwarded-scheme",
+    "x-forwarded-ssl",
+];
+
 /// The lower-cased header names listed in a `Connection` header value.
 pub fn connection_tokens(connection: Option<&str>) -> Vec<String> {
     connection.unwrap_or("").split(',').map(|t| t.trim().to_ascii_lowercase()).filter(|t| !t.is_empty()).collect()
@@ -39,8 +60,23 @@ pub fn keep_request_header(name: &str, connection_listed: &[String]) -> bool {
     let name = name.to_ascii_lowercase();
     keep_response_header(&name, connection_listed)
         && !SET_BY_EDGE.contains(&name.as_str())
+        && !SPOOFABLE.contains(&name.as_str())
         && name != HOP_MARKER
         && name != "x-forwarded-for"
+}
+
+/// The `Referer` for the origin: the client's, without `CFID`/`CFTOKEN` query parameters (a
+/// page reached with URL tokens would otherwise hand the token to the next page's origin).
+/// Returned unchanged when it has none; `None` (dropped) when it is not a URL.
+pub fn clean_referer(referer: &str) -> Option<String> {
+    let mut url = Url::parse(referer.trim()).ok()?;
+    let Some(q) = url.query() else { return Some(referer.to_owned()) };
+    let kept = super::query::without(q, &["CFID", "CFTOKEN"]);
+    if kept.as_deref() == Some(q) {
+        return Some(referer.to_owned());
+    }
+    url.set_query(kept.as_deref());
+    Some(url.into())
 }
 
 /// The `Accept-Encoding` sent to the origin. A client that sent none gets `identity`: the
@@ -130,8 +166,22 @@ mod tests {
         assert!(!keep_request_header("X-Forwarded-Proto", &listed));
         assert!(!keep_request_header(HOP_MARKER, &listed));
         assert!(keep_request_header("accept", &listed));
+        for spoof in ["Forwarded", "X-Real-IP", "True-Client-IP", "X-Original-URL", "x-rewrite-url"] {
+            assert!(!keep_request_header(spoof, &listed), "{spoof}");
+        }
         assert!(keep_response_header("set-cookie", &listed));
         assert!(!keep_response_header("keep-alive", &listed));
+    }
+
+    #[test]
+    fn referers_lose_session_tokens() {
+        assert_eq!(
+            clean_referer("https://s.example/p?a=1&CFID=x&cftoken=secret&b=2").as_deref(),
+            Some("https://s.example/p?a=1&b=2")
+        );
+        assert_eq!(clean_referer("https://s.example/p?cftoken=secret").as_deref(), Some("https://s.example/p"));
+        assert_eq!(clean_referer("https://s.example/p?q=%20").as_deref(), Some("https://s.example/p?q=%20"));
+        assert_eq!(clean_referer("no url cftoken=secret"), None);
     }
 
     #[test]

@@ -8,11 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    clock::UnixMs,
-    crypto::{hex, hmac_sha256},
-    lifecycle::SessionEvent,
-};
+use super::{clock::UnixMs, lifecycle::SessionEvent, protocol::OriginKeys};
 
 /// Attempts before an event is given up. With [`backoff_ms`] that is about an hour of retries.
 pub const MAX_ATTEMPTS: u32 = 20;
@@ -66,12 +62,38 @@ impl Outbox {
         }
     }
 
-    /// The deliveries due at `now`, start events first (a receiver sees a session start
-    /// before its end).
+    /// The deliveries due at `now`, start events first. An end event waits while its
+    /// session's start event is still undelivered: a receiver always sees a session's start
+    /// before its end.
     pub fn due(&self, now: UnixMs) -> Vec<Delivery> {
-        let mut due: Vec<Delivery> = self.0.iter().filter(|d| d.next_at <= now).cloned().collect();
+        let start_pending =
+            |session: &str| self.0.iter().any(|d| d.hook == Hook::Start && d.event.session_key() == session);
+        let mut due: Vec<Delivery> = self
+            .0
+            .iter()
+            .filter(|d| d.next_at <= now)
+            .filter(|d| d.hook == Hook::Start || !start_pending(d.event.session_key()))
+            .cloned()
+            .collect();
         due.sort_by_key(|d| d.hook != Hook::Start);
         due
+    }
+
+    /// Removes and returns the undelivered start events (they move with a rotated session,
+    /// so its end can never overtake its start).
+    pub fn take_starts(&mut self) -> Vec<Delivery> {
+        let (starts, rest) = std::mem::take(&mut self.0).into_iter().partition(|d| d.hook == Hook::Start);
+        self.0 = rest;
+        starts
+    }
+
+    /// Queues deliveries taken from another outbox, keeping their attempts and times.
+    pub fn extend(&mut self, deliveries: Vec<Delivery>) {
+        for d in deliveries {
+            if !self.0.iter().any(|q| q.event.idempotency_key == d.event.idempotency_key) {
+                self.0.push(d);
+            }
+        }
     }
 
     /// Removes the delivered event.
@@ -97,9 +119,9 @@ impl Outbox {
         Failure::RetryAt(next_at)
     }
 
-    /// When the next delivery is due, if any.
+    /// When the next delivery is due, if any (an end waiting for its start does not count).
     pub fn next_at(&self) -> Option<UnixMs> {
-        self.0.iter().map(|d| d.next_at).min()
+        self.due(UnixMs::MAX).iter().map(|d| d.next_at).min()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -107,11 +129,10 @@ impl Outbox {
     }
 }
 
-/// The `X-Session-Signature` of a hook request: `t=<unix seconds>,v1=<hex HMAC-SHA256>` over
-/// `cfsession-hook-v1\n<t>\n<body>`, keyed with `SESSION_SIGNING_KEY`.
-pub fn signature(key: &[u8], t: u64, body: &str) -> String {
-    let mac = hmac_sha256(key, &[b"cfsession-hook-v1\n", t.to_string().as_bytes(), b"\n", body.as_bytes()]);
-    format!("t={t},v1={}", hex(&mac))
+/// The `X-Session-Signature` of a hook request: `t=<unix seconds>,v2=<hex HMAC-SHA256>` over
+/// `cfsession-hook-v1\n<t>\n<body>`, keyed with the origin key (see [`OriginKeys`]).
+pub fn signature(keys: &OriginKeys<'_>, t: u64, body: &str) -> String {
+    keys.sign(t, &[b"cfsession-hook-v1\n", t.to_string().as_bytes(), b"\n", body.as_bytes()])
 }
 
 #[cfg(test)]
@@ -122,6 +143,7 @@ mod tests {
         SessionEvent {
             event: "end".into(),
             idempotency_key: key.into(),
+            session: key.split(':').next().unwrap_or_default().into(),
             cfid: "c".into(),
             reason: None,
             created: 0,
@@ -147,12 +169,32 @@ mod tests {
         let mut o = Outbox::default();
         o.push(Hook::End, event("c:end"), 10);
         o.push(Hook::End, event("c:end"), 11);
-        o.push(Hook::Start, event("c:start"), 12);
+        o.push(Hook::Start, event("d:start"), 12);
         assert_eq!(o.0.len(), 2);
         let due = o.due(20);
         assert_eq!(due[0].hook, Hook::Start);
         assert!(o.due(5).is_empty());
         assert_eq!(o.next_at(), Some(10));
+    }
+
+    #[test]
+    fn an_end_never_overtakes_its_start() {
+        let mut o = Outbox::default();
+        o.push(Hook::Start, event("s:start"), 0);
+        assert_eq!(o.failed("s:start", 0), Failure::RetryAt(1_000));
+        o.push(Hook::End, event("s:end"), 10);
+        assert!(o.due(500).is_empty(), "the end waits for the start");
+        assert_eq!(o.next_at(), Some(1_000));
+        assert_eq!(o.due(1_000).len(), 1);
+        o.delivered("s:start");
+        assert_eq!(o.due(1_000)[0].hook, Hook::End);
+        let mut moved = Outbox::default();
+        moved.push(Hook::Start, event("m:start"), 0);
+        moved.push(Hook::End, event("x:end"), 0);
+        let starts = moved.take_starts();
+        assert_eq!((starts.len(), moved.0.len()), (1, 1));
+        o.extend(starts);
+        assert!(o.0.iter().any(|d| d.event.idempotency_key == "m:start"));
     }
 
     #[test]
@@ -173,10 +215,12 @@ mod tests {
 
     #[test]
     fn signature_covers_time_and_body() {
-        let s = signature(b"key", 7, "{}");
+        use crate::core::crypto::{hex, hmac_sha256};
+        let keys = OriginKeys { origin: b"key", legacy: None };
+        let s = signature(&keys, 7, "{}");
         let expected = hex(&hmac_sha256(b"key", &[b"cfsession-hook-v1\n7\n{}"]));
-        assert_eq!(s, format!("t=7,v1={expected}"));
-        assert_ne!(s, signature(b"key", 8, "{}"));
-        assert_ne!(s, signature(b"key", 7, "{ }"));
+        assert_eq!(s, format!("t=7,v2={expected}"));
+        assert_ne!(s, signature(&keys, 8, "{}"));
+        assert_ne!(s, signature(&keys, 7, "{ }"));
     }
 }

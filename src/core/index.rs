@@ -41,6 +41,15 @@ pub struct EndedEntry {
     pub user: Option<String>,
 }
 
+/// An end the session object could not confirm when it was asked (a kill, an invalidate, a
+/// failed login): queued in the index shard and retried by the sweep until confirmed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingEnd {
+    pub request: super::rpc::EndRequest,
+    /// When it was queued (ms).
+    pub at: UnixMs,
+}
+
 /// Ended entries each shard keeps (the oldest go first).
 pub const ENDED_PER_SHARD: u32 = 200;
 

@@ -2,7 +2,10 @@
 //! session in the browser (every cookie variant expired, a redirect that drops the kill flag,
 //! no caching). The server-side end is [`super::lifecycle::end`].
 
-use super::{cookie::CookiePolicy, query};
+use super::{
+    cookie::{CookiePolicy, CFID, CFTOKEN},
+    query,
+};
 
 /// How kill requests are recognised and answered (`KILL_*` settings).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +23,19 @@ pub struct KillPolicy {
     pub clear_site_data: bool,
     /// `KILL_METHODS`: the methods that may kill (upper-case).
     pub methods: Vec<String>,
+    /// `KILL_CROSS_SITE`: what a kill request from another site gets.
+    pub cross_site: CrossSite,
+}
+
+/// What a kill request that came from another site (a link, a redirect or a form elsewhere:
+/// login CSRF's mirror image) gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CrossSite {
+    /// A small same-site page with a button; the session ends only when the user presses it.
+    #[default]
+    Confirm,
+    /// Executed like any other kill (for sites that link to their logout from elsewhere).
+    Allow,
 }
 
 impl Default for KillPolicy {
@@ -31,6 +47,7 @@ impl Default for KillPolicy {
             cookies: vec!["CFID".into(), "CFTOKEN".into(), "CFMAGIC".into()],
             clear_site_data: false,
             methods: vec!["GET".into(), "POST".into()],
+            cross_site: CrossSite::Confirm,
         }
     }
 }
@@ -77,20 +94,35 @@ impl KillPolicy {
                     || query_string.map(str::to_owned),
                     |p| query::without(query_string.unwrap_or(""), &[p]),
                 );
+                let path = same_site_path(path);
                 match rest {
-                    Some(q) => format!("{path}?{q}"),
-                    None => path.to_owned(),
+                    // (A header value cannot hold control characters: they are dropped.)
+                    Some(q) => format!("{path}?{}", q.chars().filter(|c| !c.is_control()).collect::<String>()),
+                    None => path,
                 }
             }
         }
+    }
+
+    /// Whether a kill request must be confirmed by the user first: `KILL_CROSS_SITE=confirm`
+    /// and the request came from another site (see [`is_cross_site`]).
+    pub fn needs_confirmation(&self, from: &RequestSite<'_>) -> bool {
+        self.cross_site == CrossSite::Confirm && is_cross_site(from)
     }
 
     /// The headers that end the session in the browser: `Set-Cookie` removals for every kill
     /// cookie (on the configured Domain and host-only), `Cache-Control: no-store`, and
     /// `Clear-Site-Data` when configured.
     pub fn expiry_headers(&self, cookie: &CookiePolicy) -> Vec<(&'static str, String)> {
-        let mut out: Vec<(&'static str, String)> =
-            self.cookies.iter().flat_map(|name| cookie.removals(name)).map(|c| ("set-cookie", c)).collect();
+        // With `__Host-` names, the edge's own cookies are expired under those names too.
+        let prefixed = cookie.host_prefix.then(|| [cookie.name(CFID), cookie.name(CFTOKEN)]);
+        let mut out: Vec<(&'static str, String)> = self
+            .cookies
+            .iter()
+            .chain(prefixed.iter().flatten())
+            .flat_map(|name| cookie.removals(name))
+            .map(|c| ("set-cookie", c))
+            .collect();
         out.push(("cache-control", "no-store".into()));
         if self.clear_site_data {
             out.push(("clear-site-data", "\"cookies\"".into()));
@@ -99,9 +131,136 @@ impl KillPolicy {
     }
 }
 
+/// A path that stays on this site when used as a redirect: a leading run of `/` and `\\`
+/// (which browsers read as `/`) becomes one `/`, so `//evil.example/x` and `/\\evil.example/x`
+/// cannot name another host. Control characters are dropped.
+pub fn same_site_path(path: &str) -> String {
+    let visible: String = path.chars().filter(|c| !c.is_control()).collect();
+    format!("/{}", visible.trim_start_matches(['/', '\\']))
+}
+
+/// What a request says about where it came from.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestSite<'a> {
+    /// `Sec-Fetch-Site` (sent by current browsers).
+    pub sec_fetch_site: Option<&'a str>,
+    /// `Origin`.
+    pub origin: Option<&'a str>,
+    /// `Referer`.
+    pub referer: Option<&'a str>,
+    /// The host (and port) the request was sent to.
+    pub host: &'a str,
+}
+
+/// Whether the request came from another site: `Sec-Fetch-Site: cross-site` when the browser
+/// sends it; otherwise an `Origin` (or, without one, a `Referer`) whose host differs from the
+/// request's (`Origin: null` counts as cross-site). A request with none of them (a typed URL,
+/// a bookmark, a non-browser client) is not cross-site.
+pub fn is_cross_site(from: &RequestSite<'_>) -> bool {
+    if let Some(site) = from.sec_fetch_site.map(str::trim).filter(|s| !s.is_empty()) {
+        return site.eq_ignore_ascii_case("cross-site");
+    }
+    let other_host = |url: &str| match url::Url::parse(url.trim()) {
+        Ok(u) => {
+            let host = match (u.host_str(), u.port()) {
+                (Some(h), Some(p)) => format!("{h}:{p}"),
+                (Some(h), None) => h.to_owned(),
+                (None, _) => return true,
+            };
+            !host.eq_ignore_ascii_case(from.host)
+        }
+        Err(_) => true,
+    };
+    match (from.origin.map(str::trim).filter(|s| !s.is_empty()), from.referer) {
+        (Some(origin), _) => origin.eq_ignore_ascii_case("null") || other_host(origin),
+        (None, Some(referer)) if !referer.trim().is_empty() => other_host(referer),
+        _ => false,
+    }
+}
+
+/// The page a cross-site kill request gets instead of ending the session: one button that
+/// repeats the request from this site (`action` is the request's own path and query, made
+/// same-site; `method` is `POST` when allowed, else `GET`). No script, nothing external.
+pub fn confirm_page(action: &str, method: &str) -> String {
+    let action = html_escape(action);
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>End your session?</title>\
+         <meta name=\"viewport\" content=\"width=device-width\"></head><body>\
+         <h1>End your session?</h1><p>Another site sent you here to log you out.</p>\
+         <form method=\"{method}\" action=\"{action}\"><button type=\"submit\">End session</button></form>\
+         <p><a href=\"/\">Keep my session</a></p></body></html>\n"
+    )
+}
+
+/// Escapes text for an HTML attribute or element.
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_prefixed_session_cookies_are_expired_too() {
+        let cookie = CookiePolicy { host_prefix: true, ..CookiePolicy::default() };
+        let h = KillPolicy::default().expiry_headers(&cookie);
+        for name in ["__Host-CFID=;", "__Host-CFTOKEN=;", "CFID=;", "CFMAGIC=;"] {
+            assert!(h.iter().any(|(_, v)| v.starts_with(name) && v.contains("Secure")), "{name}: {h:?}");
+        }
+    }
+
+    #[test]
+    fn kill_redirects_never_leave_the_site() {
+        let k = KillPolicy::default();
+        assert_eq!(k.location(Trigger::Flag, "//evil.example/login", Some("killSession")), "/evil.example/login");
+        assert_eq!(
+            k.location(Trigger::Flag, "/\\evil.example/login", Some("killSession&a=1")),
+            "/evil.example/login?a=1"
+        );
+        assert_eq!(k.location(Trigger::Flag, "\\/\\//x", None), "/x");
+        assert_eq!(k.location(Trigger::Flag, "/a\r\nb", None), "/ab");
+        assert_eq!(k.location(Trigger::Flag, "/", Some("killSession&x=\r\n1")), "/?x=1");
+        assert_eq!(same_site_path(""), "/");
+        assert_eq!(same_site_path("/\0/evil.example"), "/evil.example", "a control character hid a second slash");
+    }
+
+    #[test]
+    fn cross_site_detection() {
+        let at = |sfs, origin, referer| RequestSite { sec_fetch_site: sfs, origin, referer, host: "site.example:8787" };
+        assert!(is_cross_site(&at(Some("cross-site"), None, None)));
+        for same in ["same-origin", "same-site", "none"] {
+            assert!(!is_cross_site(&at(Some(same), Some("https://evil.example"), None)), "{same}");
+        }
+        assert!(is_cross_site(&at(None, Some("https://evil.example"), None)));
+        assert!(is_cross_site(&at(None, Some("null"), None)));
+        assert!(!is_cross_site(&at(None, Some("http://site.example:8787"), Some("https://evil.example/"))));
+        assert!(is_cross_site(&at(None, None, Some("https://evil.example/page"))));
+        assert!(!is_cross_site(&at(None, None, Some("http://SITE.example:8787/page?x"))));
+        assert!(is_cross_site(&at(None, None, Some("not a url"))));
+        assert!(!is_cross_site(&at(None, None, None)));
+        let allow = KillPolicy { cross_site: CrossSite::Allow, ..KillPolicy::default() };
+        assert!(!allow.needs_confirmation(&at(Some("cross-site"), None, None)));
+        assert!(KillPolicy::default().needs_confirmation(&at(Some("cross-site"), None, None)));
+    }
+
+    #[test]
+    fn the_confirmation_page_escapes_its_action() {
+        let page = confirm_page("/x?killSession&a=\"><script>", "POST");
+        assert!(page.contains("method=\"POST\" action=\"/x?killSession&amp;a=&quot;&gt;&lt;script&gt;\""), "{page}");
+        assert!(!page.contains("<script>"));
+    }
 
     #[test]
     fn the_flag_matches_case_insensitively_with_or_without_a_value() {

@@ -30,6 +30,8 @@ pub enum EndReason {
     Invalidated,
     /// The admin API.
     Admin,
+    /// The stored state could not be read (it is ended rather than left stuck).
+    Unreadable,
 }
 
 impl EndReason {
@@ -41,6 +43,7 @@ impl EndReason {
             EndReason::Killed => "killed",
             EndReason::Invalidated => "invalidated",
             EndReason::Admin => "admin",
+            EndReason::Unreadable => "unreadable",
         }
     }
 }
@@ -61,8 +64,13 @@ pub enum Cause {
 pub struct SessionEvent {
     /// `"start"` or `"end"`.
     pub event: String,
-    /// Receivers dedupe by this: one key per logical event (`<cfid>:end`).
+    /// Receivers dedupe by this: one key per logical event (`<session>:start`, `<session>:end`).
     pub idempotency_key: String,
+    /// The session's stable key: its first CFID, kept through rotations, so a receiver can
+    /// pair a start with its end.
+    #[serde(default)]
+    pub session: String,
+    /// The CFID at the time of the event (differs from `session` after a rotation).
     pub cfid: String,
     pub reason: Option<EndReason>,
     pub created: UnixMs,
@@ -76,11 +84,22 @@ pub struct SessionEvent {
 }
 
 impl SessionEvent {
+    /// The session's stable key (`cfid` for events queued before it existed).
+    pub fn session_key(&self) -> &str {
+        if self.session.is_empty() {
+            &self.cfid
+        } else {
+            &self.session
+        }
+    }
+
     /// The start of `record` (when it is first stored).
     pub fn start(record: &SessionRecord, cfid: &str, at: UnixMs) -> Self {
+        let session = record.session_key(cfid).to_owned();
         Self {
             event: "start".into(),
-            idempotency_key: format!("{cfid}:start"),
+            idempotency_key: format!("{session}:start"),
+            session,
             cfid: cfid.to_owned(),
             reason: None,
             created: record.created,
@@ -94,9 +113,11 @@ impl SessionEvent {
 
     /// The end of `record`, under `cfid`.
     pub fn end(record: &SessionRecord, cfid: &str, reason: EndReason, at: UnixMs) -> Self {
+        let session = record.session_key(cfid).to_owned();
         Self {
             event: "end".into(),
-            idempotency_key: format!("{cfid}:end"),
+            idempotency_key: format!("{session}:end"),
+            session,
             cfid: cfid.to_owned(),
             reason: Some(reason),
             created: record.created,
@@ -130,7 +151,7 @@ impl Tombstone {
         Self {
             at: now,
             cause: Cause::Ended(reason),
-            purge_at: purge_at(record.created, now),
+            purge_at: purge_at(record.token_issued_at(), now),
             pending: Some(SessionEvent::end(record, cfid, reason, now)),
         }
     }
@@ -143,7 +164,7 @@ impl Tombstone {
 
     /// Ids a session was rotated away from.
     pub fn rotated(record: &SessionRecord, now: UnixMs) -> Self {
-        Self { at: now, cause: Cause::Rotated, purge_at: purge_at(record.created, now), pending: None }
+        Self { at: now, cause: Cause::Rotated, purge_at: purge_at(record.token_issued_at(), now), pending: None }
     }
 
     /// How a request with these ids is refused at `now`.
@@ -155,8 +176,10 @@ impl Tombstone {
     }
 }
 
-fn purge_at(created: UnixMs, now: UnixMs) -> UnixMs {
-    created.saturating_add(MAX_CLAIM_WINDOW_MS).max(now).saturating_add(60_000)
+/// When a tombstone may go: after the claim window of the newest token these ids had
+/// (`issued`: a rotated session's token is newer than the session), and not before `now`.
+fn purge_at(issued: UnixMs, now: UnixMs) -> UnixMs {
+    issued.saturating_add(MAX_CLAIM_WINDOW_MS).max(now).saturating_add(60_000)
 }
 
 /// The outcome of [`end`].
@@ -171,14 +194,28 @@ pub enum Ending {
     NotFound,
     /// The presented token is not this session's.
     Mismatch,
+    /// The session is tagged with another user than the one being logged out (its user
+    /// changed since the user index listed it): left alone.
+    OtherUser,
 }
 
 /// Ends a session now: the kill flag or path, the origin's `invalidate`, or the admin API
-/// (`presented` is `None`: no token to check). Idempotent. Ids that were never stored (a
-/// deferred session) still get a tombstone, so they can never be claimed later.
-pub fn end(stored: Option<&Stored>, presented: Option<&Presented>, reason: EndReason, now: UnixMs) -> (Ending, Write) {
+/// (`presented` is `None`: no token to check). With `only_user`, a live session tagged with
+/// any other user is left alone ("log out everywhere" acts on a possibly stale user index).
+/// Idempotent. Ids that were never stored (a deferred session) still get a tombstone, so
+/// they can never be claimed later.
+pub fn end(
+    stored: Option<&Stored>,
+    presented: Option<&Presented>,
+    only_user: Option<&str>,
+    reason: EndReason,
+    now: UnixMs,
+) -> (Ending, Write) {
     match (stored, presented) {
         (Some(Stored::Ended(_)), _) => (Ending::AlreadyGone, Write::Nothing),
+        (Some(Stored::Live(r)), _) if only_user.is_some_and(|u| r.user.as_deref() != Some(u)) => {
+            (Ending::OtherUser, Write::Nothing)
+        }
         (Some(Stored::Live(r)), Some(p)) if !ct_eq(r.token_fp.as_bytes(), p.token_fp.as_bytes()) => {
             (Ending::Mismatch, Write::Nothing)
         }
@@ -215,6 +252,8 @@ pub fn rotate_out(
         },
     };
     let tomb = Tombstone::rotated(&record, now);
+    let mut record = record;
+    record.session_key = record.session_key(&presented.cfid).to_owned();
     (Ok(record), Write::Put(Stored::Ended(tomb)))
 }
 
@@ -225,8 +264,12 @@ pub fn adopt(stored: Option<&Stored>, mut record: SessionRecord, new: &Presented
     if stored.is_some() {
         return (None, Write::Nothing);
     }
+    if record.session_key.is_empty() {
+        record.session_key = record.cfid.clone();
+    }
     record.cfid = new.cfid.clone();
     record.token_fp = new.token_fp.clone();
+    record.issued_at = new.issued_at;
     let write = put_live(&mut record);
     (Some(record), write)
 }

@@ -3,11 +3,13 @@
 //! Nothing in this module touches the network, storage, the clock or randomness directly:
 //! time arrives as [`clock::UnixMs`] values and randomness through [`random::RandomSource`].
 
+pub mod alarm;
 pub mod clock;
 pub mod config;
 pub mod cookie;
 pub mod crypto;
 pub mod error;
+pub mod faults;
 pub mod forward;
 pub mod hooks;
 pub mod ids;

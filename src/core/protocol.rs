@@ -23,6 +23,48 @@ pub const USER: &str = "x-session-user";
 pub const MAX_TIMEOUT_S: u64 = 30 * 24 * 3600;
 /// The longest user id accepted in `X-Session-User`.
 pub const MAX_USER_LEN: usize = 256;
+/// The largest `X-Session-Set` read (bytes); the merged data is further held to
+/// `SESSION_DATA_LIMIT` in the session object.
+pub const MAX_SET_BYTES: usize = 64 * 1024;
+/// The deepest nesting accepted in `X-Session-Set` (the object itself is level 1). Stored
+/// records wrap the data a few levels deeper, far below the JSON parser's own limit (128).
+pub const MAX_DATA_DEPTH: usize = 32;
+
+/// The keys the edge signs what the origin receives with.
+#[derive(Debug, Clone, Copy)]
+pub struct OriginKeys<'a> {
+    /// The origin key (`v2=`): see [`crate::core::config::origin_key`].
+    pub origin: &'a [u8],
+    /// The signing key itself (`v1=`), only with `SIGNATURE_LEGACY` on.
+    pub legacy: Option<&'a [u8]>,
+}
+
+impl OriginKeys<'_> {
+    /// `t=<t>,v2=<hex HMAC-SHA256(origin key, message)>`, plus `,v1=<…>` with the legacy key.
+    pub fn sign(&self, t: u64, message: &[&[u8]]) -> String {
+        let mut out = format!("t={t},v2={}", hex(&hmac_sha256(self.origin, message)));
+        if let Some(legacy) = self.legacy {
+            out.push_str(&format!(",v1={}", hex(&hmac_sha256(legacy, message))));
+        }
+        out
+    }
+}
+
+/// How deeply `value` nests (a scalar is 1, `[]` is 1, `[[1]]` is 2). Iterative: any depth
+/// is measured without recursion.
+pub fn json_depth(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(value, 1usize)];
+    while let Some((v, depth)) = stack.pop() {
+        deepest = deepest.max(depth);
+        match v {
+            Value::Array(items) => stack.extend(items.iter().map(|x| (x, depth + 1))),
+            Value::Object(map) => stack.extend(map.values().map(|x| (x, depth + 1))),
+            _ => {}
+        }
+    }
+    deepest
+}
 
 /// Whether a header name is one of the edge's `X-Session-*` headers.
 pub fn is_session_header(name: &str) -> bool {
@@ -50,21 +92,28 @@ impl Attached {
 
     /// The headers for the origin, the signature last. `t` is the Unix time in seconds;
     /// `path` and `query` are exactly as forwarded (`query` without `?`, empty when none).
-    pub fn headers(&self, key: &[u8], t: u64, method: &str, path: &str, query: &str) -> Vec<(&'static str, String)> {
+    pub fn headers(
+        &self,
+        keys: &OriginKeys<'_>,
+        t: u64,
+        method: &str,
+        path: &str,
+        query: &str,
+    ) -> Vec<(&'static str, String)> {
         let mut out = vec![(ID, self.id.clone()), (NEW, self.new.to_string())];
         if let Some(h) = self.hits {
             out.push((HITS, h.to_string()));
         }
         out.push((DATA, self.data.clone()));
-        out.push((SIGNATURE, self.signature(key, t, method, path, query)));
+        out.push((SIGNATURE, self.signature(keys, t, method, path, query)));
         out
     }
 
-    /// `t=<unix seconds>,v1=<hex HMAC-SHA256(key, canonical)>`.
-    pub fn signature(&self, key: &[u8], t: u64, method: &str, path: &str, query: &str) -> String {
+    /// `t=<unix seconds>,v2=<hex HMAC-SHA256(origin key, canonical)>` (see [`OriginKeys`]).
+    pub fn signature(&self, keys: &OriginKeys<'_>, t: u64, method: &str, path: &str, query: &str) -> String {
         let hits = self.hits.map(|h| h.to_string()).unwrap_or_default();
         let canonical = canonical(t, method, path, query, &self.id, self.new, &hits, &self.data);
-        format!("t={t},v1={}", hex(&hmac_sha256(key, &[canonical.as_bytes()])))
+        keys.sign(t, &[canonical.as_bytes()])
     }
 }
 
@@ -121,6 +170,12 @@ pub fn parse_origin_changes(set: Option<&str>, action: Option<&str>, user: Optio
     let mut out = OriginChanges::default();
     if let Some(raw) = set {
         match serde_json::from_str::<Value>(raw) {
+            _ if raw.len() > MAX_SET_BYTES => {
+                out.problems.push(format!("X-Session-Set ignored: larger than {MAX_SET_BYTES} bytes"))
+            }
+            Ok(v @ Value::Object(_)) if json_depth(&v) > MAX_DATA_DEPTH => {
+                out.problems.push(format!("X-Session-Set ignored: nested deeper than {MAX_DATA_DEPTH} levels"))
+            }
             Ok(Value::Object(map)) => out.set = Some(map),
             Ok(_) => out.problems.push("X-Session-Set ignored: not a JSON object".into()),
             Err(_) => out.problems.push("X-Session-Set ignored: not valid JSON".into()),
@@ -182,29 +237,37 @@ mod tests {
         let data = serde_json::json!({"cart": 3}).as_object().unwrap().clone();
         let a = Attached::new("abc", false, Some(7), &data);
         assert_eq!(b64url_decode(&a.data).unwrap(), br#"{"cart":3}"#);
-        let h = a.headers(b"key", 1_700_000_000, "get", "/p", "q=1");
+        let keys = OriginKeys { origin: b"key", legacy: None };
+        let h = a.headers(&keys, 1_700_000_000, "get", "/p", "q=1");
         let names: Vec<_> = h.iter().map(|(k, _)| *k).collect();
         assert_eq!(names, vec![ID, NEW, HITS, DATA, SIGNATURE]);
         let sig = &h[4].1;
         let canonical = "cfsession-v1\n1700000000\nGET\n/p\nq=1\nabc\nfalse\n7\neyJjYXJ0IjozfQ";
         let expected = hex(&hmac_sha256(b"key", &[canonical.as_bytes()]));
-        assert_eq!(sig, &format!("t=1700000000,v1={expected}"));
+        assert_eq!(sig, &format!("t=1700000000,v2={expected}"));
         let no_hits = Attached::new("abc", true, None, &Map::new());
-        assert_eq!(no_hits.headers(b"k", 1, "GET", "/", "").len(), 4);
+        assert_eq!(no_hits.headers(&keys, 1, "GET", "/", "").len(), 4);
+        let legacy = OriginKeys { origin: b"key", legacy: Some(b"old") };
+        let old = hex(&hmac_sha256(b"old", &[canonical.as_bytes()]));
+        assert_eq!(
+            a.signature(&legacy, 1_700_000_000, "GET", "/p", "q=1"),
+            format!("t=1700000000,v2={expected},v1={old}")
+        );
     }
 
     #[test]
     fn signature_changes_with_every_covered_value() {
         let a = Attached::new("abc", false, Some(1), &Map::new());
-        let base = a.signature(b"k", 10, "GET", "/p", "q");
-        assert_ne!(base, a.signature(b"k", 11, "GET", "/p", "q"));
-        assert_ne!(base, a.signature(b"k", 10, "POST", "/p", "q"));
-        assert_ne!(base, a.signature(b"k", 10, "GET", "/x", "q"));
-        assert_ne!(base, a.signature(b"k", 10, "GET", "/p", "r"));
-        assert_ne!(base, a.signature(b"other", 10, "GET", "/p", "q"));
-        assert_ne!(base, Attached::new("abd", false, Some(1), &Map::new()).signature(b"k", 10, "GET", "/p", "q"));
-        assert_ne!(base, Attached::new("abc", true, Some(1), &Map::new()).signature(b"k", 10, "GET", "/p", "q"));
-        assert_ne!(base, Attached::new("abc", false, Some(2), &Map::new()).signature(b"k", 10, "GET", "/p", "q"));
+        let k = OriginKeys { origin: b"k", legacy: None };
+        let base = a.signature(&k, 10, "GET", "/p", "q");
+        assert_ne!(base, a.signature(&k, 11, "GET", "/p", "q"));
+        assert_ne!(base, a.signature(&k, 10, "POST", "/p", "q"));
+        assert_ne!(base, a.signature(&k, 10, "GET", "/x", "q"));
+        assert_ne!(base, a.signature(&k, 10, "GET", "/p", "r"));
+        assert_ne!(base, a.signature(&OriginKeys { origin: b"other", legacy: None }, 10, "GET", "/p", "q"));
+        assert_ne!(base, Attached::new("abd", false, Some(1), &Map::new()).signature(&k, 10, "GET", "/p", "q"));
+        assert_ne!(base, Attached::new("abc", true, Some(1), &Map::new()).signature(&k, 10, "GET", "/p", "q"));
+        assert_ne!(base, Attached::new("abc", false, Some(2), &Map::new()).signature(&k, 10, "GET", "/p", "q"));
     }
 
     #[test]
@@ -230,6 +293,24 @@ mod tests {
         let c = parse_origin_changes(Some("{not json"), None, Some(&"u".repeat(MAX_USER_LEN + 1)));
         assert_eq!(c.problems.len(), 2);
         assert!(!c.changes_session());
+    }
+
+    #[test]
+    fn deep_or_huge_data_is_refused_before_storage() {
+        let deep = format!("{{\"k\":{}{}}}", "[".repeat(125), "]".repeat(125));
+        let c = parse_origin_changes(Some(&deep), None, None);
+        assert_eq!(c.set, None);
+        assert!(c.problems[0].contains("not valid JSON") || c.problems[0].contains("deeper"), "{:?}", c.problems);
+        let deep = format!("{{\"k\":{}{}}}", "[".repeat(40), "]".repeat(40));
+        let c = parse_origin_changes(Some(&deep), None, None);
+        assert_eq!(c.set, None);
+        assert!(c.problems[0].contains("deeper than 32"), "{:?}", c.problems);
+        let ok = format!("{{\"k\":{}{}}}", "[".repeat(30), "]".repeat(30));
+        assert!(parse_origin_changes(Some(&ok), None, None).set.is_some());
+        let huge = format!("{{\"k\":\"{}\"}}", "x".repeat(MAX_SET_BYTES));
+        assert!(parse_origin_changes(Some(&huge), None, None).problems[0].contains("larger than"));
+        assert_eq!(json_depth(&serde_json::json!(1)), 1);
+        assert_eq!(json_depth(&serde_json::json!({"a": [1, {"b": []}]})), 4);
     }
 
     #[test]

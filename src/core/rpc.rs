@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{
     clock::UnixMs,
+    hooks::Delivery,
     lifecycle::EndReason,
     session::{Policy, Presented, Refusal, SessionRecord, Update},
 };
@@ -115,6 +116,9 @@ pub struct EndRequest {
     pub cfid: String,
     pub ids: Option<Ids>,
     pub reason: EndReason,
+    /// End only if the session is tagged with this user (log-out-everywhere).
+    #[serde(default)]
+    pub only_user: Option<String>,
 }
 
 /// `POST /rotate_out`: take the session out of its old ids.
@@ -126,11 +130,20 @@ pub struct RotateOutRequest {
 
 /// The answer to `rotate_out`: the session's record (internal: it carries the old token's
 /// fingerprint and never leaves the edge), or why not.
+// Short-lived values, moved once: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum RotateOutReply {
-    Moved { record: SessionRecord },
-    Refused { reason: Refusal },
+    Moved {
+        record: SessionRecord,
+        /// Its undelivered start events: they move with it (a start always precedes its end).
+        #[serde(default)]
+        starts: Vec<Delivery>,
+    },
+    Refused {
+        reason: Refusal,
+    },
 }
 
 /// `POST /adopt`: store a rotated session under its new ids.
@@ -138,4 +151,7 @@ pub enum RotateOutReply {
 pub struct AdoptRequest {
     pub ids: Ids,
     pub record: SessionRecord,
+    /// Undelivered start events moving with the session.
+    #[serde(default)]
+    pub starts: Vec<Delivery>,
 }

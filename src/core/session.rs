@@ -70,6 +70,14 @@ pub struct SessionRecord {
     pub user: Option<String>,
     /// How many times this record was written to storage (observability for the write budget).
     pub writes: u64,
+    /// The session's stable key for hook events: its first CFID, kept through rotations
+    /// (empty in records stored before it existed: then `cfid`).
+    #[serde(default)]
+    pub session_key: String,
+    /// When the current token was issued (ms): later than `created` after a rotation
+    /// (0 in records stored before it existed: then `created`).
+    #[serde(default)]
+    pub issued_at: UnixMs,
 }
 
 impl SessionRecord {
@@ -90,7 +98,25 @@ impl SessionRecord {
             absolute_deadline,
             user: None,
             writes: 0,
+            session_key: String::new(),
+            issued_at: created,
         }
+    }
+
+    /// The stable key of this session (see [`SessionRecord::session_key`]), given its CFID.
+    pub fn session_key<'a>(&'a self, cfid: &'a str) -> &'a str {
+        if !self.session_key.is_empty() {
+            &self.session_key
+        } else if !self.cfid.is_empty() {
+            &self.cfid
+        } else {
+            cfid
+        }
+    }
+
+    /// When the current token was issued (ms).
+    pub fn token_issued_at(&self) -> UnixMs {
+        self.issued_at.max(self.created)
     }
 
     /// When the idle timeout ends the session (ms).
@@ -196,6 +222,8 @@ pub enum Begin {
 }
 
 /// What the object must write after a decision.
+// Short-lived values, moved once: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Write {
     Nothing,
@@ -236,6 +264,7 @@ pub fn begin(stored: Option<&Stored>, presented: &Presented, now: UnixMs, policy
 pub(crate) fn claim(p: &Presented, now: UnixMs, policy: &Policy) -> Option<SessionRecord> {
     let mut record = SessionRecord::new(p.token_fp.clone(), p.issued_at, now, policy);
     record.cfid = p.cfid.clone();
+    record.session_key = p.cfid.clone();
     if p.fresh {
         return Some(record);
     }

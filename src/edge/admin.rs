@@ -3,7 +3,7 @@
 //! errors are `{"error": "<reason>"}`. The API requires `Authorization: Bearer <ADMIN_TOKEN>`;
 //! with no token configured the admin does not exist (404). No answer ever holds a CFTOKEN.
 
-use worker::{Env, Method, Request, Response};
+use worker::{console_warn, Env, Method, Request, Response};
 
 use super::{
     app_object, respond,
@@ -84,7 +84,7 @@ async fn api(req: &Request, path: &str, env: &Env, config: &Config) -> Result<Re
         }
         (Method::Delete, ["sessions", cfid]) => {
             let cfid = Cfid::parse(cfid).ok_or(EdgeError::NotFound("no such session"))?;
-            if kill(&Sessions::from_env(env)?, &cfid).await? {
+            if kill(&Sessions::from_env(env)?, &cfid, None).await? {
                 json(200, &serde_json::json!({ "cfid": cfid.as_str(), "ended": true, "reason": "admin" }))
             } else {
                 Err(EdgeError::NotFound("no live session with this CFID"))
@@ -94,34 +94,52 @@ async fn api(req: &Request, path: &str, env: &Env, config: &Config) -> Result<Re
             let user = decode_segment(user)?;
             let sessions = Sessions::from_env(env)?;
             let mut items = Vec::new();
+            let mut failed = Vec::new();
             for raw in Index::from_env(env, config.index_shards)?.user_sessions(&user).await? {
                 let Some(cfid) = Cfid::parse(&raw) else { continue };
-                if let Some(view) = sessions.inspect(&cfid).await? {
-                    if view.user.as_deref() == Some(user.as_str()) {
-                        items.push(with_cfid(&view, cfid.as_str())?);
+                match sessions.inspect(&cfid).await {
+                    Ok(Some(view)) if view.user.as_deref() == Some(user.as_str()) => {
+                        items.push(with_cfid(&view, cfid.as_str())?)
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        console_warn!("cfsession-edge: admin: session {cfid} unreadable, skipped: {e}");
+                        failed.push(raw);
                     }
                 }
             }
-            json(200, &serde_json::json!({ "user": user, "items": items }))
+            json(200, &serde_json::json!({ "user": user, "items": items, "failed": failed }))
         }
         (Method::Delete, ["users", user, "sessions"]) => {
             let user = decode_segment(user)?;
             let sessions = Sessions::from_env(env)?;
-            let mut ended = Vec::new();
+            let (mut ended, mut failed) = (Vec::new(), Vec::new());
             for raw in Index::from_env(env, config.index_shards)?.user_sessions(&user).await? {
                 let Some(cfid) = Cfid::parse(&raw) else { continue };
-                if kill(&sessions, &cfid).await? {
-                    ended.push(raw);
+                match kill(&sessions, &cfid, Some(&user)).await {
+                    Ok(true) => ended.push(raw),
+                    Ok(false) => {}
+                    Err(e) => {
+                        console_warn!("cfsession-edge: admin: session {cfid} of a user could not be ended: {e}");
+                        failed.push(raw);
+                    }
                 }
             }
-            json(200, &serde_json::json!({ "user": user, "ended": ended }))
+            // Every session is tried; any that could not be ended make the answer a 503 that
+            // names them, so the caller retries.
+            let status = if failed.is_empty() { 200 } else { 503 };
+            let error = (!failed.is_empty()).then_some("some sessions could not be ended; try again");
+            json(status, &serde_json::json!({ "user": user, "ended": ended, "failed": failed, "error": error }))
         }
         (Method::Get, ["ended"]) => {
             let limit = parse_limit(q, 20)?;
             let index = Index::from_env(env, config.index_shards)?;
             let mut items = Vec::new();
             for shard in 0..index.count {
-                items.extend(index.ended(shard, limit as u32).await?);
+                match index.ended(shard, limit as u32).await {
+                    Ok(e) => items.extend(e),
+                    Err(e) => console_warn!("cfsession-edge: admin: ended log of shard {shard} skipped: {e}"),
+                }
             }
             items.sort_by_key(|e| std::cmp::Reverse(e.at));
             items.truncate(limit);
@@ -133,8 +151,8 @@ async fn api(req: &Request, path: &str, env: &Env, config: &Config) -> Result<Re
             json(200, &serde_json::to_value(state).map_err(EdgeError::internal)?)
         }
         (Method::Post, ["sweep"]) => {
-            let (checked, ended) = sweep::sweep(env).await?;
-            json(200, &serde_json::json!({ "checked": checked, "ended": ended }))
+            let r = sweep::sweep(env).await?;
+            json(200, &serde_json::to_value(r).map_err(EdgeError::internal)?)
         }
         (Method::Post, ["application", "stop"]) => {
             let state = app_object::call(env, &config.app_name, "stop").await?;
@@ -145,9 +163,14 @@ async fn api(req: &Request, path: &str, env: &Env, config: &Config) -> Result<Re
 }
 
 /// Ends a session for the admin (reason `admin`; the end hook fires). `false` when it was
-/// not live.
-async fn kill(sessions: &Sessions, cfid: &Cfid) -> Result<bool, EdgeError> {
-    let req = EndRequest { cfid: cfid.to_string(), ids: None, reason: EndReason::Admin };
+/// not live (or, with `only_user`, is tagged with another user now).
+async fn kill(sessions: &Sessions, cfid: &Cfid, only_user: Option<&str>) -> Result<bool, EdgeError> {
+    let req = EndRequest {
+        cfid: cfid.to_string(),
+        ids: None,
+        reason: EndReason::Admin,
+        only_user: only_user.map(str::to_owned),
+    };
     Ok(matches!(sessions.end(cfid, &req).await?, Ending::Ended { .. }))
 }
 

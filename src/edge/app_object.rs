@@ -71,7 +71,7 @@ impl DurableObject for AppObject {
                 if let Err(why) = hooks::post(
                     url,
                     &body.to_string(),
-                    config.signing_key.expose(),
+                    &config.origin_keys(),
                     &format!("{}:start:{}", next.name, next.generation),
                     now,
                 )

@@ -3,16 +3,16 @@
 use url::Url;
 use worker::{Fetch, Headers, Method, Request, RequestInit};
 
-use crate::core::{forward::HOP_MARKER, hooks};
+use crate::core::{forward::HOP_MARKER, hooks, protocol::OriginKeys};
 
-/// POSTs `body` (JSON) to `url`, signed with `key`, with `Idempotency-Key: idempotency`.
+/// POSTs `body` (JSON) to `url`, signed with `keys`, with `Idempotency-Key: idempotency`.
 /// `Ok(())` on a 2xx answer; otherwise why not (for the log).
-pub async fn post(url: &Url, body: &str, key: &[u8], idempotency: &str, now_ms: u64) -> Result<(), String> {
+pub async fn post(url: &Url, body: &str, keys: &OriginKeys<'_>, idempotency: &str, now_ms: u64) -> Result<(), String> {
     let headers = Headers::new();
     let set = |k: &str, v: &str| headers.set(k, v).map_err(|e| e.to_string());
     set("content-type", "application/json")?;
     set("idempotency-key", idempotency)?;
-    set("x-session-signature", &hooks::signature(key, now_ms / 1000, body))?;
+    set("x-session-signature", &hooks::signature(keys, now_ms / 1000, body))?;
     set(HOP_MARKER, "1")?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));

@@ -5,7 +5,10 @@
 use serde::Deserialize;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorageValue, State};
 
-use crate::core::index::{EndedEntry, IndexEntry, Page, ENDED_PER_SHARD};
+use crate::core::{
+    index::{EndedEntry, IndexEntry, Page, PendingEnd, ENDED_PER_SHARD},
+    rpc::EndRequest,
+};
 
 #[durable_object]
 pub struct IndexShard {
@@ -35,6 +38,7 @@ struct EndedRow {
 
 #[derive(Deserialize)]
 struct ExpiredBody {
+    #[serde(default)]
     before: u64,
     limit: u32,
 }
@@ -80,7 +84,8 @@ impl DurableObject for IndexShard {
                       last_access INTEGER NOT NULL, expires_at INTEGER NOT NULL, hits INTEGER NOT NULL, user TEXT); \
                       CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions(expires_at); \
                       CREATE TABLE IF NOT EXISTS ended (cfid TEXT PRIMARY KEY, reason TEXT NOT NULL, at INTEGER NOT NULL, user TEXT); \
-                      CREATE INDEX IF NOT EXISTS ended_by_time ON ended(at)";
+                      CREATE INDEX IF NOT EXISTS ended_by_time ON ended(at); \
+                      CREATE TABLE IF NOT EXISTS pending_ends (cfid TEXT PRIMARY KEY, request TEXT NOT NULL, at INTEGER NOT NULL)";
         if let Err(e) = sql.exec(schema, None) {
             worker::console_error!("cfsession-edge: index schema: {e}");
         }
@@ -153,6 +158,42 @@ impl DurableObject for IndexShard {
                 items.truncate(limit as usize);
                 let next = if more { items.last().map(|e| e.cfid.clone()) } else { None };
                 Response::from_json(&Page { items, next })
+            }
+            "/queue_end" => {
+                let end: EndRequest = req.json().await?;
+                let json = serde_json::to_string(&end).map_err(|e| worker::Error::RustError(e.to_string()))?;
+                sql.exec(
+                    "INSERT OR REPLACE INTO pending_ends (cfid, request, at) VALUES (?, ?, ?)",
+                    vec![end.cfid.into(), json.into(), int(crate::edge::platform::now_ms())],
+                )?;
+                Response::from_json(&true)
+            }
+            "/pending_ends" => {
+                #[derive(Deserialize)]
+                struct PendingRow {
+                    request: String,
+                    at: f64,
+                }
+                let b: ExpiredBody = req.json().await.unwrap_or(ExpiredBody { before: 0, limit: 100 });
+                let rows: Vec<PendingRow> = sql
+                    .exec(
+                        "SELECT request, at FROM pending_ends ORDER BY at LIMIT ?",
+                        vec![int(u64::from(b.limit.clamp(1, 1000)))],
+                    )?
+                    .to_array()?;
+                let items: Vec<PendingEnd> = rows
+                    .into_iter()
+                    .filter_map(|r| {
+                        let request = serde_json::from_str(&r.request).ok()?;
+                        Some(PendingEnd { request, at: r.at as u64 })
+                    })
+                    .collect();
+                Response::from_json(&items)
+            }
+            "/end_confirmed" => {
+                let b: CfidBody = req.json().await?;
+                sql.exec("DELETE FROM pending_ends WHERE cfid = ?", vec![b.cfid.into()])?;
+                Response::from_json(&true)
             }
             "/count" => {
                 #[derive(Deserialize)]

@@ -1,17 +1,25 @@
 //! Kill requests (the kill flag or the kill path): end the session server-side at once, then
 //! answer with a redirect that expires every session cookie. The origin is not contacted, and
 //! no new session cookies are set (a session cannot be destroyed and created in one request).
+//!
+//! A kill request from another site (`KILL_CROSS_SITE=confirm`, the default) gets a small
+//! page with a button instead, and nothing ends until the user presses it. When the object
+//! cannot confirm the end, the cookies are expired anyway and the end is retried
+//! ([`super::ending`]); the response carries `x-cfsession-end: retrying`.
 
 use url::Url;
-use worker::{console_error, Response};
+use worker::{console_log, Response};
 
-use super::{respond, store::Sessions};
+use super::{
+    ending::{self, UNCONFIRMED_HEADER},
+    respond,
+    session::Edge,
+};
 use crate::core::{
-    config::Config,
     cookie::{CFID, CFTOKEN},
     error::EdgeError,
     ids::{CfToken, Cfid},
-    kill::Trigger,
+    kill::{confirm_page, same_site_path, RequestSite, Trigger},
     lifecycle::EndReason,
     query,
     rpc::{EndRequest, Ids},
@@ -20,41 +28,57 @@ use crate::core::{
 /// Answers a kill request. Idempotent: with no session, or an unknown or ended one, the
 /// cookies are still expired and the browser redirected.
 pub async fn respond(
+    edge: &Edge<'_>,
     method: &str,
     url: &Url,
     trigger: Trigger,
+    from: &RequestSite<'_>,
     presented: Option<(Cfid, CfToken)>,
-    sessions: &Sessions,
-    config: &Config,
 ) -> Result<Response, EdgeError> {
+    let config = edge.config;
     if !config.kill.allows(method) {
         let mut resp = respond::text(405, "cfsession-edge: this method cannot end a session\n")?;
         resp.headers_mut().set("allow", &config.kill.methods.join(", ")).map_err(EdgeError::internal)?;
         return Ok(resp);
     }
-    let mut status = 302;
+    if config.kill.needs_confirmation(from) {
+        console_log!("cfsession-edge: cross-site kill request: asking the user to confirm");
+        return confirmation(url, config.kill.allows("POST"));
+    }
+    let mut confirmed = true;
     if let Some((cfid, token)) = presented {
         let ids =
             Ids { cfid: cfid.to_string(), token_fp: token.fingerprint(), issued_at: token.issued_at(), fresh: false };
-        let req = EndRequest { cfid: cfid.to_string(), ids: Some(ids), reason: EndReason::Killed };
-        if let Err(e) = sessions.end(&cfid, &req).await {
-            // The browser still forgets the ids; the server-side end failed, so say so.
-            console_error!("cfsession-edge: session {cfid}: kill failed: {e}");
-            status = 503;
-        }
+        let req = EndRequest { cfid: cfid.to_string(), ids: Some(ids), reason: EndReason::Killed, only_user: None };
+        confirmed = ending::end_or_retry(&edge.sessions, &cfid, req, edge.env, config, edge.ctx).await?;
     }
     let remaining = query::without(url.query().unwrap_or(""), &[CFID, CFTOKEN]);
     let location = config.kill.location(trigger, url.path(), remaining.as_deref());
-    let body = if status == 302 {
-        "cfsession-edge: session ended\n"
-    } else {
-        "cfsession-edge: the session could not be ended on the server; try again\n"
-    };
-    let mut resp = respond::text(status, body)?;
+    let mut resp = respond::text(302, "cfsession-edge: session ended\n")?;
     let headers = resp.headers_mut();
-    if status == 302 {
-        headers.set("location", &location).map_err(EdgeError::internal)?;
+    headers.set("location", &location).map_err(EdgeError::internal)?;
+    if !confirmed {
+        headers.set(UNCONFIRMED_HEADER, "retrying").map_err(EdgeError::internal)?;
     }
-    super::respond::apply_expiry(headers, &config.kill.expiry_headers(&config.cookie)).map_err(EdgeError::internal)?;
+    respond::apply_expiry(headers, &config.kill.expiry_headers(&config.cookie)).map_err(EdgeError::internal)?;
+    Ok(resp)
+}
+
+/// The same-site confirmation page for a cross-site kill request (200, never cached, framing
+/// refused, no script).
+fn confirmation(url: &Url, post: bool) -> Result<Response, EdgeError> {
+    let mut action = same_site_path(url.path());
+    if let Some(q) = url.query() {
+        action.push('?');
+        action.push_str(q);
+    }
+    let page = confirm_page(&action, if post { "POST" } else { "GET" });
+    let mut resp = Response::from_html(page).map_err(EdgeError::internal)?;
+    let h = resp.headers_mut();
+    let set = |k: &str, v: &str| h.set(k, v).map_err(EdgeError::internal);
+    set("cache-control", "no-store")?;
+    set("content-security-policy", "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")?;
+    set("x-frame-options", "DENY")?;
+    set("referrer-policy", "same-origin")?;
     Ok(resp)
 }

@@ -3,6 +3,8 @@
 
 mod admin;
 mod app_object;
+mod ending;
+mod faults;
 mod hooks;
 mod index_object;
 mod kill;
@@ -40,6 +42,7 @@ async fn handle(req: Request, env: &Env, ctx: &Context) -> std::result::Result<R
         return respond::text(200, "ok\n");
     }
     let config = Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))?;
+    faults::install(&config.faults);
     let admin_root = config.admin_prefix.trim_end_matches('/');
     if let Some(rest) = path.strip_prefix(config.admin_prefix.as_str()).or_else(|| (path == admin_root).then_some("")) {
         let rest = rest.to_owned();
@@ -49,5 +52,5 @@ async fn handle(req: Request, env: &Env, ctx: &Context) -> std::result::Result<R
         return Err(EdgeError::NotFound("no such edge endpoint"));
     }
     app_object::touch(env, &config, ctx);
-    session::handle(req, env, &config).await
+    session::handle(req, env, &config, ctx).await
 }

@@ -18,6 +18,8 @@ pub struct Forward {
     pub session_headers: Vec<(&'static str, String)>,
     /// The `Cookie` header for the origin (the client's without the session cookies).
     pub cookie: Option<String>,
+    /// The `Referer` for the origin (the client's without session tokens; `None`: dropped).
+    pub referer: Option<String>,
 }
 
 /// The origin's answer: a response ready for the client (its headers are mutable), and the
@@ -51,13 +53,17 @@ fn request_headers(req: &Request, request_url: &Url, fwd: &Forward) -> worker::R
     for (name, value) in incoming.entries() {
         let keep = forward::keep_request_header(&name, &listed)
             && !protocol::is_session_header(&name)
-            && !name.eq_ignore_ascii_case("cookie");
+            && !name.eq_ignore_ascii_case("cookie")
+            && !name.eq_ignore_ascii_case("referer");
         if keep {
             out.append(&name, &value)?;
         }
     }
     if let Some(cookie) = &fwd.cookie {
         out.set("cookie", cookie)?;
+    }
+    if let Some(referer) = &fwd.referer {
+        out.set("referer", referer)?;
     }
     let fwd_for = ForwardedFor::compute(
         request_url,

@@ -1,10 +1,11 @@
 //! The session flow of a site request: find the session the client presents (or start one),
-//! forward the request with the session attached, apply the origin's changes (including
-//! `invalidate` and `rotate`), and set or expire cookies.
+//! forward the request with the session attached, apply the origin's changes (see
+//! [`changes`]), and set or expire cookies.
 
-use worker::{console_error, console_log, console_warn, Env, Request, Response};
+use worker::{console_log, console_warn, Context, Env, Request, Response};
 
 use super::{
+    ending::UNCONFIRMED_HEADER,
     kill,
     platform::{now_ms, PlatformRandom},
     proxy::{self, Forward},
@@ -17,15 +18,14 @@ use crate::core::{
     error::EdgeError,
     forward,
     ids::{CfToken, Cfid, TokenKey},
-    lifecycle::EndReason,
-    protocol::{parse_origin_changes, Action, Attached, OriginChanges},
+    kill::RequestSite,
+    protocol::{parse_origin_changes, Attached},
     query,
-    rpc::{
-        AdoptRequest, BeginRequest, EndRequest, Ids, Reply, RotateOutReply, RotateOutRequest, SessionView,
-        UpdateRequest,
-    },
+    rpc::{BeginRequest, Ids, Reply, SessionView},
     session::{Refusal, SessionRecord},
 };
+
+mod changes;
 
 /// What this response does to the session cookies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +51,8 @@ struct Current {
     /// response sets no cookies (the browser already has the new ones).
     quiet: bool,
     cookies: CookieAction,
+    /// An end of this session could not be confirmed yet (the response says so).
+    end_unconfirmed: bool,
 }
 
 impl Current {
@@ -64,27 +66,49 @@ impl Current {
     }
 }
 
+/// What a request handler needs besides the request.
+pub struct Edge<'a> {
+    pub env: &'a Env,
+    pub config: &'a Config,
+    pub ctx: &'a Context,
+    pub sessions: Sessions,
+    pub key: TokenKey,
+    pub now: UnixMs,
+}
+
 /// Handles a request for the site (anything outside the edge's own paths).
-pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response, EdgeError> {
+pub async fn handle(req: Request, env: &Env, config: &Config, ctx: &Context) -> Result<Response, EdgeError> {
     let now = now_ms();
     let key = TokenKey::derive(config.signing_key.expose());
     let url = req.url().map_err(EdgeError::internal)?;
     let method = req.inner().method();
-    let cookie_header = req.headers().get("cookie").ok().flatten();
+    let header = |name: &str| req.headers().get(name).ok().flatten();
+    let cookie_header = header("cookie");
     let sessions = Sessions::from_env(env)?;
     let presented = presented(cookie_header.as_deref(), url.query(), config, &key);
+    let edge = Edge { env, config, ctx, sessions, key, now };
 
     if let Some(trigger) = config.kill.trigger(url.path(), url.query()) {
-        return kill::respond(&method, &url, trigger, presented, &sessions, config).await;
+        let (sfs, origin, referer) = (header("sec-fetch-site"), header("origin"), header("referer"));
+        let host = forward::ForwardedFor::compute(&url, None, None).host;
+        let from = RequestSite {
+            sec_fetch_site: sfs.as_deref(),
+            origin: origin.as_deref(),
+            referer: referer.as_deref(),
+            host: &host,
+        };
+        return kill::respond(&edge, &method, &url, trigger, &from, presented).await;
     }
+    let config = edge.config;
+    let sessions = &edge.sessions;
 
     let (resumed, quiet) = match presented {
-        Some((cfid, token)) => resume(&sessions, cfid, token, config).await?,
+        Some((cfid, token)) => resume(sessions, cfid, token, config).await?,
         None => (None, false),
     };
     let current = match resumed {
         Some(c) => c,
-        None => start(&sessions, config, &key, now, quiet).await?,
+        None => start(sessions, config, &edge.key, now, quiet).await?,
     };
 
     // The CFID/CFTOKEN never reach the origin: not in the query string, not in cookies.
@@ -93,9 +117,10 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
     let hits = config.policy.count_hits.then_some(current.view.hits);
     let attached = Attached::new(current.cfid.as_str(), current.new, hits, &current.view.data);
     let session_headers =
-        attached.headers(config.signing_key.expose(), now / 1000, &method, target.path(), target.query().unwrap_or(""));
+        attached.headers(&config.origin_keys(), now / 1000, &method, target.path(), target.query().unwrap_or(""));
     let cookie = cookie_header.as_deref().and_then(strip_session_cookies);
-    let reply = proxy::forward(req, Forward { target, session_headers, cookie }).await?;
+    let referer = header("referer").and_then(|r| forward::clean_referer(&r));
+    let reply = proxy::forward(req, Forward { target, session_headers, cookie, referer }).await?;
 
     let changes = parse_origin_changes(reply.set.as_deref(), reply.action.as_deref(), reply.user.as_deref());
     for problem in &changes.problems {
@@ -108,9 +133,12 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
         }
         current
     } else {
-        apply_changes(&sessions, current, &changes, config, &key, now).await
+        changes::apply(&edge, current, &changes).await
     };
     set_cookies(&mut response, &current, config, now).map_err(EdgeError::internal)?;
+    if current.end_unconfirmed {
+        response.headers_mut().set(UNCONFIRMED_HEADER, "retrying").map_err(EdgeError::internal)?;
+    }
     Ok(response)
 }
 
@@ -122,7 +150,7 @@ fn presented(
     config: &Config,
     key: &TokenKey,
 ) -> Option<(Cfid, CfToken)> {
-    let mut cookies = read_session_cookies(cookie_header);
+    let mut cookies = read_session_cookies(cookie_header, config.cookie.host_prefix);
     if config.url_tokens {
         let q = query.unwrap_or("");
         cookies.cfid.extend(query::get(q, CFID));
@@ -153,7 +181,9 @@ async fn resume(
     match sessions.begin(&cfid, &BeginRequest { ids, policy: config.policy }).await? {
         Reply::Active { session, refresh_cookie, .. } => {
             let cookies = if refresh_cookie { CookieAction::Refresh } else { CookieAction::Keep };
-            Ok((Some(Current { cfid, token, view: session, new: false, quiet: false, cookies }), false))
+            let current =
+                Current { cfid, token, view: session, new: false, quiet: false, cookies, end_unconfirmed: false };
+            Ok((Some(current), false))
         }
         Reply::Refused { reason } => {
             console_log!("cfsession-edge: session {cfid} not resumed ({reason:?}); starting a new one");
@@ -163,7 +193,7 @@ async fn resume(
 }
 
 /// New ids, from the platform CSPRNG.
-fn mint(key: &TokenKey, now: UnixMs) -> Result<(Cfid, CfToken), EdgeError> {
+pub(super) fn mint(key: &TokenKey, now: UnixMs) -> Result<(Cfid, CfToken), EdgeError> {
     let mut rng = PlatformRandom;
     let no_random = |_| EdgeError::Internal("no randomness for session ids".into());
     let cfid = Cfid::generate(&mut rng).map_err(no_random)?;
@@ -190,130 +220,12 @@ async fn start(
         }
     };
     let cookies = if quiet { CookieAction::Keep } else { CookieAction::SetNew };
-    Ok(Current { cfid, token, view, new: true, quiet, cookies })
+    Ok(Current { cfid, token, view, new: true, quiet, cookies, end_unconfirmed: false })
 }
 
 /// How a deferred (not yet stored) session looks on its first request: a new record, unsaved.
 fn unstored_view(config: &Config, now: UnixMs) -> SessionView {
     SessionView::from(&SessionRecord::new(String::new(), now, now, &config.policy))
-}
-
-/// Applies the origin's changes: `invalidate` ends the session (and nothing else applies);
-/// otherwise data, user and timeout are updated, then `rotate` moves the session to new ids.
-/// Failures are logged: the origin's response is delivered whatever happens here.
-async fn apply_changes(
-    sessions: &Sessions,
-    mut current: Current,
-    changes: &OriginChanges,
-    config: &Config,
-    key: &TokenKey,
-    now: UnixMs,
-) -> Current {
-    if changes.has(Action::Invalidate) {
-        let req =
-            EndRequest { cfid: current.cfid.to_string(), ids: Some(current.ids()), reason: EndReason::Invalidated };
-        match sessions.end(&current.cfid, &req).await {
-            Ok(_) => current.cookies = CookieAction::Expire,
-            Err(e) => console_error!("cfsession-edge: session {}: invalidate failed: {e}", current.cfid),
-        }
-        return current;
-    }
-    let timeout = changes.timeout();
-    if changes.set.is_some() || changes.user.is_some() || timeout.is_some() {
-        current = update(sessions, current, changes, timeout, config).await;
-    }
-    if changes.has(Action::Rotate) {
-        current = rotate(sessions, current, config, key, now).await;
-    }
-    current
-}
-
-async fn update(
-    sessions: &Sessions,
-    mut current: Current,
-    changes: &OriginChanges,
-    timeout: Option<u64>,
-    config: &Config,
-) -> Current {
-    let req = UpdateRequest {
-        ids: current.ids(),
-        policy: config.policy,
-        data_limit: config.data_limit,
-        set: changes.set.clone(),
-        idle_timeout_s: timeout,
-        user: changes.user.clone(),
-    };
-    match sessions.update(&current.cfid, &req).await {
-        Ok(Reply::Active { session, data_refused, .. }) => {
-            if data_refused {
-                console_warn!(
-                    "cfsession-edge: session {}: X-Session-Set refused: data would exceed SESSION_DATA_LIMIT ({} bytes)",
-                    current.cfid,
-                    config.data_limit
-                );
-            }
-            if timeout.is_some() && current.cookies == CookieAction::Keep {
-                current.cookies = CookieAction::Refresh;
-            }
-            current.view = session;
-        }
-        Ok(Reply::Refused { reason }) => {
-            console_warn!("cfsession-edge: session {}: origin changes not applied ({reason:?})", current.cfid)
-        }
-        Err(e) => console_warn!("cfsession-edge: session {}: origin changes not applied: {e}", current.cfid),
-    }
-    current
-}
-
-/// ColdFusion's `sessionRotate()`: the session moves to new ids; the old pair is dead at once.
-async fn rotate(sessions: &Sessions, mut current: Current, config: &Config, key: &TokenKey, now: UnixMs) -> Current {
-    let old = current.cfid.clone();
-    let out = RotateOutRequest { ids: current.ids(), policy: config.policy };
-    let record = match sessions.rotate_out(&old, &out).await {
-        Ok(RotateOutReply::Moved { record }) => record,
-        Ok(RotateOutReply::Refused { reason }) => {
-            console_warn!("cfsession-edge: session {old}: rotate refused ({reason:?})");
-            return current;
-        }
-        Err(e) => {
-            console_error!("cfsession-edge: session {old}: rotate failed: {e}");
-            return current;
-        }
-    };
-    let minted = mint(key, now);
-    let adopted = match minted {
-        Ok((cfid, token)) => {
-            let ids = Ids { cfid: cfid.to_string(), token_fp: token.fingerprint(), issued_at: now, fresh: true };
-            match sessions.adopt(&cfid, &AdoptRequest { ids, record }).await {
-                Ok(Reply::Active { session, .. }) => Some((cfid, token, session)),
-                Ok(Reply::Refused { reason }) => {
-                    console_error!("cfsession-edge: session {old}: rotate could not store the new ids ({reason:?})");
-                    None
-                }
-                Err(e) => {
-                    console_error!("cfsession-edge: session {old}: rotate could not store the new ids: {e}");
-                    None
-                }
-            }
-        }
-        Err(e) => {
-            console_error!("cfsession-edge: session {old}: rotate: {e}");
-            None
-        }
-    };
-    match adopted {
-        Some((cfid, token, view)) => {
-            console_log!("cfsession-edge: session {old} rotated to {cfid}");
-            current.cfid = cfid;
-            current.token = token;
-            current.view = view;
-            current.new = false;
-            current.cookies = CookieAction::SetNew;
-        }
-        // The old ids are already dead: fail closed, the browser forgets them.
-        None => current.cookies = CookieAction::Expire,
-    }
-    current
 }
 
 /// Sets, refreshes or expires the session cookies as the request's outcome says.

@@ -9,11 +9,12 @@ use std::cell::{Cell, RefCell};
 
 use worker::{console_error, console_log, durable_object, DurableObject, Env, Request, Response, Result, State};
 
-use super::platform::now_ms;
+use super::{faults, platform::now_ms};
 use crate::core::{
+    alarm,
     config::Config,
     hooks::{Hook, Outbox},
-    lifecycle::{self, Ending, SessionEvent, Tombstone},
+    lifecycle::{self, EndReason, Ending, SessionEvent, Tombstone},
     rpc::{
         AdoptRequest, BeginRequest, EndRequest, Reply, RotateOutReply, RotateOutRequest, SessionView, UpdateRequest,
     },
@@ -61,7 +62,16 @@ impl DurableObject for SessionObject {
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let now = now_ms();
-        match req.path().as_str() {
+        let path = req.path();
+        if let Some(point) = fault_point(&path) {
+            if let Some(config) = self.config() {
+                faults::install(&config.faults);
+            }
+            if let Err(e) = faults::hit(point).await {
+                return Response::error(e, 500);
+            }
+        }
+        match path.as_str() {
             "/begin" => Response::from_json(&self.begin(&req.json().await?, now).await?),
             "/update" => Response::from_json(&self.update(&req.json().await?, now).await?),
             "/end" => Response::from_json(&self.end(&req.json().await?, now).await?),
@@ -84,6 +94,20 @@ impl DurableObject for SessionObject {
         self.check(now_ms()).await?;
         Response::ok("")
     }
+}
+
+/// The `TEST_FAULTS` point of an operation.
+fn fault_point(path: &str) -> Option<&'static str> {
+    Some(match path {
+        "/begin" => "session.begin",
+        "/update" => "session.update",
+        "/end" => "session.end",
+        "/rotate_out" => "session.rotate_out",
+        "/adopt" => "session.adopt",
+        "/check" => "session.check",
+        "/inspect" => "session.inspect",
+        _ => return None,
+    })
 }
 
 impl SessionObject {
@@ -123,7 +147,8 @@ impl SessionObject {
     async fn end(&self, r: &EndRequest, now: u64) -> Result<Ending> {
         let before = self.load().await?;
         let presented = r.ids.as_ref().map(|ids| ids.presented());
-        let (ending, write) = lifecycle::end(before.as_ref(), presented.as_ref(), r.reason, now);
+        let (ending, write) =
+            lifecycle::end(before.as_ref(), presented.as_ref(), r.only_user.as_deref(), r.reason, now);
         let after = match &write {
             Write::Put(s) => Some(s.clone()),
             _ => before.clone(),
@@ -141,7 +166,15 @@ impl SessionObject {
         };
         self.commit(&before, after, write, false, false).await?;
         Ok(match outcome {
-            Ok(record) => RotateOutReply::Moved { record },
+            Ok(record) => {
+                // Undelivered start events go with the session: its end (from the new
+                // object) must never reach the receiver before its start.
+                let starts = self.outbox_mut(|o| o.take_starts()).await?;
+                if !starts.is_empty() {
+                    self.save_outbox().await?;
+                }
+                RotateOutReply::Moved { record, starts }
+            }
             Err(reason) => RotateOutReply::Refused { reason },
         })
     }
@@ -152,6 +185,10 @@ impl SessionObject {
         Ok(match adopted {
             Some(record) => {
                 let view = SessionView::from(&record);
+                if !r.starts.is_empty() {
+                    self.outbox_mut(|o| o.extend(r.starts)).await?;
+                    self.save_outbox().await?;
+                }
                 self.commit(&before, Some(Stored::Live(record)), write, false, true).await?;
                 Reply::Active { session: view, stored_now: false, refresh_cookie: true, data_refused: false }
             }
@@ -228,11 +265,23 @@ impl SessionObject {
             }
         }
 
+        // A new user tag is recorded in the user's index object before the session itself:
+        // a session is never tagged without "log out everywhere" being able to find it.
+        if let Err(e) = self.tag_user_first(before, &after, &cfid, config.as_ref()).await {
+            *self.outbox.borrow_mut() = None;
+            return Err(e);
+        }
         *self.cached.borrow_mut() = Some(after.clone());
-        let storage = self.state.storage();
         if let Write::Put(stored) = &write {
-            if let Err(e) = storage.put(SESSION, serde_json::to_string(stored).map_err(rust_err)?).await {
-                *self.cached.borrow_mut() = None; // reload from storage next time
+            let json = serde_json::to_string(stored).map_err(rust_err)?;
+            let put = match faults::hit("storage.put").await {
+                Ok(()) => self.state.storage().put(SESSION, json).await,
+                Err(e) => Err(rust_err(e)),
+            };
+            if let Err(e) = put {
+                // Nothing half-way: the cache and the outbox reload from storage next time.
+                *self.cached.borrow_mut() = None;
+                *self.outbox.borrow_mut() = None;
                 return Err(e);
             }
         }
@@ -252,17 +301,10 @@ impl SessionObject {
     /// the next delivery. Unless `force`, only moves it earlier (an early alarm re-arms itself).
     async fn arm(&self, force: bool) -> Result<()> {
         let stored = self.load().await?;
-        let outbox_next = self.load_outbox().await?.next_at();
-        let wanted = match &stored {
-            Some(Stored::Live(r)) => Some(r.next_deadline()),
-            Some(Stored::Ended(t)) => Some(t.purge_at),
-            None => None,
+        let outbox = self.load_outbox().await?;
+        let Some(at) = alarm::next(stored.as_ref(), &outbox, self.config().is_some(), now_ms(), force) else {
+            return Ok(());
         };
-        let wanted = match (wanted, outbox_next) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        let Some(at) = wanted else { return Ok(()) };
         let current = match self.alarm_at.get() {
             Some(known) => known,
             None => self.state.storage().get_alarm().await?.map(|ms| ms.max(0) as u64),
@@ -304,7 +346,21 @@ impl SessionObject {
             return Ok(cached);
         }
         let raw: Option<String> = self.state.storage().get(SESSION).await?;
-        let stored = raw.map(|json| serde_json::from_str(&json)).transpose().map_err(rust_err)?;
+        let stored = match raw.map(|json| serde_json::from_str::<Stored>(&json)).transpose() {
+            Ok(stored) => stored,
+            Err(e) => {
+                // Never a session that cannot load (no end, no purge, 503 forever): its ids
+                // are refused from now on and the object cleans itself up like any ended one.
+                console_error!(
+                    "cfsession-edge: session {}: stored state unreadable ({e}); ending it",
+                    self.cfid(&None)
+                );
+                let now = now_ms();
+                let tomb = Stored::Ended(Tombstone::unstored(now, EndReason::Unreadable, now));
+                self.state.storage().put(SESSION, serde_json::to_string(&tomb).map_err(rust_err)?).await?;
+                Some(tomb)
+            }
+        };
         *self.cached.borrow_mut() = Some(stored.clone());
         Ok(stored)
     }
@@ -314,8 +370,13 @@ impl SessionObject {
             return Ok(o);
         }
         let raw: Option<String> = self.state.storage().get(OUTBOX).await?;
-        let outbox: Outbox =
-            raw.map(|json| serde_json::from_str(&json)).transpose().map_err(rust_err)?.unwrap_or_default();
+        let outbox: Outbox = match raw.map(|json| serde_json::from_str(&json)).transpose() {
+            Ok(outbox) => outbox.unwrap_or_default(),
+            Err(e) => {
+                console_error!("cfsession-edge: session {}: hook outbox unreadable ({e}); dropped", self.cfid(&None));
+                Outbox::default()
+            }
+        };
         *self.outbox.borrow_mut() = Some(outbox.clone());
         Ok(outbox)
     }

@@ -1,17 +1,30 @@
 //! The Worker's (and the objects') side of the Durable Objects: one JSON call per operation.
+//!
+//! Every call either answers within [`CALL_TIMEOUT`] or fails with
+//! [`EdgeError::SessionStore`]; what each request path then does is in `docs/security.md`
+//! ("When a Durable Object fails").
 
+use std::time::Duration;
+
+use futures_util::future::{select, Either};
 use serde::{de::DeserializeOwned, Serialize};
-use worker::{Env, ObjectNamespace, Request};
+use worker::{Delay, Env, ObjectNamespace, Request};
+
+use super::faults;
 
 use crate::core::{
     error::EdgeError,
     ids::Cfid,
-    index::{shard_for, user_object, EndedEntry, IndexEntry, Page},
+    index::{shard_for, user_object, EndedEntry, IndexEntry, Page, PendingEnd},
     lifecycle::Ending,
     rpc::{
         AdoptRequest, BeginRequest, EndRequest, Reply, RotateOutReply, RotateOutRequest, SessionView, UpdateRequest,
     },
 };
+
+/// How long the edge waits for a Durable Object to answer. The object may still finish the
+/// operation afterwards (the caller treats it as failed, and every operation is safe to repeat).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(8);
 
 fn store_err(e: impl std::fmt::Display) -> EdgeError {
     EdgeError::SessionStore(e.to_string())
@@ -28,19 +41,39 @@ pub async fn call<B: Serialize, R: DeserializeOwned>(
     op: &str,
     body: Option<&B>,
 ) -> Result<Option<R>, EdgeError> {
+    let json = body.map(serde_json::to_string).transpose().map_err(EdgeError::internal)?;
+    match exchange(ns, name, op, json).await? {
+        Some(text) => serde_json::from_str(&text).map(Some).map_err(store_err),
+        None => Ok(None),
+    }
+}
+
+/// The untyped part of [`call`] (one copy in the wasm, not one per message type): POSTs
+/// `body` to the object, within [`CALL_TIMEOUT`]. The answer's text on 200; `None` on 404.
+async fn exchange(
+    ns: &ObjectNamespace,
+    name: &str,
+    op: &str,
+    body: Option<String>,
+) -> Result<Option<String>, EdgeError> {
     let stub = ns.get_by_name(name).map_err(store_err)?;
     let mut init = worker::RequestInit::new();
     init.with_method(worker::Method::Post);
     if let Some(b) = body {
-        let json = serde_json::to_string(b).map_err(|e| EdgeError::Internal(e.to_string()))?;
-        init.with_body(Some(json.into()));
+        init.with_body(Some(b.into()));
     }
     let req = Request::new_with_init(&format!("https://object/{op}"), &init).map_err(store_err)?;
-    let mut resp = stub.fetch_with_request(req).await.map_err(store_err)?;
+    let call = std::pin::pin!(stub.fetch_with_request(req));
+    let timeout = std::pin::pin!(Delay::from(CALL_TIMEOUT));
+    let mut resp = match select(call, timeout).await {
+        Either::Left((resp, _)) => resp.map_err(store_err)?,
+        Either::Right(_) => return Err(store_err(format!("{op}: no answer within {} s", CALL_TIMEOUT.as_secs()))),
+    };
+    let text = resp.text().await.unwrap_or_default();
     match resp.status_code() {
-        200 => resp.json().await.map(Some).map_err(store_err),
+        200 => Ok(Some(text)),
         404 => Ok(None),
-        status => Err(store_err(format!("{op}: status {status}: {}", resp.text().await.unwrap_or_default()))),
+        status => Err(store_err(format!("{op}: status {status}: {text}"))),
     }
 }
 
@@ -111,25 +144,30 @@ impl Index {
     }
 
     pub async fn upsert(&self, entry: &IndexEntry) -> Result<(), EdgeError> {
+        faults::hit("index.upsert").await.map_err(store_err)?;
         must::<_, bool>(&self.shards, &shard_for(&entry.cfid, self.count), "upsert", entry).await.map(drop)
     }
 
     /// Removes `cfid`'s entry; `ended` (when the session ended, not rotated) goes to the log.
     pub async fn remove(&self, cfid: &str, ended: Option<&EndedEntry>) -> Result<(), EdgeError> {
+        faults::hit("index.remove").await.map_err(store_err)?;
         let body = serde_json::json!({ "cfid": cfid, "ended": ended });
         must::<_, bool>(&self.shards, &shard_for(cfid, self.count), "remove", &body).await.map(drop)
     }
 
     pub async fn add_user(&self, user: &str, cfid: &str) -> Result<(), EdgeError> {
+        faults::hit("users.add").await.map_err(store_err)?;
         must::<_, bool>(&self.users, &user_object(user), "add", &serde_json::json!({ "cfid": cfid })).await.map(drop)
     }
 
     pub async fn remove_user(&self, user: &str, cfid: &str) -> Result<(), EdgeError> {
+        faults::hit("users.remove").await.map_err(store_err)?;
         must::<_, bool>(&self.users, &user_object(user), "remove", &serde_json::json!({ "cfid": cfid })).await.map(drop)
     }
 
     /// The CFIDs tagged with `user` (strongly consistent: one object per user).
     pub async fn user_sessions(&self, user: &str) -> Result<Vec<String>, EdgeError> {
+        faults::hit("users.list").await.map_err(store_err)?;
         must(&self.users, &user_object(user), "list", &()).await
     }
 
@@ -149,6 +187,24 @@ impl Index {
     pub async fn ended(&self, shard: u32, limit: u32) -> Result<Vec<EndedEntry>, EdgeError> {
         let body = serde_json::json!({ "limit": limit });
         must(&self.shards, &format!("shard-{shard}"), "ended", &body).await
+    }
+
+    /// Queues an end the session object could not confirm, for the sweep to retry until it
+    /// does (kept in the shard of its CFID).
+    pub async fn queue_end(&self, end: &EndRequest) -> Result<(), EdgeError> {
+        faults::hit("index.queue_end").await.map_err(store_err)?;
+        must::<_, bool>(&self.shards, &shard_for(&end.cfid, self.count), "queue_end", end).await.map(drop)
+    }
+
+    /// Up to `limit` queued ends of shard `shard`.
+    pub async fn pending_ends(&self, shard: u32, limit: u32) -> Result<Vec<PendingEnd>, EdgeError> {
+        must(&self.shards, &format!("shard-{shard}"), "pending_ends", &serde_json::json!({ "limit": limit })).await
+    }
+
+    /// Drops a queued end once its session object confirmed it.
+    pub async fn end_confirmed(&self, cfid: &str) -> Result<(), EdgeError> {
+        let body = serde_json::json!({ "cfid": cfid });
+        must::<_, bool>(&self.shards, &shard_for(cfid, self.count), "end_confirmed", &body).await.map(drop)
     }
 
     /// How many sessions shard `shard` records.

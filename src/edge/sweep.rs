@@ -2,9 +2,11 @@
 //! ended them (a lost alarm; locally, alarms do not survive a wrangler restart), and drops
 //! index entries of sessions that no longer exist.
 
-use worker::{console_error, console_log, event, Env, ScheduleContext, ScheduledEvent};
+use serde::Serialize;
+use worker::{console_error, console_log, console_warn, event, Env, ScheduleContext, ScheduledEvent};
 
 use super::{
+    ending,
     platform::now_ms,
     store::{Index, Sessions},
 };
@@ -17,33 +19,70 @@ const MAX_BATCHES: u32 = 50;
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     match sweep(&env).await {
-        Ok((checked, ended)) => {
-            console_log!("cfsession-edge: sweep checked {checked} sessions past their deadline, ended {ended}")
-        }
+        Ok(r) => console_log!(
+            "cfsession-edge: sweep checked {} sessions past their deadline, ended {}, failed {}, queued ends confirmed {}",
+            r.checked,
+            r.ended,
+            r.failed,
+            r.ends_confirmed
+        ),
         Err(e) => console_error!("cfsession-edge: sweep failed: {e}"),
     }
 }
 
-/// Checks every indexed session whose recorded deadline passed. Returns (checked, ended).
-pub async fn sweep(env: &Env) -> Result<(u64, u64), EdgeError> {
+/// What a sweep did.
+#[derive(Debug, Default, Serialize)]
+pub struct SweepReport {
+    /// Indexed sessions past their recorded deadline.
+    pub checked: u64,
+    /// Of those, how many were not live (ended now, or already gone).
+    pub ended: u64,
+    /// Entries (or whole shards) that failed: logged and skipped, retried next time.
+    pub failed: u64,
+    /// Queued ends (see `ending`) the session objects confirmed.
+    pub ends_confirmed: u64,
+}
+
+/// Retries queued ends, then checks every indexed session whose recorded deadline passed.
+/// An error on one entry or shard is logged and skipped: the rest is still swept.
+pub async fn sweep(env: &Env) -> Result<SweepReport, EdgeError> {
     let config = Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))?;
+    super::faults::install(&config.faults);
     let index = Index::from_env(env, config.index_shards)?;
     let sessions = Sessions::from_env(env)?;
     let now = now_ms();
-    let (mut checked, mut ended) = (0, 0);
+    let mut r = SweepReport { ends_confirmed: ending::retry_queued(&index, &sessions).await, ..SweepReport::default() };
     for shard in 0..index.count {
         for _ in 0..MAX_BATCHES {
-            let due = index.expired(shard, now, BATCH).await?;
+            let due = match index.expired(shard, now, BATCH).await {
+                Ok(due) => due,
+                Err(e) => {
+                    console_error!("cfsession-edge: sweep: shard {shard} skipped: {e}");
+                    r.failed += 1;
+                    break;
+                }
+            };
             let full = due.len() as u32 == BATCH;
             for raw in due {
-                checked += 1;
+                r.checked += 1;
                 let live = match Cfid::parse(&raw) {
-                    Some(cfid) => sessions.check(&cfid).await? && refresh(&index, &sessions, &cfid).await?,
+                    Some(cfid) => match live_after_check(&index, &sessions, &cfid).await {
+                        Ok(live) => live,
+                        Err(e) => {
+                            console_warn!("cfsession-edge: sweep: session {cfid} skipped: {e}");
+                            r.failed += 1;
+                            continue;
+                        }
+                    },
                     None => false,
                 };
                 if !live {
-                    ended += 1;
-                    index.remove(&raw, None).await?; // the object removes itself when it ends; this catches strays
+                    r.ended += 1;
+                    // The object removes itself when it ends; this catches strays.
+                    if let Err(e) = index.remove(&raw, None).await {
+                        console_warn!("cfsession-edge: sweep: index entry {raw} not removed: {e}");
+                        r.failed += 1;
+                    }
                 }
             }
             if !full {
@@ -51,7 +90,12 @@ pub async fn sweep(env: &Env) -> Result<(u64, u64), EdgeError> {
             }
         }
     }
-    Ok((checked, ended))
+    Ok(r)
+}
+
+/// Ends the session if its deadline passed; refreshes the index entry of one still live.
+async fn live_after_check(index: &Index, sessions: &Sessions, cfid: &Cfid) -> Result<bool, EdgeError> {
+    Ok(sessions.check(cfid).await? && refresh(index, sessions, cfid).await?)
 }
 
 /// Rewrites a live session's index entry (its recorded deadline was stale). `false` when the

@@ -261,12 +261,21 @@ for f in pathlib.Path(sys.argv[1]).rglob("*.sqlite"):
         &self.state.0
     }
 
+    /// `<method> /__session/admin/api/<path>` with the test admin token.
+    pub fn admin(&self, method: &str, path: &str) -> super::Resp {
+        let auth = format!("Bearer {TEST_ADMIN_TOKEN}");
+        Client::new().send(
+            method,
+            &self.url(&format!("/__session/admin/api/{path}")),
+            &[("Authorization", &auth)],
+            None,
+        )
+    }
+
     /// `GET /__session/admin/api/sessions/<cfid>` with the test admin token: the session's
     /// state as JSON, or `None` when the edge has no live session under that CFID.
     pub fn inspect(&self, cfid: &str) -> Option<serde_json::Value> {
-        let url = self.url(&format!("/__session/admin/api/sessions/{cfid}"));
-        let auth = format!("Bearer {TEST_ADMIN_TOKEN}");
-        let r = Client::new().send("GET", &url, &[("Authorization", &auth)], None);
+        let r = self.admin("GET", &format!("sessions/{cfid}"));
         match r.status {
             200 => Some(serde_json::from_slice(&r.body).expect("admin JSON")),
             404 => None,

@@ -1,16 +1,30 @@
 //! An origin-side verifier of the edge's `X-Session-Signature`, written from
-//! docs/origin-protocol.md (independently of the crate's own signing code).
+//! docs/origin-protocol.md (independently of the crate's own signing code). Origins verify the
+//! `v2=` MAC with the origin key, derived from the edge's signing key as [`origin_key`] shows.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::origin::Recorded;
 
+/// The origin key of an edge whose `SESSION_SIGNING_KEY` is `signing_key`: hex of
+/// HMAC-SHA256(signing_key, "cfsession-edge origin key v1"), used as text.
+pub fn origin_key(signing_key: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(signing_key.as_bytes()).unwrap();
+    mac.update(b"cfsession-edge origin key v1");
+    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The origin key of the test edges (see [`origin_key`]).
+pub fn test_origin_key() -> String {
+    origin_key(super::edge::TEST_SIGNING_KEY)
+}
+
 /// What an origin checks, taken from a received request.
 #[derive(Debug, Clone)]
 pub struct Signed {
     pub t: u64,
-    pub v1: String,
+    pub v2: String,
     pub method: String,
     pub path: String,
     pub query: String,
@@ -25,11 +39,11 @@ impl Signed {
     pub fn from_request(r: &Recorded) -> Self {
         let sig = r.header("x-session-signature").expect("x-session-signature");
         let mut t = 0;
-        let mut v1 = String::new();
+        let mut v2 = String::new();
         for part in sig.split(',') {
             match part.split_once('=') {
                 Some(("t", v)) => t = v.parse().expect("t is a number"),
-                Some(("v1", v)) => v1 = v.to_owned(),
+                Some(("v2", v)) => v2 = v.to_owned(),
                 _ => {}
             }
         }
@@ -40,7 +54,7 @@ impl Signed {
         let h = |n: &str| r.header(n).unwrap_or("").to_owned();
         Self {
             t,
-            v1,
+            v2,
             method: r.method.clone(),
             path,
             query,
@@ -66,7 +80,7 @@ impl Signed {
         );
         let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
         mac.update(canonical.as_bytes());
-        let Ok(expected) = hex_decode(&self.v1) else {
+        let Ok(expected) = hex_decode(&self.v2) else {
             return false;
         };
         now_s.abs_diff(self.t) <= 300 && mac.verify_slice(&expected).is_ok()
@@ -100,17 +114,17 @@ pub fn now_ms() -> u64 {
 pub fn hook_signature_ok(r: &Recorded, key: &[u8], now_s: u64) -> bool {
     let Some(sig) = r.header("x-session-signature") else { return false };
     let mut t = 0u64;
-    let mut v1 = "";
+    let mut v2 = "";
     for part in sig.split(',') {
         match part.split_once('=') {
             Some(("t", v)) => t = v.parse().unwrap_or(0),
-            Some(("v1", v)) => v1 = v,
+            Some(("v2", v)) => v2 = v,
             _ => {}
         }
     }
     let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
     mac.update(format!("cfsession-hook-v1\n{t}\n").as_bytes());
     mac.update(&r.body);
-    let Ok(expected) = hex_decode(v1) else { return false };
+    let Ok(expected) = hex_decode(v2) else { return false };
     now_s.abs_diff(t) <= 300 && mac.verify_slice(&expected).is_ok()
 }

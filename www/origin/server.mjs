@@ -5,7 +5,8 @@
 // It also receives the edge's lifecycle hooks, like an Application.cfc with onSessionStart and
 // onSessionEnd: the start hook creates a per-session temp file (the seeds' stamp images), the
 // end hook deletes it and appends "ENDED: <CFID> (<reason>)" to the log shown on the page
-// (the seeds' log.cfm). With CFS_SIGNING_KEY set, hook signatures are verified.
+// (the seeds' log.cfm). With CFS_ORIGIN_KEY set (scripts/origin-key prints it), hook signatures
+// are verified.
 //
 // Usage: node www/origin/server.mjs [port]   (default 8788; binds 127.0.0.1 only)
 import crypto from "node:crypto";
@@ -15,16 +16,16 @@ import os from "node:os";
 import path from "node:path";
 
 const port = Number(process.argv[2] ?? process.env.PORT ?? 8788);
-const signingKey = process.env.CFS_SIGNING_KEY ?? "";
+const originKey = process.env.CFS_ORIGIN_KEY ?? "";
 const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "cfsession-demo-"));
 const ended = []; // newest first, like log.cfm
 
-// X-Session-Signature on hooks: t=<unix s>,v1=hex(HMAC-SHA256(key, "cfsession-hook-v1\n<t>\n<body>")).
+// X-Session-Signature on hooks: t=<unix s>,v2=hex(HMAC-SHA256(origin key, "cfsession-hook-v1\n<t>\n<body>")).
 function hookSignatureOk(req, body) {
-  if (!signingKey) return true; // the demo without a key trusts its loopback caller
+  if (!originKey) return true; // the demo without a key trusts its loopback caller
   const sig = Object.fromEntries((req.headers["x-session-signature"] ?? "").split(",").map((p) => p.split("=")));
-  const expected = crypto.createHmac("sha256", signingKey).update(`cfsession-hook-v1\n${sig.t}\n${body}`).digest();
-  const given = Buffer.from(sig.v1 ?? "", "hex");
+  const expected = crypto.createHmac("sha256", originKey).update(`cfsession-hook-v1\n${sig.t}\n${body}`).digest();
+  const given = Buffer.from(sig.v2 ?? "", "hex");
   return given.length === expected.length && crypto.timingSafeEqual(given, expected)
     && Math.abs(Date.now() / 1000 - Number(sig.t)) <= 300;
 }

@@ -21,7 +21,12 @@ fn secure_defaults() {
     );
     assert!(c.defer);
     assert!(!c.url_tokens);
-    assert_eq!(c.data_limit, 65_536);
+    assert_eq!(c.data_limit, 3_072);
+    assert!(c.rotate_on_login && !c.signature_legacy && !c.cookie.host_prefix);
+    assert_eq!(c.kill.cross_site, crate::core::kill::CrossSite::Confirm);
+    assert!(c.faults.is_empty());
+    assert_eq!(c.origin_key.expose().len(), 64);
+    assert!(c.origin_key != c.signing_key);
     assert_eq!(c.admin_token, None);
 }
 
@@ -137,9 +142,16 @@ fn bad_values_name_the_variable_and_hide_the_value() {
         ("ADMIN_PREFIX", "/"),
         ("ADMIN_PREFIX", "/ops"),
         ("ADMIN_PREFIX", "ops/"),
+        ("KILL_REDIRECT", "/\\evil.example/"),
+        ("KILL_REDIRECT", "/ok\u{7}"),
+        ("KILL_CROSS_SITE", "sometimes"),
+        ("COOKIE_HOST_PREFIX", "true"),      // COOKIE_SECURE=false below
+        ("TEST_FAULTS", "session.end=fail"), // no loopback ORIGIN_URL
+        ("SIGNATURE_LEGACY", "perhaps"),
+        ("ROTATE_ON_LOGIN", "2"),
     ];
     for (name, value) in cases {
-        let e = from(&[(name, value)]).unwrap_err();
+        let e = from(&[("COOKIE_SECURE", "false"), (name, value)]).unwrap_err();
         assert_eq!(e.variable, *name, "{name}={value}");
         // (Values of a character or two appear in any message by chance.)
         assert!(value.len() < 3 || !e.to_string().contains(value), "{e} shows the value");
@@ -165,4 +177,29 @@ fn secrets_are_redacted() {
     let c = from(&[("ADMIN_TOKEN", "admin-token-admin-token-admin-token")]).unwrap();
     let shown = format!("{c:?}");
     assert!(!shown.contains(KEY) && !shown.contains("admin-token"), "{shown}");
+}
+
+#[test]
+fn test_faults_need_a_loopback_origin() {
+    let c = from(&[("ORIGIN_URL", "http://127.0.0.1:9/"), ("TEST_FAULTS", "session.end=fail*2")]).unwrap();
+    assert_eq!(c.faults.at("session.end"), Some(crate::core::faults::Fault::Fail { times: Some(2) }));
+    assert_eq!(
+        from(&[("ORIGIN_URL", "https://example.com/"), ("TEST_FAULTS", "session.end=fail")]).unwrap_err().variable,
+        "TEST_FAULTS"
+    );
+    assert_eq!(from(&[("TEST_FAULTS", "session.end=fail")]).unwrap_err().variable, "TEST_FAULTS");
+}
+
+#[test]
+fn host_prefixed_cookies_need_secure_host_only_cookies() {
+    assert!(from(&[("COOKIE_HOST_PREFIX", "true")]).unwrap().cookie.host_prefix);
+    let e = from(&[("COOKIE_HOST_PREFIX", "true"), ("COOKIE_DOMAIN", "example.com")]).unwrap_err();
+    assert_eq!(e.variable, "COOKIE_HOST_PREFIX");
+}
+
+#[test]
+fn the_origin_key_is_derived_one_way() {
+    let c = from(&[]).unwrap();
+    assert_eq!(c.origin_key.expose(), origin_key(KEY.as_bytes()).as_bytes());
+    assert!(!String::from_utf8_lossy(c.origin_key.expose()).contains(KEY));
 }

@@ -21,7 +21,7 @@ fn live() -> (Stored, SessionRecord) {
 #[test]
 fn killing_a_stored_session_leaves_a_tombstone_with_its_end_event() {
     let (stored, record) = live();
-    let (out, w) = end(Some(&stored), Some(&presented("fp")), EndReason::Killed, T0 + 5);
+    let (out, w) = end(Some(&stored), Some(&presented("fp")), None, EndReason::Killed, T0 + 5);
     assert_eq!(out, Ending::Ended { stored: true });
     let Write::Put(Stored::Ended(t)) = w else { panic!("{w:?}") };
     assert_eq!(t.cause, Cause::Ended(EndReason::Killed));
@@ -39,7 +39,7 @@ fn killing_a_stored_session_leaves_a_tombstone_with_its_end_event() {
 fn admin_kills_name_the_session_from_its_record() {
     let (_, mut record) = live();
     record.cfid = "from-record".into();
-    let (_, w) = end(Some(&Stored::Live(record)), None, EndReason::Admin, T0);
+    let (_, w) = end(Some(&Stored::Live(record)), None, None, EndReason::Admin, T0);
     let Write::Put(Stored::Ended(t)) = w else { panic!() };
     assert_eq!(t.pending.unwrap().idempotency_key, "from-record:end");
 }
@@ -47,22 +47,25 @@ fn admin_kills_name_the_session_from_its_record() {
 #[test]
 fn ending_is_idempotent_and_checks_the_token() {
     let (stored, _) = live();
-    let (_, w) = end(Some(&stored), Some(&presented("fp")), EndReason::Killed, T0);
+    let (_, w) = end(Some(&stored), Some(&presented("fp")), None, EndReason::Killed, T0);
     let Write::Put(ended) = w else { panic!() };
-    assert_eq!(end(Some(&ended), Some(&presented("fp")), EndReason::Killed, T0), (Ending::AlreadyGone, Write::Nothing));
     assert_eq!(
-        end(Some(&stored), Some(&presented("other")), EndReason::Killed, T0),
+        end(Some(&ended), Some(&presented("fp")), None, EndReason::Killed, T0),
+        (Ending::AlreadyGone, Write::Nothing)
+    );
+    assert_eq!(
+        end(Some(&stored), Some(&presented("other")), None, EndReason::Killed, T0),
         (Ending::Mismatch, Write::Nothing)
     );
-    assert_eq!(end(None, None, EndReason::Admin, T0), (Ending::NotFound, Write::Nothing));
-    let (out, _) = end(Some(&stored), None, EndReason::Admin, T0);
+    assert_eq!(end(None, None, None, EndReason::Admin, T0), (Ending::NotFound, Write::Nothing));
+    let (out, _) = end(Some(&stored), None, None, EndReason::Admin, T0);
     assert_eq!(out, Ending::Ended { stored: true });
 }
 
 #[test]
 fn killing_unstored_ids_makes_them_unclaimable() {
     let p = presented("fp");
-    let (out, w) = end(None, Some(&p), EndReason::Killed, T0 + 1000);
+    let (out, w) = end(None, Some(&p), None, EndReason::Killed, T0 + 1000);
     assert_eq!(out, Ending::Ended { stored: false });
     let Write::Put(tomb) = w else { panic!() };
     let Stored::Ended(t) = &tomb else { panic!() };
@@ -106,4 +109,37 @@ fn rotation_of_a_deferred_session_claims_it_first() {
 fn adopt_never_overwrites() {
     let (stored, record) = live();
     assert_eq!(adopt(Some(&stored), record, &presented("x")), (None, Write::Nothing));
+}
+
+#[test]
+fn a_pair_rotated_late_and_killed_never_comes_back() {
+    // No absolute lifetime: a session may live for days, then rotate and be killed.
+    let policy = Policy { max_lifetime_s: 0, idle_timeout_s: 30 * 24 * 3600, ..Policy::default() };
+    let (stored, _) = live();
+    let later = T0 + 3 * 24 * 3600 * 1000;
+    let (moved, _) = rotate_out(Some(&stored), &presented("fp"), later, &policy);
+    let new = Presented { cfid: "c2".into(), token_fp: "new-fp".into(), issued_at: later, fresh: true };
+    let (adopted, _) = adopt(None, moved.unwrap(), &new);
+    let adopted = adopted.unwrap();
+    assert_eq!((adopted.session_key.as_str(), adopted.issued_at), ("c1", later));
+    let (_, w) = end(Some(&Stored::Live(adopted)), Some(&new), None, EndReason::Killed, later + 1000);
+    let Write::Put(Stored::Ended(t)) = w else { panic!() };
+    // The tombstone outlives the new token's claim window (not the session's creation's).
+    assert!(t.purge_at >= later + MAX_CLAIM_WINDOW_MS, "purge at {} is inside the claim window", t.purge_at);
+    let after_purge = t.purge_at + 1;
+    let claim_again = Presented { fresh: false, ..new.clone() };
+    let (b, _) = begin(None, &claim_again, after_purge, &policy);
+    assert_eq!(b, Begin::Refused(Refusal::Unknown), "a purged, killed pair was accepted again");
+    // The end event is keyed by the session's first CFID, like its start.
+    let ev = t.pending.unwrap();
+    assert_eq!((ev.idempotency_key.as_str(), ev.session.as_str(), ev.cfid.as_str()), ("c1:end", "c1", "c2"));
+}
+
+#[test]
+fn logging_a_user_out_leaves_sessions_of_other_users_alone() {
+    let (_, mut record) = live();
+    record.user = Some("bob".into());
+    let stored = Stored::Live(record);
+    assert_eq!(end(Some(&stored), None, Some("alice"), EndReason::Admin, T0), (Ending::OtherUser, Write::Nothing));
+    assert!(matches!(end(Some(&stored), None, Some("bob"), EndReason::Admin, T0).0, Ending::Ended { .. }));
 }

@@ -17,6 +17,28 @@ use crate::{
 };
 
 impl SessionObject {
+    /// Adds the session to its new user's index object, before the session is stored with
+    /// that user; an error means the tag must not be stored.
+    pub(super) async fn tag_user_first(
+        &self,
+        before: &Option<Stored>,
+        after: &Option<Stored>,
+        cfid: &str,
+        config: Option<&Config>,
+    ) -> Result<()> {
+        let (Some(config), Some(Stored::Live(r))) = (config, after) else { return Ok(()) };
+        let Some(user) = &r.user else { return Ok(()) };
+        let old = match before {
+            Some(Stored::Live(b)) => b.user.as_ref(),
+            _ => None,
+        };
+        if old == Some(user) {
+            return Ok(());
+        }
+        let index = Index::from_env(&self.env, config.index_shards).map_err(rust_err)?;
+        index.add_user(user, cfid).await.map_err(|e| rust_err(format!("user index add failed: {e}")))
+    }
+
     /// Keeps the index shard and the user objects in step with the session. Index failures
     /// are logged, never fatal: the sweep and the session object itself stay authoritative.
     #[allow(clippy::too_many_arguments)]
@@ -45,11 +67,9 @@ impl SessionObject {
         match after {
             Some(Stored::Live(r)) => {
                 if old_user != new_user {
+                    // (the new user was added by `tag_user_first`, before the write)
                     if let Some(u) = &old_user {
                         log("user remove", index.remove_user(u, cfid).await);
-                    }
-                    if let Some(u) = &new_user {
-                        log("user add", index.add_user(u, cfid).await);
                     }
                 }
                 let entry = IndexEntry::new(cfid, &SessionView::from(r));
@@ -97,7 +117,9 @@ impl SessionObject {
         if due.is_empty() {
             return Ok(());
         }
-        let Some(config) = self.config() else { return Ok(()) };
+        let Some(config) = self.config() else {
+            return Ok(()); // nothing can be sent; `arm` looks again later
+        };
         for d in due {
             let key = d.event.idempotency_key.clone();
             let url = match d.hook {
@@ -111,7 +133,7 @@ impl SessionObject {
                         obj.insert("app".into(), config.app_name.clone().into());
                     }
                     let body = body.to_string();
-                    hooks::post(url, &body, config.signing_key.expose(), &key, now).await
+                    hooks::post(url, &body, &config.origin_keys(), &key, now).await
                 }
                 None => Ok(()), // the hook was turned off since: nothing to deliver
             };

@@ -1,0 +1,122 @@
+//! Parsers for single configuration values. Each returns a [`ConfigError`] naming the
+//! variable (never its value).
+
+use url::Url;
+
+use super::{err, ConfigError};
+use crate::core::kill::{CrossSite, KillPolicy};
+
+/// The `KILL_*` settings. `KILL_PARAM=off` and `KILL_PATH=off` turn those triggers off.
+pub(super) fn parse_kill(get: &dyn Fn(&str) -> Option<String>, k: &mut KillPolicy) -> Result<(), ConfigError> {
+    if let Some(v) = get("KILL_PARAM") {
+        k.param = match v.as_str() {
+            off if off.eq_ignore_ascii_case("off") => None,
+            name if name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b)) => Some(name.to_owned()),
+            _ => return Err(err("KILL_PARAM", "must be a parameter name (letters, digits, _ - .) or off")),
+        };
+    }
+    if let Some(v) = get("KILL_PATH") {
+        k.path = match v.as_str() {
+            off if off.eq_ignore_ascii_case("off") => None,
+            p if p.starts_with('/') && !p.starts_with("//") && !p.contains(['?', '#', ' ']) => Some(p.to_owned()),
+            _ => return Err(err("KILL_PATH", "must be a path starting with / (or off)")),
+        };
+    }
+    if let Some(v) = get("KILL_REDIRECT") {
+        let is_path = v.starts_with('/') && !v.starts_with("//") && !v.contains('\\');
+        let is_url = Url::parse(&v).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+        if !(is_path || is_url) || v.chars().any(char::is_control) {
+            return Err(err("KILL_REDIRECT", "must be a path starting with / or an absolute http(s) URL"));
+        }
+        k.redirect = Some(v);
+    }
+    if let Some(v) = get("KILL_COOKIES") {
+        let names: Vec<String> = v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+        let token = |n: &String| n.bytes().all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b));
+        if names.is_empty() || !names.iter().all(token) {
+            return Err(err("KILL_COOKIES", "must be a comma-separated list of cookie names"));
+        }
+        k.cookies = names;
+    }
+    if let Some(v) = get("KILL_CLEAR_SITE_DATA") {
+        k.clear_site_data = parse_bool("KILL_CLEAR_SITE_DATA", &v)?;
+    }
+    if let Some(v) = get("KILL_METHODS") {
+        const KNOWN: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
+        let methods: Vec<String> =
+            v.split(',').map(|m| m.trim().to_ascii_uppercase()).filter(|m| !m.is_empty()).collect();
+        if methods.is_empty() || !methods.iter().all(|m| KNOWN.contains(&m.as_str())) {
+            return Err(err("KILL_METHODS", "must be a comma-separated list of GET, HEAD, POST, PUT, PATCH, DELETE"));
+        }
+        k.methods = methods;
+    }
+    if let Some(v) = get("KILL_CROSS_SITE") {
+        k.cross_site = match v.to_ascii_lowercase().as_str() {
+            "confirm" => CrossSite::Confirm,
+            "allow" => CrossSite::Allow,
+            _ => return Err(err("KILL_CROSS_SITE", "must be confirm or allow")),
+        };
+    }
+    Ok(())
+}
+
+pub(super) fn parse_origin(raw: &str) -> Result<Url, ConfigError> {
+    let bad = |reason: &str| err("ORIGIN_URL", reason);
+    let url = Url::parse(raw).map_err(|_| bad("must be an absolute http:// or https:// URL"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(bad("must be an absolute http:// or https:// URL"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("must not have a query string or fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("must not contain credentials"));
+    }
+    Ok(url)
+}
+
+/// A hook URL: absolute http(s), or relative to `ORIGIN_URL` (resolved like a link).
+pub(super) fn hook_url(variable: &'static str, raw: &str, origin: Option<&Url>) -> Result<Url, ConfigError> {
+    let url = match Url::parse(raw) {
+        Ok(u) => u,
+        Err(url::ParseError::RelativeUrlWithoutBase) => match origin {
+            Some(o) => o.join(raw).map_err(|_| err(variable, "must be an http(s) URL or a path"))?,
+            None => return Err(err(variable, "is relative, which needs ORIGIN_URL; use an absolute http(s) URL")),
+        },
+        Err(_) => return Err(err(variable, "must be an http(s) URL or a path")),
+    };
+    if matches!(url.scheme(), "http" | "https") && url.host().is_some() {
+        Ok(url)
+    } else {
+        Err(err(variable, "must be an http(s) URL or a path"))
+    }
+}
+
+pub(super) fn parse_bool(variable: &'static str, raw: &str) -> Result<bool, ConfigError> {
+    match raw.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(err(variable, "must be true or false")),
+    }
+}
+
+pub(super) fn parse_u64(variable: &'static str, raw: &str, min: u64, max: u64) -> Result<u64, ConfigError> {
+    match raw.parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(err(variable, format!("must be a whole number from {min} to {max}"))),
+    }
+}
+
+pub(super) fn parse_domain(raw: &str) -> Result<String, ConfigError> {
+    let d = raw.trim_start_matches('.').to_ascii_lowercase();
+    let ok = !d.is_empty()
+        && d.len() <= 253
+        && !d.contains("..")
+        && !d.ends_with('.')
+        && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    if ok {
+        Ok(d)
+    } else {
+        Err(err("COOKIE_DOMAIN", "must be a host name such as example.com"))
+    }
+}

@@ -1,0 +1,98 @@
+//! Ending a session, failing closed: when its object cannot confirm an end (a kill, an
+//! `invalidate`, a failed login or rotation), the browser's cookies are expired anyway and
+//! the end is retried until the object confirms it: a few times at once (in the background,
+//! after the response), then from a queue in the session's index shard that the sweep works
+//! through. While the object keeps failing, requests with those ids fail too (503), so they
+//! are never served as a session.
+
+use std::time::Duration;
+
+use worker::{console_error, console_log, console_warn, Context, Delay, Env};
+
+use super::store::{Index, Sessions};
+use crate::core::{config::Config, error::EdgeError, ids::Cfid, lifecycle::Ending, rpc::EndRequest};
+
+/// The response header that says a session end is not confirmed yet (value `retrying`).
+pub const UNCONFIRMED_HEADER: &str = "x-cfsession-end";
+
+/// Waits before each retry in the background (ms).
+const RETRIES_MS: &[u64] = &[250, 1_000, 3_000];
+
+/// Ends a session now. `Ok(true)`: confirmed. `Ok(false)`: not confirmed; the end is being
+/// retried in the background (the caller expires the cookies and says so).
+pub async fn end_or_retry(
+    sessions: &Sessions,
+    cfid: &Cfid,
+    req: EndRequest,
+    env: &Env,
+    config: &Config,
+    ctx: &Context,
+) -> Result<bool, EdgeError> {
+    match sessions.end(cfid, &req).await {
+        Ok(ending) => {
+            if ending == Ending::Mismatch {
+                console_log!("cfsession-edge: session {cfid}: end refused (not this session's token)");
+            }
+            Ok(true)
+        }
+        Err(e) => {
+            console_error!("cfsession-edge: session {cfid}: end not confirmed ({e}); cookies expired, retrying");
+            let (env, shards) = (env.clone(), config.index_shards);
+            ctx.wait_until(async move { retry(env, shards, req).await });
+            Ok(false)
+        }
+    }
+}
+
+async fn retry(env: Env, shards: u32, req: EndRequest) {
+    let Some(cfid) = Cfid::parse(&req.cfid) else { return };
+    let Ok(sessions) = Sessions::from_env(&env) else { return };
+    for wait in RETRIES_MS {
+        Delay::from(Duration::from_millis(*wait)).await;
+        match sessions.end(&cfid, &req).await {
+            Ok(_) => {
+                console_log!("cfsession-edge: session {cfid}: end confirmed on retry");
+                return;
+            }
+            Err(e) => console_warn!("cfsession-edge: session {cfid}: end retry failed: {e}"),
+        }
+    }
+    let queued = match Index::from_env(&env, shards) {
+        Ok(index) => index.queue_end(&req).await,
+        Err(e) => Err(e),
+    };
+    match queued {
+        Ok(()) => console_warn!("cfsession-edge: session {cfid}: end queued for the sweep"),
+        Err(e) => console_error!(
+            "cfsession-edge: session {cfid}: end could not be queued ({e}); ids stay refused while the object fails"
+        ),
+    }
+}
+
+/// The sweep's part: retries every queued end; drops those the object confirms. Returns how
+/// many were confirmed. Errors are logged per entry, never fatal.
+pub async fn retry_queued(index: &Index, sessions: &Sessions) -> u64 {
+    let mut confirmed = 0;
+    for shard in 0..index.count {
+        let pending = match index.pending_ends(shard, 500).await {
+            Ok(p) => p,
+            Err(e) => {
+                console_error!("cfsession-edge: sweep: shard {shard}: queued ends unreadable: {e}");
+                continue;
+            }
+        };
+        for p in pending {
+            let Some(cfid) = Cfid::parse(&p.request.cfid) else { continue };
+            match sessions.end(&cfid, &p.request).await {
+                Ok(_) => match index.end_confirmed(cfid.as_str()).await {
+                    Ok(()) => confirmed += 1,
+                    Err(e) => {
+                        console_warn!("cfsession-edge: sweep: session {cfid}: end confirmed, queue not updated: {e}")
+                    }
+                },
+                Err(e) => console_warn!("cfsession-edge: sweep: session {cfid}: queued end still failing: {e}"),
+            }
+        }
+    }
+    confirmed
+}

@@ -1,0 +1,76 @@
+//! A real nginx (Debian's, installed by `scripts/setup`) on a free loopback port, with its
+//! default header limits (`large_client_header_buffers 4 8k`), proxying to an upstream.
+//! Stopped when dropped.
+
+use std::{
+    fs,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use super::{
+    edge::{free_port, TempDir},
+    wait,
+};
+
+pub struct Nginx {
+    pub port: u16,
+    child: Child,
+    dir: TempDir,
+}
+
+impl Nginx {
+    /// Starts nginx in front of `upstream` (`http://127.0.0.1:<port>`), waiting until it listens.
+    pub fn proxy_to(upstream: &str) -> Self {
+        let bin = std::env::var("NGINX_BIN").unwrap_or_else(|_| "/usr/sbin/nginx".into());
+        assert!(PathBuf::from(&bin).exists(), "nginx is missing at {bin}: run scripts/setup");
+        let dir = TempDir::new("nginx");
+        let port = free_port();
+        let d = dir.0.display();
+        let conf = format!(
+            "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+             events {{ worker_connections 256; }}\n\
+             http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
+               fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
+               server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      proxy_pass {upstream};\n\
+                   proxy_set_header Host $http_host;\n    }}\n  }}\n}}\n"
+        );
+        fs::write(dir.0.join("nginx.conf"), conf).unwrap();
+        let child = Command::new(&bin)
+            .arg("-p")
+            .arg(&dir.0)
+            .arg("-c")
+            .arg(dir.0.join("nginx.conf"))
+            .arg("-e")
+            .arg(dir.0.join("error.log"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nginx");
+        let mut nginx = Nginx { port, child, dir };
+        wait::until("nginx listening", Duration::from_secs(15), Duration::from_millis(50), || {
+            if let Ok(Some(status)) = nginx.child.try_wait() {
+                panic!("nginx exited with {status}: {}", nginx.error_log());
+            }
+            std::net::TcpStream::connect(("127.0.0.1", port)).ok().map(|_| ())
+        });
+        nginx
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn error_log(&self) -> String {
+        fs::read_to_string(self.dir.0.join("error.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
