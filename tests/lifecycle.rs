@@ -228,6 +228,28 @@ fn the_sweep_ends_a_session_whose_alarm_was_lost() {
 }
 
 #[test]
+fn a_sweep_entry_that_fails_is_skipped_and_the_rest_are_swept() {
+    let o = HookOrigin::start(0);
+    let vars = hook_vars(&[("SESSION_TIMEOUT", "3"), ("TEST_FAULTS", "session.check=fail*1")]);
+    let edge = Edge::start_for_cron(&o.origin.url(), &vars);
+    let (_a, a) = stored_session(&edge);
+    let (_b, b) = stored_session(&edge);
+    let expires = [&a, &b].map(|id| edge.inspect(id).unwrap()["expires_at"].as_u64().unwrap());
+    let edge = edge.restart_after(Edge::lose_all_alarms);
+    let latest = expires.into_iter().max().unwrap();
+    poll("the deadlines to pass", || (common::verify::now_ms() > latest + 2_000).then_some(()));
+    // The first entry's check fails: it is skipped, and the sweep goes on to the second.
+    edge.trigger_cron();
+    edge.wait_for_log("sweep checked 2 sessions past their deadline, ended 1, failed 1");
+    let ended: Vec<&String> = [&a, &b].into_iter().filter(|id| edge.inspect(id).is_none()).collect();
+    assert_eq!(ended.len(), 1, "one session ended, one skipped");
+    // The next sweep ends the skipped one.
+    edge.trigger_cron();
+    poll("both ended", || (edge.inspect(&a).is_none() && edge.inspect(&b).is_none()).then_some(()));
+    assert_eq!(o.ends(&a).len() + o.ends(&b).len(), 2, "one end hook each");
+}
+
+#[test]
 fn a_users_sessions_are_found_the_moment_they_are_tagged() {
     let o = HookOrigin::start(0);
     let edge = Edge::start(&o.origin.url(), &[]);
