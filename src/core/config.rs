@@ -6,11 +6,12 @@ use std::fmt;
 
 use url::Url;
 
-use self::parse::{hook_url, parse_bool, parse_domain, parse_kill, parse_origin, parse_u64};
+use self::parse::{hook_url, parse_bool, parse_cookie_names, parse_domain, parse_kill, parse_origin, parse_u64};
 use super::{
     cookie::{CookieExpiry, CookiePolicy},
     crypto::{ct_eq, hex, hmac_sha256},
     faults::{self, Faults},
+    guard::GuardPolicy,
     kill::KillPolicy,
     protocol::{OriginKeys, MAX_TIMEOUT_S},
     session::Policy,
@@ -27,9 +28,27 @@ pub const DEFAULT_DATA_LIMIT: usize = 3 * 1024;
 /// The shortest accepted `SESSION_SIGNING_KEY` / `ADMIN_TOKEN`.
 const MIN_SECRET_LEN: usize = 32;
 
+/// Who owns the session (`SESSION_MODE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SessionMode {
+    /// The edge owns it: CFID/CFTOKEN are the edge's, the origin gets signed headers.
+    #[default]
+    Edge,
+    /// The origin owns it (its own session cookies); the edge guards it. See
+    /// [`crate::core::guard`].
+    Guard,
+}
+
 /// Validated configuration. Build it with [`Config::from_lookup`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
+    /// `SESSION_MODE`: `edge` or `guard`.
+    pub mode: SessionMode,
+    /// `GUARD_COOKIES` (guard mode): the origin's session cookies.
+    pub guard: GuardPolicy,
+    /// `ORIGIN_KILL_URL` (guard mode): where the edge POSTs an ended session's cookies, so
+    /// the application ends its own session (`sessionInvalidate()`, `onSessionEnd`).
+    pub origin_kill_url: Option<Url>,
     /// `ORIGIN_URL`: where requests are forwarded. `None` (unset or empty) forwards to the
     /// request's own URL, the production pattern of a Worker on a route in front of its origin.
     pub origin: Option<Url>,
@@ -85,6 +104,9 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
+            mode: SessionMode::Edge,
+            guard: GuardPolicy::default(),
+            origin_kill_url: None,
             origin: None,
             signing_key: Secret(String::new()),
             origin_key: Secret(String::new()),
@@ -282,6 +304,18 @@ impl Config {
             }
             c.admin_prefix = v;
         }
+        if let Some(v) = get("SESSION_MODE") {
+            c.mode = match v.to_ascii_lowercase().as_str() {
+                "edge" => SessionMode::Edge,
+                "guard" => SessionMode::Guard,
+                _ => return Err(err("SESSION_MODE", "must be edge or guard")),
+            };
+        }
+        if let Some(v) = get("GUARD_COOKIES") {
+            c.guard.cookies = parse_cookie_names("GUARD_COOKIES", &v)?;
+        }
+        c.origin_kill_url =
+            get("ORIGIN_KILL_URL").map(|v| hook_url("ORIGIN_KILL_URL", &v, c.origin.as_ref())).transpose()?;
         if let Some(v) = get("INDEX_SHARDS") {
             c.index_shards = u32::try_from(parse_u64("INDEX_SHARDS", &v, 1, 256)?).unwrap_or(16);
         }

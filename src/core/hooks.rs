@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{clock::UnixMs, lifecycle::SessionEvent, protocol::OriginKeys};
+use super::{clock::UnixMs, guard::OriginIds, lifecycle::SessionEvent, protocol::OriginKeys};
 
 /// Attempts before an event is given up. With [`backoff_ms`] that is about an hour of retries.
 pub const MAX_ATTEMPTS: u32 = 20;
@@ -22,6 +22,8 @@ pub const MAX_BACKOFF_MS: u64 = 300_000;
 pub enum Hook {
     Start,
     End,
+    /// Guard mode: `ORIGIN_KILL_URL`, with the ended session's origin cookies.
+    OriginKill,
 }
 
 /// An event waiting for delivery.
@@ -33,6 +35,9 @@ pub struct Delivery {
     pub attempts: u32,
     /// When to try next (ms).
     pub next_at: UnixMs,
+    /// `OriginKill` only: the origin's session cookies to present.
+    #[serde(default, skip_serializing_if = "OriginIds::is_empty")]
+    pub cookies: OriginIds,
 }
 
 /// How long to wait after `attempts` failures.
@@ -58,7 +63,14 @@ impl Outbox {
     /// already (one logical event, one delivery).
     pub fn push(&mut self, hook: Hook, event: SessionEvent, now: UnixMs) {
         if !self.0.iter().any(|d| d.event.idempotency_key == event.idempotency_key) {
-            self.0.push(Delivery { hook, event, attempts: 0, next_at: now });
+            self.0.push(Delivery { hook, event, attempts: 0, next_at: now, cookies: OriginIds::default() });
+        }
+    }
+
+    /// Queues the `ORIGIN_KILL_URL` call of a guarded session (once per key).
+    pub fn push_origin_kill(&mut self, event: SessionEvent, cookies: OriginIds, now: UnixMs) {
+        if !self.0.iter().any(|d| d.event.idempotency_key == event.idempotency_key) {
+            self.0.push(Delivery { hook: Hook::OriginKill, event, attempts: 0, next_at: now, cookies });
         }
     }
 
@@ -145,6 +157,7 @@ mod tests {
             idempotency_key: key.into(),
             session: key.split(':').next().unwrap_or_default().into(),
             cfid: "c".into(),
+            mode: "edge".into(),
             reason: None,
             created: 0,
             last_access: 0,

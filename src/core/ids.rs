@@ -71,6 +71,12 @@ impl TokenKey {
     pub fn derive(signing_key: &[u8]) -> Self {
         Self(hmac_sha256(signing_key, &[b"cfsession-edge token key v1"]))
     }
+
+    /// A key for tokens that are valid only together with `context` (guard mode binds the
+    /// origin's cookie values this way: `context` is their digest).
+    pub fn bound_to(&self, context: &[u8]) -> Self {
+        Self(hmac_sha256(&self.0, &[b"cfsession-edge guard binding v1", context]))
+    }
 }
 
 impl fmt::Debug for TokenKey {

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use super::{
     clock::UnixMs,
     crypto::ct_eq,
+    guard::OriginIds,
     session::{put_live, Presented, Refusal, SessionRecord, Stored, Write, MAX_CLAIM_WINDOW_MS},
 };
 
@@ -70,8 +71,12 @@ pub struct SessionEvent {
     /// pair a start with its end.
     #[serde(default)]
     pub session: String,
-    /// The CFID at the time of the event (differs from `session` after a rotation).
+    /// The CFID at the time of the event (differs from `session` after a rotation). In guard
+    /// mode, the guard id (the origin's own ids are never in an event).
     pub cfid: String,
+    /// `edge` or `guard` (who owns the session; guard-mode events carry no data).
+    #[serde(default = "edge_mode")]
+    pub mode: String,
     pub reason: Option<EndReason>,
     pub created: UnixMs,
     pub last_access: UnixMs,
@@ -81,6 +86,19 @@ pub struct SessionEvent {
     pub data: Option<Map<String, Value>>,
     /// When it happened (ms).
     pub at: UnixMs,
+}
+
+fn edge_mode() -> String {
+    "edge".into()
+}
+
+/// The mode a record belongs to, for its events.
+fn mode_of(record: &SessionRecord) -> String {
+    if record.origin_cookies.is_empty() {
+        edge_mode()
+    } else {
+        "guard".into()
+    }
 }
 
 impl SessionEvent {
@@ -101,6 +119,7 @@ impl SessionEvent {
             idempotency_key: format!("{session}:start"),
             session,
             cfid: cfid.to_owned(),
+            mode: mode_of(record),
             reason: None,
             created: record.created,
             last_access: record.last_access,
@@ -119,12 +138,33 @@ impl SessionEvent {
             idempotency_key: format!("{session}:end"),
             session,
             cfid: cfid.to_owned(),
+            mode: mode_of(record),
             reason: Some(reason),
             created: record.created,
             last_access: record.last_access,
             hits: record.hits,
             user: record.user.clone(),
-            data: Some(record.data.clone()),
+            data: (record.origin_cookies.is_empty()).then(|| record.data.clone()),
+            at,
+        }
+    }
+
+    /// The call to `ORIGIN_KILL_URL` for a guarded session ending (its body; the cookies go in
+    /// the request's `Cookie` header). `cfid` is the guard id.
+    pub fn origin_kill(end: Option<&SessionEvent>, cfid: &str, reason: Option<EndReason>, at: UnixMs) -> Self {
+        let session = end.map_or(cfid, |e| e.session_key()).to_owned();
+        Self {
+            event: "origin_kill".into(),
+            idempotency_key: format!("{session}:origin_kill"),
+            session,
+            cfid: cfid.to_owned(),
+            mode: "guard".into(),
+            reason: end.and_then(|e| e.reason).or(reason),
+            created: end.map_or(at, |e| e.created),
+            last_access: end.map_or(at, |e| e.last_access),
+            hits: end.map_or(0, |e| e.hits),
+            user: end.and_then(|e| e.user.clone()),
+            data: None,
             at,
         }
     }
@@ -141,6 +181,9 @@ pub struct Tombstone {
     /// The end event still to be delivered (only for sessions that were stored).
     #[serde(default)]
     pub pending: Option<SessionEvent>,
+    /// Guard mode: the origin's session cookies, still to be sent to `ORIGIN_KILL_URL`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin_kill: Option<OriginIds>,
 }
 
 impl Tombstone {
@@ -153,18 +196,31 @@ impl Tombstone {
             cause: Cause::Ended(reason),
             purge_at: purge_at(record.token_issued_at(), now),
             pending: Some(SessionEvent::end(record, cfid, reason, now)),
+            origin_kill: (!record.origin_cookies.is_empty()).then(|| record.origin_cookies.clone()),
         }
     }
 
     /// The end of ids that were never stored (a deferred session): no event, but the ids
     /// must never be claimed afterwards.
     pub fn unstored(issued_at: UnixMs, reason: EndReason, now: UnixMs) -> Self {
-        Self { at: now, cause: Cause::Ended(reason), purge_at: purge_at(issued_at, now), pending: None }
+        Self {
+            at: now,
+            cause: Cause::Ended(reason),
+            purge_at: purge_at(issued_at, now),
+            pending: None,
+            origin_kill: None,
+        }
     }
 
     /// Ids a session was rotated away from.
     pub fn rotated(record: &SessionRecord, now: UnixMs) -> Self {
-        Self { at: now, cause: Cause::Rotated, purge_at: purge_at(record.token_issued_at(), now), pending: None }
+        Self {
+            at: now,
+            cause: Cause::Rotated,
+            purge_at: purge_at(record.token_issued_at(), now),
+            pending: None,
+            origin_kill: None,
+        }
     }
 
     /// How a request with these ids is refused at `now`.
@@ -225,7 +281,9 @@ pub fn end(
             (Ending::Ended { stored: true }, Write::Put(Stored::Ended(tomb)))
         }
         (None, Some(p)) => {
-            let tomb = Tombstone::unstored(p.issued_at, reason, now);
+            let mut tomb = Tombstone::unstored(p.issued_at, reason, now);
+            // A guarded session the edge never stored still exists at the origin.
+            tomb.origin_kill = (!p.origin.is_empty()).then(|| p.origin.clone());
             (Ending::Ended { stored: false }, Write::Put(Stored::Ended(tomb)))
         }
         (None, None) => (Ending::NotFound, Write::Nothing),
@@ -270,6 +328,9 @@ pub fn adopt(stored: Option<&Stored>, mut record: SessionRecord, new: &Presented
     record.cfid = new.cfid.clone();
     record.token_fp = new.token_fp.clone();
     record.issued_at = new.issued_at;
+    if !new.origin.is_empty() {
+        record.origin_cookies = new.origin.clone();
+    }
     let write = put_live(&mut record);
     (Some(record), write)
 }

@@ -2,12 +2,18 @@
 //! `fetch`). Fields only get added, with defaults, so a new Worker can talk to an old object
 //! during a rollout and back.
 
+// Outcomes that carry a record are short-lived and moved once: boxing would only add an
+// allocation.
+#![allow(clippy::large_enum_variant)]
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{
     clock::UnixMs,
+    guard::OriginIds,
     hooks::Delivery,
+    ids::{CfToken, Cfid},
     lifecycle::EndReason,
     session::{Policy, Presented, Refusal, SessionRecord, Update},
 };
@@ -20,15 +26,36 @@ pub struct Ids {
     pub issued_at: UnixMs,
     #[serde(default)]
     pub fresh: bool,
+    /// Guard mode: the origin's session cookies the ids are bound to.
+    #[serde(default, skip_serializing_if = "OriginIds::is_empty")]
+    pub origin: OriginIds,
 }
 
 impl Ids {
+    /// The ids of `cfid` and its `token` (a guard id and its binding token in guard mode).
+    pub fn of(cfid: &Cfid, token: &CfToken, fresh: bool) -> Self {
+        Self {
+            cfid: cfid.to_string(),
+            token_fp: token.fingerprint(),
+            issued_at: token.issued_at(),
+            fresh,
+            origin: OriginIds::default(),
+        }
+    }
+
+    /// These ids, bound to the origin's session cookies `origin` (guard mode).
+    pub fn bound(mut self, origin: OriginIds) -> Self {
+        self.origin = origin;
+        self
+    }
+
     pub fn presented(&self) -> Presented {
         Presented {
             cfid: self.cfid.clone(),
             token_fp: self.token_fp.clone(),
             issued_at: self.issued_at,
             fresh: self.fresh,
+            origin: self.origin.clone(),
         }
     }
 }
@@ -73,6 +100,9 @@ pub struct SessionView {
     pub user: Option<String>,
     /// Storage writes of this session so far.
     pub writes: u64,
+    /// `edge`, or `guard` for a session of the origin's that the edge guards (no data).
+    #[serde(default)]
+    pub mode: String,
 }
 
 impl From<&SessionRecord> for SessionView {
@@ -86,6 +116,7 @@ impl From<&SessionRecord> for SessionView {
             expires_at: r.next_deadline(),
             user: r.user.clone(),
             writes: r.writes,
+            mode: if r.origin_cookies.is_empty() { "edge" } else { "guard" }.to_owned(),
         }
     }
 }
@@ -130,8 +161,6 @@ pub struct RotateOutRequest {
 
 /// The answer to `rotate_out`: the session's record (internal: it carries the old token's
 /// fingerprint and never leaves the edge), or why not.
-// Short-lived values, moved once: boxing would only add an allocation.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum RotateOutReply {

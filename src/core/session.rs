@@ -14,11 +14,15 @@
 //! if the object is evicted, the idle deadline is computed from the persisted value, so a
 //! session may end up to one touch interval *early*, never late.
 
+// Outcomes that carry a record are short-lived and moved once: boxing would only add an
+// allocation.
+#![allow(clippy::large_enum_variant)]
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use super::lifecycle::{EndReason, Tombstone};
-use super::{clock::UnixMs, crypto::ct_eq};
+use super::{clock::UnixMs, crypto::ct_eq, guard::OriginIds};
 
 /// The timeout and write policy, from the configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +82,10 @@ pub struct SessionRecord {
     /// (0 in records stored before it existed: then `created`).
     #[serde(default)]
     pub issued_at: UnixMs,
+    /// Guard mode: the origin's session cookies this session guards (never shown; sent only
+    /// to `ORIGIN_KILL_URL` when the session ends). Empty in edge mode.
+    #[serde(default, skip_serializing_if = "OriginIds::is_empty")]
+    pub origin_cookies: OriginIds,
 }
 
 impl SessionRecord {
@@ -100,6 +108,7 @@ impl SessionRecord {
             writes: 0,
             session_key: String::new(),
             issued_at: created,
+            origin_cookies: OriginIds::default(),
         }
     }
 
@@ -180,7 +189,7 @@ pub enum Stored {
 }
 
 /// How a request presents itself to the session object.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Presented {
     /// The session's CFID (names the object; used in event keys).
     pub cfid: String,
@@ -190,6 +199,8 @@ pub struct Presented {
     pub issued_at: UnixMs,
     /// `true` for ids minted on this very request (stored at once when deferral is off).
     pub fresh: bool,
+    /// Guard mode: the origin's session cookies the ids are bound to.
+    pub origin: OriginIds,
 }
 
 /// Why the session object would not take a request's ids.
@@ -222,8 +233,6 @@ pub enum Begin {
 }
 
 /// What the object must write after a decision.
-// Short-lived values, moved once: boxing would only add an allocation.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Write {
     Nothing,
@@ -265,6 +274,7 @@ pub(crate) fn claim(p: &Presented, now: UnixMs, policy: &Policy) -> Option<Sessi
     let mut record = SessionRecord::new(p.token_fp.clone(), p.issued_at, now, policy);
     record.cfid = p.cfid.clone();
     record.session_key = p.cfid.clone();
+    record.origin_cookies = p.origin.clone();
     if p.fresh {
         return Some(record);
     }

@@ -73,6 +73,7 @@ impl DurableObject for AppObject {
                     &body.to_string(),
                     &config.origin_keys(),
                     &format!("{}:start:{}", next.name, next.generation),
+                    None,
                     now,
                 )
                 .await

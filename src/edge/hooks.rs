@@ -5,15 +5,26 @@ use worker::{Fetch, Headers, Method, Request, RequestInit};
 
 use crate::core::{forward::HOP_MARKER, hooks, protocol::OriginKeys};
 
-/// POSTs `body` (JSON) to `url`, signed with `keys`, with `Idempotency-Key: idempotency`.
+/// POSTs `body` (JSON) to `url`, signed with `keys`, with `Idempotency-Key: idempotency`
+/// (and `cookie` as the `Cookie` header: guard mode's `ORIGIN_KILL_URL`).
 /// `Ok(())` on a 2xx answer; otherwise why not (for the log).
-pub async fn post(url: &Url, body: &str, keys: &OriginKeys<'_>, idempotency: &str, now_ms: u64) -> Result<(), String> {
+pub async fn post(
+    url: &Url,
+    body: &str,
+    keys: &OriginKeys<'_>,
+    idempotency: &str,
+    cookie: Option<&str>,
+    now_ms: u64,
+) -> Result<(), String> {
     let headers = Headers::new();
     let set = |k: &str, v: &str| headers.set(k, v).map_err(|e| e.to_string());
     set("content-type", "application/json")?;
     set("idempotency-key", idempotency)?;
     set("x-session-signature", &hooks::signature(keys, now_ms / 1000, body))?;
     set(HOP_MARKER, "1")?;
+    if let Some(cookie) = cookie {
+        set("cookie", cookie)?;
+    }
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
     let req = Request::new_with_init(url.as_str(), &init).map_err(|e| e.to_string())?;

@@ -18,9 +18,9 @@ use super::{
 use crate::core::{
     cookie::{CFID, CFTOKEN},
     error::EdgeError,
-    ids::{CfToken, Cfid},
     kill::{confirm_page, same_site_path, RequestSite, Trigger},
     lifecycle::EndReason,
+    mode::{self, Presented},
     query,
     rpc::{EndRequest, Ids},
 };
@@ -33,7 +33,7 @@ pub async fn respond(
     url: &Url,
     trigger: Trigger,
     from: &RequestSite<'_>,
-    presented: Option<(Cfid, CfToken)>,
+    presented: Option<Presented>,
 ) -> Result<Response, EdgeError> {
     let config = edge.config;
     if !config.kill.allows(method) {
@@ -46,11 +46,11 @@ pub async fn respond(
         return confirmation(url, config.kill.allows("POST"));
     }
     let mut confirmed = true;
-    if let Some((cfid, token)) = presented {
-        let ids =
-            Ids { cfid: cfid.to_string(), token_fp: token.fingerprint(), issued_at: token.issued_at(), fresh: false };
-        let req = EndRequest { cfid: cfid.to_string(), ids: Some(ids), reason: EndReason::Killed, only_user: None };
-        confirmed = ending::end_or_retry(&edge.sessions, &cfid, req, edge.env, config, edge.ctx).await?;
+    if let Some(p) = presented {
+        // (Guard mode: the ids carry the origin's cookies, for ORIGIN_KILL_URL.)
+        let ids = Ids::of(&p.cfid, &p.token, false).bound(p.origin);
+        let req = EndRequest { cfid: p.cfid.to_string(), ids: Some(ids), reason: EndReason::Killed, only_user: None };
+        confirmed = ending::end_or_retry(&edge.sessions, &p.cfid, req, edge.env, config, edge.ctx).await?;
     }
     let remaining = query::without(url.query().unwrap_or(""), &[CFID, CFTOKEN]);
     let location = config.kill.location(trigger, url.path(), remaining.as_deref());
@@ -60,7 +60,7 @@ pub async fn respond(
     if !confirmed {
         headers.set(UNCONFIRMED_HEADER, "retrying").map_err(EdgeError::internal)?;
     }
-    respond::apply_expiry(headers, &config.kill.expiry_headers(&config.cookie)).map_err(EdgeError::internal)?;
+    respond::apply_expiry(headers, &mode::expiry(config)).map_err(EdgeError::internal)?;
     Ok(resp)
 }
 

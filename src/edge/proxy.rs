@@ -23,9 +23,11 @@ pub struct Forward {
 }
 
 /// The origin's answer: a response ready for the client (its headers are mutable), and the
-/// origin's `X-Session-*` control headers, already removed from it.
+/// origin's `X-Session-*` control headers and `Set-Cookie` values, already removed from it
+/// (the session flow decides which cookies reach the client).
 pub struct OriginReply {
     pub response: Response,
+    pub set_cookies: Vec<String>,
     pub set: Option<String>,
     pub action: Option<String>,
     pub user: Option<String>,
@@ -105,8 +107,11 @@ fn response_to_client(resp: Response) -> worker::Result<OriginReply> {
     let incoming = resp.headers();
     let listed = forward::connection_tokens(incoming.get("connection")?.as_deref());
     let out = Headers::new();
+    let mut set_cookies = Vec::new();
     for (name, value) in incoming.entries() {
-        if forward::keep_response_header(&name, &listed) && !protocol::is_session_header(&name) {
+        if name.eq_ignore_ascii_case("set-cookie") {
+            set_cookies.push(value);
+        } else if forward::keep_response_header(&name, &listed) && !protocol::is_session_header(&name) {
             out.append(&name, &value)?;
         }
     }
@@ -115,5 +120,5 @@ fn response_to_client(resp: Response) -> worker::Result<OriginReply> {
     let user = incoming.get(protocol::USER)?;
     let (_, body) = resp.into_parts();
     let response = Response::builder().with_status(status).with_headers(out).body(body);
-    Ok(OriginReply { response, set, action, user })
+    Ok(OriginReply { response, set_cookies, set, action, user })
 }

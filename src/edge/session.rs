@@ -1,6 +1,9 @@
-//! The session flow of a site request: find the session the client presents (or start one),
-//! forward the request with the session attached, apply the origin's changes (see
-//! [`changes`]), and set or expire cookies.
+//! The session flow of a site request, for both modes: find the session the client presents
+//! (or start one), forward the request with the session attached, apply the origin's changes
+//! (see [`changes`]; guard mode's origin cookies: [`guard`]), and set or expire cookies. What
+//! differs between the modes is decided in [`crate::core::mode`].
+
+use std::cell::Cell;
 
 use worker::{console_log, console_warn, Context, Env, Request, Response};
 
@@ -9,30 +12,33 @@ use super::{
     kill,
     platform::{now_ms, PlatformRandom},
     proxy::{self, Forward},
+    respond,
     store::Sessions,
 };
 use crate::core::{
     clock::UnixMs,
-    config::Config,
-    cookie::{read_session_cookies, strip_session_cookies, CookieExpiry, CFID, CFTOKEN},
+    config::{Config, SessionMode},
+    cookie::CookieExpiry,
     error::EdgeError,
     forward,
+    guard::{Binding, OriginIds},
     ids::{CfToken, Cfid, TokenKey},
     kill::RequestSite,
+    mode::{self, Presented},
     protocol::{parse_origin_changes, Attached},
-    query,
     rpc::{BeginRequest, Ids, Reply, SessionView},
     session::{Refusal, SessionRecord},
 };
 
 mod changes;
+mod guard;
 
 /// What this response does to the session cookies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CookieAction {
     /// Nothing.
     Keep,
-    /// Set CFID and CFTOKEN: a new session, or new ids after a rotation.
+    /// Set the session's cookies: a new session, or new ids after a rotation.
     SetNew,
     /// Re-set them if the cookies slide (a touch or a new timeout).
     Refresh,
@@ -42,8 +48,12 @@ enum CookieAction {
 
 /// The session attached to this request.
 struct Current {
+    /// The CFID (guard mode: the guard id).
     cfid: Cfid,
+    /// The CFTOKEN (guard mode: the binding token).
     token: CfToken,
+    /// Guard mode: the origin's session cookies it is bound to (empty in edge mode).
+    origin: OriginIds,
     view: SessionView,
     /// Started on this request.
     new: bool,
@@ -57,12 +67,7 @@ struct Current {
 
 impl Current {
     fn ids(&self) -> Ids {
-        Ids {
-            cfid: self.cfid.to_string(),
-            token_fp: self.token.fingerprint(),
-            issued_at: self.token.issued_at(),
-            fresh: self.new,
-        }
+        Ids::of(&self.cfid, &self.token, self.new).bound(self.origin.clone())
     }
 }
 
@@ -84,9 +89,11 @@ pub async fn handle(req: Request, env: &Env, config: &Config, ctx: &Context) -> 
     let method = req.inner().method();
     let header = |name: &str| req.headers().get(name).ok().flatten();
     let cookie_header = header("cookie");
-    let sessions = Sessions::from_env(env)?;
-    let presented = presented(cookie_header.as_deref(), url.query(), config, &key);
-    let edge = Edge { env, config, ctx, sessions, key, now };
+    let identified = mode::identify(config, cookie_header.as_deref(), url.query(), &key);
+    if let Some(why) = identified.ignored {
+        console_log!("cfsession-edge: ignored {why}");
+    }
+    let edge = Edge { env, config, ctx, sessions: Sessions::from_env(env)?, key, now };
 
     if let Some(trigger) = config.kill.trigger(url.path(), url.query()) {
         let (sfs, origin, referer) = (header("sec-fetch-site"), header("origin"), header("referer"));
@@ -97,130 +104,145 @@ pub async fn handle(req: Request, env: &Env, config: &Config, ctx: &Context) -> 
             referer: referer.as_deref(),
             host: &host,
         };
-        return kill::respond(&edge, &method, &url, trigger, &from, presented).await;
+        return kill::respond(&edge, &method, &url, trigger, &from, identified.presented).await;
     }
-    let config = edge.config;
-    let sessions = &edge.sessions;
 
-    let (resumed, quiet) = match presented {
-        Some((cfid, token)) => resume(sessions, cfid, token, config).await?,
+    let (resumed, quiet) = match identified.presented {
+        Some(p) => resume(&edge, p).await?,
         None => (None, false),
     };
-    let current = match resumed {
-        Some(c) => c,
-        None => start(sessions, config, &edge.key, now, quiet).await?,
+    // Edge mode starts a session now; guard mode when the origin sets its session cookies.
+    let current = match (resumed, config.mode) {
+        (Some(c), _) => Some(c),
+        (None, SessionMode::Edge) => Some(start(&edge, OriginIds::default(), quiet).await?),
+        (None, SessionMode::Guard) => None,
     };
 
-    // The CFID/CFTOKEN never reach the origin: not in the query string, not in cookies.
     let mut target = forward::target_url(config.origin.as_ref(), &url);
-    target.set_query(query::without(url.query().unwrap_or(""), &[CFID, CFTOKEN]).as_deref());
-    let hits = config.policy.count_hits.then_some(current.view.hits);
-    let attached = Attached::new(current.cfid.as_str(), current.new, hits, &current.view.data);
-    let session_headers =
-        attached.headers(&config.origin_keys(), now / 1000, &method, target.path(), target.query().unwrap_or(""));
-    let cookie = cookie_header.as_deref().and_then(strip_session_cookies);
+    target.set_query(mode::forward_query(config, url.query(), current.as_ref().map(|c| &c.origin)).as_deref());
+    let session_headers = match (&current, config.mode) {
+        (Some(c), SessionMode::Edge) => {
+            let hits = config.policy.count_hits.then_some(c.view.hits);
+            let attached = Attached::new(c.cfid.as_str(), c.new, hits, &c.view.data);
+            attached.headers(&config.origin_keys(), now / 1000, &method, target.path(), target.query().unwrap_or(""))
+        }
+        _ => Vec::new(),
+    };
+    let cookie = mode::forward_cookie(config, cookie_header.as_deref(), current.is_some());
     let referer = header("referer").and_then(|r| forward::clean_referer(&r));
     let reply = proxy::forward(req, Forward { target, session_headers, cookie, referer }).await?;
 
     let changes = parse_origin_changes(reply.set.as_deref(), reply.action.as_deref(), reply.user.as_deref());
     for problem in &changes.problems {
-        console_warn!("cfsession-edge: session {}: {problem}", current.cfid);
+        console_warn!("cfsession-edge: {problem}");
     }
     let mut response = reply.response;
-    let current = if current.quiet {
-        if changes.changes_session() {
-            console_warn!("cfsession-edge: origin changes ignored: the request carried just-rotated ids");
+    let current = match config.mode {
+        SessionMode::Edge => {
+            let current = current.ok_or_else(|| EdgeError::internal("edge mode without a session"))?;
+            Some(if current.quiet {
+                if changes.changes_session() {
+                    console_warn!("cfsession-edge: origin changes ignored: the request carried just-rotated ids");
+                }
+                current
+            } else {
+                changes::apply(&edge, current, &changes).await
+            })
         }
-        current
-    } else {
-        changes::apply(&edge, current, &changes).await
+        SessionMode::Guard => guard::after_response(&edge, current, &reply.set_cookies, &changes, quiet).await,
     };
-    set_cookies(&mut response, &current, config, now).map_err(EdgeError::internal)?;
-    if current.end_unconfirmed {
-        response.headers_mut().set(UNCONFIRMED_HEADER, "retrying").map_err(EdgeError::internal)?;
+    let headers = response.headers_mut();
+    for sc in &reply.set_cookies {
+        // (Guard mode, quiet: the browser already holds the rotated session's cookies.)
+        let rotated_away = quiet && config.mode == SessionMode::Guard && guard::is_guarded(config, sc);
+        if !mode::keep_origin_set_cookie(config, sc) {
+            warn_origin_cookies_once();
+        } else if !rotated_away {
+            headers.append("set-cookie", sc).map_err(EdgeError::internal)?;
+        }
+    }
+    if let Some(current) = &current {
+        set_cookies(&mut response, current, config, now).map_err(EdgeError::internal)?;
+        if current.end_unconfirmed {
+            response.headers_mut().set(UNCONFIRMED_HEADER, "retrying").map_err(EdgeError::internal)?;
+        }
     }
     Ok(response)
 }
 
-/// The first CFID/CFTOKEN pair this edge issued, from the cookies (and from the query string
-/// when `URL_TOKENS` is on). Forged, malformed and foreign pairs are never presented.
-fn presented(
-    cookie_header: Option<&str>,
-    query: Option<&str>,
-    config: &Config,
-    key: &TokenKey,
-) -> Option<(Cfid, CfToken)> {
-    let mut cookies = read_session_cookies(cookie_header, config.cookie.host_prefix);
-    if config.url_tokens {
-        let q = query.unwrap_or("");
-        cookies.cfid.extend(query::get(q, CFID));
-        cookies.cftoken.extend(query::get(q, CFTOKEN));
-    }
-    for cfid in cookies.cfid.iter().filter_map(|c| Cfid::parse(c)) {
-        for token in cookies.cftoken.iter().filter_map(|t| CfToken::parse(t)) {
-            if token.verify(&cfid, key) {
-                return Some((cfid, token));
-            }
-        }
-    }
-    if !cookies.cfid.is_empty() || !cookies.cftoken.is_empty() {
-        console_log!("cfsession-edge: ignored session ids that this edge did not issue (malformed or forged)");
-    }
-    None
+thread_local! {
+    static WARNED_ORIGIN_COOKIES: Cell<bool> = const { Cell::new(false) };
 }
 
-/// The live session for a verified pair, or `None` when its object refuses it (then `true`
+/// One log line per isolate when the origin sets session cookies the edge drops (edge mode).
+fn warn_origin_cookies_once() {
+    if !WARNED_ORIGIN_COOKIES.with(|w| w.replace(true)) {
+        console_warn!(
+            "cfsession-edge: the origin sets its own CFID/CFTOKEN cookies; they are dropped (the edge owns the \
+             session). Fix the origin: this.setClientCookies = false or this.sessionManagement = false in \
+             Application.cfc, or put the edge in guard mode (SESSION_MODE=guard) to keep the origin's sessions."
+        );
+    }
+}
+
+/// The live session for verified ids, or `None` when its object refuses them (then `true`
 /// when the ids were rotated a moment ago: see [`Current::quiet`]).
-async fn resume(
-    sessions: &Sessions,
-    cfid: Cfid,
-    token: CfToken,
-    config: &Config,
-) -> Result<(Option<Current>, bool), EdgeError> {
-    let ids = Ids { cfid: cfid.to_string(), token_fp: token.fingerprint(), issued_at: token.issued_at(), fresh: false };
-    match sessions.begin(&cfid, &BeginRequest { ids, policy: config.policy }).await? {
+async fn resume(edge: &Edge<'_>, p: Presented) -> Result<(Option<Current>, bool), EdgeError> {
+    let ids = Ids::of(&p.cfid, &p.token, false).bound(p.origin.clone());
+    match edge.sessions.begin(&p.cfid, &BeginRequest { ids, policy: edge.config.policy }).await? {
         Reply::Active { session, refresh_cookie, .. } => {
             let cookies = if refresh_cookie { CookieAction::Refresh } else { CookieAction::Keep };
-            let current =
-                Current { cfid, token, view: session, new: false, quiet: false, cookies, end_unconfirmed: false };
+            let Presented { cfid, token, origin } = p;
+            let current = Current {
+                cfid,
+                token,
+                origin,
+                view: session,
+                new: false,
+                quiet: false,
+                cookies,
+                end_unconfirmed: false,
+            };
             Ok((Some(current), false))
         }
         Reply::Refused { reason } => {
-            console_log!("cfsession-edge: session {cfid} not resumed ({reason:?}); starting a new one");
+            console_log!("cfsession-edge: session {} not resumed ({reason:?})", p.cfid);
             Ok((None, reason == Refusal::RotatedRecently))
         }
     }
 }
 
-/// New ids, from the platform CSPRNG.
-pub(super) fn mint(key: &TokenKey, now: UnixMs) -> Result<(Cfid, CfToken), EdgeError> {
+/// New ids from the platform CSPRNG: a CFID and CFTOKEN, or (for `origin` cookies, guard
+/// mode) a guard id and a binding token over them.
+pub(super) fn mint(key: &TokenKey, origin: &OriginIds, now: UnixMs) -> Result<(Cfid, CfToken), EdgeError> {
     let mut rng = PlatformRandom;
     let no_random = |_| EdgeError::Internal("no randomness for session ids".into());
-    let cfid = Cfid::generate(&mut rng).map_err(no_random)?;
-    let token = CfToken::mint(&cfid, key, now, &mut rng).map_err(no_random)?;
-    Ok((cfid, token))
+    if origin.is_empty() {
+        let cfid = Cfid::generate(&mut rng).map_err(no_random)?;
+        let token = CfToken::mint(&cfid, key, now, &mut rng).map_err(no_random)?;
+        Ok((cfid, token))
+    } else {
+        let b = Binding::mint(origin, key, now, &mut rng).map_err(no_random)?;
+        Ok((b.gid, b.token))
+    }
 }
 
-/// A brand-new session. Stored at once only when deferral is off (and never when `quiet`).
-async fn start(
-    sessions: &Sessions,
-    config: &Config,
-    key: &TokenKey,
-    now: UnixMs,
-    quiet: bool,
-) -> Result<Current, EdgeError> {
-    let (cfid, token) = mint(key, now)?;
+/// A brand-new session (guard mode: bound to `origin`). Stored at once only when deferral is
+/// off (and never when `quiet`).
+async fn start(edge: &Edge<'_>, origin: OriginIds, quiet: bool) -> Result<Current, EdgeError> {
+    let (config, now) = (edge.config, edge.now);
+    let (cfid, token) = mint(&edge.key, &origin, now)?;
     let view = if config.defer || quiet {
         unstored_view(config, now)
     } else {
-        let ids = Ids { cfid: cfid.to_string(), token_fp: token.fingerprint(), issued_at: now, fresh: true };
-        match sessions.begin(&cfid, &BeginRequest { ids, policy: config.policy }).await? {
+        let ids = Ids::of(&cfid, &token, true).bound(origin.clone());
+        match edge.sessions.begin(&cfid, &BeginRequest { ids, policy: config.policy }).await? {
             Reply::Active { session, .. } => session,
             Reply::Refused { reason } => return Err(EdgeError::Internal(format!("new session refused: {reason:?}"))),
         }
     };
     let cookies = if quiet { CookieAction::Keep } else { CookieAction::SetNew };
-    Ok(Current { cfid, token, view, new: true, quiet, cookies, end_unconfirmed: false })
+    Ok(Current { cfid, token, origin, view, new: true, quiet, cookies, end_unconfirmed: false })
 }
 
 /// How a deferred (not yet stored) session looks on its first request: a new record, unsaved.
@@ -236,14 +258,14 @@ fn set_cookies(response: &mut Response, current: &Current, config: &Config, now:
         CookieAction::SetNew => true,
         CookieAction::Refresh => config.cookie.expiry == CookieExpiry::Sliding,
         CookieAction::Expire => {
-            super::respond::apply_expiry(headers, &config.kill.expiry_headers(&config.cookie))?;
+            respond::apply_expiry(headers, &mode::expiry(config))?;
             false
         }
     };
     if set {
-        let idle = current.view.idle_timeout_s;
-        headers.append("set-cookie", &config.cookie.set(CFID, current.cfid.as_str(), idle, now))?;
-        headers.append("set-cookie", &config.cookie.set(CFTOKEN, current.token.expose(), idle, now))?;
+        for c in mode::session_cookies(config, &current.cfid, &current.token, current.view.idle_timeout_s, now) {
+            headers.append("set-cookie", &c)?;
+        }
     }
     Ok(())
 }

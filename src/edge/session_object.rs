@@ -241,8 +241,15 @@ impl SessionObject {
         let config = self.config();
         let mut write = write;
         let mut ended: Option<SessionEvent> = None;
+        let mut origin_kill = None;
         if let Write::Put(Stored::Ended(t)) = &mut write {
-            ended = t.pending.take(); // the event moves to the outbox; the tombstone keeps no data
+            // The events move to the outbox; the tombstone keeps no data and no cookies.
+            ended = t.pending.take();
+            let reason = match t.cause {
+                lifecycle::Cause::Ended(r) => Some(r),
+                lifecycle::Cause::Rotated => None,
+            };
+            origin_kill = t.origin_kill.take().map(|ids| (ids, reason));
         }
         let after = match &write {
             Write::Put(s) => Some(s.clone()),
@@ -263,6 +270,13 @@ impl SessionObject {
                 self.outbox_mut(|o| o.push(Hook::End, ev.clone(), now)).await?;
                 outbox_changed = true;
             }
+        }
+        if let (Some((cookies, reason)), true) =
+            (origin_kill, config.as_ref().is_some_and(|c| c.origin_kill_url.is_some()))
+        {
+            let call = SessionEvent::origin_kill(ended.as_ref(), &cfid, reason, now);
+            self.outbox_mut(|o| o.push_origin_kill(call, cookies, now)).await?;
+            outbox_changed = true;
         }
 
         // A new user tag is recorded in the user's index object before the session itself:

@@ -4,6 +4,7 @@
 #![allow(dead_code, unused_imports)] // each test binary uses a different subset
 
 pub mod browser;
+pub mod cf_origin;
 pub mod client;
 pub mod edge;
 pub mod nginx;

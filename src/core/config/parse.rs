@@ -31,12 +31,7 @@ pub(super) fn parse_kill(get: &dyn Fn(&str) -> Option<String>, k: &mut KillPolic
         k.redirect = Some(v);
     }
     if let Some(v) = get("KILL_COOKIES") {
-        let names: Vec<String> = v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
-        let token = |n: &String| n.bytes().all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b));
-        if names.is_empty() || !names.iter().all(token) {
-            return Err(err("KILL_COOKIES", "must be a comma-separated list of cookie names"));
-        }
-        k.cookies = names;
+        k.cookies = parse_cookie_names("KILL_COOKIES", &v)?;
     }
     if let Some(v) = get("KILL_CLEAR_SITE_DATA") {
         k.clear_site_data = parse_bool("KILL_CLEAR_SITE_DATA", &v)?;
@@ -119,4 +114,14 @@ pub(super) fn parse_domain(raw: &str) -> Result<String, ConfigError> {
     } else {
         Err(err("COOKIE_DOMAIN", "must be a host name such as example.com"))
     }
+}
+
+/// A comma-separated list of cookie names (`KILL_COOKIES`, `GUARD_COOKIES`).
+pub(super) fn parse_cookie_names(variable: &'static str, raw: &str) -> Result<Vec<String>, ConfigError> {
+    let names: Vec<String> = raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    let token = |n: &String| n.bytes().all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b));
+    if names.is_empty() || !names.iter().all(token) {
+        return Err(err(variable, "must be a comma-separated list of cookie names"));
+    }
+    Ok(names)
 }

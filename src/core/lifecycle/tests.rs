@@ -6,7 +6,7 @@ use crate::core::session::{begin, Begin, Policy};
 const T0: UnixMs = 1_800_000_000_000;
 
 fn presented(fp: &str) -> Presented {
-    Presented { cfid: "c1".into(), token_fp: fp.into(), issued_at: T0, fresh: false }
+    Presented { cfid: "c1".into(), token_fp: fp.into(), issued_at: T0, ..Presented::default() }
 }
 
 fn live() -> (Stored, SessionRecord) {
@@ -80,7 +80,13 @@ fn rotation_moves_everything_but_the_token() {
     let (out, w) = rotate_out(Some(&stored), &presented("fp"), T0 + 10, &Policy::default());
     let moved = out.unwrap();
     let Write::Put(old) = w else { panic!() };
-    let new = Presented { cfid: "c2".into(), token_fp: "new-fp".into(), issued_at: T0 + 10, fresh: true };
+    let new = Presented {
+        cfid: "c2".into(),
+        token_fp: "new-fp".into(),
+        issued_at: T0 + 10,
+        fresh: true,
+        ..Presented::default()
+    };
     let (adopted, w2) = adopt(None, moved, &new);
     let adopted = adopted.unwrap();
     assert_eq!((adopted.cfid.as_str(), adopted.token_fp.as_str()), ("c2", "new-fp"));
@@ -118,7 +124,13 @@ fn a_pair_rotated_late_and_killed_never_comes_back() {
     let (stored, _) = live();
     let later = T0 + 3 * 24 * 3600 * 1000;
     let (moved, _) = rotate_out(Some(&stored), &presented("fp"), later, &policy);
-    let new = Presented { cfid: "c2".into(), token_fp: "new-fp".into(), issued_at: later, fresh: true };
+    let new = Presented {
+        cfid: "c2".into(),
+        token_fp: "new-fp".into(),
+        issued_at: later,
+        fresh: true,
+        ..Presented::default()
+    };
     let (adopted, _) = adopt(None, moved.unwrap(), &new);
     let adopted = adopted.unwrap();
     assert_eq!((adopted.session_key.as_str(), adopted.issued_at), ("c1", later));
@@ -142,4 +154,60 @@ fn logging_a_user_out_leaves_sessions_of_other_users_alone() {
     let stored = Stored::Live(record);
     assert_eq!(end(Some(&stored), None, Some("alice"), EndReason::Admin, T0), (Ending::OtherUser, Write::Nothing));
     assert!(matches!(end(Some(&stored), None, Some("bob"), EndReason::Admin, T0).0, Ending::Ended { .. }));
+}
+
+fn origin(pairs: &[(&str, &str)]) -> crate::core::guard::OriginIds {
+    crate::core::guard::OriginIds(pairs.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect())
+}
+
+#[test]
+fn a_guarded_session_keeps_its_origin_cookies_for_the_kill_call_and_events_carry_no_data() {
+    let acf = origin(&[("CFID", "42"), ("CFTOKEN", "12345678")]);
+    let p = Presented { origin: acf.clone(), ..presented("fp") };
+    let (b, _) = begin(None, &p, T0 + 1_000, &Policy::default());
+    let Begin::Active { record, .. } = b else { panic!("not claimed") };
+    assert_eq!(record.origin_cookies, acf);
+    let start = SessionEvent::start(&record, "c1", T0);
+    assert_eq!((start.mode.as_str(), start.data.is_none()), ("guard", true));
+    let (_, w) = end(Some(&Stored::Live(record)), Some(&p), None, EndReason::Killed, T0 + 2_000);
+    let Write::Put(Stored::Ended(t)) = w else { panic!() };
+    assert_eq!(t.origin_kill, Some(acf.clone()));
+    let ev = t.pending.unwrap();
+    assert_eq!((ev.mode.as_str(), ev.data.is_none()), ("guard", true), "guard-mode events carry no data");
+    let kill = SessionEvent::origin_kill(Some(&ev), "c1", None, T0 + 2_000);
+    assert_eq!(kill.idempotency_key, "c1:origin_kill");
+    assert_eq!(kill.reason, Some(EndReason::Killed));
+}
+
+#[test]
+fn a_guarded_session_never_stored_still_gets_its_origin_kill_call() {
+    let p = Presented { origin: origin(&[("cfid", "u-1"), ("cftoken", "0")]), ..presented("fp") };
+    let (out, w) = end(None, Some(&p), None, EndReason::Killed, T0 + 10);
+    assert_eq!(out, Ending::Ended { stored: false });
+    let Write::Put(Stored::Ended(t)) = w else { panic!() };
+    assert_eq!(t.origin_kill, Some(p.origin.clone()));
+    assert!(t.pending.is_none());
+    // Edge mode: nothing to call.
+    let (_, w) = end(None, Some(&presented("fp")), None, EndReason::Killed, T0 + 10);
+    let Write::Put(Stored::Ended(t)) = w else { panic!() };
+    assert_eq!(t.origin_kill, None);
+}
+
+#[test]
+fn an_origin_rotation_moves_the_guarded_session_to_its_new_cookies() {
+    let old = Presented { origin: origin(&[("CFID", "1"), ("CFTOKEN", "11111111")]), ..presented("fp") };
+    let (b, _) = begin(None, &old, T0 + 1, &Policy::default());
+    let Begin::Active { record, .. } = b else { panic!() };
+    let (moved, w) = rotate_out(Some(&Stored::Live(record)), &old, T0 + 5, &Policy::default());
+    let Write::Put(Stored::Ended(t)) = w else { panic!() };
+    assert_eq!(t.origin_kill, None, "a rotation does not end the origin's session");
+    let new = Presented {
+        cfid: "c2".into(),
+        token_fp: "fp2".into(),
+        issued_at: T0 + 5,
+        fresh: true,
+        origin: origin(&[("CFID", "2"), ("CFTOKEN", "22222222")]),
+    };
+    let (adopted, _) = adopt(None, moved.unwrap(), &new);
+    assert_eq!(adopted.unwrap().origin_cookies, new.origin);
 }

@@ -10,7 +10,7 @@ fn policy() -> Policy {
 }
 
 fn presented(fresh: bool, issued_at: UnixMs) -> Presented {
-    Presented { cfid: "c1".into(), token_fp: "fp".into(), issued_at, fresh }
+    Presented { cfid: "c1".into(), token_fp: "fp".into(), issued_at, fresh, ..Presented::default() }
 }
 
 fn live(now: UnixMs) -> Stored {

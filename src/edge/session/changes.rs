@@ -12,6 +12,8 @@ use worker::{console_error, console_log, console_warn};
 use super::{mint, CookieAction, Current, Edge};
 use crate::{
     core::{
+        config::SessionMode,
+        guard::OriginIds,
         lifecycle::EndReason,
         protocol::{Action, OriginChanges},
         rpc::{AdoptRequest, EndRequest, Ids, Reply, RotateOutReply, RotateOutRequest, UpdateRequest},
@@ -41,14 +43,16 @@ pub(super) async fn apply(edge: &Edge<'_>, mut current: Current, changes: &Origi
             return current;
         }
     }
-    if changes.has(Action::Rotate) || (login && edge.config.rotate_on_login) {
-        rotate(edge, &mut current).await;
+    // (In guard mode the origin's own ids are the session: it rotates them itself at login.)
+    let rotate_login = login && edge.config.rotate_on_login && edge.config.mode == SessionMode::Edge;
+    if changes.has(Action::Rotate) || rotate_login {
+        rotate(edge, &mut current, None).await;
     }
     current
 }
 
 /// Ends the session and expires its cookies, whether or not the object confirms the end now.
-async fn end_closed(edge: &Edge<'_>, current: &mut Current, reason: EndReason) {
+pub(super) async fn end_closed(edge: &Edge<'_>, current: &mut Current, reason: EndReason) {
     let req = EndRequest { cfid: current.cfid.to_string(), ids: Some(current.ids()), reason, only_user: None };
     let confirmed = ending::end_or_retry(&edge.sessions, &current.cfid, req, edge.env, edge.config, edge.ctx).await;
     current.end_unconfirmed = !matches!(confirmed, Ok(true));
@@ -94,8 +98,9 @@ async fn update(edge: &Edge<'_>, current: &mut Current, changes: &OriginChanges,
 }
 
 /// ColdFusion's `sessionRotate()`: the session moves to new ids; the old pair is dead at once.
-/// When that cannot be confirmed, the session ends instead (fail closed).
-async fn rotate(edge: &Edge<'_>, current: &mut Current) {
+/// Guard mode passes the origin's new session cookies (`origin`), which the new binding
+/// covers. When the move cannot be confirmed, the session ends instead (fail closed).
+pub(super) async fn rotate(edge: &Edge<'_>, current: &mut Current, origin: Option<OriginIds>) {
     let old = current.cfid.clone();
     let out = RotateOutRequest { ids: current.ids(), policy: edge.config.policy };
     let (record, starts) = match edge.sessions.rotate_out(&old, &out).await {
@@ -115,9 +120,10 @@ async fn rotate(edge: &Edge<'_>, current: &mut Current) {
             return;
         }
     };
-    let adopted = match mint(&edge.key, edge.now) {
+    let origin = origin.unwrap_or_else(|| current.origin.clone());
+    let adopted = match mint(&edge.key, &origin, edge.now) {
         Ok((cfid, token)) => {
-            let ids = Ids { cfid: cfid.to_string(), token_fp: token.fingerprint(), issued_at: edge.now, fresh: true };
+            let ids = Ids::of(&cfid, &token, true).bound(origin.clone());
             match edge.sessions.adopt(&cfid, &AdoptRequest { ids, record, starts }).await {
                 Ok(Reply::Active { session, .. }) => Some((cfid, token, session)),
                 Ok(Reply::Refused { reason }) => {
@@ -140,6 +146,7 @@ async fn rotate(edge: &Edge<'_>, current: &mut Current) {
             console_log!("cfsession-edge: session {old} rotated to {cfid}");
             current.cfid = cfid;
             current.token = token;
+            current.origin = origin;
             current.view = view;
             current.new = false;
             current.cookies = CookieAction::SetNew;

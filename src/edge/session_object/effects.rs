@@ -125,7 +125,9 @@ impl SessionObject {
             let url = match d.hook {
                 Hook::Start => config.start_url.as_ref(),
                 Hook::End => config.end_url.as_ref(),
+                Hook::OriginKill => config.origin_kill_url.as_ref(),
             };
+            let cookie = (d.hook == Hook::OriginKill).then(|| d.cookies.cookie_header());
             let result = match url {
                 Some(url) => {
                     let mut body = serde_json::to_value(&d.event).map_err(rust_err)?;
@@ -133,7 +135,7 @@ impl SessionObject {
                         obj.insert("app".into(), config.app_name.clone().into());
                     }
                     let body = body.to_string();
-                    hooks::post(url, &body, &config.origin_keys(), &key, now).await
+                    hooks::post(url, &body, &config.origin_keys(), &key, cookie.as_deref(), now).await
                 }
                 None => Ok(()), // the hook was turned off since: nothing to deliver
             };

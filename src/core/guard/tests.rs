@@ -1,0 +1,104 @@
+use super::*;
+use crate::core::random::SeqRandom;
+
+fn key() -> TokenKey {
+    TokenKey::derive(b"guard test signing key, long enough!!")
+}
+
+fn acf() -> GuardPolicy {
+    GuardPolicy::default()
+}
+
+#[test]
+fn origin_ids_are_read_case_insensitively_and_canonically() {
+    let ids = OriginIds::from_cookie_header(Some("a=1; CFTOKEN=12345678; CFID=42; b=2"), &acf()).unwrap().unwrap();
+    assert_eq!(ids.0, vec![("CFID".to_owned(), "42".to_owned()), ("CFTOKEN".to_owned(), "12345678".to_owned())]);
+    let lucee = OriginIds::from_cookie_header(Some("cftoken=0; cfid=5b6f-aa"), &acf()).unwrap().unwrap();
+    assert_eq!(lucee.cookie_header(), "cfid=5b6f-aa; cftoken=0");
+    assert_eq!(OriginIds::from_cookie_header(Some("x=1"), &acf()), Ok(None));
+    assert_eq!(OriginIds::from_cookie_header(None, &acf()), Ok(None));
+    let upper = OriginIds::from_cookie_header(Some("CFID=42; CFTOKEN=1"), &acf()).unwrap().unwrap();
+    let lower = OriginIds::from_cookie_header(Some("cfid=42; cftoken=1"), &acf()).unwrap().unwrap();
+    assert!(upper.same_as(&lower));
+    assert_eq!(upper.digest(), lower.digest());
+}
+
+#[test]
+fn ambiguous_or_malformed_origin_cookies_are_unusable() {
+    assert_eq!(OriginIds::from_cookie_header(Some("CFID=1; cfid=2"), &acf()), Err(Unusable::Ambiguous));
+    assert!(OriginIds::from_cookie_header(Some("CFID=1; CFID=1"), &acf()).unwrap().is_some());
+    assert_eq!(OriginIds::from_cookie_header(Some("CFID=<script>"), &acf()), Err(Unusable::Malformed));
+    let long = format!("CFID={}", "1".repeat(MAX_VALUE_LEN + 1));
+    assert_eq!(OriginIds::from_cookie_header(Some(&long), &acf()), Err(Unusable::Malformed));
+}
+
+#[test]
+fn a_binding_verifies_only_with_its_own_origin_ids() {
+    let ids = OriginIds::from_cookie_header(Some("CFID=42; CFTOKEN=12345678"), &acf()).unwrap().unwrap();
+    let b = Binding::mint(&ids, &key(), 1_000, &mut SeqRandom::default()).unwrap();
+    let parsed = Binding::parse(&b.expose()).unwrap();
+    assert!(parsed.verify(&ids, &key()));
+    for other in
+        ["CFID=43; CFTOKEN=12345678", "CFID=42; CFTOKEN=12345679", "CFID=42", "CFID=42; CFTOKEN=12345678; JSESSIONID=x"]
+    {
+        let policy = GuardPolicy { cookies: vec!["CFID".into(), "CFTOKEN".into(), "JSESSIONID".into()] };
+        let o = OriginIds::from_cookie_header(Some(other), &policy).unwrap().unwrap();
+        assert!(!parsed.verify(&o, &key()), "{other}");
+    }
+    assert!(!parsed.verify(&ids, &TokenKey::derive(b"another key entirely, thirty-two+")));
+    // The edge-mode token key without the binding does not verify it either.
+    assert!(!parsed.token.verify(&parsed.gid, &key()));
+    for bad in ["", ".", "abc.def", &b.expose().replace('.', "")] {
+        assert!(Binding::parse(bad).is_none(), "{bad}");
+    }
+}
+
+#[test]
+fn origin_set_cookies_are_read_as_values_or_expiry() {
+    const NOW: UnixMs = 1_800_000_000_000; // 2027
+    let p = acf();
+    let set = |v: &[&str]| origin_set(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>(), &p, NOW);
+    assert_eq!(set(&["a=1; Path=/"]), OriginSet::Nothing);
+    assert_eq!(
+        set(&["CFID=7;Path=/;Expires=Sun, 06-Nov-2055 08:49:37 GMT;HttpOnly", "CFTOKEN=11111111;Path=/"]),
+        OriginSet::Values(vec![("CFID".into(), "7".into()), ("CFTOKEN".into(), "11111111".into())])
+    );
+    assert_eq!(set(&["cfid=; Max-Age=0"]), OriginSet::Expired);
+    assert_eq!(set(&["CFID=7; Expires=Thu, 01-Jan-1970 00:00:01 GMT"]), OriginSet::Expired);
+    assert_eq!(set(&["CFID=7; max-age=-1"]), OriginSet::Expired);
+    // Lucee's invalidate: an expiry and a new id in one response.
+    assert_eq!(
+        set(&["cfid=; Max-Age=0", "cfid=new-1;Path=/"]),
+        OriginSet::Values(vec![("cfid".into(), "new-1".into())])
+    );
+}
+
+#[test]
+fn overlay_replaces_values_by_name_in_any_case() {
+    let ids = OriginIds::from_cookie_header(Some("CFID=1; CFTOKEN=2"), &acf()).unwrap().unwrap();
+    let next = ids.overlaid(&[("cftoken".into(), "3".into())]);
+    assert_eq!(next.0, vec![("CFID".to_owned(), "1".to_owned()), ("cftoken".to_owned(), "3".to_owned())]);
+    assert!(!next.same_as(&ids));
+    assert!(ids.overlaid(&[("CFID".into(), "1".into())]).same_as(&ids));
+}
+
+#[test]
+fn forwarded_cookies_lose_the_binding_and_unbound_origin_ids() {
+    let h = "a=\"x, y\"; CFID=1; __Host-CFGUARD=g; CFTOKEN=2; b=3";
+    assert_eq!(
+        forward_cookie(h, &acf(), "__Host-CFGUARD", true).as_deref(),
+        Some("a=\"x, y\"; CFID=1; CFTOKEN=2; b=3")
+    );
+    assert_eq!(forward_cookie(h, &acf(), "__Host-CFGUARD", false).as_deref(), Some("a=\"x, y\"; b=3"));
+    assert_eq!(forward_cookie("cfid=1; CFGUARD=g", &acf(), "CFGUARD", false), None);
+    assert_eq!(forward_cookie("z=1", &acf(), "CFGUARD", false).as_deref(), Some("z=1"));
+}
+
+#[test]
+fn kills_expire_both_name_cases() {
+    let p = GuardPolicy { cookies: vec!["CFID".into(), "cftoken".into(), "JSESSIONID".into()] };
+    let names = p.expiry_names();
+    for n in ["CFID", "cfid", "cftoken", "CFTOKEN", "JSESSIONID", "jsessionid"] {
+        assert!(names.contains(&n.to_owned()), "{n}: {names:?}");
+    }
+}

@@ -1,0 +1,181 @@
+//! The seam between the two session modes (`SESSION_MODE`). One request flow serves both;
+//! what differs is decided here:
+//! - where the identity comes from ([`identify`]): the edge's CFID/CFTOKEN, or the binding
+//!   cookie over the origin's own session cookies;
+//! - what is forwarded ([`forward_cookie`], [`forward_query`]): edge mode removes CFID/CFTOKEN
+//!   (the origin gets signed headers instead); guard mode passes the origin's cookies only for
+//!   a live, bound session;
+//! - what the browser gets ([`session_cookies`], [`expiry`], [`keep_origin_set_cookie`]).
+
+use super::{
+    config::{Config, SessionMode},
+    cookie::{read_session_cookies, strip_session_cookies, CFID, CFTOKEN},
+    guard::{self, Binding, OriginIds},
+    ids::{CfToken, Cfid, TokenKey},
+    query,
+};
+
+/// The session ids a request presents, verified.
+#[derive(Debug, Clone)]
+pub struct Presented {
+    /// The CFID (guard mode: the guard id).
+    pub cfid: Cfid,
+    /// The CFTOKEN (guard mode: the binding token).
+    pub token: CfToken,
+    /// Guard mode: the origin's session cookies the binding covers. Empty in edge mode.
+    pub origin: OriginIds,
+}
+
+/// What [`identify`] found.
+#[derive(Debug, Clone, Default)]
+pub struct Identified {
+    /// The verified ids, if any.
+    pub presented: Option<Presented>,
+    /// Why ids that were there are not used (for the log; never a value).
+    pub ignored: Option<&'static str>,
+}
+
+/// Finds the session a request presents. Edge mode: the first CFID/CFTOKEN pair this edge
+/// issued (cookies, and the query string with `URL_TOKENS`). Guard mode: the binding cookie,
+/// valid only for exactly the origin session cookies the request carries.
+pub fn identify(
+    config: &Config,
+    cookie_header: Option<&str>,
+    query_string: Option<&str>,
+    key: &TokenKey,
+) -> Identified {
+    match config.mode {
+        SessionMode::Edge => identify_edge(config, cookie_header, query_string, key),
+        SessionMode::Guard => identify_guard(config, cookie_header, key),
+    }
+}
+
+fn identify_edge(
+    config: &Config,
+    cookie_header: Option<&str>,
+    query_string: Option<&str>,
+    key: &TokenKey,
+) -> Identified {
+    let mut cookies = read_session_cookies(cookie_header, config.cookie.host_prefix);
+    if config.url_tokens {
+        let q = query_string.unwrap_or("");
+        cookies.cfid.extend(query::get(q, CFID));
+        cookies.cftoken.extend(query::get(q, CFTOKEN));
+    }
+    for cfid in cookies.cfid.iter().filter_map(|c| Cfid::parse(c)) {
+        for token in cookies.cftoken.iter().filter_map(|t| CfToken::parse(t)) {
+            if token.verify(&cfid, key) {
+                return Identified {
+                    presented: Some(Presented { cfid, token, origin: OriginIds::default() }),
+                    ignored: None,
+                };
+            }
+        }
+    }
+    let ignored = (!cookies.cfid.is_empty() || !cookies.cftoken.is_empty())
+        .then_some("session ids that this edge did not issue (malformed or forged)");
+    Identified { presented: None, ignored }
+}
+
+fn identify_guard(config: &Config, cookie_header: Option<&str>, key: &TokenKey) -> Identified {
+    let origin = match OriginIds::from_cookie_header(cookie_header, &config.guard) {
+        Ok(Some(ids)) => ids,
+        Ok(None) => return Identified::default(),
+        Err(guard::Unusable::Ambiguous) => {
+            return Identified {
+                presented: None,
+                ignored: Some("origin session cookies sent twice with different values"),
+            }
+        }
+        Err(guard::Unusable::Malformed) => {
+            return Identified { presented: None, ignored: Some("malformed origin session cookies") }
+        }
+    };
+    let name = guard::binding_name(&config.cookie);
+    let binding = super::cookie::cookie_pairs(cookie_header.unwrap_or(""))
+        .into_iter()
+        .filter_map(|p| p.split_once('='))
+        .filter(|(n, _)| n.trim() == name)
+        .find_map(|(_, v)| Binding::parse(v).filter(|b| b.verify(&origin, key)));
+    match binding {
+        Some(b) => Identified { presented: Some(Presented { cfid: b.gid, token: b.token, origin }), ignored: None },
+        None => Identified {
+            presented: None,
+            ignored: Some("origin session cookies without a valid binding (not issued through this edge)"),
+        },
+    }
+}
+
+/// The `Cookie` header for the origin. `live`: the request has a live session.
+pub fn forward_cookie(config: &Config, header: Option<&str>, live: bool) -> Option<String> {
+    let header = header?;
+    match config.mode {
+        SessionMode::Edge => strip_session_cookies(header),
+        SessionMode::Guard => guard::forward_cookie(header, &config.guard, guard::binding_name(&config.cookie), live),
+    }
+}
+
+/// The query string for the origin. `CFID`/`CFTOKEN` parameters never reach it in edge mode;
+/// in guard mode they do only with `URL_TOKENS` on and when they are exactly the live
+/// session's own cookies (anything else could fixate a session at the origin).
+pub fn forward_query(config: &Config, query_string: Option<&str>, live: Option<&OriginIds>) -> Option<String> {
+    let q = query_string.unwrap_or("");
+    let strip = match (config.mode, live) {
+        (SessionMode::Guard, Some(origin)) if config.url_tokens => [CFID, CFTOKEN].iter().any(|name| {
+            query::get(q, name)
+                .is_some_and(|v| !origin.0.iter().any(|(n, ov)| n.eq_ignore_ascii_case(name) && *ov == v))
+        }),
+        _ => true,
+    };
+    if strip {
+        query::without(q, &[CFID, CFTOKEN])
+    } else {
+        (!q.is_empty()).then(|| q.to_owned())
+    }
+}
+
+/// Whether an origin `Set-Cookie` reaches the browser. Edge mode drops the origin's own
+/// `CFID`/`CFTOKEN` (any case, `__Host-` too): they would overwrite the edge's. Guard mode
+/// keeps everything.
+pub fn keep_origin_set_cookie(config: &Config, set_cookie: &str) -> bool {
+    if config.mode == SessionMode::Guard {
+        return true;
+    }
+    let name = set_cookie.split(['=', ';']).next().unwrap_or("").trim().to_ascii_lowercase();
+    let bare = name.strip_prefix("__host-").unwrap_or(&name);
+    bare != "cfid" && bare != "cftoken"
+}
+
+/// The `Set-Cookie` values that give the browser a session's ids.
+pub fn session_cookies(config: &Config, cfid: &Cfid, token: &CfToken, idle_timeout_s: u64, now: u64) -> Vec<String> {
+    match config.mode {
+        SessionMode::Edge => vec![
+            config.cookie.set(CFID, cfid.as_str(), idle_timeout_s, now),
+            config.cookie.set(CFTOKEN, token.expose(), idle_timeout_s, now),
+        ],
+        SessionMode::Guard => {
+            // The binding is always host-only (`__Host-` when Secure), whatever COOKIE_DOMAIN
+            // and COOKIE_HOST_PREFIX say.
+            let host_only = super::cookie::CookiePolicy { domain: None, host_prefix: false, ..config.cookie.clone() };
+            let value = format!("{cfid}.{}", token.expose());
+            vec![host_only.set(guard::binding_name(&config.cookie), &value, idle_timeout_s, now)]
+        }
+    }
+}
+
+/// The headers that end a session in the browser. Guard mode also expires the origin's
+/// session cookies in both name cases, on `COOKIE_DOMAIN` and host-only, and the binding.
+pub fn expiry(config: &Config) -> Vec<(&'static str, String)> {
+    let mut out = config.kill.expiry_headers(&config.cookie);
+    if config.mode == SessionMode::Guard {
+        let mut names: Vec<String> = config.guard.expiry_names();
+        names.retain(|n| !config.kill.cookies.contains(n));
+        out.extend(names.iter().flat_map(|n| config.cookie.removals(n)).map(|c| ("set-cookie", c)));
+        let host_only = super::cookie::CookiePolicy { domain: None, host_prefix: false, ..config.cookie.clone() };
+        out.extend(host_only.removals(guard::binding_name(&config.cookie)).into_iter().map(|c| ("set-cookie", c)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,88 @@
+use super::*;
+use crate::core::{config::Config, random::SeqRandom};
+
+fn config(pairs: &[(&str, &str)]) -> Config {
+    let mut all = vec![("SESSION_SIGNING_KEY", "0123456789abcdef0123456789abcdef"), ("COOKIE_SECURE", "false")];
+    all.extend_from_slice(pairs);
+    Config::from_lookup(|n| all.iter().rev().find(|(k, _)| *k == n).map(|(_, v)| (*v).to_owned())).unwrap()
+}
+
+fn key(c: &Config) -> TokenKey {
+    TokenKey::derive(c.signing_key.expose())
+}
+
+#[test]
+fn guard_mode_identifies_only_bound_origin_cookies() {
+    let c = config(&[("SESSION_MODE", "guard")]);
+    let origin = OriginIds::from_cookie_header(Some("CFID=42; CFTOKEN=12345678"), &c.guard).unwrap().unwrap();
+    let b = Binding::mint(&origin, &key(&c), 5, &mut SeqRandom::default()).unwrap();
+    let good = format!("CFID=42; CFTOKEN=12345678; CFGUARD={}", b.expose());
+    let p = identify(&c, Some(&good), None, &key(&c)).presented.expect("bound");
+    assert_eq!((p.cfid, p.origin), (b.gid.clone(), origin));
+    // Another value, a missing binding, a binding of another session: not identified.
+    for bad in [
+        format!("CFID=43; CFTOKEN=12345678; CFGUARD={}", b.expose()),
+        "CFID=42; CFTOKEN=12345678".to_owned(),
+        format!("CFID=42; CFTOKEN=12345678; __Host-CFGUARD={}", b.expose()),
+        format!("CFID=42; cfid=43; CFTOKEN=12345678; CFGUARD={}", b.expose()),
+    ] {
+        let id = identify(&c, Some(&bad), None, &key(&c));
+        assert!(id.presented.is_none(), "{bad}");
+        assert!(id.ignored.is_some(), "{bad}");
+    }
+    assert!(identify(&c, Some("other=1"), None, &key(&c)).ignored.is_none());
+}
+
+#[test]
+fn guard_mode_forwards_origin_cookies_only_for_a_live_session() {
+    let c = config(&[("SESSION_MODE", "guard")]);
+    let h = Some("CFID=1; CFTOKEN=2; CFGUARD=x.y; a=1");
+    assert_eq!(forward_cookie(&c, h, true).as_deref(), Some("CFID=1; CFTOKEN=2; a=1"));
+    assert_eq!(forward_cookie(&c, h, false).as_deref(), Some("a=1"));
+    let e = config(&[]);
+    assert_eq!(forward_cookie(&e, h, true).as_deref(), Some("CFGUARD=x.y; a=1"));
+}
+
+#[test]
+fn url_tokens_reach_a_guarded_origin_only_when_they_are_the_live_session() {
+    let origin = OriginIds(vec![("CFID".into(), "1".into()), ("CFTOKEN".into(), "2".into())]);
+    let on = config(&[("SESSION_MODE", "guard"), ("URL_TOKENS", "true")]);
+    assert_eq!(
+        forward_query(&on, Some("a=1&CFID=1&CFTOKEN=2"), Some(&origin)).as_deref(),
+        Some("a=1&CFID=1&CFTOKEN=2")
+    );
+    assert_eq!(forward_query(&on, Some("a=1&CFID=9&CFTOKEN=2"), Some(&origin)).as_deref(), Some("a=1"));
+    assert_eq!(forward_query(&on, Some("CFID=1&CFTOKEN=2"), None), None);
+    let off = config(&[("SESSION_MODE", "guard")]);
+    assert_eq!(forward_query(&off, Some("a=1&CFID=1&CFTOKEN=2"), Some(&origin)).as_deref(), Some("a=1"));
+}
+
+#[test]
+fn edge_mode_drops_the_origins_own_session_cookies() {
+    let e = config(&[]);
+    for sc in ["CFID=1; Path=/", "cftoken=2;Path=/", "__Host-CFID=1; Secure", "CFTOKEN"] {
+        assert!(!keep_origin_set_cookie(&e, sc), "{sc}");
+    }
+    assert!(keep_origin_set_cookie(&e, "CFIDX=1"));
+    assert!(keep_origin_set_cookie(&e, "JSESSIONID=1"));
+    assert!(keep_origin_set_cookie(&config(&[("SESSION_MODE", "guard")]), "CFID=1"));
+}
+
+#[test]
+fn guard_cookies_and_their_expiry() {
+    let g = config(&[("SESSION_MODE", "guard"), ("COOKIE_DOMAIN", "example.com")]);
+    let mut rng = SeqRandom::default();
+    let gid = Cfid::generate(&mut rng).unwrap();
+    let token = CfToken::mint(&gid, &key(&g), 0, &mut rng).unwrap();
+    let set = session_cookies(&g, &gid, &token, 60, 0);
+    assert_eq!(set.len(), 1);
+    assert!(set[0].starts_with(&format!("CFGUARD={gid}.")) && !set[0].contains("Domain="), "{}", set[0]);
+    let gone: Vec<String> = expiry(&g).into_iter().map(|(_, v)| v).collect();
+    for name in ["CFID=;", "cfid=;", "CFTOKEN=;", "cftoken=;", "CFGUARD=;"] {
+        assert!(gone.iter().any(|c| c.starts_with(name)), "{name}: {gone:?}");
+    }
+    assert!(gone.iter().any(|c| c.starts_with("cfid=;") && c.contains("Domain=example.com")));
+    assert!(gone.iter().any(|c| c.starts_with("cfid=;") && !c.contains("Domain=")));
+    let secure = config(&[("SESSION_MODE", "guard"), ("COOKIE_SECURE", "true")]);
+    assert!(session_cookies(&secure, &gid, &token, 60, 0)[0].starts_with("__Host-CFGUARD="));
+}

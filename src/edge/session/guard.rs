@@ -1,0 +1,77 @@
+//! Guard mode after the origin answered: what its `Set-Cookie`s for its own session cookies
+//! mean to the guarded session.
+//! - A request without a guarded session, answered with new origin cookies: a new session,
+//!   bound to them (deferred like edge mode: stored when the browser comes back with them).
+//! - A guarded session whose origin sets new values (`sessionRotate()`, a login, a session
+//!   the origin replaced): the binding moves to the new values, and the old ones are dead.
+//! - A guarded session whose origin expires its cookies (a logout): the session ends.
+//!
+//! The origin's `X-Session-*` headers apply as in edge mode.
+
+use worker::console_log;
+
+use super::{changes, start, CookieAction, Current, Edge};
+use crate::core::{
+    config::Config,
+    guard::{origin_set, OriginIds, OriginSet},
+    lifecycle::EndReason,
+    protocol::OriginChanges,
+};
+
+/// Whether an origin `Set-Cookie` is for one of its guarded session cookies.
+pub(super) fn is_guarded(config: &Config, set_cookie: &str) -> bool {
+    config.guard.is_guarded(set_cookie.split(['=', ';']).next().unwrap_or(""))
+}
+
+/// Applies the origin's answer to the guarded session (if any). `quiet`: the request carried
+/// a binding rotated away a moment ago, so nothing is bound (the browser has the new one).
+pub(super) async fn after_response(
+    edge: &Edge<'_>,
+    current: Option<Current>,
+    set_cookies: &[String],
+    changes: &OriginChanges,
+    quiet: bool,
+) -> Option<Current> {
+    if quiet {
+        if changes.changes_session() {
+            console_log!("cfsession-edge: origin changes ignored: the request carried a just-rotated binding");
+        }
+        return None;
+    }
+    let set = origin_set(set_cookies, &edge.config.guard, edge.now);
+    let Some(mut current) = current else {
+        return match set {
+            OriginSet::Values(values) => {
+                let origin = OriginIds::default().overlaid(&values);
+                match start(edge, origin, false).await {
+                    Ok(new) => Some(changes::apply(edge, new, changes).await),
+                    Err(e) => {
+                        console_log!("cfsession-edge: origin session cookies not bound: {e}");
+                        None
+                    }
+                }
+            }
+            _ => {
+                if changes.changes_session() {
+                    console_log!("cfsession-edge: origin changes ignored: no guarded session on this request");
+                }
+                None
+            }
+        };
+    };
+    match set {
+        OriginSet::Expired => {
+            changes::end_closed(edge, &mut current, EndReason::Invalidated).await;
+            Some(current)
+        }
+        OriginSet::Values(values) => {
+            let next = current.origin.overlaid(&values);
+            let mut current = changes::apply(edge, current, changes).await;
+            if !next.same_as(&current.origin) && current.cookies != CookieAction::Expire {
+                changes::rotate(edge, &mut current, Some(next)).await;
+            }
+            Some(current)
+        }
+        OriginSet::Nothing => Some(changes::apply(edge, current, changes).await),
+    }
+}
