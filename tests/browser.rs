@@ -87,3 +87,28 @@ fn the_dashboard_lists_sorts_and_kills_sessions() {
     assert_eq!(origin.last().header("x-session-id"), Some(other_id.as_str()));
     assert!(shot.exists());
 }
+
+#[test]
+fn the_guard_mode_demo_ends_the_applications_own_session() {
+    let origin = DemoOrigin::start_guard();
+    let edge = Edge::start(&origin.url(), &[("SESSION_MODE", "guard"), ("ORIGIN_KILL_URL", "/kill-session")]);
+    let shot = artifact("guard-demo.png");
+    let facts = run_script("guard_demo.mjs", &[&edge.url(""), TEST_ADMIN_TOKEN, shot.to_str().unwrap()]);
+    let step =
+        |name: &str| facts.iter().find(|f| f["step"] == name).unwrap_or_else(|| panic!("no {name}: {facts:?}")).clone();
+    let (before, after, dashboard) = (step("before"), step("after"), step("dashboard"));
+    let old = before["cfid"].as_str().unwrap();
+    assert_eq!(before["hits"], "2", "the application kept its own session across the reload: {before}");
+    assert_eq!(before["cookies"], serde_json::json!(["CFGUARD", "CFID", "CFTOKEN"]), "{before}");
+    // End Session: the application's own session is new, and its onSessionEnd ran.
+    assert_ne!(after["cfid"], old, "the application session survived End Session");
+    assert_eq!(after["hits"], "1");
+    let log = after["log"].as_str().unwrap();
+    assert!(log.contains(&format!("onSessionEnd: {old} (killed at the edge: killed)")), "{log}");
+    // The dashboard listed the guarded session, and its kill gave the application a new one.
+    assert_eq!(dashboard["rows"].as_array().unwrap().len(), 1, "{dashboard}");
+    assert_ne!(dashboard["after"]["cfid"], dashboard["before"], "the dashboard's kill left the session: {dashboard}");
+    assert_eq!(dashboard["after"]["hits"], "1");
+    assert_eq!(dashboard["errors"], serde_json::json!([]));
+    assert!(shot.exists());
+}

@@ -262,6 +262,65 @@ fn the_admin_lists_and_kills_guarded_sessions() {
 }
 
 #[test]
+fn the_edge_protocol_headers_work_on_guarded_sessions() {
+    let o = CfOrigin::start(Engine::Lucee, Duration::from_secs(3600));
+    let edge = guard_edge(&o, &[]);
+    // X-Session-User tags the guarded session; log-out-everywhere ends it at the origin too.
+    let (alice, id) = guarded_session(&edge, &o);
+    alice.get(&edge.url("/login"));
+    let listed: serde_json::Value = serde_json::from_slice(&edge.admin("GET", "users/alice/sessions").body).unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(edge.admin("DELETE", "users/alice/sessions").status, 200);
+    until("the kill call", Duration::from_secs(15), Duration::from_millis(100), || {
+        o.ended().contains(&(id.clone(), "killed".to_owned())).then_some(())
+    });
+    // X-Session-Action: timeout=2 shortens this session's idle timeout.
+    let (c, id) = guarded_session(&edge, &o);
+    c.get(&edge.url("/short"));
+    until("the short timeout", Duration::from_secs(20), Duration::from_millis(200), || {
+        o.ended().contains(&(id.clone(), "killed".to_owned())).then_some(())
+    });
+    // X-Session-Action: invalidate ends it on the origin's own response.
+    let (c, id) = guarded_session(&edge, &o);
+    let r = c.get(&edge.url("/logout"));
+    assert!(r.all("set-cookie").iter().any(|sc| sc.starts_with("cfid=;")), "{:?}", r.all("set-cookie"));
+    c.get(&edge.url("/"));
+    assert_ne!(o.last_seen(), id);
+}
+
+#[test]
+fn bad_input_in_guard_mode_is_never_a_500_and_loses_nothing() {
+    let o = CfOrigin::start(Engine::Acf, Duration::from_secs(3600));
+    let edge = guard_edge(&o, &[]);
+    let (c, id) = guarded_session(&edge, &o);
+    let binding = c.jar.get(BINDING).unwrap();
+    let cases: [&[(&str, &str)]; 5] = [
+        &[("CFID", "<script>"), ("CFTOKEN", "1")],         // malformed origin cookie
+        &[("CFID", &"9".repeat(4_000)), ("CFTOKEN", "1")], // oversized
+        &[("CFID", "1"), ("CFTOKEN", "2"), (BINDING, "not-a-binding")], // garbage binding
+        &[("CFID", "1"), ("CFTOKEN", "2"), (BINDING, &binding)], // another session's binding
+        &[(BINDING, &binding)],                            // a binding alone
+    ];
+    for cookies in cases {
+        let r = client_with(cookies).get(&edge.url("/"));
+        assert_eq!(r.status, 200, "{cookies:?}: {}", r.text());
+        assert_ne!(o.last_seen(), id);
+    }
+    edge.wait_for_log("malformed origin session cookies");
+    // The real session is untouched by all of it.
+    c.get(&edge.url("/"));
+    assert_eq!(o.last_seen(), id);
+    // An ORIGIN_KILL_URL that fails is retried (with backoff) until the application answers.
+    o.fail_next_kills(2);
+    assert_eq!(c.get(&edge.url("/kill/")).status, 302);
+    until("the retried kill call", Duration::from_secs(30), Duration::from_millis(200), || {
+        o.ended().contains(&(id.clone(), "killed".to_owned())).then_some(())
+    });
+    assert_eq!(o.kill_calls().len(), 3, "two failures, then one success");
+    edge.wait_for_log("origin_kill failed");
+}
+
+#[test]
 fn cookieless_clients_store_nothing() {
     let o = CfOrigin::start(Engine::Acf, Duration::from_secs(3600));
     let edge = guard_edge(&o, &[]);

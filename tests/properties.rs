@@ -9,6 +9,7 @@ use cfsession_edge::core::{
     cookie::{cookie_pairs, read_session_cookies, strip_session_cookies, MAX_COOKIE_BYTES},
     faults::Faults,
     forward::clean_referer,
+    guard::{forward_cookie, origin_set, Binding, GuardPolicy, OriginIds},
     ids::{CfToken, Cfid, TokenKey},
     kill::{is_cross_site, same_site_path, KillPolicy, RequestSite, Trigger},
     protocol::{json_depth, parse_origin_changes, MAX_DATA_DEPTH, MAX_SET_BYTES, MAX_USER_LEN},
@@ -195,6 +196,25 @@ proptest! {
             }
         }
         let _ = Faults::parse(&value);
+    }
+}
+
+proptest! {
+    #![proptest_config(config(1_500))]
+
+    #[test]
+    fn guard_cookies_and_bindings(cookie in hostile(), binding in hostile(), set in hostile()) {
+        let policy = GuardPolicy::default();
+        let key = TokenKey::derive(b"property-test-key-property-test-key");
+        if let Ok(Some(ids)) = OriginIds::from_cookie_header(Some(&cookie), &policy) {
+            prop_assert!(!ids.is_empty());
+            prop_assert!(Binding::parse(&binding).is_none_or(|b| !b.verify(&ids, &key)), "a forged binding verified");
+        }
+        let _ = origin_set(&[set], &policy, 1_800_000_000_000);
+        // Without a live session, no guarded cookie is ever forwarded.
+        if let Some(kept) = forward_cookie(&cookie, &policy, "CFGUARD", false) {
+            prop_assert!(matches!(OriginIds::from_cookie_header(Some(&kept), &policy), Ok(None)), "{kept:?}");
+        }
     }
 }
 

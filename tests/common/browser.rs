@@ -19,11 +19,24 @@ pub struct DemoOrigin {
 }
 
 impl DemoOrigin {
+    /// The demo origin (edge mode: stateless, session from the edge's headers).
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// The demo origin in guard mode: a ColdFusion-style application with its own sessions,
+    /// verifying the edge's calls with the test origin key.
+    pub fn start_guard() -> Self {
+        Self::start_with(&["--guard"])
+    }
+
+    fn start_with(args: &[&str]) -> Self {
         let port = free_port();
         let child = Command::new("node")
             .arg(repo_root().join("www/origin/server.mjs"))
             .arg(port.to_string())
+            .args(args)
+            .env("CFS_ORIGIN_KEY", super::verify::test_origin_key())
             .stdout(Stdio::null())
             .spawn()
             .expect("start the demo origin (node)");

@@ -10,6 +10,9 @@
 //!   signature with the origin key, then `sessionInvalidate()`s the session its `Cookie`
 //!   header names (its `onSessionEnd` is recorded, reason `killed`).
 //! - `/rotate`: `sessionRotate()`: new ids for the session, same data.
+//! - `/login`, `/short`, `/logout`: the page, answering `X-Session-User: alice`,
+//!   `X-Session-Action: timeout=2` and `X-Session-Action: invalidate` (the edge protocol's
+//!   headers, which work in guard mode too).
 //! - `/hooks/start`, `/hooks/end`: the edge's session hooks, recorded.
 //! - anything else: the page; it answers `<session id> <hits>` and counts a hit.
 
@@ -57,6 +60,8 @@ struct State {
     kill_calls: Vec<(Recorded, bool)>,
     /// Session ids as the page saw them, one per page request (the origin's view).
     seen: Vec<String>,
+    /// The next this many `/kill-session` calls answer 503.
+    kill_failures_left: usize,
 }
 
 /// A running ColdFusion-like origin.
@@ -92,6 +97,11 @@ impl CfOrigin {
     /// `onSessionEnd` calls so far: (session id, reason).
     pub fn ended(&self) -> Vec<(String, String)> {
         self.state.lock().unwrap().ended.clone()
+    }
+
+    /// Makes the next `n` `/kill-session` calls fail with 503 (the application is down).
+    pub fn fail_next_kills(&self, n: usize) {
+        self.state.lock().unwrap().kill_failures_left = n;
     }
 
     /// `/kill-session` calls so far, with whether each signature verified.
@@ -191,6 +201,10 @@ fn handle(engine: Engine, timeout: Duration, state: &Mutex<State>, r: &Recorded)
         if !signed {
             return Reply::ok("bad signature").status(401);
         }
+        if st.kill_failures_left > 0 {
+            st.kill_failures_left -= 1;
+            return Reply::ok("down").status(503);
+        }
         if let Some(id) = session_key(engine, r.header("cookie")) {
             if st.sessions.remove(&id).is_some() {
                 st.ended.push((id, "killed".into()));
@@ -230,5 +244,10 @@ fn handle(engine: Engine, timeout: Duration, state: &Mutex<State>, r: &Recorded)
     for c in set {
         reply = reply.header("Set-Cookie", &c);
     }
-    reply
+    match path {
+        "/login" => reply.header("X-Session-User", "alice"),
+        "/short" => reply.header("X-Session-Action", "timeout=2"),
+        "/logout" => reply.header("X-Session-Action", "invalidate"),
+        _ => reply,
+    }
 }

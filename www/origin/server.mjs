@@ -8,14 +8,23 @@
 // (the seeds' log.cfm). With CFS_ORIGIN_KEY set (scripts/origin-key prints it), hook signatures
 // are verified.
 //
-// Usage: node www/origin/server.mjs [port]   (default 8788; binds 127.0.0.1 only)
+// With --guard it is instead an unmodified ColdFusion-style application that keeps its own
+// sessions (for the edge's guard mode): it issues its own CFID (a number) and CFTOKEN (8
+// digits) cookies, keeps each session's hit count in memory, ends idle sessions after its own
+// timeout (CFS_DEMO_TIMEOUT seconds, default 1800), and logs "onSessionEnd: <CFID> (<reason>)".
+// The edge calls its /kill-session page (ORIGIN_KILL_URL) to end a session at once.
+//
+// Usage: node www/origin/server.mjs [port] [--guard]   (default 8788; binds 127.0.0.1 only)
 import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 
-const port = Number(process.argv[2] ?? process.env.PORT ?? 8788);
+const args = process.argv.slice(2);
+const guard = args.includes("--guard");
+const port = Number(args.find((a) => /^\d+$/.test(a)) ?? process.env.PORT ?? 8788);
+const appTimeoutMs = Number(process.env.CFS_DEMO_TIMEOUT ?? 1800) * 1000;
 const originKey = process.env.CFS_ORIGIN_KEY ?? "";
 const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "cfsession-demo-"));
 const ended = []; // newest first, like log.cfm
@@ -97,8 +106,82 @@ Live: <strong id="temp-files">${fs.readdirSync(tempDir).length}</strong></p>
 `;
 }
 
+// --- Guard mode: the application's own sessions, ColdFusion style -------------------------
+const appSessions = new Map(); // "CFID:CFTOKEN" -> { cfid, hits, last }
+let nextCfid = 1000;
+
+const cookiesOf = (req) =>
+  Object.fromEntries((req.headers.cookie ?? "").split(";").map((p) => p.trim().split("=")).filter((p) => p.length === 2)
+    .map(([k, v]) => [k.toUpperCase(), v]));
+
+function onSessionEnd(key, reason) {
+  const s = appSessions.get(key);
+  if (!s) return;
+  appSessions.delete(key);
+  ended.unshift(`onSessionEnd: ${s.cfid} (${reason})`);
+  ended.length = Math.min(ended.length, 50);
+}
+
+function appSession(req, res) {
+  for (const [key, s] of appSessions) if (Date.now() - s.last >= appTimeoutMs) onSessionEnd(key, "timeout");
+  const c = cookiesOf(req);
+  const key = `${c.CFID}:${c.CFTOKEN}`;
+  let s = appSessions.get(key);
+  if (!s) {
+    // Since APSB11-04: a pair that names no live session gets a new pair.
+    const cfid = String(nextCfid++);
+    const cftoken = String(crypto.randomInt(10_000_000, 100_000_000));
+    s = { cfid, hits: 0, last: Date.now() };
+    appSessions.set(`${cfid}:${cftoken}`, s);
+    const persistent = "Path=/; Expires=Sun, 06 Nov 2055 08:49:37 GMT; HttpOnly";
+    res.setHeader("set-cookie", [`CFID=${cfid}; ${persistent}`, `CFTOKEN=${cftoken}; ${persistent}`]);
+  }
+  s.hits += 1;
+  s.last = Date.now();
+  return s;
+}
+
+function killSession(req, res, body) {
+  if (!hookSignatureOk(req, body)) {
+    res.writeHead(401).end("bad signature");
+    return;
+  }
+  const c = cookiesOf(req);
+  onSessionEnd(`${c.CFID}:${c.CFTOKEN}`, `killed at the edge: ${JSON.parse(body).reason}`); // sessionInvalidate()
+  res.writeHead(204).end();
+}
+
+function guardPage(s) {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>ColdFusion-style application (guard mode)</title>
+<link rel="icon" href="data:,">
+<style>
+ body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1d2330}
+ h1{font-size:1.5rem} code{word-break:break-all} .muted{color:#667} nav a{margin-right:1rem}
+</style></head>
+<body>
+<h1>An unmodified application, guarded at the edge</h1>
+<p class="muted">This application keeps its own session (sessionManagement on): its own CFID/CFTOKEN
+cookies, hit count and timeout. The edge binds those cookies to this browser, ends sessions on
+request, enforces its own timeouts and lists them on the dashboard.</p>
+<p>Application session CFID: <code id="app-cfid">${escape(s.cfid)}</code></p>
+<p>Hit Count (session.hits, kept by the application): <strong id="app-hits">${s.hits}</strong>
+  (<a id="refresh" href="/">Refresh</a>)</p>
+<nav><a id="end-session" href="/?killSession">End Session</a></nav>
+<h2>onSessionEnd log</h2>
+<ul id="ended-log">${ended.map((l) => `<li><code>${escape(l)}</code></li>`).join("") || '<li class="muted">none yet</li>'}</ul>
+</body></html>
+`;
+}
+
 const server = http.createServer((req, res) => {
   res.setHeader("cache-control", "no-store");
+  if (guard && req.method === "POST" && req.url === "/kill-session") {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => killSession(req, res, body));
+    return;
+  }
   if (req.method === "POST" && req.url.startsWith("/hooks/")) {
     let body = "";
     req.on("data", (c) => (body += c));
@@ -107,6 +190,12 @@ const server = http.createServer((req, res) => {
   }
   if (req.url === "/favicon.ico") {
     res.writeHead(204).end();
+    return;
+  }
+  if (guard) {
+    const s = appSession(req, res);
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+    res.end(guardPage(s));
     return;
   }
   const data = sessionData(req);
@@ -121,6 +210,6 @@ const server = http.createServer((req, res) => {
 });
 
 server.listen(port, "127.0.0.1", () => {
-  console.log(`demo origin listening on http://127.0.0.1:${port}`);
+  console.log(`demo origin${guard ? " (guard mode: its own sessions)" : ""} listening on http://127.0.0.1:${port}`);
 });
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => server.close(() => process.exit(0)));

@@ -1,0 +1,27 @@
+//! Guard mode: origin session cookies in a `Cookie` header, binding cookies, and the origin's
+//! `Set-Cookie` values.
+#![no_main]
+use cfsession_edge::core::{
+    guard::{forward_cookie, origin_set, Binding, GuardPolicy, OriginIds},
+    ids::TokenKey,
+};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(s) = std::str::from_utf8(data) else { return };
+    let policy = GuardPolicy { cookies: vec!["CFID".into(), "CFTOKEN".into(), "JSESSIONID".into()] };
+    let mut parts = s.splitn(3, '\n');
+    let (cookie, binding, set) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let key = TokenKey::derive(b"fuzz-key-fuzz-key-fuzz-key-fuzz-key");
+    if let Ok(Some(ids)) = OriginIds::from_cookie_header(Some(cookie), &policy) {
+        assert!(!ids.is_empty());
+        if let Some(b) = Binding::parse(binding) {
+            assert!(!b.verify(&ids, &key), "a forged binding verified");
+        }
+    }
+    let sets: Vec<String> = set.split('\n').map(str::to_owned).collect();
+    let _ = origin_set(&sets, &policy, 1_800_000_000_000);
+    if let Some(kept) = forward_cookie(cookie, &policy, "CFGUARD", false) {
+        assert!(OriginIds::from_cookie_header(Some(&kept), &policy).is_ok_and(|i| i.is_none()), "{kept:?}");
+    }
+});
