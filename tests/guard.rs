@@ -154,6 +154,11 @@ fn fixated_ids_never_reach_the_origin(engine: Engine) {
         assert!(!o.received_id(key), "an attacker-chosen id reached the origin (binding: {with_binding})");
         assert!(!o.seen().contains(&key.to_owned()));
     }
+    // Both engines also read CFID/CFTOKEN from the query string: a fixation link.
+    let link = format!("/index.cfm?{n1}={v1}&{n2}={v2}&page=2");
+    assert_eq!(Client::new().get(&edge.url(&link)).status, 200);
+    let got = o.origin.last();
+    assert_eq!(got.url, "/index.cfm?page=2", "session ids in the query string reached the origin");
 }
 
 #[test]
@@ -322,12 +327,14 @@ fn bad_input_in_guard_mode_is_never_a_500_and_loses_nothing() {
 
 #[test]
 fn cookieless_clients_store_nothing() {
-    let o = CfOrigin::start(Engine::Acf, Duration::from_secs(3600));
-    let edge = guard_edge(&o, &[]);
-    for _ in 0..1_000 {
-        assert_eq!(Client::new().get(&edge.url("/")).status, 200);
+    for engine in [Engine::Acf, Engine::Lucee] {
+        let o = CfOrigin::start(engine, Duration::from_secs(3600));
+        let edge = guard_edge(&o, &[]);
+        for _ in 0..1_000 {
+            assert_eq!(Client::new().get(&edge.url("/")).status, 200);
+        }
+        assert_eq!(edge.stored_objects(), 0, "{engine:?}: bots that never return cookies cost storage");
     }
-    assert_eq!(edge.stored_objects(), 0, "bots that never return cookies cost storage");
 }
 
 #[test]

@@ -246,7 +246,7 @@ fn a_sweep_entry_that_fails_is_skipped_and_the_rest_are_swept() {
     // The next sweep ends the skipped one.
     edge.trigger_cron();
     poll("both ended", || (edge.inspect(&a).is_none() && edge.inspect(&b).is_none()).then_some(()));
-    assert_eq!(o.ends(&a).len() + o.ends(&b).len(), 2, "one end hook each");
+    poll("an end hook each", || (!o.ends(&a).is_empty() && !o.ends(&b).is_empty()).then_some(()));
 }
 
 #[test]

@@ -14,7 +14,7 @@ use crate::core::{
     alarm,
     config::Config,
     hooks::{Hook, Outbox},
-    lifecycle::{self, EndReason, Ending, SessionEvent, Tombstone},
+    lifecycle::{self, Ending, SessionEvent, Tombstone},
     rpc::{
         AdoptRequest, BeginRequest, EndRequest, Reply, RotateOutReply, RotateOutRequest, SessionView, UpdateRequest,
     },
@@ -22,6 +22,7 @@ use crate::core::{
 };
 
 mod effects;
+mod storage;
 
 /// Storage keys (JSON strings).
 const SESSION: &str = "session";
@@ -38,6 +39,9 @@ pub struct SessionObject {
     alarm_at: Cell<Option<Option<u64>>>,
     /// When this instance last refreshed the session's index entry (ms; 0: never).
     indexed_at: Cell<u64>,
+    /// Idempotency keys being delivered right now: a concurrent delivery pass (the alarm and
+    /// the sweep's check, say) skips them instead of sending them twice.
+    in_flight: RefCell<Vec<String>>,
     /// The configuration, parsed once per instance (vars change only with a deploy, which
     /// restarts objects). `None` inside: invalid.
     config: RefCell<Option<Option<Config>>>,
@@ -56,6 +60,7 @@ impl DurableObject for SessionObject {
             outbox: RefCell::new(None),
             alarm_at: Cell::new(None),
             indexed_at: Cell::new(0),
+            in_flight: RefCell::new(Vec::new()),
             config: RefCell::new(None),
         }
     }
@@ -348,68 +353,10 @@ impl SessionObject {
     }
 
     /// This object's CFID: from the record when it has one, else the object's name.
-    fn cfid(&self, stored: &Option<Stored>) -> String {
+    pub(super) fn cfid(&self, stored: &Option<Stored>) -> String {
         match stored {
             Some(Stored::Live(r)) if !r.cfid.is_empty() => r.cfid.clone(),
             _ => self.state.id().name().unwrap_or_default(),
-        }
-    }
-
-    async fn load(&self) -> Result<Option<Stored>> {
-        if let Some(cached) = self.cached.borrow().clone() {
-            return Ok(cached);
-        }
-        let raw: Option<String> = self.state.storage().get(SESSION).await?;
-        let stored = match raw.map(|json| serde_json::from_str::<Stored>(&json)).transpose() {
-            Ok(stored) => stored,
-            Err(e) => {
-                // Never a session that cannot load (no end, no purge, 503 forever): its ids
-                // are refused from now on and the object cleans itself up like any ended one.
-                console_error!(
-                    "cfsession-edge: session {}: stored state unreadable ({e}); ending it",
-                    self.cfid(&None)
-                );
-                let now = now_ms();
-                let tomb = Stored::Ended(Tombstone::unstored(now, EndReason::Unreadable, now));
-                self.state.storage().put(SESSION, serde_json::to_string(&tomb).map_err(rust_err)?).await?;
-                Some(tomb)
-            }
-        };
-        *self.cached.borrow_mut() = Some(stored.clone());
-        Ok(stored)
-    }
-
-    async fn load_outbox(&self) -> Result<Outbox> {
-        if let Some(o) = self.outbox.borrow().clone() {
-            return Ok(o);
-        }
-        let raw: Option<String> = self.state.storage().get(OUTBOX).await?;
-        let outbox: Outbox = match raw.map(|json| serde_json::from_str(&json)).transpose() {
-            Ok(outbox) => outbox.unwrap_or_default(),
-            Err(e) => {
-                console_error!("cfsession-edge: session {}: hook outbox unreadable ({e}); dropped", self.cfid(&None));
-                Outbox::default()
-            }
-        };
-        *self.outbox.borrow_mut() = Some(outbox.clone());
-        Ok(outbox)
-    }
-
-    /// Changes the cached outbox (call [`Self::save_outbox`] to persist it).
-    async fn outbox_mut<T>(&self, f: impl FnOnce(&mut Outbox) -> T) -> Result<T> {
-        let mut outbox = self.load_outbox().await?;
-        let out = f(&mut outbox);
-        *self.outbox.borrow_mut() = Some(outbox);
-        Ok(out)
-    }
-
-    async fn save_outbox(&self) -> Result<()> {
-        let outbox = self.load_outbox().await?;
-        let storage = self.state.storage();
-        if outbox.is_empty() {
-            storage.delete(OUTBOX).await.map(drop)
-        } else {
-            storage.put(OUTBOX, serde_json::to_string(&outbox).map_err(rust_err)?).await
         }
     }
 }

@@ -113,7 +113,13 @@ impl SessionObject {
 
     /// Delivers the events that are due; failures are retried with backoff by the alarm.
     pub(super) async fn deliver_due(&self, now: u64) -> Result<()> {
-        let due = self.load_outbox().await?.due(now);
+        let due: Vec<_> = self
+            .load_outbox()
+            .await?
+            .due(now)
+            .into_iter()
+            .filter(|d| !self.in_flight.borrow().contains(&d.event.idempotency_key))
+            .collect();
         if due.is_empty() {
             return Ok(());
         }
@@ -128,17 +134,17 @@ impl SessionObject {
                 Hook::OriginKill => config.origin_kill_url.as_ref(),
             };
             let cookie = (d.hook == Hook::OriginKill).then(|| d.cookies.cookie_header());
+            let mut body = serde_json::to_value(&d.event).map_err(rust_err)?;
+            if let Some(obj) = body.as_object_mut() {
+                obj.insert("app".into(), config.app_name.clone().into());
+            }
+            let body = body.to_string();
+            self.in_flight.borrow_mut().push(key.clone());
             let result = match url {
-                Some(url) => {
-                    let mut body = serde_json::to_value(&d.event).map_err(rust_err)?;
-                    if let Some(obj) = body.as_object_mut() {
-                        obj.insert("app".into(), config.app_name.clone().into());
-                    }
-                    let body = body.to_string();
-                    hooks::post(url, &body, &config.origin_keys(), &key, cookie.as_deref(), now).await
-                }
+                Some(url) => hooks::post(url, &body, &config.origin_keys(), &key, cookie.as_deref(), now).await,
                 None => Ok(()), // the hook was turned off since: nothing to deliver
             };
+            self.in_flight.borrow_mut().retain(|k| *k != key);
             match result {
                 Ok(()) => self.outbox_mut(|o| o.delivered(&key)).await?,
                 Err(why) => match self.outbox_mut(|o| o.failed(&key, now_ms())).await? {

@@ -1,0 +1,74 @@
+//! The session object's storage: the state and the hook outbox, each cached in memory and
+//! read from storage once per instance.
+
+use worker::{console_error, Result};
+
+use super::{rust_err, SessionObject, OUTBOX, SESSION};
+use crate::{
+    core::{
+        hooks::Outbox,
+        lifecycle::{EndReason, Tombstone},
+        session::Stored,
+    },
+    edge::platform::now_ms,
+};
+
+impl SessionObject {
+    pub(super) async fn load(&self) -> Result<Option<Stored>> {
+        if let Some(cached) = self.cached.borrow().clone() {
+            return Ok(cached);
+        }
+        let raw: Option<String> = self.state.storage().get(SESSION).await?;
+        let stored = match raw.map(|json| serde_json::from_str::<Stored>(&json)).transpose() {
+            Ok(stored) => stored,
+            Err(e) => {
+                // Never a session that cannot load (no end, no purge, 503 forever): its ids
+                // are refused from now on and the object cleans itself up like any ended one.
+                console_error!(
+                    "cfsession-edge: session {}: stored state unreadable ({e}); ending it",
+                    self.cfid(&None)
+                );
+                let now = now_ms();
+                let tomb = Stored::Ended(Tombstone::unstored(now, EndReason::Unreadable, now));
+                self.state.storage().put(SESSION, serde_json::to_string(&tomb).map_err(rust_err)?).await?;
+                Some(tomb)
+            }
+        };
+        *self.cached.borrow_mut() = Some(stored.clone());
+        Ok(stored)
+    }
+
+    pub(super) async fn load_outbox(&self) -> Result<Outbox> {
+        if let Some(o) = self.outbox.borrow().clone() {
+            return Ok(o);
+        }
+        let raw: Option<String> = self.state.storage().get(OUTBOX).await?;
+        let outbox: Outbox = match raw.map(|json| serde_json::from_str(&json)).transpose() {
+            Ok(outbox) => outbox.unwrap_or_default(),
+            Err(e) => {
+                console_error!("cfsession-edge: session {}: hook outbox unreadable ({e}); dropped", self.cfid(&None));
+                Outbox::default()
+            }
+        };
+        *self.outbox.borrow_mut() = Some(outbox.clone());
+        Ok(outbox)
+    }
+
+    /// Changes the cached outbox (call [`Self::save_outbox`] to persist it).
+    pub(super) async fn outbox_mut<T>(&self, f: impl FnOnce(&mut Outbox) -> T) -> Result<T> {
+        let mut outbox = self.load_outbox().await?;
+        let out = f(&mut outbox);
+        *self.outbox.borrow_mut() = Some(outbox);
+        Ok(out)
+    }
+
+    pub(super) async fn save_outbox(&self) -> Result<()> {
+        let outbox = self.load_outbox().await?;
+        let storage = self.state.storage();
+        if outbox.is_empty() {
+            storage.delete(OUTBOX).await.map(drop)
+        } else {
+            storage.put(OUTBOX, serde_json::to_string(&outbox).map_err(rust_err)?).await
+        }
+    }
+}
