@@ -8,6 +8,7 @@ use url::Url;
 
 use self::parse::{hook_url, parse_bool, parse_cookie_names, parse_domain, parse_kill, parse_origin, parse_u64};
 use super::{
+    bypass::Bypass,
     cookie::{CookieExpiry, CookiePolicy},
     crypto::{ct_eq, hex, hmac_sha256},
     faults::{self, Faults},
@@ -46,6 +47,8 @@ pub struct Config {
     pub mode: SessionMode,
     /// `GUARD_COOKIES` (guard mode): the origin's session cookies.
     pub guard: GuardPolicy,
+    /// `SESSION_BYPASS`: paths that have no session (static assets by default).
+    pub bypass: Bypass,
     /// `ORIGIN_KILL_URL` (guard mode): where the edge POSTs an ended session's cookies, so
     /// the application ends its own session (`sessionInvalidate()`, `onSessionEnd`).
     pub origin_kill_url: Option<Url>,
@@ -107,6 +110,7 @@ impl Default for Config {
             mode: SessionMode::Edge,
             guard: GuardPolicy::default(),
             origin_kill_url: None,
+            bypass: Bypass::default(),
             origin: None,
             signing_key: Secret(String::new()),
             origin_key: Secret(String::new()),
@@ -313,6 +317,9 @@ impl Config {
         }
         if let Some(v) = get("GUARD_COOKIES") {
             c.guard.cookies = parse_cookie_names("GUARD_COOKIES", &v)?;
+        }
+        if let Some(v) = get("SESSION_BYPASS") {
+            c.bypass = Bypass::parse(&v).map_err(|reason| err("SESSION_BYPASS", reason))?;
         }
         c.origin_kill_url =
             get("ORIGIN_KILL_URL").map(|v| hook_url("ORIGIN_KILL_URL", &v, c.origin.as_ref())).transpose()?;

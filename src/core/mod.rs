@@ -4,6 +4,7 @@
 //! time arrives as [`clock::UnixMs`] values and randomness through [`random::RandomSource`].
 
 pub mod alarm;
+pub mod bypass;
 pub mod clock;
 pub mod config;
 pub mod cookie;

@@ -42,7 +42,7 @@ impl DurableObject for AppObject {
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
-        let Ok(config) = Config::from_lookup(|n| self.env.var(n).ok().map(|v| v.to_string())) else {
+        let Ok(config) = super::config(&self.env) else {
             return Response::error("invalid configuration", 500);
         };
         let now = now_ms();

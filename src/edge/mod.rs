@@ -16,6 +16,8 @@ mod session_object;
 mod store;
 mod sweep;
 
+use std::{cell::RefCell, rc::Rc};
+
 use worker::{event, Context, Env, Request, Response, Result};
 
 use crate::core::{config::Config, error::EdgeError, forward::HOP_MARKER};
@@ -41,7 +43,7 @@ async fn handle(req: Request, env: &Env, ctx: &Context) -> std::result::Result<R
         // A liveness probe: answers even when the configuration is invalid.
         return respond::text(200, "ok\n");
     }
-    let config = Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))?;
+    let config = config(env)?;
     faults::install(&config.faults);
     let admin_root = config.admin_prefix.trim_end_matches('/');
     if let Some(rest) = path.strip_prefix(config.admin_prefix.as_str()).or_else(|| (path == admin_root).then_some("")) {
@@ -53,4 +55,21 @@ async fn handle(req: Request, env: &Env, ctx: &Context) -> std::result::Result<R
     }
     app_object::touch(env, &config, ctx);
     session::handle(req, env, &config, ctx).await
+}
+
+thread_local! {
+    /// The configuration of this isolate, parsed on its first request.
+    static CONFIG: RefCell<Option<Rc<Config>>> = const { RefCell::new(None) };
+}
+
+/// The configuration, parsed once per isolate: variables and secrets change only with a
+/// deploy (or a `wrangler dev` reload), which starts new isolates. An invalid configuration is
+/// not cached: every request answers with the error until it is fixed.
+pub fn config(env: &Env) -> std::result::Result<Rc<Config>, EdgeError> {
+    if let Some(c) = CONFIG.with(|c| c.borrow().clone()) {
+        return Ok(c);
+    }
+    let parsed = Rc::new(Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))?);
+    CONFIG.with(|c| *c.borrow_mut() = Some(parsed.clone()));
+    Ok(parsed)
 }

@@ -107,6 +107,10 @@ pub async fn handle(req: Request, env: &Env, config: &Config, ctx: &Context) -> 
         return kill::respond(&edge, &method, &url, trigger, &from, identified.presented).await;
     }
 
+    if config.bypass.matches(url.path()) {
+        return bypass(req, &edge, &url, cookie_header.as_deref()).await;
+    }
+
     let (resumed, quiet) = match identified.presented {
         Some(p) => resume(&edge, p).await?,
         None => (None, false),
@@ -165,6 +169,32 @@ pub async fn handle(req: Request, env: &Env, config: &Config, ctx: &Context) -> 
         set_cookies(&mut response, current, config, now).map_err(EdgeError::internal)?;
         if current.end_unconfirmed {
             response.headers_mut().set(UNCONFIRMED_HEADER, "retrying").map_err(EdgeError::internal)?;
+        }
+    }
+    Ok(response)
+}
+
+/// A request for a path without a session (`SESSION_BYPASS`): no object call, no session
+/// headers, no cookies set; the session's cookies are still removed before forwarding, and the
+/// origin's answer cannot change them.
+async fn bypass(
+    req: Request,
+    edge: &Edge<'_>,
+    url: &url::Url,
+    cookie_header: Option<&str>,
+) -> Result<Response, EdgeError> {
+    let config = edge.config;
+    let mut target = forward::target_url(config.origin.as_ref(), url);
+    target.set_query(mode::forward_query(config, url.query(), None).as_deref());
+    let cookie = mode::forward_cookie(config, cookie_header, false);
+    let referer = req.headers().get("referer").ok().flatten().and_then(|r| forward::clean_referer(&r));
+    let reply = proxy::forward(req, Forward { target, session_headers: Vec::new(), cookie, referer }).await?;
+    let mut response = reply.response;
+    let headers = response.headers_mut();
+    for sc in &reply.set_cookies {
+        let guarded = config.mode == SessionMode::Guard && guard::is_guarded(config, sc);
+        if mode::keep_origin_set_cookie(config, sc) && !guarded {
+            headers.append("set-cookie", sc).map_err(EdgeError::internal)?;
         }
     }
     Ok(response)

@@ -341,8 +341,8 @@ impl SessionObject {
         if let Some(parsed) = self.config.borrow().clone() {
             return parsed;
         }
-        let parsed = match Config::from_lookup(|name| self.env.var(name).ok().map(|v| v.to_string())) {
-            Ok(c) => Some(c),
+        let parsed = match super::config(&self.env) {
+            Ok(c) => Some((*c).clone()),
             Err(e) => {
                 console_error!("cfsession-edge: session object: {e}");
                 None

@@ -10,7 +10,7 @@ use super::{
     platform::now_ms,
     store::{Index, Sessions},
 };
-use crate::core::{config::Config, error::EdgeError, ids::Cfid, index::IndexEntry};
+use crate::core::{error::EdgeError, ids::Cfid, index::IndexEntry};
 
 /// Candidates taken from each shard per batch, and batches per shard per run.
 const BATCH: u32 = 200;
@@ -46,7 +46,7 @@ pub struct SweepReport {
 /// Retries queued ends, then checks every indexed session whose recorded deadline passed.
 /// An error on one entry or shard is logged and skipped: the rest is still swept.
 pub async fn sweep(env: &Env) -> Result<SweepReport, EdgeError> {
-    let config = Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))?;
+    let config = super::config(env)?;
     super::faults::install(&config.faults);
     let index = Index::from_env(env, config.index_shards)?;
     let sessions = Sessions::from_env(env)?;

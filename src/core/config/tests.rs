@@ -149,6 +149,10 @@ fn bad_values_name_the_variable_and_hide_the_value() {
         ("TEST_FAULTS", "session.end=fail"), // no loopback ORIGIN_URL
         ("SIGNATURE_LEGACY", "perhaps"),
         ("ROTATE_ON_LOGIN", "2"),
+        ("SESSION_BYPASS", "public"),
+        ("SESSION_MODE", "owned"),
+        ("GUARD_COOKIES", "CFID;CFTOKEN"),
+        ("ORIGIN_KILL_URL", "ftp://x.example/kill"),
     ];
     for (name, value) in cases {
         let e = from(&[("COOKIE_SECURE", "false"), (name, value)]).unwrap_err();
