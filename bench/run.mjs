@@ -2,7 +2,7 @@
 // same origin with the same load generator (wrk) and settings. See docs/performance.md.
 //
 // Usage: node bench/run.mjs [--runs 3] [--duration 5] [--out bench/results]
-//                           [--systems <substring>,…] [--workloads reads,writes,new,kill]
+//                           [--systems <substring>,…] [--workloads reads,writes,new,kill,page,mixed]
 import { spawn, spawnSync, execFileSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
@@ -91,6 +91,8 @@ const SYSTEMS = [
   { name: "cfsession-edge", config: path.join(root, "wrangler.toml"), vars: cfsessionVars(false), health: "/__session/health" },
   { name: "cfsession-edge (SESSION_HITS on)", config: path.join(root, "wrangler.toml"), vars: cfsessionVars(true),
     health: "/__session/health", only: ["reads"] },
+  { name: "cfsession-edge (SESSION_BYPASS off)", config: path.join(root, "wrangler.toml"),
+    vars: { ...cfsessionVars(false), SESSION_BYPASS: "off" }, health: "/__session/health", only: ["page"] },
   { name: "pass-through", config: path.join(root, "bench/workers/passthrough/wrangler.toml"), vars: { ORIGIN_URL } },
   { name: "hono-sessions", config: path.join(root, "bench/workers/hono-sessions/wrangler.toml"),
     vars: { ORIGIN_URL, SESSION_ENCRYPTION_KEY: KEY } },
@@ -168,6 +170,29 @@ function wrkScript(workload, cookies) {
     reads: `${pool}request = function() return wrk.format("GET", "/", {["Cookie"] = pool[math.random(#pool)]}) end`,
     writes: `${pool}request = function() return wrk.format("GET", "/write", {["Cookie"] = pool[math.random(#pool)]}) end`,
     new: `request = function() return wrk.format("GET", "/") end`,
+    // A page as a browser loads it: one HTML request (10% of them write the session), then
+    // 15 assets (.css, .js, .png, .woff2) with the same cookies.
+    page: `${pool}local assets = {"/s/site.css", "/s/app.js", "/s/vendor.js", "/i/logo.png", "/f/body.woff2",
+  "/s/print.css", "/s/widgets.js", "/i/hero.png", "/i/icon-1.png", "/i/icon-2.png", "/i/icon-3.png",
+  "/f/head.woff2", "/s/theme.css", "/s/track.js", "/i/footer.png"}
+local step, cookie = 0, nil
+request = function()
+  local r
+  if step == 0 then
+    cookie = pool[math.random(#pool)]
+    r = wrk.format("GET", math.random(10) == 1 and "/write" or "/", {["Cookie"] = cookie})
+  else
+    r = wrk.format("GET", assets[step], {["Cookie"] = cookie})
+  end
+  step = (step + 1) % 16
+  return r
+end`,
+    // 85% returning visitors reading, 10% writing, 5% new visitors.
+    mixed: `${pool}request = function()
+  local x = math.random(100)
+  if x <= 5 then return wrk.format("GET", "/") end
+  return wrk.format("GET", x <= 15 and "/write" or "/", {["Cookie"] = pool[math.random(#pool)]})
+end`,
     // One connection per thread: visit (new), visit (stored), kill, then again with no cookie.
     kill: `local step, cookie = 0, nil
 request = function()
@@ -227,7 +252,7 @@ async function cfsessionWrites(base, cookies) {
 
 // ---- the run ---------------------------------------------------------------------------
 
-const WORKLOADS = ["reads", "writes", "new", "kill"];
+const WORKLOADS = ["reads", "writes", "new", "kill", "page", "mixed"];
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const chosen = SYSTEMS.filter((s) => !ONLY_SYSTEMS.length || ONLY_SYSTEMS.some((o) => s.name.includes(o)));
 const cells = chosen.flatMap((sys) =>
@@ -256,7 +281,7 @@ for (let run = 0; run < RUNS; run++) {
 async function measure(sys, workload) {
   const { proc, base } = await startSystem(sys);
   try {
-    const cookies = ["reads", "writes"].includes(workload) ? await prepareSessions(base) : null;
+    const cookies = ["reads", "writes", "page", "mixed"].includes(workload) ? await prepareSessions(base) : null;
     const script = wrkScript(workload, cookies);
     const isCf = sys.name.startsWith("cfsession");
     const writesBefore = isCf && cookies ? await cfsessionWrites(base, cookies) : null;

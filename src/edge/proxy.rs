@@ -11,7 +11,9 @@ use crate::core::{
 };
 
 /// How a request is forwarded.
-pub struct Forward {
+pub struct Forward<'a> {
+    /// The client's request URL (already parsed by the caller).
+    pub request_url: &'a Url,
     /// Where to (see [`forward::target_url`]).
     pub target: Url,
     /// The `X-Session-*` headers for the origin.
@@ -34,9 +36,8 @@ pub struct OriginReply {
 }
 
 /// Forwards `req` as `fwd` says and returns the origin's answer.
-pub async fn forward(req: Request, fwd: Forward) -> Result<OriginReply, EdgeError> {
-    let request_url: Url = req.url().map_err(EdgeError::internal)?;
-    let headers = request_headers(&req, &request_url, &fwd).map_err(EdgeError::internal)?;
+pub async fn forward(req: Request, fwd: Forward<'_>) -> Result<OriginReply, EdgeError> {
+    let headers = request_headers(&req, fwd.request_url, &fwd).map_err(EdgeError::internal)?;
     let outgoing = build_request(&req, &fwd.target, &headers)?;
     let resp = Fetch::Request(outgoing).send().await.map_err(|e| {
         let err = EdgeError::OriginUnreachable(format!("{}: {e}", fwd.target));
@@ -48,7 +49,7 @@ pub async fn forward(req: Request, fwd: Forward) -> Result<OriginReply, EdgeErro
 
 /// The headers sent to the origin: the client's, less hop-by-hop, edge-owned and
 /// `X-Session-*` ones, plus the session headers, `X-Forwarded-*` and the loop marker.
-fn request_headers(req: &Request, request_url: &Url, fwd: &Forward) -> worker::Result<Headers> {
+fn request_headers(req: &Request, request_url: &Url, fwd: &Forward<'_>) -> worker::Result<Headers> {
     let incoming = req.headers();
     let listed = forward::connection_tokens(incoming.get("connection")?.as_deref());
     let out = Headers::new();

@@ -83,19 +83,23 @@ pub struct Edge<'a> {
 
 /// Handles a request for the site (anything outside the edge's own paths).
 pub async fn handle(req: Request, env: &Env, config: &Config, ctx: &Context) -> Result<Response, EdgeError> {
-    let now = now_ms();
-    let key = TokenKey::derive(config.signing_key.expose());
     let url = req.url().map_err(EdgeError::internal)?;
-    let method = req.inner().method();
     let header = |name: &str| req.headers().get(name).ok().flatten();
     let cookie_header = header("cookie");
-    let identified = mode::identify(config, cookie_header.as_deref(), url.query(), &key);
+    let trigger = config.kill.trigger(url.path(), url.query());
+    if trigger.is_none() && config.bypass.matches(url.path()) {
+        return bypass(req, config, &url, cookie_header.as_deref()).await;
+    }
+    let now = now_ms();
+    let key = TokenKey::derive(config.signing_key.expose());
+    let method = req.inner().method();
+    let edge = Edge { env, config, ctx, sessions: Sessions::from_env(env)?, key, now };
+    let identified = mode::identify(config, cookie_header.as_deref(), url.query(), &edge.key);
     if let Some(why) = identified.ignored {
         console_log!("cfsession-edge: ignored {why}");
     }
-    let edge = Edge { env, config, ctx, sessions: Sessions::from_env(env)?, key, now };
 
-    if let Some(trigger) = config.kill.trigger(url.path(), url.query()) {
+    if let Some(trigger) = trigger {
         let (sfs, origin, referer) = (header("sec-fetch-site"), header("origin"), header("referer"));
         let host = forward::ForwardedFor::compute(&url, None, None).host;
         let from = RequestSite {
@@ -105,10 +109,6 @@ pub async fn handle(req: Request, env: &Env, config: &Config, ctx: &Context) -> 
             host: &host,
         };
         return kill::respond(&edge, &method, &url, trigger, &from, identified.presented).await;
-    }
-
-    if config.bypass.matches(url.path()) {
-        return bypass(req, &edge, &url, cookie_header.as_deref()).await;
     }
 
     let (resumed, quiet) = match identified.presented {
@@ -134,7 +134,7 @@ pub async fn handle(req: Request, env: &Env, config: &Config, ctx: &Context) -> 
     };
     let cookie = mode::forward_cookie(config, cookie_header.as_deref(), current.is_some());
     let referer = header("referer").and_then(|r| forward::clean_referer(&r));
-    let reply = proxy::forward(req, Forward { target, session_headers, cookie, referer }).await?;
+    let reply = proxy::forward(req, Forward { request_url: &url, target, session_headers, cookie, referer }).await?;
 
     let changes = parse_origin_changes(reply.set.as_deref(), reply.action.as_deref(), reply.user.as_deref());
     for problem in &changes.problems {
@@ -179,16 +179,16 @@ pub async fn handle(req: Request, env: &Env, config: &Config, ctx: &Context) -> 
 /// origin's answer cannot change them.
 async fn bypass(
     req: Request,
-    edge: &Edge<'_>,
+    config: &Config,
     url: &url::Url,
     cookie_header: Option<&str>,
 ) -> Result<Response, EdgeError> {
-    let config = edge.config;
     let mut target = forward::target_url(config.origin.as_ref(), url);
     target.set_query(mode::forward_query(config, url.query(), None).as_deref());
     let cookie = mode::forward_cookie(config, cookie_header, false);
     let referer = req.headers().get("referer").ok().flatten().and_then(|r| forward::clean_referer(&r));
-    let reply = proxy::forward(req, Forward { target, session_headers: Vec::new(), cookie, referer }).await?;
+    let fwd = Forward { request_url: url, target, session_headers: Vec::new(), cookie, referer };
+    let reply = proxy::forward(req, fwd).await?;
     let mut response = reply.response;
     let headers = response.headers_mut();
     for sc in &reply.set_cookies {
