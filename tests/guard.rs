@@ -71,16 +71,6 @@ fn ten_requests_keep_one_origin_session(engine: Engine) {
     assert!(o.origin.received().iter().all(|r| !r.header("cookie").unwrap_or("").contains(BINDING)));
 }
 
-#[test]
-fn acf_ten_requests_keep_one_origin_session() {
-    ten_requests_keep_one_origin_session(Engine::Acf);
-}
-
-#[test]
-fn lucee_ten_requests_keep_one_origin_session() {
-    ten_requests_keep_one_origin_session(Engine::Lucee);
-}
-
 fn kills_end_the_origin_session_and_its_ids_never_return(engine: Engine) {
     let o = CfOrigin::start(engine, Duration::from_secs(3600));
     let edge = guard_edge(&o, &[]);
@@ -120,16 +110,6 @@ fn kills_end_the_origin_session_and_its_ids_never_return(engine: Engine) {
     assert_eq!(o.kill_calls().len(), 2, "exactly one ORIGIN_KILL_URL call per kill");
 }
 
-#[test]
-fn acf_kills_end_the_origin_session_and_its_ids_never_return() {
-    kills_end_the_origin_session_and_its_ids_never_return(Engine::Acf);
-}
-
-#[test]
-fn lucee_kills_end_the_origin_session_and_its_ids_never_return() {
-    kills_end_the_origin_session_and_its_ids_never_return(Engine::Lucee);
-}
-
 fn fixated_ids_never_reach_the_origin(engine: Engine) {
     let o = CfOrigin::start(engine, Duration::from_secs(3600));
     let edge = guard_edge(&o, &[]);
@@ -161,16 +141,6 @@ fn fixated_ids_never_reach_the_origin(engine: Engine) {
     assert_eq!(got.url, "/index.cfm?page=2", "session ids in the query string reached the origin");
 }
 
-#[test]
-fn acf_fixated_ids_never_reach_the_origin() {
-    fixated_ids_never_reach_the_origin(Engine::Acf);
-}
-
-#[test]
-fn lucee_fixated_ids_never_reach_the_origin() {
-    fixated_ids_never_reach_the_origin(Engine::Lucee);
-}
-
 fn the_idle_timeout_ends_the_origin_session_without_traffic(engine: Engine) {
     let o = CfOrigin::start(engine, Duration::from_secs(3600)); // the origin's own: far longer
     let edge = guard_edge(&o, &[("SESSION_TIMEOUT", "3")]);
@@ -197,16 +167,6 @@ fn the_idle_timeout_ends_the_origin_session_without_traffic(engine: Engine) {
     }
 }
 
-#[test]
-fn acf_the_idle_timeout_ends_the_origin_session_without_traffic() {
-    the_idle_timeout_ends_the_origin_session_without_traffic(Engine::Acf);
-}
-
-#[test]
-fn lucee_the_idle_timeout_ends_the_origin_session_without_traffic() {
-    the_idle_timeout_ends_the_origin_session_without_traffic(Engine::Lucee);
-}
-
 fn an_origin_rotation_kills_the_old_pair(engine: Engine) {
     let o = CfOrigin::start(engine, Duration::from_secs(3600));
     let edge = guard_edge(&o, &[]);
@@ -229,15 +189,42 @@ fn an_origin_rotation_kills_the_old_pair(engine: Engine) {
     assert_eq!(o.last_seen(), new_id);
 }
 
-#[test]
-fn acf_an_origin_rotation_kills_the_old_pair() {
-    an_origin_rotation_kills_the_old_pair(Engine::Acf);
+/// The tests above, once per engine: `acf::…` and `lucee::…`.
+macro_rules! per_engine {
+    ($module:ident, $engine:expr) => {
+        mod $module {
+            use super::*;
+
+            #[test]
+            fn ten_requests_keep_one_origin_session() {
+                super::ten_requests_keep_one_origin_session($engine);
+            }
+
+            #[test]
+            fn kills_end_the_origin_session_and_its_ids_never_return() {
+                super::kills_end_the_origin_session_and_its_ids_never_return($engine);
+            }
+
+            #[test]
+            fn fixated_ids_never_reach_the_origin() {
+                super::fixated_ids_never_reach_the_origin($engine);
+            }
+
+            #[test]
+            fn the_idle_timeout_ends_the_origin_session_without_traffic() {
+                super::the_idle_timeout_ends_the_origin_session_without_traffic($engine);
+            }
+
+            #[test]
+            fn an_origin_rotation_kills_the_old_pair() {
+                super::an_origin_rotation_kills_the_old_pair($engine);
+            }
+        }
+    };
 }
 
-#[test]
-fn lucee_an_origin_rotation_kills_the_old_pair() {
-    an_origin_rotation_kills_the_old_pair(Engine::Lucee);
-}
+per_engine!(acf, Engine::Acf);
+per_engine!(lucee, Engine::Lucee);
 
 #[test]
 fn the_admin_lists_and_kills_guarded_sessions() {
