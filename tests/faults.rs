@@ -211,6 +211,23 @@ fn index_failures_never_break_requests() {
     edge.wait_for_log("index remove failed");
 }
 
+#[test]
+fn a_failing_index_shard_is_skipped_by_the_admin_list() {
+    let origin = Origin::ok();
+    let edge = Edge::start(&origin.url(), &[("INDEX_SHARDS", "2"), ("TEST_FAULTS", "index.list=fail*1")]);
+    let ids: Vec<String> = (0..6).map(|_| stored_session(&edge, &origin).1).collect();
+    let r = edge.admin("GET", "sessions");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let page: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(page["failed_shards"], serde_json::json!([0]), "{page}");
+    assert_eq!(page["total"], 6);
+    // The fault is spent: the next listing has every session.
+    let page: serde_json::Value = serde_json::from_slice(&edge.admin("GET", "sessions").body).unwrap();
+    let listed: Vec<&str> = page["items"].as_array().unwrap().iter().map(|i| i["cfid"].as_str().unwrap()).collect();
+    assert!(ids.iter().all(|id| listed.contains(&id.as_str())), "{page}");
+    assert_eq!(page["failed_shards"], serde_json::json!([]));
+}
+
 /// An origin on a raw socket: `/reset-before` closes without answering, `/reset-mid-body`
 /// sends headers (with a session change) and part of the body then resets, `/slow` answers
 /// after 3 s, anything else answers 200 at once. Returns its port.

@@ -25,6 +25,7 @@ pub const POINTS: &[&str] = &[
     "index.upsert",
     "index.remove",
     "index.queue_end",
+    "index.list",
     "users.add",
     "users.remove",
     "users.list",

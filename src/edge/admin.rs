@@ -184,20 +184,38 @@ async fn list_sessions(q: &str, env: &Env, config: &Config) -> Result<serde_json
     };
     let index = Index::from_env(env, config.index_shards)?;
     let mut items = Vec::new();
+    // A shard that fails is logged, named in `failed_shards` and skipped: the rest is listed.
+    let mut failed_shards = Vec::new();
     while cursor.shard < index.count && items.len() < limit {
-        let page = index.list(cursor.shard, cursor.after.as_deref(), (limit - items.len()) as u32).await?;
-        items.extend(page.items);
-        match page.next {
-            Some(after) => cursor.after = Some(after),
-            None => cursor = Cursor { shard: cursor.shard + 1, after: None },
+        match index.list(cursor.shard, cursor.after.as_deref(), (limit - items.len()) as u32).await {
+            Ok(page) => {
+                items.extend(page.items);
+                match page.next {
+                    Some(after) => cursor.after = Some(after),
+                    None => cursor = Cursor { shard: cursor.shard + 1, after: None },
+                }
+            }
+            Err(e) => {
+                console_warn!("cfsession-edge: admin: index shard {} skipped: {e}", cursor.shard);
+                failed_shards.push(cursor.shard);
+                cursor = Cursor { shard: cursor.shard + 1, after: None };
+            }
         }
     }
     let mut total = 0;
     for shard in 0..index.count {
-        total += index.count(shard).await?;
+        match index.count(shard).await {
+            Ok(n) => total += n,
+            Err(e) => {
+                console_warn!("cfsession-edge: admin: index shard {shard} not counted: {e}");
+                if !failed_shards.contains(&shard) {
+                    failed_shards.push(shard);
+                }
+            }
+        }
     }
     let next = (cursor.shard < index.count).then(|| cursor.encode());
-    Ok(serde_json::json!({ "items": items, "cursor": next, "total": total }))
+    Ok(serde_json::json!({ "items": items, "cursor": next, "total": total, "failed_shards": failed_shards }))
 }
 
 fn parse_limit(q: &str, default: usize) -> Result<usize, EdgeError> {

@@ -179,6 +179,7 @@ impl Index {
 
     /// A page of shard `shard`, after CFID `after`.
     pub async fn list(&self, shard: u32, after: Option<&str>, limit: u32) -> Result<Page, EdgeError> {
+        faults::hit("index.list").await.map_err(store_err)?;
         let body = serde_json::json!({ "after": after, "limit": limit });
         must(&self.shards, &format!("shard-{shard}"), "list", &body).await
     }
