@@ -113,5 +113,5 @@ pub fn touch(env: &Env, config: &Config, ctx: &Context) {
 /// Calls `op` (`get`, `touch`, `stop`) on the application object.
 pub async fn call(env: &Env, name: &str, op: &str) -> std::result::Result<Option<AppState>, EdgeError> {
     let ns = env.durable_object("APP").map_err(|e| EdgeError::Internal(format!("APP binding: {e}")))?;
-    store::call::<(), AppState>(&ns, name, op, None).await
+    store::call::<(), AppState>(&ns, store::Transport::Fetch, name, op, None).await
 }

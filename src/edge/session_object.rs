@@ -7,6 +7,7 @@
 
 use std::cell::{Cell, RefCell};
 
+use wasm_bindgen::JsValue;
 use worker::{console_error, console_log, durable_object, DurableObject, Env, Request, Response, Result, State};
 
 use super::{faults, platform::now_ms};
@@ -51,6 +52,14 @@ fn rust_err(e: impl std::fmt::Display) -> worker::Error {
     worker::Error::RustError(e.to_string())
 }
 
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(rust_err)
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(body: &str) -> Result<T> {
+    serde_json::from_str(body).map_err(rust_err)
+}
+
 impl DurableObject for SessionObject {
     fn new(state: State, env: Env) -> Self {
         Self {
@@ -65,29 +74,14 @@ impl DurableObject for SessionObject {
         }
     }
 
+    /// The same operations as [`SessionObject::call`], over HTTP (`POST /<op>`, JSON body).
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let now = now_ms();
-        let path = req.path();
-        if let Some(point) = fault_point(&path) {
-            if let Some(config) = self.config() {
-                faults::install(&config.faults);
-            }
-            if let Err(e) = faults::hit(point).await {
-                return Response::error(e, 500);
-            }
-        }
-        match path.as_str() {
-            "/begin" => Response::from_json(&self.begin(&req.json().await?, now).await?),
-            "/update" => Response::from_json(&self.update(&req.json().await?, now).await?),
-            "/end" => Response::from_json(&self.end(&req.json().await?, now).await?),
-            "/rotate_out" => Response::from_json(&self.rotate_out(&req.json().await?, now).await?),
-            "/adopt" => Response::from_json(&self.adopt(req.json().await?, now).await?),
-            "/check" => Response::from_json(&self.check(now).await?),
-            "/inspect" => match self.load().await? {
-                Some(Stored::Live(record)) => Response::from_json(&SessionView::from(&record)),
-                _ => Response::error("no live session", 404),
-            },
-            _ => Response::error("unknown session operation", 404),
+        let op = req.path().trim_start_matches('/').to_owned();
+        let body = req.text().await?;
+        match self.dispatch(&op, &body).await {
+            Ok(Some(json)) => Response::ok(json),
+            Ok(None) => Response::error("no live session", 404),
+            Err(e) => Response::error(e.to_string(), 500),
         }
     }
 
@@ -102,20 +96,61 @@ impl DurableObject for SessionObject {
 }
 
 /// The `TEST_FAULTS` point of an operation.
-fn fault_point(path: &str) -> Option<&'static str> {
-    Some(match path {
-        "/begin" => "session.begin",
-        "/update" => "session.update",
-        "/end" => "session.end",
-        "/rotate_out" => "session.rotate_out",
-        "/adopt" => "session.adopt",
-        "/check" => "session.check",
-        "/inspect" => "session.inspect",
+fn fault_point(op: &str) -> Option<&'static str> {
+    Some(match op {
+        "begin" => "session.begin",
+        "update" => "session.update",
+        "end" => "session.end",
+        "rotate_out" => "session.rotate_out",
+        "adopt" => "session.adopt",
+        "check" => "session.check",
+        "inspect" => "session.inspect",
         _ => return None,
     })
 }
 
+/// Durable Object RPC (the Worker's calls; `src/entry.mjs` exposes it on a class that
+/// extends `DurableObject`, which the platform requires for RPC).
+#[wasm_bindgen::prelude::wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, wasm_bindgen_futures = ::worker::wasm_bindgen_futures)]
 impl SessionObject {
+    /// Runs operation `op` (`begin`, `update`, `end`, `rotate_out`, `adopt`, `check`,
+    /// `inspect`) on the JSON `body`. Resolves to the answer's JSON text, or `null` when there
+    /// is nothing (no live session); rejects with the reason when the operation fails.
+    #[wasm_bindgen(js_name = call)]
+    pub async fn rpc(&self, op: String, body: String) -> std::result::Result<JsValue, JsValue> {
+        match self.dispatch(&op, &body).await {
+            Ok(Some(json)) => Ok(JsValue::from_str(&json)),
+            Ok(None) => Ok(JsValue::NULL),
+            Err(e) => Err(JsValue::from_str(&e.to_string())),
+        }
+    }
+}
+
+impl SessionObject {
+    /// One operation: its fault point first (tests), then the work. `Ok(None)`: nothing there.
+    async fn dispatch(&self, op: &str, body: &str) -> Result<Option<String>> {
+        let now = now_ms();
+        if let Some(point) = fault_point(op) {
+            if let Some(config) = self.config() {
+                faults::install(&config.faults);
+            }
+            faults::hit(point).await.map_err(rust_err)?;
+        }
+        Ok(Some(match op {
+            "begin" => to_json(&self.begin(&from_json(body)?, now).await?)?,
+            "update" => to_json(&self.update(&from_json(body)?, now).await?)?,
+            "end" => to_json(&self.end(&from_json(body)?, now).await?)?,
+            "rotate_out" => to_json(&self.rotate_out(&from_json(body)?, now).await?)?,
+            "adopt" => to_json(&self.adopt(from_json(body)?, now).await?)?,
+            "check" => to_json(&self.check(now).await?)?,
+            "inspect" => match self.load().await? {
+                Some(Stored::Live(record)) => to_json(&SessionView::from(&record))?,
+                _ => return Ok(None),
+            },
+            _ => return Err(rust_err(format!("unknown session operation {op:?}"))),
+        }))
+    }
+
     async fn begin(&self, r: &BeginRequest, now: u64) -> Result<Reply> {
         let before = self.load().await?;
         let (outcome, write) = session::begin(before.as_ref(), &r.ids.presented(), now, &r.policy);

@@ -63,7 +63,7 @@ fn config_without_assets() -> PathBuf {
                 continue;
             }
             let line = match line.trim() {
-                "main = \"build/index.js\"" => format!("main = \"{}\"", root.join("build/index.js").display()),
+                "main = \"src/entry.mjs\"" => format!("main = \"{}\"", root.join("src/entry.mjs").display()),
                 "command = \"scripts/build\"" => format!("command = \"{}\"", root.join("scripts/build").display()),
                 _ => line.to_owned(),
             };
