@@ -98,6 +98,8 @@ const SYSTEMS = [
     vars: { ORIGIN_URL, SESSION_ENCRYPTION_KEY: KEY } },
   { name: "hand-written DO sessions", config: path.join(root, "bench/workers/do-sessions/wrangler.toml"), vars: { ORIGIN_URL } },
   { name: "floor (one DO read)", config: path.join(root, "bench/workers/floor/wrangler.toml"), vars: {}, only: ["reads", "new"] },
+  { name: "RPC design floor (one DO RPC read + origin)", config: path.join(root, "bench/workers/floor-rpc/wrangler.toml"),
+    vars: { ORIGIN_URL }, only: ["reads", "new", "page", "mixed"] },
 ];
 
 async function startSystem(sys) {

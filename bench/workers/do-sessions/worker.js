@@ -1,26 +1,27 @@
 // (d) Sessions in a Durable Object the way a Workers user would write them by hand: a random
 // cookie id, one object per session, sliding expiry (the record is rewritten on every
-// request), and a proxy to the same origin.
+// request), and a proxy to the same origin. The Worker calls the object over Durable Object
+// RPC, the platform's recommended style.
 import { DurableObject } from "cloudflare:workers";
 
 const TTL_MS = 1200 * 1000;
 
 export class Session extends DurableObject {
-  async fetch(req) {
-    const op = new URL(req.url).pathname;
-    if (op === "/kill") {
-      await this.ctx.storage.deleteAll();
-      return Response.json({ killed: true });
-    }
+  async kill() {
+    await this.ctx.storage.deleteAll();
+    return true;
+  }
+
+  async touch(write) {
     const now = Date.now();
     let s = await this.ctx.storage.get("s");
     const fresh = !s || now - s.last > TTL_MS;
     if (fresh) s = { created: now, hits: 0, data: {} };
     s.last = now;
     s.hits += 1;
-    if (op === "/write") s.data.n = (s.data.n ?? 0) + 1;
+    if (write) s.data.n = (s.data.n ?? 0) + 1;
     await this.ctx.storage.put("s", s);
-    return Response.json({ ...s, fresh });
+    return { ...s, fresh };
   }
 }
 
@@ -31,15 +32,14 @@ export default {
     const url = new URL(req.url);
     let sid = cookieOf(req);
     if (url.searchParams.has("killSession")) {
-      if (sid) await env.SESSIONS.get(env.SESSIONS.idFromName(sid)).fetch("https://s/kill");
+      if (sid) await env.SESSIONS.get(env.SESSIONS.idFromName(sid)).kill();
       return new Response(null, {
         status: 302,
         headers: { location: url.pathname, "set-cookie": "sid=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax" },
       });
     }
     sid ??= crypto.randomUUID();
-    const op = url.pathname.startsWith("/write") ? "/write" : "/touch";
-    const session = await (await env.SESSIONS.get(env.SESSIONS.idFromName(sid)).fetch("https://s" + op)).json();
+    const session = await env.SESSIONS.get(env.SESSIONS.idFromName(sid)).touch(url.pathname.startsWith("/write"));
     const headers = new Headers(req.headers);
     headers.set("x-session-id", sid);
     const resp = await fetch(env.ORIGIN_URL + url.pathname + url.search, {
