@@ -7,11 +7,17 @@
 use std::cell::Cell;
 
 use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::wasm_bindgen;
 use worker::{
     console_log, console_warn, durable_object, Context, DurableObject, Env, Request, Response, Result, State,
 };
 
-use super::{hooks, platform::now_ms, store};
+use super::{
+    hooks,
+    object_rpc::{http, rpc_call, rust_err, to_json},
+    platform::now_ms,
+    store,
+};
 use crate::core::{config::Config, error::EdgeError};
 
 /// The application's state.
@@ -42,27 +48,34 @@ impl DurableObject for AppObject {
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
-        let Ok(config) = super::config(&self.env) else {
-            return Response::error("invalid configuration", 500);
-        };
+        let op = req.path().trim_start_matches('/').to_owned();
+        http(self.dispatch(&op, "null").await)
+    }
+}
+
+rpc_call!(AppObject);
+
+impl AppObject {
+    /// `get`, `touch` (a request arrived; restarts the application after its timeout) or
+    /// `stop` (`applicationStop()`). Answers the application's state; `None` for `get` before
+    /// the first start.
+    async fn dispatch(&self, op: &str, _body: &str) -> Result<Option<String>> {
+        let config = super::config(&self.env).map_err(rust_err)?;
         let now = now_ms();
         let stored: Option<AppState> =
             self.state.storage().get::<String>(KEY).await?.and_then(|json| serde_json::from_str(&json).ok());
-        let next = match (req.path().as_str(), stored) {
-            ("/get", Some(s)) => return Response::from_json(&s),
-            ("/get", None) => return Response::error("the application has not started", 404),
-            ("/touch", Some(s)) if now.saturating_sub(s.last_request) < config.app_timeout_s * 1000 => {
+        let next = match (op, stored) {
+            ("get", Some(s)) => return Ok(Some(to_json(&s)?)),
+            ("get", None) => return Ok(None),
+            ("touch", Some(s)) if now.saturating_sub(s.last_request) < config.app_timeout_s * 1000 => {
                 AppState { last_request: now, ..s }
             }
-            ("/touch", Some(s)) => start(&config, now, s.generation + 1, "timeout"),
-            ("/touch", None) => start(&config, now, 1, "first_request"),
-            ("/stop", s) => start(&config, now, s.map_or(1, |s| s.generation + 1), "stop"),
-            _ => return Response::error("unknown application operation", 404),
+            ("touch", Some(s)) => start(&config, now, s.generation + 1, "timeout"),
+            ("touch", None) => start(&config, now, 1, "first_request"),
+            ("stop", s) => start(&config, now, s.map_or(1, |s| s.generation + 1), "stop"),
+            _ => return Err(rust_err(format!("unknown application operation {op:?}"))),
         };
-        self.state
-            .storage()
-            .put(KEY, serde_json::to_string(&next).map_err(|e| worker::Error::RustError(e.to_string()))?)
-            .await?;
+        self.state.storage().put(KEY, to_json(&next)?).await?;
         if next.started_at == now {
             console_log!("cfsession-edge: application {} started ({})", next.name, next.reason);
             if let Some(url) = &config.app_start_url {
@@ -82,7 +95,7 @@ impl DurableObject for AppObject {
                 }
             }
         }
-        Response::from_json(&next)
+        Ok(Some(to_json(&next)?))
     }
 }
 
@@ -113,5 +126,5 @@ pub fn touch(env: &Env, config: &Config, ctx: &Context) {
 /// Calls `op` (`get`, `touch`, `stop`) on the application object.
 pub async fn call(env: &Env, name: &str, op: &str) -> std::result::Result<Option<AppState>, EdgeError> {
     let ns = env.durable_object("APP").map_err(|e| EdgeError::Internal(format!("APP binding: {e}")))?;
-    store::call::<(), AppState>(&ns, store::Transport::Fetch, name, op, None).await
+    store::call::<(), AppState>(&ns, name, op, None).await
 }

@@ -3,7 +3,10 @@
 //! the session objects and read by the sweep and the admin API.
 
 use serde::Deserialize;
+use wasm_bindgen::prelude::wasm_bindgen;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorageValue, State};
+
+use super::object_rpc::{from_json, http, rpc_call, rust_err, to_json};
 
 use crate::core::{
     index::{EndedEntry, IndexEntry, Page, PendingEnd, ENDED_PER_SHARD},
@@ -93,19 +96,29 @@ impl DurableObject for IndexShard {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let op = req.path().trim_start_matches('/').to_owned();
+        let body = req.text().await?;
+        http(self.dispatch(&op, &body).await)
+    }
+}
+
+rpc_call!(IndexShard);
+
+impl IndexShard {
+    async fn dispatch(&self, op: &str, body: &str) -> Result<Option<String>> {
         let sql = self.state.storage().sql();
-        match req.path().as_str() {
-            "/upsert" => {
-                let e: IndexEntry = req.json().await?;
+        match op {
+            "upsert" => {
+                let e: IndexEntry = from_json(body)?;
                 let user = e.user.map_or(SqlStorageValue::Null, SqlStorageValue::String);
                 sql.exec(
                     "INSERT OR REPLACE INTO sessions (cfid, created, last_access, expires_at, hits, user) VALUES (?, ?, ?, ?, ?, ?)",
                     vec![e.cfid.into(), int(e.created), int(e.last_access), int(e.expires_at), int(e.hits), user],
                 )?;
-                Response::from_json(&true)
+                Ok(Some(to_json(&true)?))
             }
-            "/remove" => {
-                let b: RemoveBody = req.json().await?;
+            "remove" => {
+                let b: RemoveBody = from_json(body)?;
                 sql.exec("DELETE FROM sessions WHERE cfid = ?", vec![b.cfid.into()])?;
                 if let Some(e) = b.ended {
                     let user = e.user.map_or(SqlStorageValue::Null, SqlStorageValue::String);
@@ -118,10 +131,10 @@ impl DurableObject for IndexShard {
                         vec![int(u64::from(ENDED_PER_SHARD))],
                     )?;
                 }
-                Response::from_json(&true)
+                Ok(Some(to_json(&true)?))
             }
-            "/ended" => {
-                let b: ListBody = req.json().await?;
+            "ended" => {
+                let b: ListBody = from_json(body)?;
                 let rows: Vec<EndedRow> = sql
                     .exec(
                         "SELECT cfid, reason, at, user FROM ended ORDER BY at DESC LIMIT ?",
@@ -132,20 +145,20 @@ impl DurableObject for IndexShard {
                     .into_iter()
                     .map(|r| EndedEntry { cfid: r.cfid, reason: r.reason, at: r.at as u64, user: r.user })
                     .collect();
-                Response::from_json(&items)
+                Ok(Some(to_json(&items)?))
             }
-            "/expired" => {
-                let b: ExpiredBody = req.json().await?;
+            "expired" => {
+                let b: ExpiredBody = from_json(body)?;
                 let rows: Vec<CfidBody> = sql
                     .exec(
                         "SELECT cfid FROM sessions WHERE expires_at <= ? ORDER BY expires_at LIMIT ?",
                         vec![int(b.before), int(u64::from(b.limit))],
                     )?
                     .to_array()?;
-                Response::from_json(&rows.into_iter().map(|r| r.cfid).collect::<Vec<_>>())
+                Ok(Some(to_json(&rows.into_iter().map(|r| r.cfid).collect::<Vec<_>>())?))
             }
-            "/list" => {
-                let b: ListBody = req.json().await?;
+            "list" => {
+                let b: ListBody = from_json(body)?;
                 let limit = b.limit.clamp(1, 1000);
                 let rows: Vec<Row> = sql
                     .exec(
@@ -157,24 +170,24 @@ impl DurableObject for IndexShard {
                 let more = items.len() > limit as usize;
                 items.truncate(limit as usize);
                 let next = if more { items.last().map(|e| e.cfid.clone()) } else { None };
-                Response::from_json(&Page { items, next })
+                Ok(Some(to_json(&Page { items, next })?))
             }
-            "/queue_end" => {
-                let end: EndRequest = req.json().await?;
+            "queue_end" => {
+                let end: EndRequest = from_json(body)?;
                 let json = serde_json::to_string(&end).map_err(|e| worker::Error::RustError(e.to_string()))?;
                 sql.exec(
                     "INSERT OR REPLACE INTO pending_ends (cfid, request, at) VALUES (?, ?, ?)",
                     vec![end.cfid.into(), json.into(), int(crate::edge::platform::now_ms())],
                 )?;
-                Response::from_json(&true)
+                Ok(Some(to_json(&true)?))
             }
-            "/pending_ends" => {
+            "pending_ends" => {
                 #[derive(Deserialize)]
                 struct PendingRow {
                     request: String,
                     at: f64,
                 }
-                let b: ExpiredBody = req.json().await.unwrap_or(ExpiredBody { before: 0, limit: 100 });
+                let b: ExpiredBody = from_json(body).unwrap_or(ExpiredBody { before: 0, limit: 100 });
                 let rows: Vec<PendingRow> = sql
                     .exec(
                         "SELECT request, at FROM pending_ends ORDER BY at LIMIT ?",
@@ -188,22 +201,22 @@ impl DurableObject for IndexShard {
                         Some(PendingEnd { request, at: r.at as u64 })
                     })
                     .collect();
-                Response::from_json(&items)
+                Ok(Some(to_json(&items)?))
             }
-            "/end_confirmed" => {
-                let b: CfidBody = req.json().await?;
+            "end_confirmed" => {
+                let b: CfidBody = from_json(body)?;
                 sql.exec("DELETE FROM pending_ends WHERE cfid = ?", vec![b.cfid.into()])?;
-                Response::from_json(&true)
+                Ok(Some(to_json(&true)?))
             }
-            "/count" => {
+            "count" => {
                 #[derive(Deserialize)]
                 struct Count {
                     n: f64,
                 }
                 let c: Count = sql.exec("SELECT COUNT(*) AS n FROM sessions", None)?.one()?;
-                Response::from_json(&(c.n as u64))
+                Ok(Some(to_json(&(c.n as u64))?))
             }
-            _ => Response::error("unknown index operation", 404),
+            _ => Err(rust_err(format!("unknown index operation {op:?}"))),
         }
     }
 }
@@ -219,24 +232,34 @@ impl DurableObject for UserIndex {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let op = req.path().trim_start_matches('/').to_owned();
+        let body = req.text().await?;
+        http(self.dispatch(&op, &body).await)
+    }
+}
+
+rpc_call!(UserIndex);
+
+impl UserIndex {
+    async fn dispatch(&self, op: &str, body: &str) -> Result<Option<String>> {
         let storage = self.state.storage();
-        match req.path().as_str() {
-            "/add" => {
-                let b: CfidBody = req.json().await?;
+        match op {
+            "add" => {
+                let b: CfidBody = from_json(body)?;
                 storage.put(&b.cfid, 1).await?;
-                Response::from_json(&true)
+                Ok(Some(to_json(&true)?))
             }
-            "/remove" => {
-                let b: CfidBody = req.json().await?;
+            "remove" => {
+                let b: CfidBody = from_json(body)?;
                 storage.delete(&b.cfid).await?;
-                Response::from_json(&true)
+                Ok(Some(to_json(&true)?))
             }
-            "/list" => {
+            "list" => {
                 let keys: Vec<String> =
                     storage.list().await?.keys().into_iter().filter_map(|k| k.ok()?.as_string()).collect();
-                Response::from_json(&keys)
+                Ok(Some(to_json(&keys)?))
             }
-            _ => Response::error("unknown user index operation", 404),
+            _ => Err(rust_err(format!("unknown user index operation {op:?}"))),
         }
     }
 }

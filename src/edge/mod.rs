@@ -8,6 +8,7 @@ mod faults;
 mod hooks;
 mod index_object;
 mod kill;
+mod object_rpc;
 mod platform;
 mod proxy;
 mod respond;

@@ -7,10 +7,14 @@
 
 use std::cell::{Cell, RefCell};
 
-use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::wasm_bindgen;
 use worker::{console_error, console_log, durable_object, DurableObject, Env, Request, Response, Result, State};
 
-use super::{faults, platform::now_ms};
+use super::{
+    faults,
+    object_rpc::{from_json, http, rpc_call, to_json},
+    platform::now_ms,
+};
 use crate::core::{
     alarm,
     config::Config,
@@ -48,17 +52,7 @@ pub struct SessionObject {
     config: RefCell<Option<Option<Config>>>,
 }
 
-fn rust_err(e: impl std::fmt::Display) -> worker::Error {
-    worker::Error::RustError(e.to_string())
-}
-
-fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
-    serde_json::to_string(v).map_err(rust_err)
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(body: &str) -> Result<T> {
-    serde_json::from_str(body).map_err(rust_err)
-}
+pub(super) use super::object_rpc::rust_err;
 
 impl DurableObject for SessionObject {
     fn new(state: State, env: Env) -> Self {
@@ -78,11 +72,7 @@ impl DurableObject for SessionObject {
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let op = req.path().trim_start_matches('/').to_owned();
         let body = req.text().await?;
-        match self.dispatch(&op, &body).await {
-            Ok(Some(json)) => Response::ok(json),
-            Ok(None) => Response::error("no live session", 404),
-            Err(e) => Response::error(e.to_string(), 500),
-        }
+        http(self.dispatch(&op, &body).await)
     }
 
     /// The alarm: end the session if its deadline passed (re-checked: alarms are
@@ -109,22 +99,7 @@ fn fault_point(op: &str) -> Option<&'static str> {
     })
 }
 
-/// Durable Object RPC (the Worker's calls; `src/entry.mjs` exposes it on a class that
-/// extends `DurableObject`, which the platform requires for RPC).
-#[wasm_bindgen::prelude::wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, wasm_bindgen_futures = ::worker::wasm_bindgen_futures)]
-impl SessionObject {
-    /// Runs operation `op` (`begin`, `update`, `end`, `rotate_out`, `adopt`, `check`,
-    /// `inspect`) on the JSON `body`. Resolves to the answer's JSON text, or `null` when there
-    /// is nothing (no live session); rejects with the reason when the operation fails.
-    #[wasm_bindgen(js_name = call)]
-    pub async fn rpc(&self, op: String, body: String) -> std::result::Result<JsValue, JsValue> {
-        match self.dispatch(&op, &body).await {
-            Ok(Some(json)) => Ok(JsValue::from_str(&json)),
-            Ok(None) => Ok(JsValue::NULL),
-            Err(e) => Err(JsValue::from_str(&e.to_string())),
-        }
-    }
-}
+rpc_call!(SessionObject);
 
 impl SessionObject {
     /// One operation: its fault point first (tests), then the work. `Ok(None)`: nothing there.

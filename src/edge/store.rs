@@ -1,4 +1,5 @@
-//! The Worker's (and the objects') side of the Durable Objects: one JSON call per operation.
+//! The Worker's (and the objects') side of the Durable Objects: one RPC call per operation,
+//! `call(op, body)` with JSON text each way (the objects' side: `object_rpc.rs`).
 //!
 //! Every call either answers within [`CALL_TIMEOUT`] or fails with
 //! [`EdgeError::SessionStore`]; what each request path then does is in `docs/security.md`
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use futures_util::future::{select, Either};
 use serde::{de::DeserializeOwned, Serialize};
-use worker::{Delay, Env, ObjectNamespace, Request};
+use worker::{Delay, Env, ObjectNamespace};
 
 use super::faults;
 
@@ -34,15 +35,6 @@ fn namespace(env: &Env, binding: &str) -> Result<ObjectNamespace, EdgeError> {
     env.durable_object(binding).map_err(|e| EdgeError::Internal(format!("{binding} binding: {e}")))
 }
 
-/// How the Worker talks to an object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport {
-    /// Durable Object RPC (`call(op, body)`): session objects.
-    Rpc,
-    /// `fetch` with `POST /<op>`: the index and application objects.
-    Fetch,
-}
-
 #[wasm_bindgen::prelude::wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen)]
 extern "C" {
     /// An object's RPC stub: `call(op, body)` as `src/entry.mjs` exposes it.
@@ -54,53 +46,21 @@ extern "C" {
 /// Calls operation `op` on the object named `name`. `Ok(None)` when it has nothing (404).
 pub async fn call<B: Serialize, R: DeserializeOwned>(
     ns: &ObjectNamespace,
-    transport: Transport,
     name: &str,
     op: &str,
     body: Option<&B>,
 ) -> Result<Option<R>, EdgeError> {
     let json = body.map(serde_json::to_string).transpose().map_err(EdgeError::internal)?;
-    let answer = match transport {
-        Transport::Rpc => exchange_rpc(ns, name, op, json).await?,
-        Transport::Fetch => exchange(ns, name, op, json).await?,
-    };
-    match answer {
+    match exchange(ns, name, op, json).await? {
         Some(text) => serde_json::from_str(&text).map(Some).map_err(store_err),
         None => Ok(None),
     }
 }
 
-/// The untyped part of [`call`] (one copy in the wasm, not one per message type): POSTs
-/// `body` to the object, within [`CALL_TIMEOUT`]. The answer's text on 200; `None` on 404.
+/// The untyped part of [`call`] (one copy in the wasm, not one per message type): calls
+/// `call(op, body)` on the object over Durable Object RPC (no HTTP request or response is
+/// built on either side), within [`CALL_TIMEOUT`]. The answer's JSON text; `None` for `null`.
 async fn exchange(
-    ns: &ObjectNamespace,
-    name: &str,
-    op: &str,
-    body: Option<String>,
-) -> Result<Option<String>, EdgeError> {
-    let stub = ns.get_by_name(name).map_err(store_err)?;
-    let mut init = worker::RequestInit::new();
-    init.with_method(worker::Method::Post);
-    if let Some(b) = body {
-        init.with_body(Some(b.into()));
-    }
-    let req = Request::new_with_init(&format!("https://object/{op}"), &init).map_err(store_err)?;
-    let call = std::pin::pin!(stub.fetch_with_request(req));
-    let timeout = std::pin::pin!(Delay::from(CALL_TIMEOUT));
-    let mut resp = match select(call, timeout).await {
-        Either::Left((resp, _)) => resp.map_err(store_err)?,
-        Either::Right(_) => return Err(store_err(format!("{op}: no answer within {} s", CALL_TIMEOUT.as_secs()))),
-    };
-    let text = resp.text().await.unwrap_or_default();
-    match resp.status_code() {
-        200 => Ok(Some(text)),
-        404 => Ok(None),
-        status => Err(store_err(format!("{op}: status {status}: {text}"))),
-    }
-}
-
-/// [`exchange`] over Durable Object RPC: no HTTP request or response is built on either side.
-async fn exchange_rpc(
     ns: &ObjectNamespace,
     name: &str,
     op: &str,
@@ -122,12 +82,11 @@ async fn exchange_rpc(
 
 async fn must<B: Serialize, R: DeserializeOwned>(
     ns: &ObjectNamespace,
-    transport: Transport,
     name: &str,
     op: &str,
     body: &B,
 ) -> Result<R, EdgeError> {
-    call(ns, transport, name, op, Some(body)).await?.ok_or_else(|| store_err(format!("{op}: not found")))
+    call(ns, name, op, Some(body)).await?.ok_or_else(|| store_err(format!("{op}: not found")))
 }
 
 /// The `SESSIONS` namespace: one object per CFID.
@@ -141,36 +100,36 @@ impl Sessions {
     }
 
     pub async fn begin(&self, cfid: &Cfid, req: &BeginRequest) -> Result<Reply, EdgeError> {
-        must(&self.ns, Transport::Rpc, cfid.as_str(), "begin", req).await
+        must(&self.ns, cfid.as_str(), "begin", req).await
     }
 
     pub async fn update(&self, cfid: &Cfid, req: &UpdateRequest) -> Result<Reply, EdgeError> {
-        must(&self.ns, Transport::Rpc, cfid.as_str(), "update", req).await
+        must(&self.ns, cfid.as_str(), "update", req).await
     }
 
     /// Ends the session now (idempotent).
     pub async fn end(&self, cfid: &Cfid, req: &EndRequest) -> Result<Ending, EdgeError> {
-        must(&self.ns, Transport::Rpc, cfid.as_str(), "end", req).await
+        must(&self.ns, cfid.as_str(), "end", req).await
     }
 
     /// Takes the session out of its old ids (the first half of a rotation).
     pub async fn rotate_out(&self, cfid: &Cfid, req: &RotateOutRequest) -> Result<RotateOutReply, EdgeError> {
-        must(&self.ns, Transport::Rpc, cfid.as_str(), "rotate_out", req).await
+        must(&self.ns, cfid.as_str(), "rotate_out", req).await
     }
 
     /// Stores a rotated session under its new ids (the second half).
     pub async fn adopt(&self, cfid: &Cfid, req: &AdoptRequest) -> Result<Reply, EdgeError> {
-        must(&self.ns, Transport::Rpc, cfid.as_str(), "adopt", req).await
+        must(&self.ns, cfid.as_str(), "adopt", req).await
     }
 
     /// Ends the session if its deadline passed (the sweep); `true` when it is still live.
     pub async fn check(&self, cfid: &Cfid) -> Result<bool, EdgeError> {
-        must(&self.ns, Transport::Rpc, cfid.as_str(), "check", &()).await
+        must(&self.ns, cfid.as_str(), "check", &()).await
     }
 
     /// The live session, or `None` when there is none.
     pub async fn inspect(&self, cfid: &Cfid) -> Result<Option<SessionView>, EdgeError> {
-        call::<(), SessionView>(&self.ns, Transport::Rpc, cfid.as_str(), "inspect", None).await
+        call::<(), SessionView>(&self.ns, cfid.as_str(), "inspect", None).await
     }
 }
 
@@ -189,94 +148,71 @@ impl Index {
 
     pub async fn upsert(&self, entry: &IndexEntry) -> Result<(), EdgeError> {
         faults::hit("index.upsert").await.map_err(store_err)?;
-        must::<_, bool>(&self.shards, Transport::Fetch, &shard_for(&entry.cfid, self.count), "upsert", entry)
-            .await
-            .map(drop)
+        must::<_, bool>(&self.shards, &shard_for(&entry.cfid, self.count), "upsert", entry).await.map(drop)
     }
 
     /// Removes `cfid`'s entry; `ended` (when the session ended, not rotated) goes to the log.
     pub async fn remove(&self, cfid: &str, ended: Option<&EndedEntry>) -> Result<(), EdgeError> {
         faults::hit("index.remove").await.map_err(store_err)?;
         let body = serde_json::json!({ "cfid": cfid, "ended": ended });
-        must::<_, bool>(&self.shards, Transport::Fetch, &shard_for(cfid, self.count), "remove", &body).await.map(drop)
+        must::<_, bool>(&self.shards, &shard_for(cfid, self.count), "remove", &body).await.map(drop)
     }
 
     pub async fn add_user(&self, user: &str, cfid: &str) -> Result<(), EdgeError> {
         faults::hit("users.add").await.map_err(store_err)?;
-        must::<_, bool>(&self.users, Transport::Fetch, &user_object(user), "add", &serde_json::json!({ "cfid": cfid }))
-            .await
-            .map(drop)
+        must::<_, bool>(&self.users, &user_object(user), "add", &serde_json::json!({ "cfid": cfid })).await.map(drop)
     }
 
     pub async fn remove_user(&self, user: &str, cfid: &str) -> Result<(), EdgeError> {
         faults::hit("users.remove").await.map_err(store_err)?;
-        must::<_, bool>(
-            &self.users,
-            Transport::Fetch,
-            &user_object(user),
-            "remove",
-            &serde_json::json!({ "cfid": cfid }),
-        )
-        .await
-        .map(drop)
+        must::<_, bool>(&self.users, &user_object(user), "remove", &serde_json::json!({ "cfid": cfid })).await.map(drop)
     }
 
     /// The CFIDs tagged with `user` (strongly consistent: one object per user).
     pub async fn user_sessions(&self, user: &str) -> Result<Vec<String>, EdgeError> {
         faults::hit("users.list").await.map_err(store_err)?;
-        must(&self.users, Transport::Fetch, &user_object(user), "list", &()).await
+        must(&self.users, &user_object(user), "list", &()).await
     }
 
     /// Up to `limit` CFIDs of shard `shard` whose recorded deadline is at or before `before`.
     pub async fn expired(&self, shard: u32, before: u64, limit: u32) -> Result<Vec<String>, EdgeError> {
         let body = serde_json::json!({ "before": before, "limit": limit });
-        must(&self.shards, Transport::Fetch, &format!("shard-{shard}"), "expired", &body).await
+        must(&self.shards, &format!("shard-{shard}"), "expired", &body).await
     }
 
     /// A page of shard `shard`, after CFID `after`.
     pub async fn list(&self, shard: u32, after: Option<&str>, limit: u32) -> Result<Page, EdgeError> {
         faults::hit("index.list").await.map_err(store_err)?;
         let body = serde_json::json!({ "after": after, "limit": limit });
-        must(&self.shards, Transport::Fetch, &format!("shard-{shard}"), "list", &body).await
+        must(&self.shards, &format!("shard-{shard}"), "list", &body).await
     }
 
     /// The most recently ended sessions of shard `shard`, newest first.
     pub async fn ended(&self, shard: u32, limit: u32) -> Result<Vec<EndedEntry>, EdgeError> {
         let body = serde_json::json!({ "limit": limit });
-        must(&self.shards, Transport::Fetch, &format!("shard-{shard}"), "ended", &body).await
+        must(&self.shards, &format!("shard-{shard}"), "ended", &body).await
     }
 
     /// Queues an end the session object could not confirm, for the sweep to retry until it
     /// does (kept in the shard of its CFID).
     pub async fn queue_end(&self, end: &EndRequest) -> Result<(), EdgeError> {
         faults::hit("index.queue_end").await.map_err(store_err)?;
-        must::<_, bool>(&self.shards, Transport::Fetch, &shard_for(&end.cfid, self.count), "queue_end", end)
-            .await
-            .map(drop)
+        must::<_, bool>(&self.shards, &shard_for(&end.cfid, self.count), "queue_end", end).await.map(drop)
     }
 
     /// Up to `limit` queued ends of shard `shard`.
     pub async fn pending_ends(&self, shard: u32, limit: u32) -> Result<Vec<PendingEnd>, EdgeError> {
-        must(
-            &self.shards,
-            Transport::Fetch,
-            &format!("shard-{shard}"),
-            "pending_ends",
-            &serde_json::json!({ "limit": limit }),
-        )
-        .await
+        must(&self.shards, &format!("shard-{shard}"), "pending_ends", &serde_json::json!({ "limit": limit })).await
     }
 
     /// Drops a queued end once its session object confirmed it.
     pub async fn end_confirmed(&self, cfid: &str) -> Result<(), EdgeError> {
         let body = serde_json::json!({ "cfid": cfid });
-        must::<_, bool>(&self.shards, Transport::Fetch, &shard_for(cfid, self.count), "end_confirmed", &body)
-            .await
-            .map(drop)
+        must::<_, bool>(&self.shards, &shard_for(cfid, self.count), "end_confirmed", &body).await.map(drop)
     }
 
     /// How many sessions shard `shard` records.
     pub async fn count(&self, shard: u32) -> Result<u64, EdgeError> {
-        must(&self.shards, Transport::Fetch, &format!("shard-{shard}"), "count", &()).await
+        must(&self.shards, &format!("shard-{shard}"), "count", &()).await
     }
 }

@@ -1,0 +1,59 @@
+//! Durable Object RPC for the edge's objects. Each object implements `dispatch(op, body)`
+//! (the JSON body of an operation in, the JSON answer out, `None` for "nothing there");
+//! [`rpc_call!`] exports it as the RPC method `call(op, body)`, and the object's `fetch`
+//! serves the same operations as `POST /<op>` through [`http`]. `src/entry.mjs` declares the
+//! classes as `DurableObject` subclasses, which RPC requires.
+
+use wasm_bindgen::JsValue;
+use worker::{Response, Result};
+
+pub fn rust_err(e: impl std::fmt::Display) -> worker::Error {
+    worker::Error::RustError(e.to_string())
+}
+
+pub fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(rust_err)
+}
+
+pub fn from_json<T: serde::de::DeserializeOwned>(body: &str) -> Result<T> {
+    serde_json::from_str(body).map_err(rust_err)
+}
+
+/// A dispatch result as the RPC answer: the JSON text, `null`, or a rejection with the reason.
+pub fn js(result: Result<Option<String>>) -> std::result::Result<JsValue, JsValue> {
+    match result {
+        Ok(Some(json)) => Ok(JsValue::from_str(&json)),
+        Ok(None) => Ok(JsValue::NULL),
+        Err(e) => Err(JsValue::from_str(&e.to_string())),
+    }
+}
+
+/// A dispatch result as a `fetch` answer: 200 with the JSON text, 404, or 500 with the reason.
+pub fn http(result: Result<Option<String>>) -> Result<Response> {
+    match result {
+        Ok(Some(json)) => Response::ok(json),
+        Ok(None) => Response::error("nothing there", 404),
+        Err(e) => Response::error(e.to_string(), 500),
+    }
+}
+
+/// Exports `$object::dispatch` as the Durable Object RPC method `call(op, body)` (the caller
+/// has `wasm_bindgen::prelude::wasm_bindgen` in scope).
+macro_rules! rpc_call {
+    ($object:ident) => {
+        #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, wasm_bindgen_futures = ::worker::wasm_bindgen_futures)]
+        impl $object {
+            /// Durable Object RPC: operation `op` on the JSON `body`; resolves to the answer's
+            /// JSON text, or `null` when there is nothing; rejects with the reason on failure.
+            #[wasm_bindgen(js_name = call)]
+            pub async fn rpc(
+                &self,
+                op: String,
+                body: String,
+            ) -> std::result::Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue> {
+                $crate::edge::object_rpc::js(self.dispatch(&op, &body).await)
+            }
+        }
+    };
+}
+pub(crate) use rpc_call;
