@@ -6,7 +6,7 @@ use serde::Deserialize;
 use wasm_bindgen::prelude::wasm_bindgen;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorageValue, State};
 
-use super::object_rpc::{from_json, http, rpc_call, rust_err, to_json};
+use super::object_rpc::{from_json, http, operation, rpc_call, rust_err, to_json};
 
 use crate::core::{
     index::{EndedEntry, IndexEntry, Page, PendingEnd, ENDED_PER_SHARD},
@@ -96,8 +96,7 @@ impl DurableObject for IndexShard {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let op = req.path().trim_start_matches('/').to_owned();
-        let body = req.text().await?;
+        let (op, body) = operation(&mut req).await?;
         http(self.dispatch(&op, &body).await)
     }
 }
@@ -232,8 +231,7 @@ impl DurableObject for UserIndex {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let op = req.path().trim_start_matches('/').to_owned();
-        let body = req.text().await?;
+        let (op, body) = operation(&mut req).await?;
         http(self.dispatch(&op, &body).await)
     }
 }

@@ -5,7 +5,7 @@
 //! classes as `DurableObject` subclasses, which RPC requires.
 
 use wasm_bindgen::JsValue;
-use worker::{Response, Result};
+use worker::{Request, Response, Result};
 
 pub fn rust_err(e: impl std::fmt::Display) -> worker::Error {
     worker::Error::RustError(e.to_string())
@@ -26,6 +26,11 @@ pub fn js(result: Result<Option<String>>) -> std::result::Result<JsValue, JsValu
         Ok(None) => Ok(JsValue::NULL),
         Err(e) => Err(JsValue::from_str(&e.to_string())),
     }
+}
+
+/// The operation and JSON body of a `POST /<op>` request to an object's `fetch`.
+pub async fn operation(req: &mut Request) -> Result<(String, String)> {
+    Ok((req.path().trim_start_matches('/').to_owned(), req.text().await?))
 }
 
 /// A dispatch result as a `fetch` answer: 200 with the JSON text, 404, or 500 with the reason.

@@ -12,7 +12,7 @@ use worker::{console_error, console_log, durable_object, DurableObject, Env, Req
 
 use super::{
     faults,
-    object_rpc::{from_json, http, rpc_call, to_json},
+    object_rpc::{from_json, http, operation, rpc_call, to_json},
     platform::now_ms,
 };
 use crate::core::{
@@ -70,8 +70,7 @@ impl DurableObject for SessionObject {
 
     /// The same operations as [`SessionObject::call`], over HTTP (`POST /<op>`, JSON body).
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let op = req.path().trim_start_matches('/').to_owned();
-        let body = req.text().await?;
+        let (op, body) = operation(&mut req).await?;
         http(self.dispatch(&op, &body).await)
     }
 
