@@ -1,6 +1,6 @@
-//! The messages between the Worker and a session's Durable Object (JSON over the object's
-//! `fetch`). Fields only get added, with defaults, so a new Worker can talk to an old object
-//! during a rollout and back.
+//! The messages between the Worker and a session's Durable Object: the JSON bodies of the
+//! object's RPC operations (`call(op, body)`, `src/edge/store.rs`). Fields only get added, with
+//! defaults, so a new Worker can talk to an old object during a rollout and back.
 
 // Outcomes that carry a record are short-lived and moved once: boxing would only add an
 // allocation.
@@ -60,14 +60,14 @@ impl Ids {
     }
 }
 
-/// `POST /begin`: a request arrives in this session.
+/// `begin`: a request arrives in this session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BeginRequest {
     pub ids: Ids,
     pub policy: Policy,
 }
 
-/// `POST /update`: the origin's changes, after its response.
+/// `update`: the origin's changes, after its response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UpdateRequest {
     pub ids: Ids,
@@ -140,7 +140,7 @@ pub enum Reply {
     },
 }
 
-/// `POST /end`: end the session now (kill, invalidate, admin). `ids` is `None` for the admin,
+/// `end`: end the session now (kill, invalidate, admin). `ids` is `None` for the admin,
 /// which has no token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndRequest {
@@ -152,7 +152,7 @@ pub struct EndRequest {
     pub only_user: Option<String>,
 }
 
-/// `POST /rotate_out`: take the session out of its old ids.
+/// `rotate_out`: take the session out of its old ids.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RotateOutRequest {
     pub ids: Ids,
@@ -175,7 +175,7 @@ pub enum RotateOutReply {
     },
 }
 
-/// `POST /adopt`: store a rotated session under its new ids.
+/// `adopt`: store a rotated session under its new ids.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdoptRequest {
     pub ids: Ids,
