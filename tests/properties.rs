@@ -212,7 +212,7 @@ proptest! {
         }
         let _ = origin_set(&[set], &policy, 1_800_000_000_000);
         // Without a live session, no guarded cookie is ever forwarded.
-        if let Some(kept) = forward_cookie(&cookie, &policy, "CFGUARD", false) {
+        if let Some(kept) = forward_cookie(&cookie, &policy, false) {
             prop_assert!(matches!(OriginIds::from_cookie_header(Some(&kept), &policy), Ok(None)), "{kept:?}");
         }
     }

@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let sets: Vec<String> = set.split('\n').map(str::to_owned).collect();
     let _ = origin_set(&sets, &policy, 1_800_000_000_000);
-    if let Some(kept) = forward_cookie(cookie, &policy, "CFGUARD", false) {
+    if let Some(kept) = forward_cookie(cookie, &policy, false) {
         assert!(OriginIds::from_cookie_header(Some(&kept), &policy).is_ok_and(|i| i.is_none()), "{kept:?}");
     }
 });

@@ -39,8 +39,13 @@ fn is_named(name: &str, base: &str, prefixed: bool) -> bool {
     name.eq_ignore_ascii_case(base)
 }
 
+/// The name of a cookie pair (`name=value`) or of a `Set-Cookie` value, trimmed.
+pub fn cookie_name(cookie: &str) -> &str {
+    cookie.split(['=', ';']).next().unwrap_or("").trim()
+}
+
 /// Whether cookie `name` is one of the edge's, in any form (plain or `__Host-`, any case).
-fn is_session_cookie(name: &str) -> bool {
+pub fn is_session_cookie(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     let bare = lower.strip_prefix("__host-").unwrap_or(&lower);
     bare == "cfid" || bare == "cftoken"
@@ -126,12 +131,17 @@ pub fn read_session_cookies<'a>(headers: impl IntoIterator<Item = &'a str>, pref
 /// no cookie is left. Every other pair is kept byte for byte, in order; a header without
 /// session cookies is returned unchanged.
 pub fn strip_session_cookies(header: &str) -> Option<String> {
-    let name_of = |pair: &str| pair.split_once('=').map_or(pair, |(n, _)| n).trim().to_owned();
+    strip_cookies(header, is_session_cookie)
+}
+
+/// A `Cookie` header without the pairs whose name `drop` matches: every other pair byte for
+/// byte, in order; the header unchanged when nothing matches; `None` when nothing is left.
+pub fn strip_cookies(header: &str, drop: impl Fn(&str) -> bool) -> Option<String> {
     let pairs = cookie_pairs(header);
-    if !pairs.iter().any(|p| is_session_cookie(&name_of(p))) {
+    if !pairs.iter().any(|p| drop(cookie_name(p))) {
         return (!header.trim().is_empty()).then(|| header.to_owned());
     }
-    let kept: Vec<&str> = pairs.into_iter().filter(|p| !is_session_cookie(&name_of(p))).collect();
+    let kept: Vec<&str> = pairs.into_iter().filter(|p| !drop(cookie_name(p))).collect();
     (!kept.is_empty()).then(|| kept.join("; "))
 }
 

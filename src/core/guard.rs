@@ -14,7 +14,7 @@
 
 use super::{
     clock::UnixMs,
-    cookie::{cookie_pairs, CookiePolicy},
+    cookie::{cookie_pairs, strip_cookies, CookiePolicy},
     crypto::sha256,
     ids::{CfToken, Cfid, TokenKey},
 };
@@ -238,23 +238,12 @@ fn expires_year(v: &str) -> Option<u32> {
     v.split(|c: char| !c.is_ascii_digit()).find(|p| p.len() == 4).and_then(|p| p.parse().ok())
 }
 
-/// The `Cookie` header for the origin in guard mode: the client's without the binding cookie,
-/// and without the guarded cookies unless `keep_guarded` (a live, bound session). Other pairs
-/// byte for byte. `None` when nothing is left.
-pub fn forward_cookie(header: &str, policy: &GuardPolicy, binding: &str, keep_guarded: bool) -> Option<String> {
-    let drop = |pair: &&str| {
-        let name = pair.split_once('=').map_or(*pair, |(n, _)| n).trim();
-        name.eq_ignore_ascii_case(binding)
-            || name.eq_ignore_ascii_case("__Host-CFGUARD")
-            || name.eq_ignore_ascii_case("CFGUARD")
-            || (!keep_guarded && policy.is_guarded(name))
-    };
-    let pairs = cookie_pairs(header);
-    if !pairs.iter().any(drop) {
-        return (!header.trim().is_empty()).then(|| header.to_owned());
-    }
-    let kept: Vec<&str> = pairs.into_iter().filter(|p| !drop(p)).collect();
-    (!kept.is_empty()).then(|| kept.join("; "))
+/// The `Cookie` header for the origin in guard mode: the client's without the binding cookie
+/// (in either form), and without the guarded cookies unless `keep_guarded` (a live, bound
+/// session). Other pairs byte for byte. `None` when nothing is left.
+pub fn forward_cookie(header: &str, policy: &GuardPolicy, keep_guarded: bool) -> Option<String> {
+    let is_binding = |name: &str| name.eq_ignore_ascii_case("__Host-CFGUARD") || name.eq_ignore_ascii_case("CFGUARD");
+    strip_cookies(header, |name| is_binding(name) || (!keep_guarded && policy.is_guarded(name)))
 }
 
 #[cfg(test)]

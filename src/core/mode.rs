@@ -9,7 +9,9 @@
 
 use super::{
     config::{Config, SessionMode},
-    cookie::{read_session_cookies, strip_session_cookies, CFID, CFTOKEN},
+    cookie::{
+        cookie_name, is_session_cookie, read_session_cookies, strip_session_cookies, CookiePolicy, CFID, CFTOKEN,
+    },
     guard::{self, Binding, OriginIds},
     ids::{CfToken, Cfid, TokenKey},
     query,
@@ -111,7 +113,7 @@ pub fn forward_cookie(config: &Config, header: Option<&str>, live: bool) -> Opti
     let header = header?;
     match config.mode {
         SessionMode::Edge => strip_session_cookies(header),
-        SessionMode::Guard => guard::forward_cookie(header, &config.guard, guard::binding_name(&config.cookie), live),
+        SessionMode::Guard => guard::forward_cookie(header, &config.guard, live),
     }
 }
 
@@ -138,12 +140,13 @@ pub fn forward_query(config: &Config, query_string: Option<&str>, live: Option<&
 /// `CFID`/`CFTOKEN` (any case, `__Host-` too): they would overwrite the edge's. Guard mode
 /// keeps everything.
 pub fn keep_origin_set_cookie(config: &Config, set_cookie: &str) -> bool {
-    if config.mode == SessionMode::Guard {
-        return true;
-    }
-    let name = set_cookie.split(['=', ';']).next().unwrap_or("").trim().to_ascii_lowercase();
-    let bare = name.strip_prefix("__host-").unwrap_or(&name);
-    bare != "cfid" && bare != "cftoken"
+    config.mode == SessionMode::Guard || !is_session_cookie(cookie_name(set_cookie))
+}
+
+/// The attributes of guard mode's binding cookie: always host-only (`__Host-` when Secure),
+/// whatever `COOKIE_DOMAIN` and `COOKIE_HOST_PREFIX` say.
+fn binding_policy(config: &Config) -> CookiePolicy {
+    CookiePolicy { domain: None, host_prefix: false, ..config.cookie.clone() }
 }
 
 /// The `Set-Cookie` values that give the browser a session's ids.
@@ -154,11 +157,8 @@ pub fn session_cookies(config: &Config, cfid: &Cfid, token: &CfToken, idle_timeo
             config.cookie.set(CFTOKEN, token.expose(), idle_timeout_s, now),
         ],
         SessionMode::Guard => {
-            // The binding is always host-only (`__Host-` when Secure), whatever COOKIE_DOMAIN
-            // and COOKIE_HOST_PREFIX say.
-            let host_only = super::cookie::CookiePolicy { domain: None, host_prefix: false, ..config.cookie.clone() };
             let value = format!("{cfid}.{}", token.expose());
-            vec![host_only.set(guard::binding_name(&config.cookie), &value, idle_timeout_s, now)]
+            vec![binding_policy(config).set(guard::binding_name(&config.cookie), &value, idle_timeout_s, now)]
         }
     }
 }
@@ -171,8 +171,8 @@ pub fn expiry(config: &Config) -> Vec<(&'static str, String)> {
         let mut names: Vec<String> = config.guard.expiry_names();
         names.retain(|n| !config.kill.cookies.contains(n));
         out.extend(names.iter().flat_map(|n| config.cookie.removals(n)).map(|c| ("set-cookie", c)));
-        let host_only = super::cookie::CookiePolicy { domain: None, host_prefix: false, ..config.cookie.clone() };
-        out.extend(host_only.removals(guard::binding_name(&config.cookie)).into_iter().map(|c| ("set-cookie", c)));
+        let binding = binding_policy(config).removals(guard::binding_name(&config.cookie));
+        out.extend(binding.into_iter().map(|c| ("set-cookie", c)));
     }
     out
 }

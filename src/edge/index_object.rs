@@ -41,7 +41,6 @@ struct EndedRow {
 
 #[derive(Deserialize)]
 struct ExpiredBody {
-    #[serde(default)]
     before: u64,
     limit: u32,
 }
@@ -172,11 +171,10 @@ impl IndexShard {
                 Ok(Some(to_json(&Page { items, next })?))
             }
             "queue_end" => {
-                let end: EndRequest = from_json(body)?;
-                let json = serde_json::to_string(&end).map_err(|e| worker::Error::RustError(e.to_string()))?;
+                let end: EndRequest = from_json(body)?; // (validated; stored as sent)
                 sql.exec(
                     "INSERT OR REPLACE INTO pending_ends (cfid, request, at) VALUES (?, ?, ?)",
-                    vec![end.cfid.into(), json.into(), int(crate::edge::platform::now_ms())],
+                    vec![end.cfid.into(), body.into(), int(crate::edge::platform::now_ms())],
                 )?;
                 Ok(Some(to_json(&true)?))
             }
@@ -186,7 +184,7 @@ impl IndexShard {
                     request: String,
                     at: f64,
                 }
-                let b: ExpiredBody = from_json(body).unwrap_or(ExpiredBody { before: 0, limit: 100 });
+                let b: ListBody = from_json(body)?;
                 let rows: Vec<PendingRow> = sql
                     .exec(
                         "SELECT request, at FROM pending_ends ORDER BY at LIMIT ?",

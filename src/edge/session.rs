@@ -155,16 +155,8 @@ pub async fn handle(req: Request, env: &Env, config: &Config, ctx: &Context) -> 
         }
         SessionMode::Guard => guard::after_response(&edge, current, &reply.set_cookies, &changes, quiet).await,
     };
-    let headers = response.headers_mut();
-    for sc in &reply.set_cookies {
-        // (Guard mode, quiet: the browser already holds the rotated session's cookies.)
-        let rotated_away = quiet && config.mode == SessionMode::Guard && guard::is_guarded(config, sc);
-        if !mode::keep_origin_set_cookie(config, sc) {
-            warn_origin_cookies_once();
-        } else if !rotated_away {
-            headers.append("set-cookie", sc).map_err(EdgeError::internal)?;
-        }
-    }
+    // (Guard mode, quiet: the browser already holds the rotated session's cookies.)
+    pass_origin_cookies(&mut response, &reply.set_cookies, config, quiet)?;
     if let Some(current) = &current {
         set_cookies(&mut response, current, config, now).map_err(EdgeError::internal)?;
         if current.end_unconfirmed {
@@ -190,14 +182,28 @@ async fn bypass(
     let fwd = Forward { request_url: url, target, session_headers: Vec::new(), cookie, referer };
     let reply = proxy::forward(req, fwd).await?;
     let mut response = reply.response;
+    pass_origin_cookies(&mut response, &reply.set_cookies, config, true)?;
+    Ok(response)
+}
+
+/// Appends the origin's `Set-Cookie`s the browser may have. Edge mode drops the origin's own
+/// CFID/CFTOKEN (with a log line); in guard mode, `drop_guarded` drops those for its session
+/// cookies (an asset's answer, or one to a request that carried a just-rotated binding).
+fn pass_origin_cookies(
+    response: &mut Response,
+    set_cookies: &[String],
+    config: &Config,
+    drop_guarded: bool,
+) -> Result<(), EdgeError> {
     let headers = response.headers_mut();
-    for sc in &reply.set_cookies {
-        let guarded = config.mode == SessionMode::Guard && guard::is_guarded(config, sc);
-        if mode::keep_origin_set_cookie(config, sc) && !guarded {
+    for sc in set_cookies {
+        if !mode::keep_origin_set_cookie(config, sc) {
+            warn_origin_cookies_once();
+        } else if !(drop_guarded && config.mode == SessionMode::Guard && guard::is_guarded(config, sc)) {
             headers.append("set-cookie", sc).map_err(EdgeError::internal)?;
         }
     }
-    Ok(response)
+    Ok(())
 }
 
 thread_local! {

@@ -5,7 +5,10 @@
 //! The state is cached in memory; the cache is updated before any write is awaited, so
 //! requests queued behind a write see it.
 
-use std::cell::{Cell, RefCell};
+use std::{
+    cell::{Cell, RefCell},
+    rc::Rc,
+};
 
 use wasm_bindgen::prelude::wasm_bindgen;
 use worker::{console_error, console_log, durable_object, DurableObject, Env, Request, Response, Result, State};
@@ -47,9 +50,6 @@ pub struct SessionObject {
     /// Idempotency keys being delivered right now: a concurrent delivery pass (the alarm and
     /// the sweep's check, say) skips them instead of sending them twice.
     in_flight: RefCell<Vec<String>>,
-    /// The configuration, parsed once per instance (vars change only with a deploy, which
-    /// restarts objects). `None` inside: invalid.
-    config: RefCell<Option<Option<Config>>>,
 }
 
 pub(super) use super::object_rpc::rust_err;
@@ -64,7 +64,6 @@ impl DurableObject for SessionObject {
             alarm_at: Cell::new(None),
             indexed_at: Cell::new(0),
             in_flight: RefCell::new(Vec::new()),
-            config: RefCell::new(None),
         }
     }
 
@@ -295,7 +294,7 @@ impl SessionObject {
 
         // A new user tag is recorded in the user's index object before the session itself:
         // a session is never tagged without "log out everywhere" being able to find it.
-        if let Err(e) = self.tag_user_first(before, &after, &cfid, config.as_ref()).await {
+        if let Err(e) = self.tag_user_first(before, &after, &cfid, config.as_deref()).await {
             *self.outbox.borrow_mut() = None;
             return Err(e);
         }
@@ -318,7 +317,7 @@ impl SessionObject {
         }
 
         let touched = matches!(write, Write::Put(Stored::Live(_)));
-        self.reindex(before, &after, &cfid, reindex, touched, ended.as_ref(), config.as_ref()).await;
+        self.reindex(before, &after, &cfid, reindex, touched, ended.as_ref(), config.as_deref()).await;
         if outbox_changed || matches!(write, Write::Put(_)) {
             self.arm(false).await?;
         }
@@ -346,19 +345,15 @@ impl SessionObject {
         Ok(())
     }
 
-    fn config(&self) -> Option<Config> {
-        if let Some(parsed) = self.config.borrow().clone() {
-            return parsed;
-        }
-        let parsed = match super::config(&self.env) {
-            Ok(c) => Some((*c).clone()),
+    /// The isolate's configuration (see [`super::config`]); `None` (logged) when invalid.
+    pub(super) fn config(&self) -> Option<Rc<Config>> {
+        match super::config(&self.env) {
+            Ok(c) => Some(c),
             Err(e) => {
                 console_error!("cfsession-edge: session object: {e}");
                 None
             }
-        };
-        *self.config.borrow_mut() = Some(parsed.clone());
-        parsed
+        }
     }
 
     /// This object's CFID: from the record when it has one, else the object's name.

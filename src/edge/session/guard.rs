@@ -13,6 +13,7 @@ use worker::console_log;
 use super::{changes, start, CookieAction, Current, Edge};
 use crate::core::{
     config::Config,
+    cookie::cookie_name,
     guard::{origin_set, OriginIds, OriginSet},
     lifecycle::EndReason,
     protocol::OriginChanges,
@@ -20,7 +21,7 @@ use crate::core::{
 
 /// Whether an origin `Set-Cookie` is for one of its guarded session cookies.
 pub(super) fn is_guarded(config: &Config, set_cookie: &str) -> bool {
-    config.guard.is_guarded(set_cookie.split(['=', ';']).next().unwrap_or(""))
+    config.guard.is_guarded(cookie_name(set_cookie))
 }
 
 /// Applies the origin's answer to the guarded session (if any). `quiet`: the request carried
