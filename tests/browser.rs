@@ -112,3 +112,88 @@ fn the_guard_mode_demo_ends_the_applications_own_session() {
     assert_eq!(dashboard["errors"], serde_json::json!([]));
     assert!(shot.exists());
 }
+
+#[test]
+fn the_dashboard_charts_history_opens_a_session_filters_and_exports_csv() {
+    let origin = Origin::session_app();
+    let edge = Edge::start(&origin.url(), &[("SESSION_HITS", "true")]);
+    // Traffic: four sessions start, one is killed, one invalidated; two stay (one is tom's).
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        let c = Client::new();
+        c.get(&edge.url("/"));
+        c.get(&edge.url("/set?color=blue"));
+        ids.push((c, origin.last().header("x-session-id").unwrap().to_owned()));
+    }
+    ids[0].0.get(&edge.url("/?killSession"));
+    ids[1].0.get(&edge.url("/action?a=invalidate"));
+    let (tom, _) = &ids[2];
+    tom.get(&edge.url("/user?id=tom"));
+    tom.get(&edge.url("/"));
+    let tom_id = origin.last().header("x-session-id").unwrap().to_owned();
+    let shot = artifact("dashboard-history.png");
+    let facts = run_script(
+        "dashboard_history.mjs",
+        &[&edge.url("/__session/admin/"), TEST_ADMIN_TOKEN, &tom_id, "tom", shot.to_str().unwrap()],
+    );
+    let step =
+        |name: &str| facts.iter().find(|f| f["step"] == name).unwrap_or_else(|| panic!("no {name}: {facts:?}")).clone();
+    let charts = step("charts");
+    let flow = charts["charts"]["chart-flow"].as_array().unwrap();
+    let series: Vec<&str> = flow.iter().map(|s| s["series"].as_str().unwrap()).collect();
+    assert!(
+        series.contains(&"starts") && series.contains(&"ended: killed") && series.contains(&"ended: invalidated"),
+        "{series:?}"
+    );
+    assert!(flow.iter().all(|s| s["points"] == 60), "one point per minute of the last hour: {flow:?}");
+    let legend = charts["flowLegend"].as_str().unwrap();
+    assert!(
+        legend.contains("starts (4)")
+            && legend.contains("ended: killed (1)")
+            && legend.contains("ended: invalidated (1)"),
+        "{legend}"
+    );
+    let live = &charts["charts"]["chart-live"][0];
+    assert_eq!(live["series"], "live");
+    assert!(live["maxY"].as_f64().unwrap() < 100.0, "the live line rises above zero: {live}");
+    assert!(charts["totals"].as_str().unwrap().contains("4 started, 2 ended, 1 kill requests"), "{}", charts["totals"]);
+
+    let detail = step("detail");
+    assert_eq!(detail["cfid"], tom_id.as_str());
+    assert_eq!((detail["user"].as_str(), detail["timeout"].as_str()), (Some("tom"), Some("1200 s")));
+    assert!(detail["hits"].as_str().unwrap().parse::<u64>().unwrap() >= 3);
+    assert!(detail["writes"].as_str().unwrap().parse::<u64>().unwrap() >= 1);
+    assert!(detail["data"].as_str().unwrap().contains("\"color\": \"blue\""));
+
+    let filtered = step("filtered");
+    assert_eq!(filtered["users"], serde_json::json!(["tom"]));
+    assert_eq!(filtered["filename"], "sessions-tom.csv");
+    let csv = filtered["csv"].as_str().unwrap();
+    let lines: Vec<&str> = csv.trim_end().split("\r\n").collect();
+    assert_eq!(lines[0], "cfid,user,created,last_access,expires_at,hits");
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(lines[1].starts_with(&format!("{tom_id},tom,")));
+    assert_eq!(filtered["errors"], serde_json::json!([]), "the page logged errors");
+    assert!(shot.exists());
+}
+
+#[test]
+fn the_demo_page_shows_your_sessions_and_ends_the_others() {
+    let origin = DemoOrigin::start();
+    let edge = Edge::start(&origin.url(), &[]);
+    let (a, b) = (Client::new(), Client::new());
+    for c in [&a, &b] {
+        c.get(&edge.url("/"));
+        c.get(&edge.url("/?login=demo-user"));
+    }
+    let (a_id, b_id) = (a.jar.get("CFID").unwrap(), b.jar.get("CFID").unwrap());
+    let page = a.get(&edge.url("/")).text();
+    assert!(page.contains("Logged in as <strong id=\"user\">demo-user</strong>"), "{page}");
+    assert!(page.contains(&format!("<code>{a_id}</code> <strong>(this one)</strong>")), "{page}");
+    assert!(page.contains(&format!("<code>{b_id}</code>")), "the other device is listed");
+    assert!(!page.contains(&a.jar.get("CFTOKEN").unwrap()), "a CFTOKEN on the page");
+    let page = a.get(&edge.url("/?end-others=1")).text();
+    assert!(page.contains("Ended 1 other session(s)."), "{page}");
+    assert!(!page.contains(&format!("<code>{b_id}</code>")));
+    assert!(edge.inspect(&b_id).is_none() && edge.inspect(&a_id).is_some());
+}

@@ -10,9 +10,11 @@ use common::edge::{repo_root, TempDir};
 /// Gzipped bytes of the release wasm may not exceed this. History: 331,356 bytes on
 /// 2026-11-21 (`opt-level = "s"`, the ASCII-only IDNA adapter); 357,136 with the hardening
 /// work of 2026-11-22 (fault points, fail-closed ends, bounded parsers); 316,321 once
-/// `scripts/build` strips the wasm name section (41 KB gzipped). Budget: that plus ~4%.
-/// Lower it when the wasm shrinks; raise it only as a decision.
-const GZIP_BUDGET: u64 = 330 * 1024;
+/// `scripts/build` strips the wasm name section (41 KB gzipped); 323,031 with guard mode and
+/// RPC; 368,235 with the operations work of 2026-11-22 (JSON log lines, history counters, the
+/// origin API, the per-user limit, CSV export): raised as a decision, see docs/performance.md
+/// ("Size"). Budget: that plus ~3%. Lower it when the wasm shrinks; raise it only as a decision.
+const GZIP_BUDGET: u64 = 372 * 1024;
 
 #[test]
 fn release_wasm_fits_the_gzip_budget() {

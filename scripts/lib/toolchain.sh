@@ -130,13 +130,46 @@ install_nginx() {
   if [ -f /run/nginx.pid ]; then as_root "$NGINX_BIN" -s stop >/dev/null 2>&1 || true; fi
 }
 
+# Debian's php-fpm, for the PHP kit's test (php-fpm behind nginx; the tests start their own
+# instances, the package's service is not used).
+install_php_fpm() {
+  php_fpm_bin >/dev/null && return 0
+  apt_install php-fpm "the PHP kit's test runs Debian's php-fpm behind nginx"
+  if command -v systemctl >/dev/null 2>&1; then
+    as_root sh -c 'for s in /lib/systemd/system/php*-fpm.service; do [ -e "$s" ] && systemctl disable --now "$(basename "$s")"; done' >/dev/null 2>&1 || true
+  fi
+  php_fpm_bin >/dev/null || die "php-fpm is not in /usr/sbin after installing php-fpm"
+}
+
+# The php-fpm binary (Debian names it after the PHP version: /usr/sbin/php-fpm8.2).
+php_fpm_bin() {
+  local b
+  for b in /usr/sbin/php-fpm /usr/sbin/php-fpm[0-9]*; do
+    [ -x "$b" ] && { echo "$b"; return 0; }
+  done
+  return 1
+}
+
+# tree-sitter and tree-sitter-cfml from PyPI (prebuilt wheels) in tools/python: the CFML
+# kit's test parses EdgeSession.cfc with them (no CFML engine can be installed here).
+CFS_PYTHON_DEPS="$CFS_ROOT/target/python"
+install_python_parsers() {
+  [ -f "$CFS_PYTHON_DEPS/.installed-tree-sitter-cfml-0.26.43" ] && return 0
+  need_command python3 "Install Python 3 (Debian: apt-get install python3) and rerun."
+  python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip "the CFML kit's test installs tree-sitter-cfml with pip"
+  say "pip install tree-sitter tree-sitter-cfml (CFML parser for the kit test)"
+  python3 -m pip install --quiet --disable-pip-version-check --target "$CFS_PYTHON_DEPS" \
+    "tree-sitter==0.26.1" "tree-sitter-cfml==0.26.43" >/dev/null 2>&1 || die "pip install tree-sitter-cfml failed"
+  touch "$CFS_PYTHON_DEPS/.installed-tree-sitter-cfml-0.26.43"
+}
+
 install_npm_packages() {
   local stamp="$CFS_ROOT/node_modules/.package-lock.json"
   if [ -f "$stamp" ] && [ ! "$CFS_ROOT/package-lock.json" -nt "$stamp" ] &&
      [ -x "$CFS_ROOT/node_modules/.bin/wrangler" ]; then
     return 0
   fi
-  say "npm ci (wrangler, esbuild, binaryen, playwright-core)"
+  say "npm ci (wrangler, esbuild, binaryen, playwright-core, express)"
   (cd "$CFS_ROOT" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci failed"
 }
 
@@ -167,6 +200,8 @@ toolchain_complete() {
     worker-build --version 2>/dev/null | grep -qw -- "$WORKER_BUILD_VERSION" || return 1
   [ -x "$CHROMIUM_BIN" ] || return 1
   [ -x "$NGINX_BIN" ] || return 1
+  php_fpm_bin >/dev/null || return 1
+  [ -f "$CFS_PYTHON_DEPS/.installed-tree-sitter-cfml-0.26.43" ] || return 1
   [ -x "$CFS_ROOT/node_modules/.bin/wrangler" ] &&
     [ ! "$CFS_ROOT/package-lock.json" -nt "$CFS_ROOT/node_modules/.package-lock.json" ]
 }

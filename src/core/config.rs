@@ -40,6 +40,15 @@ pub enum SessionMode {
     Guard,
 }
 
+impl SessionMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionMode::Edge => "edge",
+            SessionMode::Guard => "guard",
+        }
+    }
+}
+
 /// Validated configuration. Build it with [`Config::from_lookup`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -96,6 +105,9 @@ pub struct Config {
     pub app_timeout_s: u64,
     /// `INDEX_SHARDS`: how many index objects share the list of live sessions.
     pub index_shards: u32,
+    /// `MAX_SESSIONS_PER_USER`: at most this many live sessions per user id; a login beyond
+    /// it ends the user's oldest session (reason `replaced`). `None` (`off`, the default): no limit.
+    pub max_sessions_per_user: Option<u32>,
     /// `ADMIN_PREFIX`: where the admin dashboard lives (its API under `<prefix>api/`).
     /// Paths under it are never forwarded to the origin.
     pub admin_prefix: String,
@@ -129,6 +141,7 @@ impl Default for Config {
             app_name: "cfsession-edge".into(),
             app_timeout_s: 172_800,
             index_shards: 16,
+            max_sessions_per_user: None,
             admin_prefix: "/__session/admin/".into(),
             faults: Faults::default(),
         }
@@ -325,6 +338,9 @@ impl Config {
             get("ORIGIN_KILL_URL").map(|v| hook_url("ORIGIN_KILL_URL", &v, c.origin.as_ref())).transpose()?;
         if let Some(v) = get("INDEX_SHARDS") {
             c.index_shards = u32::try_from(parse_u64("INDEX_SHARDS", &v, 1, 256)?).unwrap_or(16);
+        }
+        if let Some(v) = get("MAX_SESSIONS_PER_USER").filter(|v| v != "off") {
+            c.max_sessions_per_user = u32::try_from(parse_u64("MAX_SESSIONS_PER_USER", &v, 1, 1000)?).ok();
         }
         if let Some(v) = get("TEST_FAULTS") {
             if !c.origin.as_ref().is_some_and(faults::is_loopback) {

@@ -240,6 +240,14 @@ pub fn http_date(ms: UnixMs) -> String {
     format!("{weekday}, {d:02} {month} {y} {:02}:{:02}:{:02} GMT", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
+/// An ISO 8601 UTC time to the second, e.g. `1970-01-01T00:00:00Z`.
+pub fn iso8601(ms: UnixMs) -> String {
+    let secs = ms / 1000;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(secs / 86_400);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
 /// Howard Hinnant's days-to-civil algorithm, for days since 1970-01-01 (non-negative).
 fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let z = days + 719_468;

@@ -50,6 +50,16 @@ pub struct PendingEnd {
     pub at: UnixMs,
 }
 
+/// The sessions to end so that a user keeps at most `max` once `keeping` is tagged: the
+/// oldest by tag time (then by CFID), never `keeping` itself. `tagged` lists the user's
+/// sessions with the time each was tagged (ms), `keeping` included.
+pub fn over_limit(tagged: &[(String, UnixMs)], keeping: &str, max: usize) -> Vec<String> {
+    let excess = tagged.len().saturating_sub(max.max(1));
+    let mut others: Vec<&(String, UnixMs)> = tagged.iter().filter(|(cfid, _)| cfid != keeping).collect();
+    others.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+    others.into_iter().take(excess).map(|(cfid, _)| cfid.clone()).collect()
+}
+
 /// Ended entries each shard keeps (the oldest go first).
 pub const ENDED_PER_SHARD: u32 = 200;
 
@@ -121,5 +131,17 @@ mod tests {
         for bad in ["", "x:y", "1:'; drop table", "1:abc", "-1:"] {
             assert_eq!(Cursor::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn over_the_limit_the_oldest_others_go_and_the_new_session_stays() {
+        let tagged = |v: &[(&str, u64)]| v.iter().map(|(c, t)| (c.to_string(), *t)).collect::<Vec<_>>();
+        let t = tagged(&[("c", 30), ("a", 10), ("b", 20), ("new", 5)]);
+        assert_eq!(over_limit(&t, "new", 2), vec!["a", "b"]);
+        assert_eq!(over_limit(&t, "new", 4), Vec::<String>::new());
+        assert_eq!(over_limit(&t, "new", 1), vec!["a", "b", "c"]);
+        assert_eq!(over_limit(&t, "new", 0), vec!["a", "b", "c"], "0 counts as 1: the new session stays");
+        let ties = tagged(&[("y", 1), ("x", 1), ("z", 2)]);
+        assert_eq!(over_limit(&ties, "z", 2), vec!["x"], "ties go by CFID");
     }
 }

@@ -33,6 +33,10 @@ pub enum EndReason {
     Admin,
     /// The stored state could not be read (it is ended rather than left stuck).
     Unreadable,
+    /// Its user logged in once more than `MAX_SESSIONS_PER_USER` allows: the oldest goes.
+    Replaced,
+    /// The user ended it from another of their sessions (the origin API).
+    Revoked,
 }
 
 impl EndReason {
@@ -45,6 +49,8 @@ impl EndReason {
             EndReason::Invalidated => "invalidated",
             EndReason::Admin => "admin",
             EndReason::Unreadable => "unreadable",
+            EndReason::Replaced => "replaced",
+            EndReason::Revoked => "revoked",
         }
     }
 }

@@ -15,7 +15,7 @@ use super::{
     hooks::Delivery,
     ids::{CfToken, Cfid},
     lifecycle::EndReason,
-    session::{Policy, Presented, Refusal, SessionRecord, Update},
+    session::{ClientHints, Policy, Presented, Refusal, SessionRecord, Update},
 };
 
 /// The ids a request presents, as the object sees them (never the token itself).
@@ -56,6 +56,7 @@ impl Ids {
             issued_at: self.issued_at,
             fresh: self.fresh,
             origin: self.origin.clone(),
+            client: None,
         }
     }
 }
@@ -65,6 +66,16 @@ impl Ids {
 pub struct BeginRequest {
     pub ids: Ids,
     pub policy: Policy,
+    /// Kept only if this request stores the session for the first time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<ClientHints>,
+}
+
+impl BeginRequest {
+    /// The ids as presented, with the client's hints.
+    pub fn presented(&self) -> Presented {
+        Presented { client: self.client.clone(), ..self.ids.presented() }
+    }
 }
 
 /// `update`: the origin's changes, after its response.
@@ -103,6 +114,8 @@ pub struct SessionView {
     /// `edge`, or `guard` for a session of the origin's that the edge guards (no data).
     #[serde(default)]
     pub mode: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<ClientHints>,
 }
 
 impl From<&SessionRecord> for SessionView {
@@ -117,6 +130,7 @@ impl From<&SessionRecord> for SessionView {
             user: r.user.clone(),
             writes: r.writes,
             mode: if r.origin_cookies.is_empty() { "edge" } else { "guard" }.to_owned(),
+            client: r.client.clone(),
         }
     }
 }

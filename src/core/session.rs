@@ -86,6 +86,44 @@ pub struct SessionRecord {
     /// to `ORIGIN_KILL_URL` when the session ends). Empty in edge mode.
     #[serde(default, skip_serializing_if = "OriginIds::is_empty")]
     pub origin_cookies: OriginIds,
+    /// What the client said about itself on the session's first stored request ("your
+    /// sessions" lists show it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<ClientHints>,
+}
+
+/// Client hints kept with a session: its user agent (at most [`ClientHints::MAX_UA`] bytes)
+/// and the platform's two-letter country code.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientHints {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+}
+
+impl ClientHints {
+    pub const MAX_UA: usize = 200;
+
+    /// The hints from a request's `User-Agent` and country; `None` when it gives neither.
+    /// Control characters are dropped, the agent is cut at a character boundary, and a country
+    /// that is not two ASCII letters is ignored.
+    pub fn new(user_agent: Option<&str>, country: Option<&str>) -> Option<Self> {
+        let user_agent = user_agent.map(|ua| {
+            let mut out = String::new();
+            for c in ua.chars().filter(|c| !c.is_control()) {
+                if out.len() + c.len_utf8() > Self::MAX_UA {
+                    break;
+                }
+                out.push(c);
+            }
+            out
+        });
+        let user_agent = user_agent.filter(|ua| !ua.is_empty());
+        let country =
+            country.filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic())).map(str::to_ascii_uppercase);
+        (user_agent.is_some() || country.is_some()).then_some(Self { user_agent, country })
+    }
 }
 
 impl SessionRecord {
@@ -109,6 +147,7 @@ impl SessionRecord {
             session_key: String::new(),
             issued_at: created,
             origin_cookies: OriginIds::default(),
+            client: None,
         }
     }
 
@@ -201,6 +240,8 @@ pub struct Presented {
     pub fresh: bool,
     /// Guard mode: the origin's session cookies the ids are bound to.
     pub origin: OriginIds,
+    /// The client's hints, kept when this request stores the session for the first time.
+    pub client: Option<ClientHints>,
 }
 
 /// Why the session object would not take a request's ids.
@@ -219,6 +260,19 @@ pub enum Refusal {
     /// the Worker serves such a request without a session and without setting cookies, so a
     /// parallel request cannot overwrite the browser's new cookies.
     RotatedRecently,
+}
+
+impl Refusal {
+    /// The snake-case name used in logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::Unknown => "unknown",
+            Refusal::Mismatch => "mismatch",
+            Refusal::Ended => "ended",
+            Refusal::Expired => "expired",
+            Refusal::RotatedRecently => "rotated_recently",
+        }
+    }
 }
 
 /// The outcome of [`begin`].
@@ -275,6 +329,7 @@ pub(crate) fn claim(p: &Presented, now: UnixMs, policy: &Policy) -> Option<Sessi
     record.cfid = p.cfid.clone();
     record.session_key = p.cfid.clone();
     record.origin_cookies = p.origin.clone();
+    record.client = p.client.clone();
     if p.fresh {
         return Some(record);
     }

@@ -3,21 +3,22 @@
 //! errors are `{"error": "<reason>"}`. The API requires `Authorization: Bearer <ADMIN_TOKEN>`;
 //! with no token configured the admin does not exist (404). No answer ever holds a CFTOKEN.
 
-use worker::{console_warn, Env, Method, Request, Response};
+use crate::edge::log::{self, LogLine};
+use worker::{Env, Method, Request, Response};
 
 use super::{
     app_object, respond,
     store::{Index, Sessions},
-    sweep,
+    sweep, users,
 };
 use crate::core::{
     config::Config,
     error::EdgeError,
+    export,
     ids::Cfid,
-    index::Cursor,
-    lifecycle::{EndReason, Ending},
+    index::{Cursor, IndexEntry},
+    lifecycle::EndReason,
     query,
-    rpc::EndRequest,
 };
 
 /// Page sizes of `GET sessions`.
@@ -76,7 +77,17 @@ async fn api(req: &Request, path: &str, env: &Env, config: &Config) -> Result<Re
     let url = req.url().map_err(EdgeError::internal)?;
     let q = url.query().unwrap_or("");
     match (req.method(), segments.as_slice()) {
-        (Method::Get, ["sessions"]) => json(200, &list_sessions(q, env, config).await?),
+        (Method::Get, ["sessions"]) => {
+            let list = match query::get(q, "user").filter(|u| !u.is_empty()) {
+                Some(user) => user_list(env, config, &user).await?,
+                None => list_sessions(q, env, config).await?,
+            };
+            if query::get(q, "format").as_deref() == Some("csv") {
+                csv(&list)
+            } else {
+                json(200, &list)
+            }
+        }
         (Method::Get, ["sessions", cfid]) => {
             let cfid = Cfid::parse(cfid).ok_or(EdgeError::NotFound("no such session"))?;
             let view = Sessions::from_env(env)?.inspect(&cfid).await?.ok_or(EdgeError::NotFound("no such session"))?;
@@ -84,7 +95,7 @@ async fn api(req: &Request, path: &str, env: &Env, config: &Config) -> Result<Re
         }
         (Method::Delete, ["sessions", cfid]) => {
             let cfid = Cfid::parse(cfid).ok_or(EdgeError::NotFound("no such session"))?;
-            if kill(&Sessions::from_env(env)?, &cfid, None).await? {
+            if users::end(&Sessions::from_env(env)?, &cfid, EndReason::Admin, None).await? {
                 json(200, &serde_json::json!({ "cfid": cfid.as_str(), "ended": true, "reason": "admin" }))
             } else {
                 Err(EdgeError::NotFound("no live session with this CFID"))
@@ -92,44 +103,26 @@ async fn api(req: &Request, path: &str, env: &Env, config: &Config) -> Result<Re
         }
         (Method::Get, ["users", user, "sessions"]) => {
             let user = decode_segment(user)?;
-            let sessions = Sessions::from_env(env)?;
-            let mut items = Vec::new();
-            let mut failed = Vec::new();
-            for raw in Index::from_env(env, config.index_shards)?.user_sessions(&user).await? {
-                let Some(cfid) = Cfid::parse(&raw) else { continue };
-                match sessions.inspect(&cfid).await {
-                    Ok(Some(view)) if view.user.as_deref() == Some(user.as_str()) => {
-                        items.push(with_cfid(&view, cfid.as_str())?)
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        console_warn!("cfsession-edge: admin: session {cfid} unreadable, skipped: {e}");
-                        failed.push(raw);
-                    }
-                }
-            }
-            json(200, &serde_json::json!({ "user": user, "items": items, "failed": failed }))
+            let found = users::list(env, config, &user).await?;
+            let items =
+                found.live.iter().map(|(cfid, view)| with_cfid(view, cfid.as_str())).collect::<Result<Vec<_>, _>>()?;
+            json(200, &serde_json::json!({ "user": user, "items": items, "failed": found.failed }))
         }
         (Method::Delete, ["users", user, "sessions"]) => {
             let user = decode_segment(user)?;
-            let sessions = Sessions::from_env(env)?;
-            let (mut ended, mut failed) = (Vec::new(), Vec::new());
-            for raw in Index::from_env(env, config.index_shards)?.user_sessions(&user).await? {
-                let Some(cfid) = Cfid::parse(&raw) else { continue };
-                match kill(&sessions, &cfid, Some(&user)).await {
-                    Ok(true) => ended.push(raw),
-                    Ok(false) => {}
-                    Err(e) => {
-                        console_warn!("cfsession-edge: admin: session {cfid} of a user could not be ended: {e}");
-                        failed.push(raw);
-                    }
-                }
-            }
+            let done = users::end_all(env, config, &user, None, EndReason::Admin).await?;
             // Every session is tried; any that could not be ended make the answer a 503 that
             // names them, so the caller retries.
-            let status = if failed.is_empty() { 200 } else { 503 };
-            let error = (!failed.is_empty()).then_some("some sessions could not be ended; try again");
-            json(status, &serde_json::json!({ "user": user, "ended": ended, "failed": failed, "error": error }))
+            let status = if done.failed.is_empty() { 200 } else { 503 };
+            let error = (!done.failed.is_empty()).then_some("some sessions could not be ended; try again");
+            json(
+                status,
+                &serde_json::json!({ "user": user, "ended": done.ended, "failed": done.failed, "error": error }),
+            )
+        }
+        (Method::Get, ["history"]) => {
+            let history = app_object::history(env, &config.app_name).await?;
+            json(200, &serde_json::to_value(history).map_err(EdgeError::internal)?)
         }
         (Method::Get, ["ended"]) => {
             let limit = parse_limit(q, 20)?;
@@ -138,7 +131,10 @@ async fn api(req: &Request, path: &str, env: &Env, config: &Config) -> Result<Re
             for shard in 0..index.count {
                 match index.ended(shard, limit as u32).await {
                     Ok(e) => items.extend(e),
-                    Err(e) => console_warn!("cfsession-edge: admin: ended log of shard {shard} skipped: {e}"),
+                    Err(e) => log::emit(
+                        LogLine::warn("admin.shard_skipped")
+                            .msg(format!("admin: ended log of shard {shard} skipped: {e}")),
+                    ),
                 }
             }
             items.sort_by_key(|e| std::cmp::Reverse(e.at));
@@ -162,16 +158,24 @@ async fn api(req: &Request, path: &str, env: &Env, config: &Config) -> Result<Re
     }
 }
 
-/// Ends a session for the admin (reason `admin`; the end hook fires). `false` when it was
-/// not live (or, with `only_user`, is tagged with another user now).
-async fn kill(sessions: &Sessions, cfid: &Cfid, only_user: Option<&str>) -> Result<bool, EdgeError> {
-    let req = EndRequest {
-        cfid: cfid.to_string(),
-        ids: None,
-        reason: EndReason::Admin,
-        only_user: only_user.map(str::to_owned),
-    };
-    Ok(matches!(sessions.end(cfid, &req).await?, Ending::Ended { .. }))
+/// `GET sessions?user=<id>`: the user's live sessions, in the list's shape (one page).
+async fn user_list(env: &Env, config: &Config, user: &str) -> Result<serde_json::Value, EdgeError> {
+    let found = users::list(env, config, user).await?;
+    let items: Vec<IndexEntry> = found.live.iter().map(|(cfid, view)| IndexEntry::new(cfid.as_str(), view)).collect();
+    let total = items.len();
+    Ok(serde_json::json!({ "items": items, "cursor": null, "total": total, "failed": found.failed }))
+}
+
+/// The list's items as a CSV download (`format=csv`).
+fn csv(list: &serde_json::Value) -> Result<Response, EdgeError> {
+    let items: Vec<IndexEntry> = serde_json::from_value(list["items"].clone()).map_err(EdgeError::internal)?;
+    let body = export::sessions_csv(&items);
+    let headers = worker::Headers::new();
+    let set = |k: &str, v: &str| headers.set(k, v).map_err(EdgeError::internal);
+    set("content-type", "text/csv; charset=utf-8")?;
+    set("content-disposition", "attachment; filename=\"sessions.csv\"")?;
+    set("cache-control", "no-store")?;
+    Ok(Response::builder().with_headers(headers).fixed(body.into_bytes()))
 }
 
 /// `GET sessions?limit=&cursor=`: a page of live sessions across the index shards, the
@@ -196,7 +200,10 @@ async fn list_sessions(q: &str, env: &Env, config: &Config) -> Result<serde_json
                 }
             }
             Err(e) => {
-                console_warn!("cfsession-edge: admin: index shard {} skipped: {e}", cursor.shard);
+                log::emit(
+                    LogLine::warn("admin.shard_skipped")
+                        .msg(format!("admin: index shard {} skipped: {e}", cursor.shard)),
+                );
                 failed_shards.push(cursor.shard);
                 cursor = Cursor { shard: cursor.shard + 1, after: None };
             }
@@ -207,7 +214,9 @@ async fn list_sessions(q: &str, env: &Env, config: &Config) -> Result<serde_json
         match index.count(shard).await {
             Ok(n) => total += n,
             Err(e) => {
-                console_warn!("cfsession-edge: admin: index shard {shard} not counted: {e}");
+                log::emit(
+                    LogLine::warn("admin.shard_skipped").msg(format!("admin: index shard {shard} not counted: {e}")),
+                );
                 if !failed_shards.contains(&shard) {
                     failed_shards.push(shard);
                 }

@@ -4,21 +4,24 @@
 //! `APPLICATION_TIMEOUT` without one restarts the application. `applicationStop` (admin)
 //! restarts it at once; sessions are not affected, as in ColdFusion.
 
+use crate::edge::log::{self, LogLine};
 use std::cell::Cell;
 
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::wasm_bindgen;
-use worker::{
-    console_log, console_warn, durable_object, Context, DurableObject, Env, Request, Response, Result, State,
-};
+use worker::{durable_object, Context, DurableObject, Env, ListOptions, Request, Response, Result, State};
 
 use super::{
     hooks,
-    object_rpc::{http, rpc_call, rust_err, to_json},
+    object_rpc::{from_json, http, operation, rpc_call, rust_err, to_json},
     platform::now_ms,
     store,
 };
-use crate::core::{config::Config, error::EdgeError};
+use crate::core::{
+    config::Config,
+    error::EdgeError,
+    stats::{self, Counts, Gauges, Minute},
+};
 
 /// The application's state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,9 +50,9 @@ impl DurableObject for AppObject {
         Self { state, env }
     }
 
-    async fn fetch(&self, req: Request) -> Result<Response> {
-        let op = req.path().trim_start_matches('/').to_owned();
-        http(self.dispatch(&op, "null").await)
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let (op, body) = operation(&mut req).await?;
+        http(self.dispatch(&op, &body).await)
     }
 }
 
@@ -57,11 +60,17 @@ rpc_call!(AppObject);
 
 impl AppObject {
     /// `get`, `touch` (a request arrived; restarts the application after its timeout) or
-    /// `stop` (`applicationStop()`). Answers the application's state; `None` for `get` before
-    /// the first start.
-    async fn dispatch(&self, op: &str, _body: &str) -> Result<Option<String>> {
+    /// `stop` (`applicationStop()`): answer the application's state (`None` for `get` before
+    /// the first start). `record` (a batch of per-minute counts) and `history` (the kept
+    /// minutes and the gauges): see [`crate::core::stats`].
+    async fn dispatch(&self, op: &str, body: &str) -> Result<Option<String>> {
         let config = super::config(&self.env).map_err(rust_err)?;
         let now = now_ms();
+        match op {
+            "record" => return self.record(from_json(body)?, now).await.map(|()| Some("true".into())),
+            "history" => return Ok(Some(to_json(&self.history(now).await?)?)),
+            _ => {}
+        }
         let stored: Option<AppState> =
             self.state.storage().get::<String>(KEY).await?.and_then(|json| serde_json::from_str(&json).ok());
         let next = match (op, stored) {
@@ -77,7 +86,9 @@ impl AppObject {
         };
         self.state.storage().put(KEY, to_json(&next)?).await?;
         if next.started_at == now {
-            console_log!("cfsession-edge: application {} started ({})", next.name, next.reason);
+            log::emit(
+                LogLine::info("application.start").msg(format!("application {} started ({})", next.name, next.reason)),
+            );
             if let Some(url) = &config.app_start_url {
                 let body = serde_json::json!({ "event": "application_start", "app": next.name, "started_at": now,
                     "generation": next.generation, "reason": next.reason, "idempotency_key": format!("{}:start:{}", next.name, next.generation) });
@@ -91,13 +102,65 @@ impl AppObject {
                 )
                 .await
                 {
-                    console_warn!("cfsession-edge: APPLICATION_START_URL failed ({why}); not retried");
+                    log::emit(
+                        LogLine::warn("application.hook_failed")
+                            .msg(format!("APPLICATION_START_URL failed ({why}); not retried")),
+                    );
                 }
             }
         }
         Ok(Some(to_json(&next)?))
     }
 }
+
+/// The kept history: minutes oldest first, and the gauges now.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct History {
+    pub minutes: Vec<Minute>,
+    pub gauges: Gauges,
+    /// The newest minute (unix minutes) at the time of the answer.
+    pub now_minute: u64,
+}
+
+impl AppObject {
+    async fn gauges(&self) -> Result<Gauges> {
+        Ok(self.state.storage().get::<Gauges>(GAUGES).await?.unwrap_or_default())
+    }
+
+    /// Adds a batch to its minutes and moves the gauges; drops minutes older than the history.
+    async fn record(&self, batch: Vec<(u64, Counts)>, now: u64) -> Result<()> {
+        let storage = self.state.storage();
+        let mut gauges = self.gauges().await?;
+        for (minute, delta) in batch {
+            let key = stats::minute_key(minute);
+            let stored = storage.get::<String>(&key).await.ok().flatten().and_then(|j| serde_json::from_str(&j).ok());
+            let (kept, next) = stats::record(stored, gauges, minute, &delta, now);
+            gauges = next;
+            if let Some(m) = kept {
+                storage.put(&key, to_json(&m)?).await?;
+            }
+        }
+        storage.put(GAUGES, gauges).await?;
+        let oldest = stats::minute_key(stats::oldest_kept(now));
+        let old = storage.list_with_options(ListOptions::new().prefix("m:").end(&oldest)).await?;
+        let old: Vec<String> = old.keys().into_iter().filter_map(|k| k.ok()?.as_string()).collect();
+        if !old.is_empty() {
+            storage.delete_multiple(old).await?;
+        }
+        Ok(())
+    }
+
+    async fn history(&self, now: u64) -> Result<History> {
+        let start = stats::minute_key(stats::oldest_kept(now));
+        let kept = self.state.storage().list_with_options(ListOptions::new().prefix("m:").start(&start)).await?;
+        let minutes =
+            kept.values().into_iter().filter_map(|v| serde_json::from_str(&v.ok()?.as_string()?).ok()).collect();
+        Ok(History { minutes, gauges: self.gauges().await?, now_minute: stats::minute_of(now) })
+    }
+}
+
+/// Where the gauges are stored.
+const GAUGES: &str = "gauges";
 
 fn start(config: &Config, now: u64, generation: u64, reason: &str) -> AppState {
     AppState { name: config.app_name.clone(), started_at: now, last_request: now, generation, reason: reason.into() }
@@ -118,9 +181,23 @@ pub fn touch(env: &Env, config: &Config, ctx: &Context) {
     let (env, name) = (env.clone(), config.app_name.clone());
     ctx.wait_until(async move {
         if let Err(e) = call(&env, &name, "touch").await {
-            console_warn!("cfsession-edge: application touch failed: {e}");
+            log::emit(LogLine::warn("application.touch_failed").msg(format!("application touch failed: {e}")));
         }
     });
+}
+
+/// Sends a batch of per-minute counts to the application object.
+pub async fn record(env: &Env, name: &str, batch: &[(u64, Counts)]) -> std::result::Result<(), EdgeError> {
+    let ns = env.durable_object("APP").map_err(|e| EdgeError::Internal(format!("APP binding: {e}")))?;
+    store::call::<_, bool>(&ns, name, "record", Some(&batch)).await.map(drop)
+}
+
+/// The application's kept history.
+pub async fn history(env: &Env, name: &str) -> std::result::Result<History, EdgeError> {
+    let ns = env.durable_object("APP").map_err(|e| EdgeError::Internal(format!("APP binding: {e}")))?;
+    store::call::<(), History>(&ns, name, "history", None)
+        .await?
+        .ok_or_else(|| EdgeError::Internal("history: no answer".into()))
 }
 
 /// Calls `op` (`get`, `touch`, `stop`) on the application object.

@@ -5,9 +5,10 @@
 //! through. While the object keeps failing, requests with those ids fail too (503), so they
 //! are never served as a session.
 
+use crate::edge::log::{self, LogLine};
 use std::time::Duration;
 
-use worker::{console_error, console_log, console_warn, Context, Delay, Env};
+use worker::{Context, Delay, Env};
 
 use super::store::{Index, Sessions};
 use crate::core::{config::Config, error::EdgeError, ids::Cfid, lifecycle::Ending, rpc::EndRequest};
@@ -31,12 +32,18 @@ pub async fn end_or_retry(
     match sessions.end(cfid, &req).await {
         Ok(ending) => {
             if ending == Ending::Mismatch {
-                console_log!("cfsession-edge: session {cfid}: end refused (not this session's token)");
+                log::emit(
+                    LogLine::info("session.end_refused")
+                        .msg(format!("session {cfid}: end refused (not this session's token)")),
+                );
             }
             Ok(true)
         }
         Err(e) => {
-            console_error!("cfsession-edge: session {cfid}: end not confirmed ({e}); cookies expired, retrying");
+            log::emit(
+                LogLine::error("session.end_unconfirmed")
+                    .msg(format!("session {cfid}: end not confirmed ({e}); cookies expired, retrying")),
+            );
             let (env, shards) = (env.clone(), config.index_shards);
             ctx.wait_until(async move { retry(env, shards, req).await });
             Ok(false)
@@ -51,10 +58,14 @@ async fn retry(env: Env, shards: u32, req: EndRequest) {
         Delay::from(Duration::from_millis(*wait)).await;
         match sessions.end(&cfid, &req).await {
             Ok(_) => {
-                console_log!("cfsession-edge: session {cfid}: end confirmed on retry");
+                log::emit(
+                    LogLine::info("session.end_confirmed").msg(format!("session {cfid}: end confirmed on retry")),
+                );
                 return;
             }
-            Err(e) => console_warn!("cfsession-edge: session {cfid}: end retry failed: {e}"),
+            Err(e) => log::emit(
+                LogLine::warn("session.end_retry_failed").msg(format!("session {cfid}: end retry failed: {e}")),
+            ),
         }
     }
     let queued = match Index::from_env(&env, shards) {
@@ -62,9 +73,12 @@ async fn retry(env: Env, shards: u32, req: EndRequest) {
         Err(e) => Err(e),
     };
     match queued {
-        Ok(()) => console_warn!("cfsession-edge: session {cfid}: end queued for the sweep"),
-        Err(e) => console_error!(
-            "cfsession-edge: session {cfid}: end could not be queued ({e}); ids stay refused while the object fails"
+        Ok(()) => {
+            log::emit(LogLine::warn("session.end_queued").msg(format!("session {cfid}: end queued for the sweep")))
+        }
+        Err(e) => log::emit(
+            LogLine::error("session.end_queue_failed")
+                .msg(format!("session {cfid}: end could not be queued ({e}); ids stay refused while the object fails")),
         ),
     }
 }
@@ -77,7 +91,9 @@ pub async fn retry_queued(index: &Index, sessions: &Sessions) -> u64 {
         let pending = match index.pending_ends(shard, 500).await {
             Ok(p) => p,
             Err(e) => {
-                console_error!("cfsession-edge: sweep: shard {shard}: queued ends unreadable: {e}");
+                log::emit(
+                    LogLine::error("sweep.failed").msg(format!("sweep: shard {shard}: queued ends unreadable: {e}")),
+                );
                 continue;
             }
         };
@@ -86,11 +102,15 @@ pub async fn retry_queued(index: &Index, sessions: &Sessions) -> u64 {
             match sessions.end(&cfid, &p.request).await {
                 Ok(_) => match index.end_confirmed(cfid.as_str()).await {
                     Ok(()) => confirmed += 1,
-                    Err(e) => {
-                        console_warn!("cfsession-edge: sweep: session {cfid}: end confirmed, queue not updated: {e}")
-                    }
+                    Err(e) => log::emit(
+                        LogLine::warn("sweep.queue_failed")
+                            .msg(format!("sweep: session {cfid}: end confirmed, queue not updated: {e}")),
+                    ),
                 },
-                Err(e) => console_warn!("cfsession-edge: sweep: session {cfid}: queued end still failing: {e}"),
+                Err(e) => log::emit(
+                    LogLine::warn("sweep.end_failed")
+                        .msg(format!("sweep: session {cfid}: queued end still failing: {e}")),
+                ),
             }
         }
     }

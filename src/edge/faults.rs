@@ -2,9 +2,10 @@
 //! faults of this isolate, and each fault point calls [`hit`] before doing its work.
 //! With no faults configured (always, in a real deployment) [`hit`] returns at once.
 
+use crate::edge::log::{self, LogLine};
 use std::{cell::RefCell, time::Duration};
 
-use worker::{console_warn, Delay};
+use worker::Delay;
 
 use crate::core::faults::{Fault, Faults};
 
@@ -48,7 +49,7 @@ pub async fn hit(point: &'static str) -> Result<(), String> {
             Ok(())
         }
         Some((Fault::Fail { times }, calls)) if times.is_none_or(|t| calls <= t) => {
-            console_warn!("cfsession-edge: TEST_FAULTS: {point} fails (call {calls})");
+            log::emit(LogLine::warn("fault.injected").msg(format!("TEST_FAULTS: {point} fails (call {calls})")));
             Err(format!("injected fault at {point}"))
         }
         Some(_) => Ok(()),

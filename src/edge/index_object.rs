@@ -2,6 +2,7 @@
 //! session) and `UserIndex` (one per user id, the CFIDs tagged with it). Both are written by
 //! the session objects and read by the sweep and the admin API.
 
+use crate::edge::log::{self, LogLine};
 use serde::Deserialize;
 use wasm_bindgen::prelude::wasm_bindgen;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorageValue, State};
@@ -9,7 +10,7 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlS
 use super::object_rpc::{from_json, http, operation, rpc_call, rust_err, to_json};
 
 use crate::core::{
-    index::{EndedEntry, IndexEntry, Page, PendingEnd, ENDED_PER_SHARD},
+    index::{over_limit, EndedEntry, IndexEntry, Page, PendingEnd, ENDED_PER_SHARD},
     rpc::EndRequest,
 };
 
@@ -89,7 +90,7 @@ impl DurableObject for IndexShard {
                       CREATE INDEX IF NOT EXISTS ended_by_time ON ended(at); \
                       CREATE TABLE IF NOT EXISTS pending_ends (cfid TEXT PRIMARY KEY, request TEXT NOT NULL, at INTEGER NOT NULL)";
         if let Err(e) = sql.exec(schema, None) {
-            worker::console_error!("cfsession-edge: index schema: {e}");
+            log::emit(LogLine::error("index.schema_failed").msg(format!("index schema: {e}")));
         }
         Self { state }
     }
@@ -236,14 +237,47 @@ impl DurableObject for UserIndex {
 
 rpc_call!(UserIndex);
 
+#[derive(Deserialize)]
+struct AddBody {
+    cfid: String,
+    /// When it was tagged (ms).
+    #[serde(default)]
+    at: u64,
+    #[serde(default)]
+    max: Option<u32>,
+}
+
 impl UserIndex {
+    /// The user's CFIDs with the time each was tagged (ms; 1 for entries stored before
+    /// times were kept).
+    async fn tagged(&self) -> Result<Vec<(String, u64)>> {
+        let map = self.state.storage().list().await?;
+        let mut out = Vec::new();
+        for entry in map.entries() {
+            let pair: js_sys::Array = entry?.into();
+            let Some(cfid) = pair.get(0).as_string() else { continue };
+            out.push((cfid, pair.get(1).as_f64().unwrap_or(1.0) as u64));
+        }
+        Ok(out)
+    }
+
     async fn dispatch(&self, op: &str, body: &str) -> Result<Option<String>> {
         let storage = self.state.storage();
         match op {
             "add" => {
-                let b: CfidBody = from_json(body)?;
-                storage.put(&b.cfid, 1).await?;
-                Ok(Some(to_json(&true)?))
+                // One step (the object runs one call at a time): tag, then drop the oldest
+                // others beyond `max`.
+                let b: AddBody = from_json(body)?;
+                storage.put(&b.cfid, b.at).await?;
+                let mut evicted = Vec::new();
+                if let Some(max) = b.max {
+                    let tagged = self.tagged().await?;
+                    evicted = over_limit(&tagged, &b.cfid, max as usize);
+                    if !evicted.is_empty() {
+                        storage.delete_multiple(evicted.clone()).await?;
+                    }
+                }
+                Ok(Some(to_json(&evicted)?))
             }
             "remove" => {
                 let b: CfidBody = from_json(body)?;
@@ -251,8 +285,7 @@ impl UserIndex {
                 Ok(Some(to_json(&true)?))
             }
             "list" => {
-                let keys: Vec<String> =
-                    storage.list().await?.keys().into_iter().filter_map(|k| k.ok()?.as_string()).collect();
+                let keys: Vec<String> = self.tagged().await?.into_iter().map(|(cfid, _)| cfid).collect();
                 Ok(Some(to_json(&keys)?))
             }
             _ => Err(rust_err(format!("unknown user index operation {op:?}"))),

@@ -7,8 +7,9 @@
 //! cannot confirm the end, the cookies are expired anyway and the end is retried
 //! ([`super::ending`]); the response carries `x-cfsession-end: retrying`.
 
+use crate::edge::log::{self, LogLine};
 use url::Url;
-use worker::{console_log, Response};
+use worker::Response;
 
 use super::{
     ending::{self, UNCONFIRMED_HEADER},
@@ -42,7 +43,7 @@ pub async fn respond(
         return Ok(resp);
     }
     if config.kill.needs_confirmation(from) {
-        console_log!("cfsession-edge: cross-site kill request: asking the user to confirm");
+        log::emit(LogLine::info("kill.confirm_asked").msg("cross-site kill request: asking the user to confirm"));
         return confirmation(url, config.kill.allows("POST"));
     }
     let mut confirmed = true;
@@ -51,7 +52,11 @@ pub async fn respond(
         let ids = Ids::of(&p.cfid, &p.token, false).bound(p.origin);
         let req = EndRequest { cfid: p.cfid.to_string(), ids: Some(ids), reason: EndReason::Killed, only_user: None };
         confirmed = ending::end_or_retry(&edge.sessions, &p.cfid, req, edge.env, config, edge.ctx).await?;
+        log::emit(LogLine::info("session.kill").cfid(&p.cfid).field("confirmed", confirmed).msg("kill request"));
+    } else {
+        log::emit(LogLine::info("session.kill").msg("kill request without a session: cookies expired"));
     }
+    edge.count(|c| c.kills += 1);
     let remaining = query::without(url.query().unwrap_or(""), &[CFID, CFTOKEN]);
     let location = config.kill.location(trigger, url.path(), remaining.as_deref());
     let mut resp = respond::text(302, "cfsession-edge: session ended\n")?;

@@ -8,14 +8,18 @@ mod faults;
 mod hooks;
 mod index_object;
 mod kill;
+mod log;
 mod object_rpc;
+mod origin_api;
 mod platform;
 mod proxy;
 mod respond;
 mod session;
 mod session_object;
+mod stats;
 mod store;
 mod sweep;
+mod users;
 
 use std::{cell::RefCell, rc::Rc};
 
@@ -50,6 +54,10 @@ async fn handle(req: Request, env: &Env, ctx: &Context) -> std::result::Result<R
     if let Some(rest) = path.strip_prefix(config.admin_prefix.as_str()).or_else(|| (path == admin_root).then_some("")) {
         let rest = rest.to_owned();
         return admin::handle(req, &rest, env, &config).await.map_err(|e| EdgeError::Internal(e.to_string()));
+    }
+    if let Some(rest) = path.strip_prefix(crate::core::origin_api::API_PREFIX) {
+        let rest = rest.to_owned();
+        return origin_api::handle(req, &rest, env, &config).await.map_err(|e| EdgeError::Internal(e.to_string()));
     }
     if path.starts_with(EDGE_PREFIX) {
         return Err(EdgeError::NotFound("no such edge endpoint"));

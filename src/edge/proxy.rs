@@ -1,8 +1,9 @@
 //! Streaming reverse proxy to the origin. Bodies are passed as streams in both directions
 //! (never buffered); redirects are returned to the client, not followed.
 
+use crate::edge::log::{self, LogLine};
 use url::Url;
-use worker::{console_error, Fetch, Headers, Request, Response};
+use worker::{Fetch, Headers, Request, Response};
 
 use crate::core::{
     error::EdgeError,
@@ -41,7 +42,7 @@ pub async fn forward(req: Request, fwd: Forward<'_>) -> Result<OriginReply, Edge
     let outgoing = build_request(&req, &fwd.target, &headers)?;
     let resp = Fetch::Request(outgoing).send().await.map_err(|e| {
         let err = EdgeError::OriginUnreachable(format!("{}: {e}", fwd.target));
-        console_error!("cfsession-edge: {err}");
+        log::emit(LogLine::error("origin.unreachable").msg(format!("{err}")));
         err
     })?;
     response_to_client(resp).map_err(EdgeError::internal)

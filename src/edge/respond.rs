@@ -1,19 +1,20 @@
 //! The one place where edge errors become HTTP responses, plus small response helpers.
 
-use worker::{console_error, Headers, Response, Result};
+use crate::edge::log::{self, LogLine};
+use worker::{Headers, Response, Result};
 
 use crate::core::error::EdgeError;
 
 /// Answers `err` with its status and plain-text reason, and logs it.
 pub fn error(err: &EdgeError) -> Result<Response> {
-    console_error!("cfsession-edge: {} -> {}", err.log_detail(), err.status());
+    log::emit(LogLine::error("request.failed").msg(format!("{} -> {}", err.log_detail(), err.status())));
     plain(err.status(), &format!("cfsession-edge: {}", err.public_message()))
 }
 
 /// Answers `err` as JSON, `{"error": "<reason>"}` (the admin API's error format).
 pub fn json_error(err: &EdgeError) -> Result<Response> {
     if err.status() >= 500 {
-        console_error!("cfsession-edge: {} -> {}", err.log_detail(), err.status());
+        log::emit(LogLine::error("request.failed").msg(format!("{} -> {}", err.log_detail(), err.status())));
     }
     let body = serde_json::json!({ "error": err.public_message().trim_end() });
     let mut resp = json(err.status(), &body)?;

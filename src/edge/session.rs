@@ -3,16 +3,17 @@
 //! (see [`changes`]; guard mode's origin cookies: [`guard`]), and set or expire cookies. What
 //! differs between the modes is decided in [`crate::core::mode`].
 
+use crate::edge::log::{self, LogLine};
 use std::cell::Cell;
 
-use worker::{console_log, console_warn, Context, Env, Request, Response};
+use worker::{Context, Env, Request, Response};
 
 use super::{
     ending::UNCONFIRMED_HEADER,
     kill,
     platform::{now_ms, PlatformRandom},
     proxy::{self, Forward},
-    respond,
+    respond, stats,
     store::Sessions,
 };
 use crate::core::{
@@ -27,7 +28,8 @@ use crate::core::{
     mode::{self, Presented},
     protocol::{parse_origin_changes, Attached},
     rpc::{BeginRequest, Ids, Reply, SessionView},
-    session::{Refusal, SessionRecord},
+    session::{ClientHints, Refusal, SessionRecord},
+    stats::Counts,
 };
 
 mod changes;
@@ -79,6 +81,17 @@ pub struct Edge<'a> {
     pub sessions: Sessions,
     pub key: TokenKey,
     pub now: UnixMs,
+    /// The client's hints (user agent, country), kept if this request stores a session.
+    pub client: Option<ClientHints>,
+}
+
+impl Edge<'_> {
+    /// Counts an event for the dashboard's history (sent after the response, see [`stats`]).
+    pub fn count(&self, event: impl FnOnce(&mut Counts)) {
+        if let Some(flush) = stats::count(self.env, event) {
+            self.ctx.wait_until(flush);
+        }
+    }
 }
 
 /// Handles a request for the site (anything outside the edge's own paths).
@@ -93,10 +106,13 @@ pub async fn handle(req: Request, env: &Env, config: &Config, ctx: &Context) -> 
     let now = now_ms();
     let key = TokenKey::derive(config.signing_key.expose());
     let method = req.inner().method();
-    let edge = Edge { env, config, ctx, sessions: Sessions::from_env(env)?, key, now };
+    let country = req.cf().and_then(|cf| cf.country());
+    let client = ClientHints::new(header("user-agent").as_deref(), country.as_deref());
+    let edge = Edge { env, config, ctx, sessions: Sessions::from_env(env)?, key, now, client };
     let identified = mode::identify(config, cookie_header.as_deref(), url.query(), &edge.key);
     if let Some(why) = identified.ignored {
-        console_log!("cfsession-edge: ignored {why}");
+        edge.count(|c| c.refused += 1);
+        log::emit(LogLine::info("session.refused").reason("invalid").msg(format!("ignored {why}")));
     }
 
     if let Some(trigger) = trigger {
@@ -138,7 +154,7 @@ pub async fn handle(req: Request, env: &Env, config: &Config, ctx: &Context) -> 
 
     let changes = parse_origin_changes(reply.set.as_deref(), reply.action.as_deref(), reply.user.as_deref());
     for problem in &changes.problems {
-        console_warn!("cfsession-edge: {problem}");
+        log::emit(LogLine::warn("origin.change_refused").msg(problem.to_string()));
     }
     let mut response = reply.response;
     let current = match config.mode {
@@ -146,7 +162,10 @@ pub async fn handle(req: Request, env: &Env, config: &Config, ctx: &Context) -> 
             let current = current.ok_or_else(|| EdgeError::internal("edge mode without a session"))?;
             Some(if current.quiet {
                 if changes.changes_session() {
-                    console_warn!("cfsession-edge: origin changes ignored: the request carried just-rotated ids");
+                    log::emit(
+                        LogLine::warn("origin.change_refused")
+                            .msg("origin changes ignored: the request carried just-rotated ids"),
+                    );
                 }
                 current
             } else {
@@ -213,11 +232,11 @@ thread_local! {
 /// One log line per isolate when the origin sets session cookies the edge drops (edge mode).
 fn warn_origin_cookies_once() {
     if !WARNED_ORIGIN_COOKIES.with(|w| w.replace(true)) {
-        console_warn!(
-            "cfsession-edge: the origin sets its own CFID/CFTOKEN cookies; they are dropped (the edge owns the \
+        log::emit(LogLine::warn("origin.cookies_dropped").msg(
+            "the origin sets its own CFID/CFTOKEN cookies; they are dropped (the edge owns the \
              session). Fix the origin: this.setClientCookies = false or this.sessionManagement = false in \
-             Application.cfc, or put the edge in guard mode (SESSION_MODE=guard) to keep the origin's sessions."
-        );
+             Application.cfc, or put the edge in guard mode (SESSION_MODE=guard) to keep the origin's sessions.",
+        ));
     }
 }
 
@@ -225,7 +244,11 @@ fn warn_origin_cookies_once() {
 /// when the ids were rotated a moment ago: see [`Current::quiet`]).
 async fn resume(edge: &Edge<'_>, p: Presented) -> Result<(Option<Current>, bool), EdgeError> {
     let ids = Ids::of(&p.cfid, &p.token, false).bound(p.origin.clone());
-    match edge.sessions.begin(&p.cfid, &BeginRequest { ids, policy: edge.config.policy }).await? {
+    match edge
+        .sessions
+        .begin(&p.cfid, &BeginRequest { ids, policy: edge.config.policy, client: edge.client.clone() })
+        .await?
+    {
         Reply::Active { session, refresh_cookie, .. } => {
             let cookies = if refresh_cookie { CookieAction::Refresh } else { CookieAction::Keep };
             let Presented { cfid, token, origin } = p;
@@ -242,7 +265,15 @@ async fn resume(edge: &Edge<'_>, p: Presented) -> Result<(Option<Current>, bool)
             Ok((Some(current), false))
         }
         Reply::Refused { reason } => {
-            console_log!("cfsession-edge: session {} not resumed ({reason:?})", p.cfid);
+            if reason != Refusal::RotatedRecently {
+                edge.count(|c| c.refused += 1);
+            }
+            log::emit(
+                LogLine::info("session.refused")
+                    .cfid(&p.cfid)
+                    .reason(reason.as_str())
+                    .msg(format!("session {} not resumed ({reason:?})", p.cfid)),
+            );
             Ok((None, reason == Refusal::RotatedRecently))
         }
     }
@@ -272,11 +303,21 @@ async fn start(edge: &Edge<'_>, origin: OriginIds, quiet: bool) -> Result<Curren
         unstored_view(config, now)
     } else {
         let ids = Ids::of(&cfid, &token, true).bound(origin.clone());
-        match edge.sessions.begin(&cfid, &BeginRequest { ids, policy: config.policy }).await? {
+        match edge
+            .sessions
+            .begin(&cfid, &BeginRequest { ids, policy: config.policy, client: edge.client.clone() })
+            .await?
+        {
             Reply::Active { session, .. } => session,
             Reply::Refused { reason } => return Err(EdgeError::Internal(format!("new session refused: {reason:?}"))),
         }
     };
+    if !quiet {
+        let stored = !config.defer;
+        log::emit(
+            LogLine::info("session.start").cfid(&cfid).field("mode", config.mode.as_str()).field("stored", stored),
+        );
+    }
     let cookies = if quiet { CookieAction::Keep } else { CookieAction::SetNew };
     Ok(Current { cfid, token, origin, view, new: true, quiet, cookies, end_unconfirmed: false })
 }

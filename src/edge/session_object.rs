@@ -5,18 +5,20 @@
 //! The state is cached in memory; the cache is updated before any write is awaited, so
 //! requests queued behind a write see it.
 
+use crate::edge::log::{self, LogLine};
 use std::{
     cell::{Cell, RefCell},
     rc::Rc,
 };
 
 use wasm_bindgen::prelude::wasm_bindgen;
-use worker::{console_error, console_log, durable_object, DurableObject, Env, Request, Response, Result, State};
+use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
 use super::{
     faults,
     object_rpc::{from_json, http, operation, rpc_call, to_json},
     platform::now_ms,
+    stats,
 };
 use crate::core::{
     alarm,
@@ -27,10 +29,12 @@ use crate::core::{
         AdoptRequest, BeginRequest, EndRequest, Reply, RotateOutReply, RotateOutRequest, SessionView, UpdateRequest,
     },
     session::{self, Begin, Refusal, Stored, Updated, Write},
+    stats::Counts,
 };
 
 mod effects;
 mod storage;
+mod turns;
 
 /// Storage keys (JSON strings).
 const SESSION: &str = "session";
@@ -50,6 +54,11 @@ pub struct SessionObject {
     /// Idempotency keys being delivered right now: a concurrent delivery pass (the alarm and
     /// the sweep's check, say) skips them instead of sending them twice.
     in_flight: RefCell<Vec<String>>,
+    /// One state change at a time (see [`turns`]).
+    turns: turns::Turns,
+    /// Sessions a login here pushed over `MAX_SESSIONS_PER_USER` (user, CFID): ended once
+    /// this operation's turn is over.
+    evicted: RefCell<Vec<(String, String)>>,
 }
 
 pub(super) use super::object_rpc::rust_err;
@@ -64,6 +73,8 @@ impl DurableObject for SessionObject {
             alarm_at: Cell::new(None),
             indexed_at: Cell::new(0),
             in_flight: RefCell::new(Vec::new()),
+            turns: turns::Turns::default(),
+            evicted: RefCell::new(Vec::new()),
         }
     }
 
@@ -109,6 +120,15 @@ impl SessionObject {
             }
             faults::hit(point).await.map_err(rust_err)?;
         }
+        let changes_state = matches!(op, "begin" | "update" | "end" | "rotate_out" | "adopt");
+        let turn = if changes_state { Some(self.turns.take().await) } else { None };
+        let answer = self.operation(op, body, now).await;
+        drop(turn);
+        self.end_evicted().await;
+        answer
+    }
+
+    async fn operation(&self, op: &str, body: &str, now: u64) -> Result<Option<String>> {
         Ok(Some(match op {
             "begin" => to_json(&self.begin(&from_json(body)?, now).await?)?,
             "update" => to_json(&self.update(&from_json(body)?, now).await?)?,
@@ -126,9 +146,12 @@ impl SessionObject {
 
     async fn begin(&self, r: &BeginRequest, now: u64) -> Result<Reply> {
         let before = self.load().await?;
-        let (outcome, write) = session::begin(before.as_ref(), &r.ids.presented(), now, &r.policy);
+        let (outcome, write) = session::begin(before.as_ref(), &r.presented(), now, &r.policy);
         Ok(match outcome {
             Begin::Active { record, stored_now, touch } => {
+                if stored_now && !r.ids.fresh {
+                    log::emit(LogLine::info("session.claim").cfid(&r.ids.cfid).msg("a deferred session is stored"));
+                }
                 let view = SessionView::from(&record);
                 self.commit(&before, Some(Stored::Live(record)), write, stored_now, stored_now).await?;
                 Reply::Active { session: view, stored_now, refresh_cookie: touch.refresh_cookie, data_refused: false }
@@ -212,6 +235,7 @@ impl SessionObject {
     /// Ends the session if a deadline passed, delivers due events, purges a finished
     /// tombstone, and sets the next alarm. Returns whether the session is live.
     async fn check(&self, now: u64) -> Result<bool> {
+        let turn = self.turns.take().await;
         let before = self.load().await?;
         if let Some(Stored::Live(r)) = &before {
             if let Some(reason) = r.expired(now) {
@@ -219,7 +243,10 @@ impl SessionObject {
                 self.commit(&before, Some(tomb.clone()), Write::Put(tomb), false, false).await?;
             }
         }
+        drop(turn);
+        // (Deliveries hold no turn: a hook's receiver may call back into this session.)
         self.deliver_due(now).await?;
+        let _turn = self.turns.take().await;
         let after = self.load().await?;
         if let Some(Stored::Ended(t)) = &after {
             if now >= t.purge_at && self.load_outbox().await?.is_empty() {
@@ -274,14 +301,24 @@ impl SessionObject {
             if c.start_url.is_some() {
                 self.outbox_mut(|o| o.push(Hook::Start, SessionEvent::start(r, &cfid, now), now)).await?;
                 outbox_changed = true;
+                self.count(|c| c.hooks_queued += 1);
             }
+            self.count(|c| c.starts += 1);
         }
         if let Some(ev) = &ended {
             let reason = ev.reason.map_or("", |r| r.as_str());
-            console_log!("cfsession-edge: ENDED: {} ({reason})", ev.cfid);
+            log::emit(
+                LogLine::info("session.end")
+                    .cfid(&ev.cfid)
+                    .reason(reason)
+                    .field("user", ev.user.clone())
+                    .msg(format!("ENDED: {} ({reason})", ev.cfid)),
+            );
+            self.count(|c| *c.ends.entry(reason.to_owned()).or_default() += 1);
             if config.as_ref().is_some_and(|c| c.end_url.is_some()) {
                 self.outbox_mut(|o| o.push(Hook::End, ev.clone(), now)).await?;
                 outbox_changed = true;
+                self.count(|c| c.hooks_queued += 1);
             }
         }
         if let (Some((cookies, reason)), true) =
@@ -290,6 +327,7 @@ impl SessionObject {
             let call = SessionEvent::origin_kill(ended.as_ref(), &cfid, reason, now);
             self.outbox_mut(|o| o.push_origin_kill(call, cookies, now)).await?;
             outbox_changed = true;
+            self.count(|c| c.hooks_queued += 1);
         }
 
         // A new user tag is recorded in the user's index object before the session itself:
@@ -345,12 +383,19 @@ impl SessionObject {
         Ok(())
     }
 
+    /// Counts an event for the dashboard's history (sent after this call, see [`stats`]).
+    pub(super) fn count(&self, event: impl FnOnce(&mut Counts)) {
+        if let Some(flush) = stats::count(&self.env, event) {
+            self.state.wait_until(flush);
+        }
+    }
+
     /// The isolate's configuration (see [`super::config`]); `None` (logged) when invalid.
     pub(super) fn config(&self) -> Option<Rc<Config>> {
         match super::config(&self.env) {
             Ok(c) => Some(c),
             Err(e) => {
-                console_error!("cfsession-edge: session object: {e}");
+                log::emit(LogLine::error("config.invalid").msg(format!("session object: {e}")));
                 None
             }
         }

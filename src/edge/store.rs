@@ -158,9 +158,13 @@ impl Index {
         must::<_, bool>(&self.shards, &shard_for(cfid, self.count), "remove", &body).await.map(drop)
     }
 
-    pub async fn add_user(&self, user: &str, cfid: &str) -> Result<(), EdgeError> {
+    /// Tags `cfid` with `user` at `at` (ms). With `max`, the user's oldest other sessions
+    /// beyond it are removed from the user's index in the same step and returned: the caller
+    /// ends them (reason `replaced`).
+    pub async fn add_user(&self, user: &str, cfid: &str, at: u64, max: Option<u32>) -> Result<Vec<String>, EdgeError> {
         faults::hit("users.add").await.map_err(store_err)?;
-        must::<_, bool>(&self.users, &user_object(user), "add", &serde_json::json!({ "cfid": cfid })).await.map(drop)
+        let body = serde_json::json!({ "cfid": cfid, "at": at, "max": max });
+        must(&self.users, &user_object(user), "add", &body).await
     }
 
     pub async fn remove_user(&self, user: &str, cfid: &str) -> Result<(), EdgeError> {

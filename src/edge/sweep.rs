@@ -2,8 +2,9 @@
 //! ended them (a lost alarm; locally, alarms do not survive a wrangler restart), and drops
 //! index entries of sessions that no longer exist.
 
+use crate::edge::log::{self, LogLine};
 use serde::Serialize;
-use worker::{console_error, console_log, console_warn, event, Env, ScheduleContext, ScheduledEvent};
+use worker::{event, Env, ScheduleContext, ScheduledEvent};
 
 use super::{
     ending,
@@ -19,14 +20,11 @@ const MAX_BATCHES: u32 = 50;
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     match sweep(&env).await {
-        Ok(r) => console_log!(
-            "cfsession-edge: sweep checked {} sessions past their deadline, ended {}, failed {}, queued ends confirmed {}",
-            r.checked,
-            r.ended,
-            r.failed,
-            r.ends_confirmed
-        ),
-        Err(e) => console_error!("cfsession-edge: sweep failed: {e}"),
+        Ok(r) => log::emit(LogLine::info("sweep.done").msg(format!(
+            "sweep checked {} sessions past their deadline, ended {}, failed {}, queued ends confirmed {}",
+            r.checked, r.ended, r.failed, r.ends_confirmed
+        ))),
+        Err(e) => log::emit(LogLine::error("sweep.failed").msg(format!("sweep failed: {e}"))),
     }
 }
 
@@ -57,7 +55,7 @@ pub async fn sweep(env: &Env) -> Result<SweepReport, EdgeError> {
             let due = match index.expired(shard, now, BATCH).await {
                 Ok(due) => due,
                 Err(e) => {
-                    console_error!("cfsession-edge: sweep: shard {shard} skipped: {e}");
+                    log::emit(LogLine::error("sweep.shard_skipped").msg(format!("sweep: shard {shard} skipped: {e}")));
                     r.failed += 1;
                     break;
                 }
@@ -69,7 +67,10 @@ pub async fn sweep(env: &Env) -> Result<SweepReport, EdgeError> {
                     Some(cfid) => match live_after_check(&index, &sessions, &cfid).await {
                         Ok(live) => live,
                         Err(e) => {
-                            console_warn!("cfsession-edge: sweep: session {cfid} skipped: {e}");
+                            log::emit(
+                                LogLine::warn("sweep.session_skipped")
+                                    .msg(format!("sweep: session {cfid} skipped: {e}")),
+                            );
                             r.failed += 1;
                             continue;
                         }
@@ -80,7 +81,10 @@ pub async fn sweep(env: &Env) -> Result<SweepReport, EdgeError> {
                     r.ended += 1;
                     // The object removes itself when it ends; this catches strays.
                     if let Err(e) = index.remove(&raw, None).await {
-                        console_warn!("cfsession-edge: sweep: index entry {raw} not removed: {e}");
+                        log::emit(
+                            LogLine::warn("sweep.index_failed")
+                                .msg(format!("sweep: index entry {raw} not removed: {e}")),
+                        );
                         r.failed += 1;
                     }
                 }

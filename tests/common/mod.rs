@@ -9,6 +9,7 @@ pub mod client;
 pub mod edge;
 pub mod nginx;
 pub mod origin;
+pub mod php_fpm;
 pub mod verify;
 pub mod wait;
 

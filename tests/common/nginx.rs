@@ -23,6 +23,21 @@ pub struct Nginx {
 impl Nginx {
     /// Starts nginx in front of `upstream` (`http://127.0.0.1:<port>`), waiting until it listens.
     pub fn proxy_to(upstream: &str) -> Self {
+        Self::start(&format!("proxy_pass {upstream};\n      proxy_set_header Host $http_host;"))
+    }
+
+    /// Starts nginx passing every request to `script` on the FastCGI server at `socket`
+    /// (php-fpm), with Debian's `fastcgi_params`.
+    pub fn fastcgi(socket: &std::path::Path, script: &std::path::Path) -> Self {
+        Self::start(&format!(
+            "include /etc/nginx/fastcgi_params;\n      fastcgi_param SCRIPT_FILENAME {};\n      fastcgi_pass unix:{};",
+            script.display(),
+            socket.display()
+        ))
+    }
+
+    /// Starts nginx with `location` as the one location's body.
+    fn start(location: &str) -> Self {
         let bin = std::env::var("NGINX_BIN").unwrap_or_else(|_| "/usr/sbin/nginx".into());
         assert!(PathBuf::from(&bin).exists(), "nginx is missing at {bin}: run scripts/setup");
         let dir = TempDir::new("nginx");
@@ -33,8 +48,7 @@ impl Nginx {
              events {{ worker_connections 256; }}\n\
              http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
                fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
-               server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      proxy_pass {upstream};\n\
-                   proxy_set_header Host $http_host;\n    }}\n  }}\n}}\n"
+               server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      {location}\n    }}\n  }}\n}}\n"
         );
         fs::write(dir.0.join("nginx.conf"), conf).unwrap();
         let child = Command::new(&bin)

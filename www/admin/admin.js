@@ -1,5 +1,6 @@
-// The cfsession-edge admin dashboard: lists live sessions (sortable, refreshing), kills one or
-// all of a user's, shows the application and the ended-session log. It talks only to the
+// The cfsession-edge admin dashboard: lists live sessions (sortable, refreshing, filtered by
+// user, exported as CSV, each openable in a detail view), kills one or all of a user's, shows
+// the application, the ended-session log and charts of the last 24 hours (api/history). It talks only to the
 // admin API next to it (<prefix>api/), with the token typed once and kept in sessionStorage.
 "use strict";
 
@@ -51,6 +52,9 @@ function render() {
     const id = document.createElement("td");
     const code = document.createElement("code");
     code.textContent = s.cfid;
+    code.className = "open";
+    code.title = "Show this session";
+    code.addEventListener("click", () => showDetail(s.cfid));
     id.append(code);
     const kill = document.createElement("button");
     kill.className = "kill";
@@ -71,6 +75,14 @@ function render() {
 }
 
 async function loadSessions() {
+  if (userFilter) {
+    const page = await api(`sessions?user=${encodeURIComponent(userFilter)}`);
+    rows = page.items;
+    $("total").textContent = String(page.total);
+    $("shown").textContent = `of user ${userFilter}`;
+    render();
+    return;
+  }
   const all = [];
   let cursor = null, total = 0;
   do {
@@ -113,7 +125,7 @@ async function loadEnded() {
 
 async function refresh() {
   try {
-    await Promise.all([loadSessions(), loadApplication(), loadEnded()]);
+    await Promise.all([loadSessions(), loadApplication(), loadEnded(), loadHistory()]);
     $("refreshed").textContent = `live · refreshed ${new Date().toLocaleTimeString()}`;
     $("status").textContent = "";
   } catch (e) {
@@ -178,6 +190,138 @@ for (const th of document.querySelectorAll("#sessions th[data-key]")) {
     render();
   });
 }
+
+// --- History: per-minute counts kept by the application object (api/history) ------------
+const COLORS = ["#2f5fd0", "#c23b32", "#2f9e6e", "#d08a2f", "#8a4fd0", "#4fa3d0", "#7a7f8c", "#d04f9a"];
+let rangeMinutes = 60;
+let userFilter = "";
+
+const svgEl = (name, attrs) => {
+  const el = document.createElementNS("http://www.w3.org/2000/svg", name);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  return el;
+};
+
+/** Draws `series` ([{name, values}]) as lines over `n` minutes into the SVG `id`. */
+function drawChart(id, series, legendId) {
+  const svg = $(id);
+  const W = 360, H = 120, L = 28, B = 14;
+  const max = Math.max(1, ...series.flatMap((s) => s.values));
+  const n = series[0]?.values.length ?? 0;
+  const x = (i) => L + (n <= 1 ? 0 : (i * (W - L - 4)) / (n - 1));
+  const y = (v) => H - B - (v * (H - B - 6)) / max;
+  const parts = [
+    svgEl("line", { class: "axis", x1: L, y1: H - B, x2: W, y2: H - B }),
+    svgEl("line", { class: "axis", x1: L, y1: 4, x2: L, y2: H - B }),
+  ];
+  const label = (text, attrs) => Object.assign(svgEl("text", attrs), { textContent: text });
+  parts.push(label(String(max), { x: 2, y: 12 }), label("0", { x: 2, y: H - B }));
+  parts.push(label(`-${n} min`, { x: L, y: H - 2 }), label("now", { x: W - 20, y: H - 2 }));
+  series.forEach((s, i) => {
+    const points = s.values.map((v, j) => `${x(j).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
+    parts.push(svgEl("polyline", { points, stroke: COLORS[i % COLORS.length], "data-series": s.name }));
+  });
+  svg.replaceChildren(...parts);
+  if (legendId) {
+    $(legendId).replaceChildren(...series.map((s, i) => {
+      const span = document.createElement("span");
+      const swatch = document.createElement("i");
+      swatch.style.background = COLORS[i % COLORS.length];
+      span.append(swatch, `${s.name} (${s.values.reduce((a, b) => a + b, 0)})`);
+      return span;
+    }));
+  }
+}
+
+async function loadHistory() {
+  const h = await api("history");
+  const byMinute = new Map(h.minutes.map((m) => [m.minute, m]));
+  const minutes = Array.from({ length: rangeMinutes }, (_, i) => h.now_minute - rangeMinutes + 1 + i);
+  // Gauges carry forward through quiet minutes; counts are zero there.
+  let live = 0, backlog = 0;
+  const older = h.minutes.filter((m) => m.minute < minutes[0]).pop();
+  if (older) ({ live, backlog } = older);
+  const liveSeries = [], backlogSeries = [], failures = [], starts = [];
+  const reasons = [...new Set(h.minutes.flatMap((m) => Object.keys(m.ends ?? {})))].sort();
+  const ends = Object.fromEntries(reasons.map((r) => [r, []]));
+  for (const minute of minutes) {
+    const m = byMinute.get(minute);
+    if (m) ({ live, backlog } = m);
+    liveSeries.push(live);
+    backlogSeries.push(backlog);
+    failures.push(m?.hook_failures ?? 0);
+    starts.push(m?.starts ?? 0);
+    for (const r of reasons) ends[r].push(m?.ends?.[r] ?? 0);
+  }
+  drawChart("chart-live", [{ name: "live", values: liveSeries }]);
+  drawChart("chart-flow", [{ name: "starts", values: starts }, ...reasons.map((r) => ({ name: `ended: ${r}`, values: ends[r] }))], "legend-flow");
+  drawChart("chart-hooks", [{ name: "backlog", values: backlogSeries }, { name: "failures", values: failures }], "legend-hooks");
+  const sum = (f) => h.minutes.filter((m) => m.minute >= minutes[0]).reduce((a, m) => a + f(m), 0);
+  $("totals").textContent = `In this range: ${sum((m) => m.starts)} started, ` +
+    `${sum((m) => Object.values(m.ends ?? {}).reduce((a, b) => a + b, 0))} ended, ${sum((m) => m.kills)} kill requests, ` +
+    `${sum((m) => m.refused)} refused pairs, ${sum((m) => m.hook_failures)} hook failures. Hook backlog now: ${h.gauges.backlog}.`;
+}
+
+for (const b of document.querySelectorAll("button.range")) {
+  b.addEventListener("click", () => {
+    rangeMinutes = Number(b.dataset.minutes);
+    $("range-label").textContent = rangeMinutes === 60 ? "hour" : `${rangeMinutes / 60} hours`;
+    loadHistory().catch((e) => ($("status").textContent = e.message));
+  });
+}
+
+// --- Filter, CSV, detail ------------------------------------------------------------------
+$("filter-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  userFilter = $("filter-user").value.trim();
+  refresh();
+});
+$("filter-clear").addEventListener("click", () => {
+  userFilter = "";
+  $("filter-user").value = "";
+  refresh();
+});
+
+$("csv").addEventListener("click", async () => {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  const query = `sessions?format=csv&limit=500${userFilter ? `&user=${encodeURIComponent(userFilter)}` : ""}`;
+  const resp = await fetch(new URL(query, API), { headers: { Authorization: `Bearer ${token}` } });
+  if (!resp.ok) {
+    $("status").textContent = `Could not export: HTTP ${resp.status}`;
+    return;
+  }
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(await resp.blob());
+  a.download = userFilter ? `sessions-${userFilter}.csv` : "sessions.csv";
+  document.body.append(a);
+  a.click();
+  a.remove();
+});
+
+async function showDetail(cfid) {
+  try {
+    const s = await api(`sessions/${cfid}`);
+    $("detail-cfid").textContent = cfid;
+    const fields = [
+      ["User", s.user ?? "—"], ["Mode", s.mode], ["Created", dateTime(s.created)], ["Last access", dateTime(s.last_access)],
+      ["Expires", dateTime(s.expires_at)], ["Idle timeout", `${s.idle_timeout_s} s`], ["Hits", String(s.hits)],
+      ["Writes", String(s.writes)], ["Client", [s.client?.user_agent, s.client?.country].filter(Boolean).join(" · ") || "—"],
+    ];
+    $("detail-fields").replaceChildren(...fields.flatMap(([k, v]) => {
+      const dt = document.createElement("dt");
+      dt.textContent = k;
+      const dd = document.createElement("dd");
+      dd.textContent = v;
+      dd.dataset.field = k.toLowerCase().replace(/ /g, "_");
+      return [dt, dd];
+    }));
+    $("detail-data").textContent = JSON.stringify(s.data, null, 2);
+    $("detail").hidden = false;
+  } catch (e) {
+    $("status").textContent = `Could not open ${cfid}: ${e.message}`;
+  }
+}
+$("detail-close").addEventListener("click", () => ($("detail").hidden = true));
 
 if (sessionStorage.getItem(TOKEN_KEY)) showDashboard();
 else showLogin();

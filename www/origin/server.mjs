@@ -20,6 +20,7 @@ import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
+import { originApi } from "../../kits/node/edge-session.mjs";
 
 const args = process.argv.slice(2);
 const guard = args.includes("--guard");
@@ -69,7 +70,34 @@ function sessionData(req) {
   }
 }
 
-function page(req, data) {
+// "Your sessions": the origin API lists and ends the sessions of this session's user.
+async function yourSessions(req) {
+  const id = req.headers["x-session-id"];
+  if (!originKey || !id) return { items: [], note: "needs CFS_ORIGIN_KEY and a session" };
+  const edgeUrl = `${req.headers["x-forwarded-proto"] ?? "http"}://${req.headers["x-forwarded-host"] ?? req.headers.host}`;
+  const params = new URL(req.url, "http://origin").searchParams;
+  try {
+    let note = "";
+    if (params.has("end-others")) note = `Ended ${(await originApi(edgeUrl, originKey, id, "POST", "sessions/end-others")).ended.length} other session(s).`;
+    const list = await originApi(edgeUrl, originKey, id, "GET", "sessions");
+    return { ...list, note };
+  } catch (e) {
+    return { items: [], note: `origin API: ${e.message}` };
+  }
+}
+
+function sessionsSection(mine) {
+  const rows = mine.items.map((s) => `<tr><td><code>${escape(s.id)}</code>${s.current ? " <strong>(this one)</strong>" : ""}</td>
+    <td>${escape(new Date(s.created).toLocaleString())}</td><td>${escape(new Date(s.last_access).toLocaleString())}</td>
+    <td>${escape([s.client?.user_agent, s.client?.country].filter(Boolean).join(" · "))}</td></tr>`).join("");
+  return `<h2>Your sessions</h2>
+<p>${mine.user ? `Logged in as <strong id="user">${escape(mine.user)}</strong>.` : `Not logged in (<a id="login" href="/?login=demo-user">log in as demo-user</a>; log in from a second browser to see both).`}
+ <a id="end-others" href="/?end-others=1">End all other sessions</a></p>
+<p class="muted" id="sessions-note">${escape(mine.note ?? "")}</p>
+<table id="your-sessions"><tr><th>CFID</th><th>Started</th><th>Last request</th><th>Client</th></tr>${rows}</table>`;
+}
+
+function page(req, data, mine) {
   const h = req.headers;
   const sessionId = h["x-session-id"];
   const hits = h["x-session-hits"];
@@ -95,6 +123,7 @@ function page(req, data) {
 <p>session.color: <strong id="color">${escape(color)}</strong>
   (set it to <a id="set-red" href="/?color=red">red</a> or <a id="set-green" href="/?color=green">green</a>)</p>
 <nav><a id="end-session" href="/?killSession">End Session</a></nav>
+${sessionsSection(mine)}
 <h2>Per-session temp files</h2>
 <p>The start hook creates one per stored session; the end hook deletes it (kills and timeouts alike).
 Live: <strong id="temp-files">${fs.readdirSync(tempDir).length}</strong></p>
@@ -199,14 +228,18 @@ const server = http.createServer((req, res) => {
     return;
   }
   const data = sessionData(req);
-  const color = new URL(req.url, "http://origin").searchParams.get("color");
+  const params = new URL(req.url, "http://origin").searchParams;
+  if (params.get("login") === "demo-user") res.setHeader("X-Session-User", "demo-user");
+  const color = params.get("color");
   if (color === "red" || color === "green") {
     // Ask the edge to store it in the session (applied after this response).
     res.setHeader("X-Session-Set", JSON.stringify({ color }));
     data.color = color;
   }
-  res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-  res.end(page(req, data));
+  yourSessions(req).then((mine) => {
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+    res.end(page(req, data, mine));
+  });
 });
 
 server.listen(port, "127.0.0.1", () => {

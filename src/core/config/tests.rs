@@ -207,3 +207,14 @@ fn the_origin_key_is_derived_one_way() {
     assert_eq!(c.origin_key.expose(), origin_key(KEY.as_bytes()).as_bytes());
     assert!(!String::from_utf8_lossy(c.origin_key.expose()).contains(KEY));
 }
+
+#[test]
+fn max_sessions_per_user_is_off_by_default_and_bounded() {
+    assert_eq!(from(&[]).unwrap().max_sessions_per_user, None);
+    assert_eq!(from(&[("MAX_SESSIONS_PER_USER", "off")]).unwrap().max_sessions_per_user, None);
+    assert_eq!(from(&[("MAX_SESSIONS_PER_USER", "3")]).unwrap().max_sessions_per_user, Some(3));
+    for bad in ["0", "-1", "1001", "two"] {
+        let e = from(&[("MAX_SESSIONS_PER_USER", bad)]).unwrap_err();
+        assert_eq!(e.variable, "MAX_SESSIONS_PER_USER", "{bad}");
+    }
+}

@@ -207,3 +207,15 @@ fn updates_to_ended_or_foreign_sessions_are_refused() {
     let p = Presented { token_fp: "x".into(), ..presented(false, T0) };
     assert_eq!(apply_update(Some(&live(T0)), &p, &u, T0, &policy(), 10).0, Updated::Refused(Refusal::Mismatch));
 }
+
+#[test]
+fn client_hints_are_kept_when_the_session_is_first_stored_and_bounded() {
+    let hints = ClientHints::new(Some("Mozilla/5.0 (X11)\u{7}"), Some("ch"));
+    assert_eq!(hints, Some(ClientHints { user_agent: Some("Mozilla/5.0 (X11)".into()), country: Some("CH".into()) }));
+    assert_eq!(ClientHints::new(None, Some("XXX")), None, "not a country code, and no agent");
+    let long = "é".repeat(150);
+    assert_eq!(ClientHints::new(Some(&long), None).unwrap().user_agent.unwrap().len(), 200);
+    let p = Presented { client: hints.clone(), ..presented(true, T0) };
+    let (Begin::Active { record, .. }, _) = begin(None, &p, T0, &Policy::default()) else { panic!() };
+    assert_eq!(record.client, hints);
+}

@@ -7,9 +7,8 @@
 //! confirmed, see [`crate::edge::ending`]) and the response carries `x-cfsession-end: retrying`.
 //! Other failures (a data update) are logged; the origin's response is delivered either way.
 
-use worker::{console_error, console_log, console_warn};
-
 use super::{mint, CookieAction, Current, Edge};
+use crate::edge::log::{self, LogLine};
 use crate::{
     core::{
         config::SessionMode,
@@ -38,7 +37,10 @@ pub(super) async fn apply(edge: &Edge<'_>, mut current: Current, changes: &Origi
         if login && !applied {
             // A login the edge could not record: never leave the browser holding ids that
             // may or may not carry the user. It logs in again on a fresh session.
-            console_warn!("cfsession-edge: session {}: login not recorded; ending the session", current.cfid);
+            log::emit(
+                LogLine::warn("session.login_failed")
+                    .msg(format!("session {}: login not recorded; ending the session", current.cfid)),
+            );
             end_closed(edge, &mut current, EndReason::Invalidated).await;
             return current;
         }
@@ -74,11 +76,10 @@ async fn update(edge: &Edge<'_>, current: &mut Current, changes: &OriginChanges,
     match edge.sessions.update(&current.cfid, &req).await {
         Ok(Reply::Active { session, data_refused, .. }) => {
             if data_refused {
-                console_warn!(
-                    "cfsession-edge: session {}: X-Session-Set refused: data would exceed SESSION_DATA_LIMIT ({} bytes)",
-                    current.cfid,
-                    config.data_limit
-                );
+                log::emit(LogLine::warn("origin.change_refused").msg(format!(
+                    "session {}: X-Session-Set refused: data would exceed SESSION_DATA_LIMIT ({} bytes)",
+                    current.cfid, config.data_limit
+                )));
             }
             if timeout.is_some() && current.cookies == CookieAction::Keep {
                 current.cookies = CookieAction::Refresh;
@@ -87,11 +88,17 @@ async fn update(edge: &Edge<'_>, current: &mut Current, changes: &OriginChanges,
             true
         }
         Ok(Reply::Refused { reason }) => {
-            console_warn!("cfsession-edge: session {}: origin changes not applied ({reason:?})", current.cfid);
+            log::emit(
+                LogLine::warn("origin.change_refused")
+                    .msg(format!("session {}: origin changes not applied ({reason:?})", current.cfid)),
+            );
             false
         }
         Err(e) => {
-            console_warn!("cfsession-edge: session {}: origin changes not applied: {e}", current.cfid);
+            log::emit(
+                LogLine::warn("origin.change_refused")
+                    .msg(format!("session {}: origin changes not applied: {e}", current.cfid)),
+            );
             false
         }
     }
@@ -106,16 +113,25 @@ pub(super) async fn rotate(edge: &Edge<'_>, current: &mut Current, origin: Optio
     let (record, starts) = match edge.sessions.rotate_out(&old, &out).await {
         Ok(RotateOutReply::Moved { record, starts }) => (record, starts),
         Ok(RotateOutReply::Refused { reason: Refusal::RotatedRecently }) => {
-            console_log!("cfsession-edge: session {old}: already rotated by a parallel request");
+            log::emit(
+                LogLine::info("session.rotate_raced")
+                    .msg(format!("session {old}: already rotated by a parallel request")),
+            );
             return;
         }
         Ok(RotateOutReply::Refused { reason }) => {
-            console_warn!("cfsession-edge: session {old}: rotate refused ({reason:?}); cookies expired");
+            log::emit(
+                LogLine::warn("session.rotate_refused")
+                    .msg(format!("session {old}: rotate refused ({reason:?}); cookies expired")),
+            );
             current.cookies = CookieAction::Expire;
             return;
         }
         Err(e) => {
-            console_error!("cfsession-edge: session {old}: rotate failed ({e}); ending the session");
+            log::emit(
+                LogLine::error("session.rotate_failed")
+                    .msg(format!("session {old}: rotate failed ({e}); ending the session")),
+            );
             end_closed(edge, current, EndReason::Invalidated).await;
             return;
         }
@@ -127,23 +143,34 @@ pub(super) async fn rotate(edge: &Edge<'_>, current: &mut Current, origin: Optio
             match edge.sessions.adopt(&cfid, &AdoptRequest { ids, record, starts }).await {
                 Ok(Reply::Active { session, .. }) => Some((cfid, token, session)),
                 Ok(Reply::Refused { reason }) => {
-                    console_error!("cfsession-edge: session {old}: rotate could not store the new ids ({reason:?})");
+                    log::emit(
+                        LogLine::error("session.rotate_failed")
+                            .msg(format!("session {old}: rotate could not store the new ids ({reason:?})")),
+                    );
                     None
                 }
                 Err(e) => {
-                    console_error!("cfsession-edge: session {old}: rotate could not store the new ids: {e}");
+                    log::emit(
+                        LogLine::error("session.rotate_failed")
+                            .msg(format!("session {old}: rotate could not store the new ids: {e}")),
+                    );
                     None
                 }
             }
         }
         Err(e) => {
-            console_error!("cfsession-edge: session {old}: rotate: {e}");
+            log::emit(LogLine::error("session.rotate_failed").msg(format!("session {old}: rotate: {e}")));
             None
         }
     };
     match adopted {
         Some((cfid, token, view)) => {
-            console_log!("cfsession-edge: session {old} rotated to {cfid}");
+            log::emit(
+                LogLine::info("session.rotate")
+                    .cfid(&old)
+                    .field("new_cfid", cfid.to_string())
+                    .msg(format!("session {old} rotated to {cfid}")),
+            );
             current.cfid = cfid;
             current.token = token;
             current.origin = origin;

@@ -8,8 +8,6 @@
 //!
 //! The origin's `X-Session-*` headers apply as in edge mode.
 
-use worker::console_log;
-
 use super::{changes, start, CookieAction, Current, Edge};
 use crate::core::{
     config::Config,
@@ -18,6 +16,7 @@ use crate::core::{
     lifecycle::EndReason,
     protocol::OriginChanges,
 };
+use crate::edge::log::{self, LogLine};
 
 /// Whether an origin `Set-Cookie` is for one of its guarded session cookies.
 pub(super) fn is_guarded(config: &Config, set_cookie: &str) -> bool {
@@ -35,7 +34,10 @@ pub(super) async fn after_response(
 ) -> Option<Current> {
     if quiet {
         if changes.changes_session() {
-            console_log!("cfsession-edge: origin changes ignored: the request carried a just-rotated binding");
+            log::emit(
+                LogLine::info("origin.change_refused")
+                    .msg("origin changes ignored: the request carried a just-rotated binding"),
+            );
         }
         return None;
     }
@@ -47,14 +49,19 @@ pub(super) async fn after_response(
                 match start(edge, origin, false).await {
                     Ok(new) => Some(changes::apply(edge, new, changes).await),
                     Err(e) => {
-                        console_log!("cfsession-edge: origin session cookies not bound: {e}");
+                        log::emit(
+                            LogLine::info("guard.bind_failed").msg(format!("origin session cookies not bound: {e}")),
+                        );
                         None
                     }
                 }
             }
             _ => {
                 if changes.changes_session() {
-                    console_log!("cfsession-edge: origin changes ignored: no guarded session on this request");
+                    log::emit(
+                        LogLine::info("origin.change_refused")
+                            .msg("origin changes ignored: no guarded session on this request"),
+                    );
                 }
                 None
             }

@@ -1,19 +1,25 @@
 //! The side effects of a session's changes: keeping the session index in step, and
 //! delivering the hook outbox.
 
-use worker::{console_error, console_warn, Result};
+use crate::edge::log::{self, LogLine};
+use worker::Result;
 
 use super::{rust_err, SessionObject};
 use crate::{
     core::{
         config::Config,
         hooks::{Failure, Hook},
+        ids::Cfid,
         index::{EndedEntry, IndexEntry},
-        lifecycle::SessionEvent,
-        rpc::SessionView,
+        lifecycle::{EndReason, SessionEvent},
+        rpc::{EndRequest, SessionView},
         session::Stored,
     },
-    edge::{hooks, platform::now_ms, store::Index},
+    edge::{
+        hooks,
+        platform::now_ms,
+        store::{Index, Sessions},
+    },
 };
 
 impl SessionObject {
@@ -36,7 +42,45 @@ impl SessionObject {
             return Ok(());
         }
         let index = Index::from_env(&self.env, config.index_shards).map_err(rust_err)?;
-        index.add_user(user, cfid).await.map_err(|e| rust_err(format!("user index add failed: {e}")))
+        let evicted = index
+            .add_user(user, cfid, now_ms(), config.max_sessions_per_user)
+            .await
+            .map_err(|e| rust_err(format!("user index add failed: {e}")))?;
+        self.evicted.borrow_mut().extend(evicted.into_iter().map(|c| (user.clone(), c)));
+        Ok(())
+    }
+
+    /// Ends the sessions a login here pushed over `MAX_SESSIONS_PER_USER` (reason
+    /// `replaced`, only while still tagged with that user). An end that fails is queued for
+    /// the sweep, which retries it until the session's object confirms.
+    pub(super) async fn end_evicted(&self) {
+        let evicted = self.evicted.take();
+        if evicted.is_empty() {
+            return;
+        }
+        let (Some(config), Ok(sessions)) = (self.config(), Sessions::from_env(&self.env)) else { return };
+        for (user, raw) in evicted {
+            let Some(cfid) = Cfid::parse(&raw) else { continue };
+            let req = EndRequest { cfid: raw, ids: None, reason: EndReason::Replaced, only_user: Some(user) };
+            if let Err(e) = sessions.end(&cfid, &req).await {
+                log::emit(
+                    LogLine::warn("session.end_queued")
+                        .cfid(&cfid)
+                        .msg(format!("replaced session not ended yet ({e}); queued for the sweep")),
+                );
+                let queued = match Index::from_env(&self.env, config.index_shards) {
+                    Ok(index) => index.queue_end(&req).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = queued {
+                    log::emit(
+                        LogLine::error("session.end_queue_failed")
+                            .cfid(&cfid)
+                            .msg(format!("end could not be queued: {e}")),
+                    );
+                }
+            }
+        }
     }
 
     /// Keeps the index shard and the user objects in step with the session. Index failures
@@ -61,7 +105,7 @@ impl SessionObject {
         let (old_user, new_user) = (user_of(before), user_of(after));
         let log = |what: &str, r: std::result::Result<(), crate::core::error::EdgeError>| {
             if let Err(e) = r {
-                console_warn!("cfsession-edge: session {cfid}: index {what} failed: {e}");
+                log::emit(LogLine::warn("index.failed").msg(format!("session {cfid}: index {what} failed: {e}")));
             }
         };
         match after {
@@ -146,17 +190,51 @@ impl SessionObject {
             };
             self.in_flight.borrow_mut().retain(|k| *k != key);
             match result {
-                Ok(()) => self.outbox_mut(|o| o.delivered(&key)).await?,
+                Ok(()) => {
+                    self.outbox_mut(|o| o.delivered(&key)).await?;
+                    self.count(|c| c.hooks_delivered += 1);
+                }
                 Err(why) => match self.outbox_mut(|o| o.failed(&key, now_ms())).await? {
-                    Failure::RetryAt(at) => console_warn!("cfsession-edge: hook {key} failed ({why}); retry at {at}"),
-                    Failure::GaveUp => console_error!(
-                        "cfsession-edge: hook {key} failed ({why}); giving up after {} attempts",
-                        crate::core::hooks::MAX_ATTEMPTS
-                    ),
+                    Failure::RetryAt(at) => {
+                        self.count(|c| c.hook_failures += 1);
+                        log::emit(
+                            LogLine::warn("hook.failed")
+                                .cfid(&d.event.cfid)
+                                .field("hook", hook_name(d.hook))
+                                .field("key", key.clone())
+                                .field("retry_at", at)
+                                .msg(format!("hook {key} failed ({why}); retry at {at}")),
+                        )
+                    }
+                    Failure::GaveUp => {
+                        self.count(|c| {
+                            c.hook_failures += 1;
+                            c.hooks_given_up += 1;
+                        });
+                        log::emit(
+                            LogLine::error("hook.given_up")
+                                .cfid(&d.event.cfid)
+                                .field("hook", hook_name(d.hook))
+                                .field("key", key.clone())
+                                .msg(format!(
+                                    "hook {key} failed ({why}); giving up after {} attempts",
+                                    crate::core::hooks::MAX_ATTEMPTS
+                                )),
+                        )
+                    }
                 },
             }
             self.save_outbox().await?;
         }
         Ok(())
+    }
+}
+
+/// The hook's name in logs.
+fn hook_name(hook: Hook) -> &'static str {
+    match hook {
+        Hook::Start => "start",
+        Hook::End => "end",
+        Hook::OriginKill => "origin_kill",
     }
 }

@@ -1,7 +1,8 @@
 //! The session object's storage: the state and the hook outbox, each cached in memory and
 //! read from storage once per instance.
 
-use worker::{console_error, Result};
+use crate::edge::log::{self, LogLine};
+use worker::Result;
 
 use super::{rust_err, SessionObject, OUTBOX, SESSION};
 use crate::{
@@ -24,9 +25,9 @@ impl SessionObject {
             Err(e) => {
                 // Never a session that cannot load (no end, no purge, 503 forever): its ids
                 // are refused from now on and the object cleans itself up like any ended one.
-                console_error!(
-                    "cfsession-edge: session {}: stored state unreadable ({e}); ending it",
-                    self.cfid(&None)
+                log::emit(
+                    LogLine::error("session.unreadable")
+                        .msg(format!("session {}: stored state unreadable ({e}); ending it", self.cfid(&None))),
                 );
                 let now = now_ms();
                 let tomb = Stored::Ended(Tombstone::unstored(now, EndReason::Unreadable, now));
@@ -46,7 +47,10 @@ impl SessionObject {
         let outbox: Outbox = match raw.map(|json| serde_json::from_str(&json)).transpose() {
             Ok(outbox) => outbox.unwrap_or_default(),
             Err(e) => {
-                console_error!("cfsession-edge: session {}: hook outbox unreadable ({e}); dropped", self.cfid(&None));
+                log::emit(
+                    LogLine::error("hook.outbox_unreadable")
+                        .msg(format!("session {}: hook outbox unreadable ({e}); dropped", self.cfid(&None))),
+                );
                 Outbox::default()
             }
         };

@@ -1,0 +1,200 @@
+/**
+ * cfsession-edge origin kit for CFML (Adobe ColdFusion 2018+, Lucee 5+): one component.
+ *
+ * In Application.cfc (sessionManagement = false: the edge owns the session):
+ *
+ *   function onRequestStart(targetPage) {
+ *       request.edge = new EdgeSession(originKey = server.system.environment.CFS_ORIGIN_KEY);
+ *       if (!request.edge.load()) { request.edge.refuse(); return false; }
+ *       return true;
+ *   }
+ *   function onRequestEnd(targetPage) { request.edge.emit(); }
+ *
+ * then, anywhere: request.edge.set("count", request.edge.get("count", 0) + 1).
+ * emit() sends X-Session-Set (changed keys only), X-Session-Action and X-Session-User; call it
+ * before the first byte is flushed (onRequestEnd is fine unless the page used cfflush).
+ */
+component accessors="false" {
+
+    variables.MAX_SKEW_S = 300;
+
+    public EdgeSession function init(required string originKey, string edgeUrl = "") {
+        variables.originKey = arguments.originKey;
+        variables.edgeUrl = arguments.edgeUrl;
+        variables.before = {};
+        variables.data = {};
+        variables.actions = [];
+        variables.user = "";
+        variables.id = "";
+        variables.isNew = false;
+        return this;
+    }
+
+    /** Verifies the request's signature and loads the session; false when it did not come through the edge. */
+    public boolean function load() {
+        var h = getHttpRequestData(false).headers;
+        if (!verifyRequest(h)) {
+            return false;
+        }
+        variables.id = h["X-Session-Id"];
+        variables.isNew = (h["X-Session-New"] == "true");
+        variables.before = decodeData(structKeyExists(h, "X-Session-Data") ? h["X-Session-Data"] : "e30");
+        variables.data = duplicate(variables.before);
+        return true;
+    }
+
+    /** Answers 403 for a request that did not come through the edge. */
+    public void function refuse() {
+        cfheader(statusCode = 403, statusText = "Forbidden");
+        cfcontent(type = "text/plain; charset=utf-8", reset = true);
+        writeOutput("this request did not come through the session edge");
+    }
+
+    public boolean function verifyRequest(required struct headers) {
+        var h = arguments.headers;
+        if (!structKeyExists(h, "X-Session-Signature") || !len(variables.originKey)) {
+            return false;
+        }
+        var sig = parseSignature(h["X-Session-Signature"]);
+        var canonical = arrayToList([
+            "cfsession-v1", sig.t, uCase(cgi.request_method), cgi.script_name & cgi.path_info, cgi.query_string,
+            headerOr(h, "X-Session-Id"), headerOr(h, "X-Session-New"), headerOr(h, "X-Session-Hits"),
+            headerOr(h, "X-Session-Data")
+        ], chr(10));
+        return isFresh(sig.t) && constantTimeEquals(lCase(hmac(canonical, variables.originKey, "HMACSHA256", "utf-8")), lCase(sig.v2));
+    }
+
+    /** True when a lifecycle hook call (its X-Session-Signature and raw body) was signed by the edge. */
+    public boolean function verifyHook(required string signatureHeader, required string body) {
+        var sig = parseSignature(arguments.signatureHeader);
+        var expected = hmac("cfsession-hook-v1" & chr(10) & sig.t & chr(10) & arguments.body, variables.originKey, "HMACSHA256", "utf-8");
+        return len(variables.originKey) && isFresh(sig.t) && constantTimeEquals(lCase(expected), lCase(sig.v2));
+    }
+
+    public any function get(required string key, any defaultValue = "") {
+        return structKeyExists(variables.data, arguments.key) ? variables.data[arguments.key] : arguments.defaultValue;
+    }
+
+    public void function set(required string key, required any value) {
+        variables.data[arguments.key] = arguments.value;
+    }
+
+    public void function delete(required string key) {
+        structDelete(variables.data, arguments.key);
+    }
+
+    public string function getId() {
+        return variables.id;
+    }
+
+    /** Ends the session (sessionInvalidate()). */
+    public void function invalidate() {
+        arrayAppend(variables.actions, "invalidate");
+    }
+
+    /** New ids, same session (sessionRotate()). */
+    public void function rotate() {
+        arrayAppend(variables.actions, "rotate");
+    }
+
+    /** This session's idle timeout, in seconds. */
+    public void function setTimeout(required numeric seconds) {
+        arrayAppend(variables.actions, "timeout=" & int(arguments.seconds));
+    }
+
+    /** Tags the session with a user id (a login; the edge rotates the ids). */
+    public void function setUser(required string userId) {
+        variables.user = arguments.userId;
+    }
+
+    public struct function listMySessions() {
+        return api("GET", "sessions");
+    }
+
+    public struct function endSession(required string sessionId) {
+        return api("DELETE", "sessions/" & urlEncodedFormat(arguments.sessionId));
+    }
+
+    public struct function endOtherSessions() {
+        return api("POST", "sessions/end-others");
+    }
+
+    /** The top-level keys that changed (deleted keys as null). */
+    public struct function changes() {
+        var out = {};
+        for (var k in variables.data) {
+            if (!structKeyExists(variables.before, k) || serializeJSON(variables.before[k]) != serializeJSON(variables.data[k])) {
+                out[k] = variables.data[k];
+            }
+        }
+        for (var k in variables.before) {
+            if (!structKeyExists(variables.data, k)) {
+                out[k] = javaCast("null", "");
+            }
+        }
+        return out;
+    }
+
+    /** Sends the session's changes as response headers. */
+    public void function emit() {
+        var c = changes();
+        if (!structIsEmpty(c)) {
+            cfheader(name = "X-Session-Set", value = serializeJSON(c));
+        }
+        if (arrayLen(variables.actions)) {
+            cfheader(name = "X-Session-Action", value = arrayToList(variables.actions, ","));
+        }
+        if (len(variables.user)) {
+            cfheader(name = "X-Session-User", value = variables.user);
+        }
+    }
+
+    private struct function api(required string method, required string rest) {
+        var path = "/__session/origin/" & arguments.rest;
+        var t = int(getTickCount() / 1000);
+        var v2 = lCase(hmac("cfsession-origin-api-v1" & chr(10) & t & chr(10) & arguments.method & chr(10) & path & chr(10) & variables.id,
+            variables.originKey, "HMACSHA256", "utf-8"));
+        var base = len(variables.edgeUrl) ? variables.edgeUrl : (cgi.https == "on" ? "https://" : "http://") & cgi.http_host;
+        var result = "";
+        cfhttp(method = arguments.method, url = base & path, result = "result", timeout = 10) {
+            cfhttpparam(type = "header", name = "X-Session-Id", value = variables.id);
+            cfhttpparam(type = "header", name = "X-Session-Signature", value = "t=#t#,v2=#v2#");
+        }
+        if (left(result.statusCode, 1) != "2") {
+            throw(type = "EdgeSession.OriginApi", message = "origin API: " & result.statusCode);
+        }
+        return deserializeJSON(result.fileContent);
+    }
+
+    private struct function parseSignature(required string header) {
+        var out = { t = "", v2 = "" };
+        for (var part in listToArray(arguments.header, ",")) {
+            out[trim(listFirst(part, "="))] = trim(listRest(part, "="));
+        }
+        return out;
+    }
+
+    private boolean function isFresh(required string t) {
+        return isValid("integer", arguments.t) && abs(dateDiff("s", createDate(1970, 1, 1), dateConvert("local2utc", now())) - arguments.t) <= variables.MAX_SKEW_S;
+    }
+
+    private boolean function constantTimeEquals(required string a, required string b) {
+        var md = createObject("java", "java.security.MessageDigest");
+        return md.isEqual(charsetDecode(arguments.a, "utf-8"), charsetDecode(arguments.b, "utf-8"));
+    }
+
+    private string function headerOr(required struct headers, required string name) {
+        return structKeyExists(arguments.headers, arguments.name) ? arguments.headers[arguments.name] : "";
+    }
+
+    private struct function decodeData(required string b64) {
+        try {
+            var padded = replace(replace(arguments.b64, "-", "+", "all"), "_", "/", "all");
+            padded &= repeatString("=", (4 - len(padded) % 4) % 4);
+            var parsed = deserializeJSON(charsetEncode(binaryDecode(padded, "base64"), "utf-8"));
+            return isStruct(parsed) ? parsed : {};
+        } catch (any e) {
+            return {};
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! The origin kits, end to end through the real Worker: the Node middleware on real Express,
+//! the PHP file on Debian's php-fpm behind Debian's nginx. The same site in each (count,
+//! store a value, log in, list and end "my sessions", log out, a verified end hook), and a
+//! request that did not come through the edge refused. The CFML component is parsed with
+//! tree-sitter-cfml (no CFML engine can run here): parsed, not executed.
+
+mod common;
+
+use std::{
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use common::{
+    edge::{free_port, repo_root},
+    nginx::Nginx,
+    php_fpm::PhpFpm,
+    verify::test_origin_key,
+    wait, Client, Edge,
+};
+use serde_json::Value;
+
+fn json(c: &Client, url: &str) -> Value {
+    let r = c.get(url);
+    assert_eq!(r.status, 200, "{url}: {}", r.text());
+    serde_json::from_slice(&r.body).unwrap_or_else(|_| panic!("{url}: not JSON: {}", r.text()))
+}
+
+/// The kits' shared scenario, against the site behind `edge` (`direct`: the site itself).
+fn scenario(edge: &Edge, direct: &str) {
+    let url = |p: &str| edge.url(p);
+    let a = Client::new();
+    let counts: Vec<String> = (0..3).map(|_| a.get(&url("/count")).text()).collect();
+    assert_eq!(counts, ["1", "2", "3"], "the count is kept across requests");
+    assert_eq!(a.get(&url("/store?value=hello")).text(), "stored");
+    let shown = json(&a, &url("/show"));
+    assert_eq!(shown["session"], serde_json::json!({ "count": 3, "value": "hello" }));
+    let before_login = shown["id"].as_str().unwrap().to_owned();
+    assert_eq!(a.jar.get("CFID").as_deref(), Some(before_login.as_str()));
+
+    // Log in: tagged and rotated, the data kept.
+    assert_eq!(a.get(&url("/login?user=kim")).text(), "logged in");
+    let shown = json(&a, &url("/show"));
+    let a_id = shown["id"].as_str().unwrap().to_owned();
+    assert_ne!(a_id, before_login, "a login rotates the ids");
+    assert_eq!(shown["session"]["value"], "hello");
+    assert_eq!(edge.inspect(&a_id).unwrap()["user"], "kim");
+
+    // "Your sessions": a second device, listed, then ended from the first.
+    let b = Client::new();
+    b.get(&url("/count"));
+    b.get(&url("/login?user=kim"));
+    let b_id = json(&b, &url("/show"))["id"].as_str().unwrap().to_owned();
+    let mine = json(&a, &url("/sessions"));
+    assert_eq!(mine["user"], "kim");
+    let mut listed: Vec<&str> = mine["items"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    listed.sort();
+    let mut expected = vec![a_id.as_str(), b_id.as_str()];
+    expected.sort();
+    assert_eq!(listed, expected);
+    let ended = json(&a, &url("/end-others"));
+    assert_eq!(ended["ended"], serde_json::json!([b_id.clone()]));
+    assert_ne!(json(&b, &url("/show"))["id"], b_id.as_str(), "the other device's session ended");
+    assert_eq!(json(&a, &url("/show"))["id"], a_id.as_str(), "this one stays");
+
+    // Log out: the session ends; the next request starts empty.
+    assert_eq!(a.get(&url("/logout")).text(), "logged out");
+    assert_eq!(a.jar.get("CFID"), None, "the cookies were expired");
+    assert_eq!(json(&a, &url("/show"))["session"], serde_json::json!({}));
+    assert!(edge.inspect(&a_id).is_none());
+
+    // The end hooks reached the site, verified by the kit.
+    wait::until("end hooks delivered", Duration::from_secs(20), Duration::from_millis(200), || {
+        let got = json(&Client::new(), &url("/ended"));
+        let got: Vec<&str> = got.as_array().unwrap().iter().filter_map(Value::as_str).collect();
+        (got.contains(&a_id.as_str()) && got.contains(&b_id.as_str())).then_some(())
+    });
+
+    // Not through the edge: refused, whatever it claims.
+    let direct_client = Client::new();
+    let r = direct_client.get(&format!("{direct}/count"));
+    assert_eq!(r.status, 403, "a direct request: {}", r.text());
+    let forged = [
+        ("X-Session-Id", a_id.as_str()),
+        ("X-Session-New", "false"),
+        ("X-Session-Data", "eyJjb3VudCI6OTl9"),
+        ("X-Session-Signature", "t=1,v2=00"),
+    ];
+    assert_eq!(direct_client.send("GET", &format!("{direct}/show"), &forged, None).status, 403);
+    let r = direct_client.send(
+        "POST",
+        &format!("{direct}/hooks/end"),
+        &[("X-Session-Signature", "t=1,v2=00")],
+        Some(b"{}"),
+    );
+    assert_eq!(r.status, 401, "a forged hook call");
+}
+
+fn edge_for(site: &str) -> Edge {
+    Edge::start(site, &[("SESSION_END_URL", "/hooks/end")])
+}
+
+struct Node(Child);
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn node_kit_on_express() {
+    let port = free_port();
+    let child = Command::new("node")
+        .arg(repo_root().join("tests/kits/express-app.mjs"))
+        .arg(port.to_string())
+        .env("CFS_ORIGIN_KEY", test_origin_key())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("node");
+    let _site = Node(child);
+    let direct = format!("http://127.0.0.1:{port}");
+    wait::until("express listening", Duration::from_secs(15), Duration::from_millis(50), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok().map(|_| ())
+    });
+    let edge = edge_for(&direct);
+    scenario(&edge, &direct);
+}
+
+#[test]
+fn php_kit_on_php_fpm_behind_nginx() {
+    let ended_log = common::edge::TempDir::new("php-ended");
+    let log = ended_log.0.join("ended.log");
+    let key = test_origin_key();
+    let fpm = PhpFpm::start(&[("CFS_ORIGIN_KEY", &key), ("CFS_ENDED_LOG", log.to_str().unwrap())]);
+    let nginx = Nginx::fastcgi(&fpm.socket, &repo_root().join("tests/kits/php/index.php"));
+    let edge = edge_for(&nginx.url());
+    scenario(&edge, &nginx.url());
+    assert!(!fpm.log().contains("PHP Fatal"), "{}", fpm.log());
+}
+
+fn parse_cfml(file: &PathBuf) -> Value {
+    let deps = repo_root().join("target/python");
+    let out = Command::new("python3")
+        .arg(repo_root().join("tests/kits/cfml_parse.py"))
+        .arg(file)
+        .env("PYTHONPATH", &deps)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "the CFML parser failed (scripts/setup installs it): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn cfml_kit_parses_with_tree_sitter_cfml() {
+    let parsed = parse_cfml(&repo_root().join("kits/cfml/EdgeSession.cfc"));
+    assert_eq!(parsed["errors"], serde_json::json!([]), "EdgeSession.cfc has parse errors");
+    let functions: Vec<&str> = parsed["functions"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    for f in [
+        "init",
+        "load",
+        "refuse",
+        "verifyRequest",
+        "verifyHook",
+        "get",
+        "set",
+        "delete",
+        "invalidate",
+        "rotate",
+        "setTimeout",
+        "setUser",
+        "listMySessions",
+        "endSession",
+        "endOtherSessions",
+        "emit",
+    ] {
+        assert!(functions.contains(&f), "EdgeSession.cfc has no function {f}: {functions:?}");
+    }
+    let example = parse_cfml(&repo_root().join("kits/cfml/Application.cfc"));
+    assert_eq!(example["errors"], serde_json::json!([]), "the example Application.cfc has parse errors");
+    // The parser does find errors: a broken copy is refused.
+    let broken = common::edge::TempDir::new("cfml");
+    let copy = broken.0.join("Broken.cfc");
+    let text = std::fs::read_to_string(repo_root().join("kits/cfml/EdgeSession.cfc")).unwrap();
+    std::fs::write(&copy, text.replacen("return this;", "return this;;; {{", 1)).unwrap();
+    assert!(!parse_cfml(&copy)["errors"].as_array().unwrap().is_empty());
+}

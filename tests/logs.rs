@@ -1,0 +1,167 @@
+//! Structured logs and the dashboard's history counters, through the real Worker: every line
+//! the Worker writes is one JSON object, session events carry their CFID and reason, no line
+//! holds a CFTOKEN, and the application object counts the same events per minute.
+
+mod common;
+
+use std::{collections::BTreeSet, time::Duration};
+
+use common::{client_with, wait, Client, Edge, Origin, Reply};
+use serde_json::Value;
+
+/// The Worker's text of a line: wrangler dev shows `console.warn` and `console.error` lines
+/// in colour behind `▲ [WARNING]` / `✘ [ERROR]` (Workers Logs keeps them as written).
+fn worker_text(line: &str) -> String {
+    let mut plain = String::new();
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // an ANSI escape: ESC [ … letter
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    let t = plain.trim();
+    let t = t.strip_prefix("▲ [WARNING]").or_else(|| t.strip_prefix("✘ [ERROR]")).unwrap_or(t);
+    t.trim().to_owned()
+}
+
+/// A site that logs in (`/login`), invalidates (`/logout`), sends a bad `X-Session-Set`
+/// (`/bad`), and fails its start hook (`/hooks/start`: 500).
+fn site() -> Origin {
+    Origin::start(|r| match r.url.split('?').next().unwrap() {
+        "/login" => Reply::ok("in").header("X-Session-User", "lena"),
+        "/logout" => Reply::ok("out").header("X-Session-Action", "invalidate"),
+        "/bad" => Reply::ok("bad").header("X-Session-Set", "{not json"),
+        "/hooks/start" => Reply::ok("no").status(500),
+        _ => Reply::ok("ok"),
+    })
+}
+
+#[test]
+fn every_log_line_is_json_with_the_cfid_and_never_a_cftoken() {
+    let origin = site();
+    let edge = Edge::start(&origin.url(), &[("SESSION_START_URL", "/hooks/start")]);
+    let mut tokens = BTreeSet::new();
+    let mut remember = |c: &Client| {
+        if let Some(t) = c.jar.get("CFTOKEN") {
+            tokens.insert(t);
+        }
+    };
+    // start + claim, login (rotate), a refused change, kill
+    let a = Client::new();
+    a.get(&edge.url("/"));
+    remember(&a);
+    a.get(&edge.url("/"));
+    let first = a.jar.get("CFID").unwrap();
+    a.get(&edge.url("/login"));
+    remember(&a);
+    a.get(&edge.url("/bad"));
+    let rotated = a.jar.get("CFID").unwrap();
+    let rotated_token = a.jar.get("CFTOKEN").unwrap();
+    assert_ne!(first, rotated);
+    a.get(&edge.url("/?killSession"));
+    // invalidate
+    let b = Client::new();
+    b.get(&edge.url("/"));
+    b.get(&edge.url("/"));
+    remember(&b);
+    let b_id = b.jar.get("CFID").unwrap();
+    b.get(&edge.url("/logout"));
+    // refused pairs: the killed pair replayed, and a forged token
+    client_with(&[("CFID", &rotated), ("CFTOKEN", &rotated_token)]).get(&edge.url("/"));
+    client_with(&[("CFID", &rotated), ("CFTOKEN", "12345678")]).get(&edge.url("/"));
+
+    let events = |log: &str| -> Vec<Value> {
+        log.lines().map(worker_text).filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(&l).unwrap()).collect()
+    };
+    let wanted = [
+        "session.start",
+        "session.claim",
+        "session.rotate",
+        "origin.change_refused",
+        "session.kill",
+        "session.end",
+        "session.refused",
+        "hook.failed",
+    ];
+    wait::until("every kind of event logged", Duration::from_secs(20), Duration::from_millis(200), || {
+        let seen: BTreeSet<String> =
+            events(&edge.log()).iter().map(|e| e["event"].as_str().unwrap_or("").to_owned()).collect();
+        wanted.iter().all(|w| seen.contains(*w)).then_some(())
+    });
+
+    let log = edge.log();
+    for line in log.lines() {
+        // Wrangler's own lines (banners, its request log) never start with `{`; every line
+        // of the Worker's does, and the Worker writes no other kind (its old plain lines all
+        // began with `cfsession-edge:`).
+        let text = worker_text(line);
+        if !text.starts_with('{') {
+            assert!(!text.contains("cfsession-edge:") && !text.contains("panicked"), "a plain Worker line: {line}");
+            continue;
+        }
+        let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+        for field in ["ts", "level", "event"] {
+            assert!(!v[field].is_null(), "no {field}: {line}");
+        }
+    }
+    for t in &tokens {
+        assert!(!log.contains(t.as_str()), "a CFTOKEN in the log");
+    }
+    let all = events(&log);
+    assert!(all.len() >= 15, "{} lines", all.len());
+    let find = |event: &str, cfid: &str| all.iter().find(|e| e["event"] == event && e["cfid"] == cfid).cloned();
+    assert!(find("session.rotate", &first).is_some_and(|e| e["new_cfid"] == rotated.as_str()));
+    let killed = find("session.end", &rotated).expect("the kill's end line");
+    assert_eq!((killed["reason"].as_str(), killed["user"].as_str()), (Some("killed"), Some("lena")));
+    assert_eq!(find("session.end", &b_id).unwrap()["reason"], "invalidated");
+    assert_eq!(find("session.refused", &rotated).unwrap()["reason"], "ended");
+    assert!(all.iter().any(|e| e["event"] == "session.refused" && e["reason"] == "invalid"));
+    assert!(find("session.kill", &rotated).is_some());
+    assert!(all.iter().any(|e| e["event"] == "hook.failed" && e["hook"] == "start" && e["level"] == "warn"));
+}
+
+#[test]
+fn the_application_keeps_per_minute_counts_of_session_events() {
+    let origin = site();
+    let edge = Edge::start(&origin.url(), &[("SESSION_START_URL", "/hooks/start")]);
+    for _ in 0..3 {
+        let c = Client::new();
+        c.get(&edge.url("/"));
+        c.get(&edge.url("/"));
+        c.get(&edge.url("/?killSession"));
+    }
+    let b = Client::new();
+    b.get(&edge.url("/"));
+    b.get(&edge.url("/"));
+    b.get(&edge.url("/logout"));
+    client_with(&[("CFID", "0123456789abcdef0123456789abcdef"), ("CFTOKEN", "x")]).get(&edge.url("/"));
+
+    let sum = |h: &Value, f: &dyn Fn(&Value) -> u64| h["minutes"].as_array().unwrap().iter().map(f).sum::<u64>();
+    let h = wait::until(
+        "the counts reach the application object",
+        Duration::from_secs(20),
+        Duration::from_millis(300),
+        || {
+            let h: Value = serde_json::from_slice(&edge.admin("GET", "history").body).ok()?;
+            let starts = sum(&h, &|m| m["starts"].as_u64().unwrap_or(0));
+            let killed = sum(&h, &|m| m["ends"]["killed"].as_u64().unwrap_or(0));
+            let invalidated = sum(&h, &|m| m["ends"]["invalidated"].as_u64().unwrap_or(0));
+            let kills = sum(&h, &|m| m["kills"].as_u64().unwrap_or(0));
+            let failures = sum(&h, &|m| m["hook_failures"].as_u64().unwrap_or(0));
+            (starts == 4 && killed == 3 && invalidated == 1 && kills == 3 && failures >= 1).then_some(h)
+        },
+    );
+    let last = h["minutes"].as_array().unwrap().last().unwrap().clone();
+    assert!(last["minute"].as_u64().unwrap() <= h["now_minute"].as_u64().unwrap());
+    assert_eq!(h["gauges"]["live"], 0, "4 started, 4 ended");
+    assert!(h["gauges"]["backlog"].as_u64().unwrap() >= 1, "the failing start hooks wait: {h}");
+    // The forged pair was refused.
+    assert!(sum(&h, &|m| m["refused"].as_u64().unwrap_or(0)) >= 1);
+}
