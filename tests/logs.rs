@@ -91,9 +91,10 @@ fn every_log_line_is_json_with_the_cfid_and_never_a_cftoken() {
         "hook.failed",
     ];
     wait::until("every kind of event logged", Duration::from_secs(20), Duration::from_millis(200), || {
-        let seen: BTreeSet<String> =
-            events(&edge.log()).iter().map(|e| e["event"].as_str().unwrap_or("").to_owned()).collect();
-        wanted.iter().all(|w| seen.contains(*w)).then_some(())
+        let lines = events(&edge.log());
+        let seen: BTreeSet<String> = lines.iter().map(|e| e["event"].as_str().unwrap_or("").to_owned()).collect();
+        let invalid = lines.iter().any(|e| e["event"] == "session.refused" && e["reason"] == "invalid");
+        (invalid && wanted.iter().all(|w| seen.contains(*w))).then_some(())
     });
 
     let log = edge.log();
