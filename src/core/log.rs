@@ -73,7 +73,7 @@ impl LogLine {
     /// The line as JSON: `ts`, `level`, `event`, then the fields (in name order).
     pub fn to_json(&self, ts: UnixMs) -> String {
         let head = format!(r#"{{"ts":{ts},"level":"{}","event":{}"#, self.level.as_str(), Value::from(self.event));
-        let rest = Value::Object(self.fields.clone()).to_string();
+        let rest = serde_json::to_string(&self.fields).unwrap_or_else(|_| "{}".into());
         match rest.strip_prefix('{') {
             Some("}") | None => head + "}",
             Some(tail) => head + "," + tail,

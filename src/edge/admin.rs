@@ -78,15 +78,15 @@ async fn api(req: &Request, path: &str, env: &Env, config: &Config) -> Result<Re
     let q = url.query().unwrap_or("");
     match (req.method(), segments.as_slice()) {
         (Method::Get, ["sessions"]) => {
-            let list = match query::get(q, "user").filter(|u| !u.is_empty()) {
+            let (items, mut rest) = match query::get(q, "user").filter(|u| !u.is_empty()) {
                 Some(user) => user_list(env, config, &user).await?,
                 None => list_sessions(q, env, config).await?,
             };
             if query::get(q, "format").as_deref() == Some("csv") {
-                csv(&list)
-            } else {
-                json(200, &list)
+                return csv(&items);
             }
+            rest.insert("items".into(), serde_json::to_value(items).map_err(EdgeError::internal)?);
+            json(200, &serde_json::Value::Object(rest))
         }
         (Method::Get, ["sessions", cfid]) => {
             let cfid = Cfid::parse(cfid).ok_or(EdgeError::NotFound("no such session"))?;
@@ -158,18 +158,20 @@ async fn api(req: &Request, path: &str, env: &Env, config: &Config) -> Result<Re
     }
 }
 
+/// A page of the session list: its items, and the answer's other fields.
+type Listing = (Vec<IndexEntry>, serde_json::Map<String, serde_json::Value>);
+
 /// `GET sessions?user=<id>`: the user's live sessions, in the list's shape (one page).
-async fn user_list(env: &Env, config: &Config, user: &str) -> Result<serde_json::Value, EdgeError> {
+async fn user_list(env: &Env, config: &Config, user: &str) -> Result<Listing, EdgeError> {
     let found = users::list(env, config, user).await?;
     let items: Vec<IndexEntry> = found.live.iter().map(|(cfid, view)| IndexEntry::new(cfid.as_str(), view)).collect();
-    let total = items.len();
-    Ok(serde_json::json!({ "items": items, "cursor": null, "total": total, "failed": found.failed }))
+    let rest = serde_json::json!({ "cursor": null, "total": items.len(), "failed": found.failed });
+    Ok((items, rest.as_object().cloned().unwrap_or_default()))
 }
 
 /// The list's items as a CSV download (`format=csv`).
-fn csv(list: &serde_json::Value) -> Result<Response, EdgeError> {
-    let items: Vec<IndexEntry> = serde_json::from_value(list["items"].clone()).map_err(EdgeError::internal)?;
-    let body = export::sessions_csv(&items);
+fn csv(items: &[IndexEntry]) -> Result<Response, EdgeError> {
+    let body = export::sessions_csv(items);
     let headers = worker::Headers::new();
     let set = |k: &str, v: &str| headers.set(k, v).map_err(EdgeError::internal);
     set("content-type", "text/csv; charset=utf-8")?;
@@ -180,7 +182,7 @@ fn csv(list: &serde_json::Value) -> Result<Response, EdgeError> {
 
 /// `GET sessions?limit=&cursor=`: a page of live sessions across the index shards, the
 /// cursor to the next page (`null` at the end) and the total count.
-async fn list_sessions(q: &str, env: &Env, config: &Config) -> Result<serde_json::Value, EdgeError> {
+async fn list_sessions(q: &str, env: &Env, config: &Config) -> Result<Listing, EdgeError> {
     let limit = parse_limit(q, DEFAULT_LIMIT)?;
     let mut cursor = match query::get(q, "cursor") {
         Some(c) => Cursor::parse(&c).ok_or(EdgeError::BadRequest("invalid cursor"))?,
@@ -224,7 +226,8 @@ async fn list_sessions(q: &str, env: &Env, config: &Config) -> Result<serde_json
         }
     }
     let next = (cursor.shard < index.count).then(|| cursor.encode());
-    Ok(serde_json::json!({ "items": items, "cursor": next, "total": total, "failed_shards": failed_shards }))
+    let rest = serde_json::json!({ "cursor": next, "total": total, "failed_shards": failed_shards });
+    Ok((items, rest.as_object().cloned().unwrap_or_default()))
 }
 
 fn parse_limit(q: &str, default: usize) -> Result<usize, EdgeError> {

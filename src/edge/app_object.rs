@@ -41,13 +41,15 @@ pub struct AppState {
 pub struct AppObject {
     state: State,
     env: Env,
+    /// Minutes before this one are already deleted (by this instance; 0: not yet).
+    pruned_before: Cell<u64>,
 }
 
 const KEY: &str = "app";
 
 impl DurableObject for AppObject {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env }
+        Self { state, env, pruned_before: Cell::new(0) }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -141,7 +143,13 @@ impl AppObject {
             }
         }
         storage.put(GAUGES, gauges).await?;
-        let oldest = stats::minute_key(stats::oldest_kept(now));
+        // Minutes age out one a minute: look for them only when the window has moved.
+        let oldest_kept = stats::oldest_kept(now);
+        if oldest_kept <= self.pruned_before.get() {
+            return Ok(());
+        }
+        self.pruned_before.set(oldest_kept);
+        let oldest = stats::minute_key(oldest_kept);
         let old = storage.list_with_options(ListOptions::new().prefix("m:").end(&oldest)).await?;
         let old: Vec<String> = old.keys().into_iter().filter_map(|k| k.ok()?.as_string()).collect();
         if !old.is_empty() {

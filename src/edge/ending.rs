@@ -68,16 +68,24 @@ async fn retry(env: Env, shards: u32, req: EndRequest) {
             ),
         }
     }
-    let queued = match Index::from_env(&env, shards) {
-        Ok(index) => index.queue_end(&req).await,
+    queue_for_sweep(&env, shards, &req).await;
+}
+
+/// Queues an end the object did not confirm in its index shard, where every sweep retries it
+/// until the object confirms. Logged either way.
+pub async fn queue_for_sweep(env: &Env, shards: u32, req: &EndRequest) {
+    let cfid = &req.cfid;
+    let queued = match Index::from_env(env, shards) {
+        Ok(index) => index.queue_end(req).await,
         Err(e) => Err(e),
     };
     match queued {
-        Ok(()) => {
-            log::emit(LogLine::warn("session.end_queued").msg(format!("session {cfid}: end queued for the sweep")))
-        }
+        Ok(()) => log::emit(
+            LogLine::warn("session.end_queued").cfid(cfid).msg(format!("session {cfid}: end queued for the sweep")),
+        ),
         Err(e) => log::emit(
             LogLine::error("session.end_queue_failed")
+                .cfid(cfid)
                 .msg(format!("session {cfid}: end could not be queued ({e}); ids stay refused while the object fails")),
         ),
     }

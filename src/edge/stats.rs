@@ -3,7 +3,11 @@
 //! most once per [`FLUSH_AFTER`], after the response (`waitUntil`): counting costs the
 //! request no call. A batch that cannot be sent is kept for the next one.
 
-use std::{cell::RefCell, future::Future, time::Duration};
+use std::{
+    cell::{Cell, RefCell},
+    future::Future,
+    time::Duration,
+};
 
 use worker::{Delay, Env};
 
@@ -16,7 +20,7 @@ pub const FLUSH_AFTER: Duration = Duration::from_secs(1);
 
 thread_local! {
     static PENDING: RefCell<Pending> = RefCell::new(Pending::default());
-    static SCHEDULED: RefCell<bool> = const { RefCell::new(false) };
+    static SCHEDULED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Counts one event now. Returns the future that sends the batch when one must be scheduled:
@@ -30,7 +34,7 @@ pub fn count(env: &Env, event: impl FnOnce(&mut Counts)) -> Option<impl Future<O
     let env = env.clone();
     Some(async move {
         Delay::from(FLUSH_AFTER).await;
-        SCHEDULED.with(|s| *s.borrow_mut() = false);
+        SCHEDULED.with(|s| s.set(false));
         let batch = PENDING.with(|p| p.borrow_mut().take());
         if batch.is_empty() {
             return;

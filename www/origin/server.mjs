@@ -20,7 +20,7 @@ import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { originApi } from "../../kits/node/edge-session.mjs";
+import { originApi, verifyHook } from "../../kits/node/edge-session.mjs";
 
 const args = process.argv.slice(2);
 const guard = args.includes("--guard");
@@ -30,15 +30,8 @@ const originKey = process.env.CFS_ORIGIN_KEY ?? "";
 const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "cfsession-demo-"));
 const ended = []; // newest first, like log.cfm
 
-// X-Session-Signature on hooks: t=<unix s>,v2=hex(HMAC-SHA256(origin key, "cfsession-hook-v1\n<t>\n<body>")).
-function hookSignatureOk(req, body) {
-  if (!originKey) return true; // the demo without a key trusts its loopback caller
-  const sig = Object.fromEntries((req.headers["x-session-signature"] ?? "").split(",").map((p) => p.split("=")));
-  const expected = crypto.createHmac("sha256", originKey).update(`cfsession-hook-v1\n${sig.t}\n${body}`).digest();
-  const given = Buffer.from(sig.v2 ?? "", "hex");
-  return given.length === expected.length && crypto.timingSafeEqual(given, expected)
-    && Math.abs(Date.now() / 1000 - Number(sig.t)) <= 300;
-}
+// Hook signatures are verified with the Node kit (the demo without a key trusts its loopback caller).
+const hookSignatureOk = (req, body) => !originKey || verifyHook(originKey, req.headers, body);
 
 const tempFile = (cfid) => path.join(tempDir, `${String(cfid).replace(/[^0-9a-f]/g, "")}.txt`);
 

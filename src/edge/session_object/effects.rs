@@ -16,7 +16,7 @@ use crate::{
         session::Stored,
     },
     edge::{
-        hooks,
+        ending, hooks,
         platform::now_ms,
         store::{Index, Sessions},
     },
@@ -63,22 +63,8 @@ impl SessionObject {
             let Some(cfid) = Cfid::parse(&raw) else { continue };
             let req = EndRequest { cfid: raw, ids: None, reason: EndReason::Replaced, only_user: Some(user) };
             if let Err(e) = sessions.end(&cfid, &req).await {
-                log::emit(
-                    LogLine::warn("session.end_queued")
-                        .cfid(&cfid)
-                        .msg(format!("replaced session not ended yet ({e}); queued for the sweep")),
-                );
-                let queued = match Index::from_env(&self.env, config.index_shards) {
-                    Ok(index) => index.queue_end(&req).await,
-                    Err(e) => Err(e),
-                };
-                if let Err(e) = queued {
-                    log::emit(
-                        LogLine::error("session.end_queue_failed")
-                            .cfid(&cfid)
-                            .msg(format!("end could not be queued: {e}")),
-                    );
-                }
+                log::emit(LogLine::warn("session.end_unconfirmed").cfid(&cfid).msg(format!("replaced session: {e}")));
+                ending::queue_for_sweep(&self.env, config.index_shards, &req).await;
             }
         }
     }
