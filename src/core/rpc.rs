@@ -56,6 +56,7 @@ impl Ids {
             issued_at: self.issued_at,
             fresh: self.fresh,
             origin: self.origin.clone(),
+            client: None,
         }
     }
 }
@@ -65,6 +66,16 @@ impl Ids {
 pub struct BeginRequest {
     pub ids: Ids,
     pub policy: Policy,
+    /// Kept only if this request stores the session for the first time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<ClientHints>,
+}
+
+impl BeginRequest {
+    /// The ids as presented, with the client's hints.
+    pub fn presented(&self) -> Presented {
+        Presented { client: self.client.clone(), ..self.ids.presented() }
+    }
 }
 
 /// `update`: the origin's changes, after its response.

@@ -86,8 +86,8 @@ pub struct SessionRecord {
     /// to `ORIGIN_KILL_URL` when the session ends). Empty in edge mode.
     #[serde(default, skip_serializing_if = "OriginIds::is_empty")]
     pub origin_cookies: OriginIds,
-    /// What the client said about itself on the first request after the session was stored
-    /// ("your sessions" lists show it).
+    /// What the client said about itself on the session's first stored request ("your
+    /// sessions" lists show it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<ClientHints>,
 }
@@ -240,6 +240,8 @@ pub struct Presented {
     pub fresh: bool,
     /// Guard mode: the origin's session cookies the ids are bound to.
     pub origin: OriginIds,
+    /// The client's hints, kept when this request stores the session for the first time.
+    pub client: Option<ClientHints>,
 }
 
 /// Why the session object would not take a request's ids.
@@ -327,6 +329,7 @@ pub(crate) fn claim(p: &Presented, now: UnixMs, policy: &Policy) -> Option<Sessi
     record.cfid = p.cfid.clone();
     record.session_key = p.cfid.clone();
     record.origin_cookies = p.origin.clone();
+    record.client = p.client.clone();
     if p.fresh {
         return Some(record);
     }
@@ -427,18 +430,6 @@ pub fn serialized_len(data: &Map<String, Value>) -> usize {
 }
 
 /// Marks the record written and returns the write.
-/// Keeps the client's hints in a live session that has none yet; anything else writes nothing.
-pub fn note_client(stored: Option<&Stored>, client: ClientHints) -> Write {
-    match stored {
-        Some(Stored::Live(r)) if r.client.is_none() => {
-            let mut r = r.clone();
-            r.client = Some(client);
-            put_live(&mut r)
-        }
-        _ => Write::Nothing,
-    }
-}
-
 pub fn put_live(record: &mut SessionRecord) -> Write {
     record.writes = record.writes.saturating_add(1);
     record.persisted_access = record.last_access;

@@ -59,8 +59,6 @@ struct Current {
     view: SessionView,
     /// Started on this request.
     new: bool,
-    /// Stored at the edge (a deferred new session is not, yet).
-    stored: bool,
     /// A stand-in for a request that still carried just-rotated ids: never stored, and the
     /// response sets no cookies (the browser already has the new ones).
     quiet: bool,
@@ -83,6 +81,8 @@ pub struct Edge<'a> {
     pub sessions: Sessions,
     pub key: TokenKey,
     pub now: UnixMs,
+    /// The client's hints (user agent, country), kept if this request stores a session.
+    pub client: Option<ClientHints>,
 }
 
 impl Edge<'_> {
@@ -106,7 +106,9 @@ pub async fn handle(req: Request, env: &Env, config: &Config, ctx: &Context) -> 
     let now = now_ms();
     let key = TokenKey::derive(config.signing_key.expose());
     let method = req.inner().method();
-    let edge = Edge { env, config, ctx, sessions: Sessions::from_env(env)?, key, now };
+    let country = req.cf().and_then(|cf| cf.country());
+    let client = ClientHints::new(header("user-agent").as_deref(), country.as_deref());
+    let edge = Edge { env, config, ctx, sessions: Sessions::from_env(env)?, key, now, client };
     let identified = mode::identify(config, cookie_header.as_deref(), url.query(), &edge.key);
     if let Some(why) = identified.ignored {
         edge.count(|c| c.refused += 1);
@@ -135,10 +137,6 @@ pub async fn handle(req: Request, env: &Env, config: &Config, ctx: &Context) -> 
         (None, SessionMode::Edge) => Some(start(&edge, OriginIds::default(), quiet).await?),
         (None, SessionMode::Guard) => None,
     };
-
-    if let Some(c) = current.as_ref().filter(|c| c.stored && c.view.client.is_none()) {
-        note_client(&edge, &c.cfid, &req);
-    }
 
     let mut target = forward::target_url(config.origin.as_ref(), &url);
     target.set_query(mode::forward_query(config, url.query(), current.as_ref().map(|c| &c.origin)).as_deref());
@@ -185,25 +183,6 @@ pub async fn handle(req: Request, env: &Env, config: &Config, ctx: &Context) -> 
         }
     }
     Ok(response)
-}
-
-/// Keeps what the client says about itself (user agent, country) in a stored session that has
-/// no hints yet: once per session, after the response. The request path reads no header for
-/// it otherwise.
-fn note_client(edge: &Edge<'_>, cfid: &Cfid, req: &Request) {
-    let user_agent = req.headers().get("user-agent").ok().flatten();
-    let country = req.cf().and_then(|cf| cf.country());
-    let Some(client) = ClientHints::new(user_agent.as_deref(), country.as_deref()) else { return };
-    let (env, cfid) = (edge.env.clone(), cfid.clone());
-    edge.ctx.wait_until(async move {
-        let noted = match Sessions::from_env(&env) {
-            Ok(sessions) => sessions.note_client(&cfid, &client).await.map(drop),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = noted {
-            log::emit(LogLine::warn("session.client_not_kept").cfid(&cfid).msg(format!("client hints not kept: {e}")));
-        }
-    });
 }
 
 /// A request for a path without a session (`SESSION_BYPASS`): no object call, no session
@@ -265,7 +244,11 @@ fn warn_origin_cookies_once() {
 /// when the ids were rotated a moment ago: see [`Current::quiet`]).
 async fn resume(edge: &Edge<'_>, p: Presented) -> Result<(Option<Current>, bool), EdgeError> {
     let ids = Ids::of(&p.cfid, &p.token, false).bound(p.origin.clone());
-    match edge.sessions.begin(&p.cfid, &BeginRequest { ids, policy: edge.config.policy }).await? {
+    match edge
+        .sessions
+        .begin(&p.cfid, &BeginRequest { ids, policy: edge.config.policy, client: edge.client.clone() })
+        .await?
+    {
         Reply::Active { session, refresh_cookie, .. } => {
             let cookies = if refresh_cookie { CookieAction::Refresh } else { CookieAction::Keep };
             let Presented { cfid, token, origin } = p;
@@ -275,7 +258,6 @@ async fn resume(edge: &Edge<'_>, p: Presented) -> Result<(Option<Current>, bool)
                 origin,
                 view: session,
                 new: false,
-                stored: true,
                 quiet: false,
                 cookies,
                 end_unconfirmed: false,
@@ -317,23 +299,27 @@ pub(super) fn mint(key: &TokenKey, origin: &OriginIds, now: UnixMs) -> Result<(C
 async fn start(edge: &Edge<'_>, origin: OriginIds, quiet: bool) -> Result<Current, EdgeError> {
     let (config, now) = (edge.config, edge.now);
     let (cfid, token) = mint(&edge.key, &origin, now)?;
-    let stored = !(config.defer || quiet);
-    let view = if stored {
+    let view = if config.defer || quiet {
+        unstored_view(config, now)
+    } else {
         let ids = Ids::of(&cfid, &token, true).bound(origin.clone());
-        match edge.sessions.begin(&cfid, &BeginRequest { ids, policy: config.policy }).await? {
+        match edge
+            .sessions
+            .begin(&cfid, &BeginRequest { ids, policy: config.policy, client: edge.client.clone() })
+            .await?
+        {
             Reply::Active { session, .. } => session,
             Reply::Refused { reason } => return Err(EdgeError::Internal(format!("new session refused: {reason:?}"))),
         }
-    } else {
-        unstored_view(config, now)
     };
     if !quiet {
+        let stored = !config.defer;
         log::emit(
             LogLine::info("session.start").cfid(&cfid).field("mode", config.mode.as_str()).field("stored", stored),
         );
     }
     let cookies = if quiet { CookieAction::Keep } else { CookieAction::SetNew };
-    Ok(Current { cfid, token, origin, view, new: true, stored, quiet, cookies, end_unconfirmed: false })
+    Ok(Current { cfid, token, origin, view, new: true, quiet, cookies, end_unconfirmed: false })
 }
 
 /// How a deferred (not yet stored) session looks on its first request: a new record, unsaved.

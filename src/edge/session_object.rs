@@ -28,7 +28,7 @@ use crate::core::{
     rpc::{
         AdoptRequest, BeginRequest, EndRequest, Reply, RotateOutReply, RotateOutRequest, SessionView, UpdateRequest,
     },
-    session::{self, Begin, ClientHints, Refusal, Stored, Updated, Write},
+    session::{self, Begin, Refusal, Stored, Updated, Write},
     stats::Counts,
 };
 
@@ -120,7 +120,7 @@ impl SessionObject {
             }
             faults::hit(point).await.map_err(rust_err)?;
         }
-        let changes_state = matches!(op, "begin" | "update" | "end" | "rotate_out" | "adopt" | "client");
+        let changes_state = matches!(op, "begin" | "update" | "end" | "rotate_out" | "adopt");
         let turn = if changes_state { Some(self.turns.take().await) } else { None };
         let answer = self.operation(op, body, now).await;
         drop(turn);
@@ -136,7 +136,6 @@ impl SessionObject {
             "rotate_out" => to_json(&self.rotate_out(&from_json(body)?, now).await?)?,
             "adopt" => to_json(&self.adopt(from_json(body)?, now).await?)?,
             "check" => to_json(&self.check(now).await?)?,
-            "client" => to_json(&self.note_client(from_json(body)?).await?)?,
             "inspect" => match self.load().await? {
                 Some(Stored::Live(record)) => to_json(&SessionView::from(&record))?,
                 _ => return Ok(None),
@@ -147,7 +146,7 @@ impl SessionObject {
 
     async fn begin(&self, r: &BeginRequest, now: u64) -> Result<Reply> {
         let before = self.load().await?;
-        let (outcome, write) = session::begin(before.as_ref(), &r.ids.presented(), now, &r.policy);
+        let (outcome, write) = session::begin(before.as_ref(), &r.presented(), now, &r.policy);
         Ok(match outcome {
             Begin::Active { record, stored_now, touch } => {
                 if stored_now && !r.ids.fresh {
@@ -192,18 +191,6 @@ impl SessionObject {
         };
         self.commit(&before, after, write, false, false).await?;
         Ok(ending)
-    }
-
-    /// Keeps the client's hints if the session has none yet. Answers whether they were kept.
-    async fn note_client(&self, client: ClientHints) -> Result<bool> {
-        let before = self.load().await?;
-        let write = session::note_client(before.as_ref(), client);
-        let (kept, after) = match &write {
-            Write::Put(s) => (true, Some(s.clone())),
-            Write::Nothing => (false, before.clone()),
-        };
-        self.commit(&before, after, write, false, false).await?;
-        Ok(kept)
     }
 
     async fn rotate_out(&self, r: &RotateOutRequest, now: u64) -> Result<RotateOutReply> {

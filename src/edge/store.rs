@@ -21,7 +21,6 @@ use crate::core::{
     rpc::{
         AdoptRequest, BeginRequest, EndRequest, Reply, RotateOutReply, RotateOutRequest, SessionView, UpdateRequest,
     },
-    session::ClientHints,
 };
 
 /// How long the edge waits for a Durable Object to answer. The object may still finish the
@@ -126,11 +125,6 @@ impl Sessions {
     /// Ends the session if its deadline passed (the sweep); `true` when it is still live.
     pub async fn check(&self, cfid: &Cfid) -> Result<bool, EdgeError> {
         must(&self.ns, cfid.as_str(), "check", &()).await
-    }
-
-    /// Keeps the client's hints in the session if it has none yet; `true` when kept.
-    pub async fn note_client(&self, cfid: &Cfid, client: &ClientHints) -> Result<bool, EdgeError> {
-        must(&self.ns, cfid.as_str(), "client", client).await
     }
 
     /// The live session, or `None` when there is none.

@@ -209,16 +209,13 @@ fn updates_to_ended_or_foreign_sessions_are_refused() {
 }
 
 #[test]
-fn client_hints_are_kept_once_in_a_live_session_and_bounded() {
+fn client_hints_are_kept_when_the_session_is_first_stored_and_bounded() {
     let hints = ClientHints::new(Some("Mozilla/5.0 (X11)\u{7}"), Some("ch"));
     assert_eq!(hints, Some(ClientHints { user_agent: Some("Mozilla/5.0 (X11)".into()), country: Some("CH".into()) }));
     assert_eq!(ClientHints::new(None, Some("XXX")), None, "not a country code, and no agent");
     let long = "é".repeat(150);
     assert_eq!(ClientHints::new(Some(&long), None).unwrap().user_agent.unwrap().len(), 200);
-    let hints = hints.unwrap();
-    let Write::Put(Stored::Live(r)) = note_client(Some(&live(T0)), hints.clone()) else { panic!() };
-    assert_eq!(r.client.as_ref(), Some(&hints));
-    let other = ClientHints { user_agent: Some("other".into()), country: None };
-    assert_eq!(note_client(Some(&Stored::Live(r)), other.clone()), Write::Nothing, "kept once");
-    assert_eq!(note_client(None, other), Write::Nothing, "nothing stored: nothing kept");
+    let p = Presented { client: hints.clone(), ..presented(true, T0) };
+    let (Begin::Active { record, .. }, _) = begin(None, &p, T0, &Policy::default()) else { panic!() };
+    assert_eq!(record.client, hints);
 }
