@@ -53,7 +53,12 @@ fn every_log_line_is_json_with_the_cfid_and_never_a_cftoken() {
             tokens.insert(t);
         }
     };
-    // start + claim, login (rotate), a refused change, kill
+    // a one-shot client (its deferred ids are never stored: no line), then
+    // claim, login (rotate), a refused change, kill
+    let once = Client::new();
+    once.get(&edge.url("/"));
+    let once_id = once.jar.get("CFID").unwrap();
+    remember(&once);
     let a = Client::new();
     a.get(&edge.url("/"));
     remember(&a);
@@ -81,7 +86,6 @@ fn every_log_line_is_json_with_the_cfid_and_never_a_cftoken() {
         log.lines().map(worker_text).filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(&l).unwrap()).collect()
     };
     let wanted = [
-        "session.start",
         "session.claim",
         "session.rotate",
         "origin.change_refused",
@@ -118,6 +122,8 @@ fn every_log_line_is_json_with_the_cfid_and_never_a_cftoken() {
     let all = events(&log);
     assert!(all.len() >= wanted.len(), "{} lines", all.len());
     let find = |event: &str, cfid: &str| all.iter().find(|e| e["event"] == event && e["cfid"] == cfid).cloned();
+    assert!(find("session.claim", &first).is_some_and(|e| e["mode"] == "edge"));
+    assert!(all.iter().all(|e| e["cfid"] != once_id.as_str()), "ids never stored got a line");
     assert!(find("session.rotate", &first).is_some_and(|e| e["new_cfid"] == rotated.as_str()));
     let killed = find("session.end", &rotated).expect("the kill's end line");
     assert_eq!((killed["reason"].as_str(), killed["user"].as_str()), (Some("killed"), Some("lena")));
@@ -126,6 +132,23 @@ fn every_log_line_is_json_with_the_cfid_and_never_a_cftoken() {
     assert!(all.iter().any(|e| e["event"] == "session.refused" && e["reason"] == "invalid"));
     assert!(find("session.kill", &rotated).is_some());
     assert!(all.iter().any(|e| e["event"] == "hook.failed" && e["hook"] == "start" && e["level"] == "warn"));
+}
+
+#[test]
+fn a_session_stored_on_its_first_request_logs_its_start() {
+    let origin = site();
+    let edge = Edge::start(&origin.url(), &[("SESSION_DEFER", "false")]);
+    let c = Client::new();
+    c.get(&edge.url("/"));
+    let id = c.jar.get("CFID").unwrap();
+    let start = wait::until("the start line", Duration::from_secs(15), Duration::from_millis(100), || {
+        edge.log().lines().map(worker_text).filter(|l| l.starts_with('{')).find_map(|l| {
+            let v: Value = serde_json::from_str(&l).ok()?;
+            (v["event"] == "session.start" && v["cfid"] == id.as_str()).then_some(v)
+        })
+    });
+    assert_eq!((start["level"].as_str(), start["mode"].as_str()), (Some("info"), Some("edge")));
+    assert!(!edge.log().contains(&c.jar.get("CFTOKEN").unwrap()));
 }
 
 #[test]

@@ -40,15 +40,6 @@ pub enum SessionMode {
     Guard,
 }
 
-impl SessionMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SessionMode::Edge => "edge",
-            SessionMode::Guard => "guard",
-        }
-    }
-}
-
 /// Validated configuration. Build it with [`Config::from_lookup`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {

@@ -312,12 +312,6 @@ async fn start(edge: &Edge<'_>, origin: OriginIds, quiet: bool) -> Result<Curren
             Reply::Refused { reason } => return Err(EdgeError::Internal(format!("new session refused: {reason:?}"))),
         }
     };
-    if !quiet {
-        let stored = !config.defer;
-        log::emit(
-            LogLine::info("session.start").cfid(&cfid).field("mode", config.mode.as_str()).field("stored", stored),
-        );
-    }
     let cookies = if quiet { CookieAction::Keep } else { CookieAction::SetNew };
     Ok(Current { cfid, token, origin, view, new: true, quiet, cookies, end_unconfirmed: false })
 }

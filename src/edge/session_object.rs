@@ -26,7 +26,8 @@ use crate::core::{
     hooks::{Hook, Outbox},
     lifecycle::{self, Ending, SessionEvent, Tombstone},
     rpc::{
-        AdoptRequest, BeginRequest, EndRequest, Reply, RotateOutReply, RotateOutRequest, SessionView, UpdateRequest,
+        AdoptRequest, BeginRequest, EndRequest, Ids, Reply, RotateOutReply, RotateOutRequest, SessionView,
+        UpdateRequest,
     },
     session::{self, Begin, Refusal, Stored, Updated, Write},
     stats::Counts,
@@ -94,6 +95,14 @@ impl DurableObject for SessionObject {
     }
 }
 
+/// The log line of a session stored for the first time: `session.start` for ids minted on this
+/// request (deferral off), `session.claim` for a deferred session (its second request, or its
+/// first when the origin changed it). Ids that are never stored get no line.
+fn log_stored(ids: &Ids, view: &SessionView) {
+    let event = if ids.fresh { "session.start" } else { "session.claim" };
+    log::emit(LogLine::info(event).cfid(&ids.cfid).field("mode", view.mode.clone()));
+}
+
 /// The `TEST_FAULTS` point of an operation.
 fn fault_point(op: &str) -> Option<&'static str> {
     Some(match op {
@@ -149,10 +158,10 @@ impl SessionObject {
         let (outcome, write) = session::begin(before.as_ref(), &r.presented(), now, &r.policy);
         Ok(match outcome {
             Begin::Active { record, stored_now, touch } => {
-                if stored_now && !r.ids.fresh {
-                    log::emit(LogLine::info("session.claim").cfid(&r.ids.cfid).msg("a deferred session is stored"));
-                }
                 let view = SessionView::from(&record);
+                if stored_now {
+                    log_stored(&r.ids, &view);
+                }
                 self.commit(&before, Some(Stored::Live(record)), write, stored_now, stored_now).await?;
                 Reply::Active { session: view, stored_now, refresh_cookie: touch.refresh_cookie, data_refused: false }
             }
@@ -170,6 +179,9 @@ impl SessionObject {
         Ok(match outcome {
             Updated::Applied { record, data_refused, stored_now } => {
                 let view = SessionView::from(&record);
+                if stored_now {
+                    log_stored(&r.ids, &view);
+                }
                 self.commit(&before, Some(Stored::Live(record)), write, stored_now, stored_now).await?;
                 Reply::Active { session: view, stored_now, refresh_cookie: false, data_refused }
             }
