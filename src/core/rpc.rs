@@ -66,7 +66,8 @@ impl Ids {
 pub struct BeginRequest {
     pub ids: Ids,
     pub policy: Policy,
-    /// Kept only if this request stores the session for the first time.
+    /// The client's hints, sent only when the session is created (fresh ids) or when the
+    /// object asked for them ([`Refusal::NeedsClient`]): kept with the first write.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<ClientHints>,
 }
@@ -130,8 +131,16 @@ impl From<&SessionRecord> for SessionView {
             user: r.user.clone(),
             writes: r.writes,
             mode: if r.origin_cookies.is_empty() { "edge" } else { "guard" }.to_owned(),
-            client: r.client.clone(),
+            client: None,
         }
+    }
+}
+
+impl SessionView {
+    /// The view with the client's hints (for `inspect`: the admin and the origin API). The
+    /// answers to `begin` and `update` leave them out: the Worker never needs them.
+    pub fn inspected(r: &SessionRecord) -> Self {
+        Self { client: r.client.clone(), ..Self::from(r) }
     }
 }
 

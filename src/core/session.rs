@@ -240,7 +240,8 @@ pub struct Presented {
     pub fresh: bool,
     /// Guard mode: the origin's session cookies the ids are bound to.
     pub origin: OriginIds,
-    /// The client's hints, kept when this request stores the session for the first time.
+    /// The client's hints, kept when this request stores the session for the first time
+    /// (`None`: not sent; a claim asks for them first, see [`Refusal::NeedsClient`]).
     pub client: Option<ClientHints>,
 }
 
@@ -260,6 +261,10 @@ pub enum Refusal {
     /// the Worker serves such a request without a session and without setting cookies, so a
     /// parallel request cannot overwrite the browser's new cookies.
     RotatedRecently,
+    /// Not a refusal of the ids: a deferred session is about to be stored and the request
+    /// carried no client hints. The Worker asks again with them (once per session; the hot
+    /// path never reads or sends them).
+    NeedsClient,
 }
 
 impl Refusal {
@@ -271,6 +276,7 @@ impl Refusal {
             Refusal::Ended => "ended",
             Refusal::Expired => "expired",
             Refusal::RotatedRecently => "rotated_recently",
+            Refusal::NeedsClient => "needs_client",
         }
     }
 }
@@ -312,6 +318,9 @@ pub fn begin(stored: Option<&Stored>, presented: &Presented, now: UnixMs, policy
             (Begin::Active { record, stored_now: false, touch }, write)
         }
         None => match claim(presented, now, policy) {
+            Some(_) if !presented.fresh && presented.client.is_none() => {
+                (Begin::Refused(Refusal::NeedsClient), Write::Nothing)
+            }
             Some(mut record) => {
                 let touch = Touch { persist: true, refresh_cookie: false };
                 let write = put_live(&mut record);

@@ -81,8 +81,6 @@ pub struct Edge<'a> {
     pub sessions: Sessions,
     pub key: TokenKey,
     pub now: UnixMs,
-    /// The client's hints (user agent, country), kept if this request stores a session.
-    pub client: Option<ClientHints>,
 }
 
 impl Edge<'_> {
@@ -106,9 +104,12 @@ pub async fn handle(req: Request, env: &Env, config: &Config, ctx: &Context) -> 
     let now = now_ms();
     let key = TokenKey::derive(config.signing_key.expose());
     let method = req.inner().method();
-    let country = req.cf().and_then(|cf| cf.country());
-    let client = ClientHints::new(header("user-agent").as_deref(), country.as_deref());
-    let edge = Edge { env, config, ctx, sessions: Sessions::from_env(env)?, key, now, client };
+    let edge = Edge { env, config, ctx, sessions: Sessions::from_env(env)?, key, now };
+    // Read only when a session is about to be stored (once per session).
+    let client = || {
+        let country = req.cf().and_then(|cf| cf.country());
+        ClientHints::new(header("user-agent").as_deref(), country.as_deref()).unwrap_or_default()
+    };
     let identified = mode::identify(config, cookie_header.as_deref(), url.query(), &edge.key);
     if let Some(why) = identified.ignored {
         edge.count(|c| c.refused += 1);
@@ -128,13 +129,16 @@ pub async fn handle(req: Request, env: &Env, config: &Config, ctx: &Context) -> 
     }
 
     let (resumed, quiet) = match identified.presented {
-        Some(p) => resume(&edge, p).await?,
+        Some(p) => resume(&edge, p, &client).await?,
         None => (None, false),
     };
     // Edge mode starts a session now; guard mode when the origin sets its session cookies.
     let current = match (resumed, config.mode) {
         (Some(c), _) => Some(c),
-        (None, SessionMode::Edge) => Some(start(&edge, OriginIds::default(), quiet).await?),
+        (None, SessionMode::Edge) => {
+            let stores = !(config.defer || quiet);
+            Some(start(&edge, OriginIds::default(), quiet, stores.then(client)).await?)
+        }
         (None, SessionMode::Guard) => None,
     };
 
@@ -242,13 +246,21 @@ fn warn_origin_cookies_once() {
 
 /// The live session for verified ids, or `None` when its object refuses them (then `true`
 /// when the ids were rotated a moment ago: see [`Current::quiet`]).
-async fn resume(edge: &Edge<'_>, p: Presented) -> Result<(Option<Current>, bool), EdgeError> {
+/// A deferred session's claim costs one more object call: the object asks for the client's
+/// hints (`NeedsClient`), which are then read and sent; other requests never read them.
+async fn resume(
+    edge: &Edge<'_>,
+    p: Presented,
+    client: &dyn Fn() -> ClientHints,
+) -> Result<(Option<Current>, bool), EdgeError> {
     let ids = Ids::of(&p.cfid, &p.token, false).bound(p.origin.clone());
-    match edge
-        .sessions
-        .begin(&p.cfid, &BeginRequest { ids, policy: edge.config.policy, client: edge.client.clone() })
-        .await?
-    {
+    let mut begin = BeginRequest { ids, policy: edge.config.policy, client: None };
+    let mut reply = edge.sessions.begin(&p.cfid, &begin).await?;
+    if matches!(reply, Reply::Refused { reason: Refusal::NeedsClient }) {
+        begin.client = Some(client());
+        reply = edge.sessions.begin(&p.cfid, &begin).await?;
+    }
+    match reply {
         Reply::Active { session, refresh_cookie, .. } => {
             let cookies = if refresh_cookie { CookieAction::Refresh } else { CookieAction::Keep };
             let Presented { cfid, token, origin } = p;
@@ -296,18 +308,20 @@ pub(super) fn mint(key: &TokenKey, origin: &OriginIds, now: UnixMs) -> Result<(C
 
 /// A brand-new session (guard mode: bound to `origin`). Stored at once only when deferral is
 /// off (and never when `quiet`).
-async fn start(edge: &Edge<'_>, origin: OriginIds, quiet: bool) -> Result<Current, EdgeError> {
+/// `client`: the client's hints, for a session stored at once.
+async fn start(
+    edge: &Edge<'_>,
+    origin: OriginIds,
+    quiet: bool,
+    client: Option<ClientHints>,
+) -> Result<Current, EdgeError> {
     let (config, now) = (edge.config, edge.now);
     let (cfid, token) = mint(&edge.key, &origin, now)?;
     let view = if config.defer || quiet {
         unstored_view(config, now)
     } else {
         let ids = Ids::of(&cfid, &token, true).bound(origin.clone());
-        match edge
-            .sessions
-            .begin(&cfid, &BeginRequest { ids, policy: config.policy, client: edge.client.clone() })
-            .await?
-        {
+        match edge.sessions.begin(&cfid, &BeginRequest { ids, policy: config.policy, client }).await? {
             Reply::Active { session, .. } => session,
             Reply::Refused { reason } => return Err(EdgeError::Internal(format!("new session refused: {reason:?}"))),
         }

@@ -5,8 +5,10 @@ use crate::core::session::{begin, Begin, Policy};
 
 const T0: UnixMs = 1_800_000_000_000;
 
+/// Ids as the Worker presents them when the object may store them (with empty client hints).
 fn presented(fp: &str) -> Presented {
-    Presented { cfid: "c1".into(), token_fp: fp.into(), issued_at: T0, ..Presented::default() }
+    let client = Some(crate::core::session::ClientHints::default());
+    Presented { cfid: "c1".into(), token_fp: fp.into(), issued_at: T0, client, ..Presented::default() }
 }
 
 fn live() -> (Stored, SessionRecord) {

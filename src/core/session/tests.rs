@@ -9,8 +9,11 @@ fn policy() -> Policy {
     Policy { idle_timeout_s: 60, max_lifetime_s: 600, touch_interval_s: 10, count_hits: false }
 }
 
+/// Ids as the Worker presents them when the object may store them (with the client's hints,
+/// here empty).
 fn presented(fresh: bool, issued_at: UnixMs) -> Presented {
-    Presented { cfid: "c1".into(), token_fp: "fp".into(), issued_at, fresh, ..Presented::default() }
+    let client = Some(ClientHints::default());
+    Presented { cfid: "c1".into(), token_fp: "fp".into(), issued_at, fresh, client, ..Presented::default() }
 }
 
 fn live(now: UnixMs) -> Stored {
@@ -218,4 +221,15 @@ fn client_hints_are_kept_when_the_session_is_first_stored_and_bounded() {
     let p = Presented { client: hints.clone(), ..presented(true, T0) };
     let (Begin::Active { record, .. }, _) = begin(None, &p, T0, &Policy::default()) else { panic!() };
     assert_eq!(record.client, hints);
+}
+
+#[test]
+fn a_claim_without_client_hints_asks_for_them_and_stores_nothing() {
+    let p = Presented { client: None, ..presented(false, T0) };
+    assert_eq!(begin(None, &p, T0 + S, &policy()), (Begin::Refused(Refusal::NeedsClient), Write::Nothing));
+    // Only a claimable pair asks: an unknown one is refused at once, a stored one never asks.
+    assert_eq!(begin(None, &p, T0 + 3_600 * S, &policy()).0, Begin::Refused(Refusal::Unknown));
+    assert!(matches!(begin(Some(&live(T0)), &p, T0 + S, &policy()).0, Begin::Active { .. }));
+    let (b, w) = begin(None, &presented(false, T0), T0 + S, &policy());
+    assert!(matches!(b, Begin::Active { stored_now: true, .. }) && matches!(w, Write::Put(_)));
 }
