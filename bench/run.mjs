@@ -3,6 +3,10 @@
 //
 // Usage: node bench/run.mjs [--runs 3] [--duration 5] [--out bench/results]
 //                           [--systems <substring>,…] [--workloads reads,writes,new,kill,page,mixed]
+//                           [--baseline <dir>]
+// --baseline: a second checkout of this repository, built (`scripts/build` there), benchmarked
+// as the system "cfsession-edge (baseline)" in the same interleaved rounds: A/B a change
+// against its parent, e.g. `git worktree add /tmp/base HEAD~1 && (cd /tmp/base && scripts/build)`.
 import { spawn, spawnSync, execFileSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
@@ -19,6 +23,7 @@ const DURATION = Number(arg("duration", 5));
 const OUT = path.resolve(root, arg("out", "bench/results"));
 const ONLY_SYSTEMS = arg("systems", "").split(",").filter(Boolean);
 const ONLY_WORKLOADS = arg("workloads", "").split(",").filter(Boolean);
+const BASELINE = arg("baseline", "");
 const SESSIONS = 1000;
 const CONNECTIONS = 16;
 const THREADS = 2;
@@ -93,6 +98,8 @@ const SYSTEMS = [
     health: "/__session/health", only: ["reads"] },
   { name: "cfsession-edge (SESSION_BYPASS off)", config: path.join(root, "wrangler.toml"),
     vars: { ...cfsessionVars(false), SESSION_BYPASS: "off" }, health: "/__session/health", only: ["page"] },
+  ...(BASELINE ? [{ name: "cfsession-edge (baseline)", config: path.join(path.resolve(BASELINE), "wrangler.toml"),
+    vars: cfsessionVars(false), health: "/__session/health" }] : []),
   { name: "pass-through", config: path.join(root, "bench/workers/passthrough/wrangler.toml"), vars: { ORIGIN_URL } },
   { name: "hono-sessions", config: path.join(root, "bench/workers/hono-sessions/wrangler.toml"),
     vars: { ORIGIN_URL, SESSION_ENCRYPTION_KEY: KEY } },

@@ -14,8 +14,11 @@ for _ in range(100):
     op.open(EDGE + "/").read(); op.open(EDGE + "/").read()
     pool.append("; ".join(f"{c.name}={c.value}" for c in jar))
 lua = "local pool = {" + ",".join(json.dumps(c) for c in pool) + "}\n"
-path = {"reads": "/", "writes": "/write"}[WORKLOAD]
-lua += f'request = function() return wrk.format("GET", "{path}", {{["Cookie"] = pool[math.random(#pool)]}}) end\n'
+path = {"reads": "/", "writes": "/write", "new": "/"}[WORKLOAD]
+if WORKLOAD == "new":
+    lua += f'request = function() return wrk.format("GET", "{path}") end\n'
+else:
+    lua += f'request = function() return wrk.format("GET", "{path}", {{["Cookie"] = pool[math.random(#pool)]}}) end\n'
 open("/tmp/prof/load.lua", "w").write(lua)
 
 ws = websocket.create_connection(INSPECT, timeout=120)
@@ -70,3 +73,21 @@ for nid, c in counts.items():
 print("entry.js anonymous by position:")
 for (u, l, col), c in lines.most_common(6):
     print(f"{100*c/busy:5.1f}%  {u} line {l} col {col}")
+
+# Inclusive time of this crate's functions (the sample's whole stack counted once per name).
+parent = {}
+for nd in profile["nodes"]:
+    for ch in nd.get("children", []):
+        parent[ch] = nd["id"]
+inclusive = collections.Counter()
+for nid, c in counts.items():
+    seen, cur = set(), nid
+    while cur is not None:
+        name = nodes[cur]["callFrame"]["functionName"]
+        if name.startswith("cfsession_edge::") and name not in seen:
+            seen.add(name)
+            inclusive[name] += c
+        cur = parent.get(cur)
+print("this crate, inclusive (share of busy):")
+for name, c in inclusive.most_common(25):
+    print(f"{100*c/busy:5.1f}%  {name[:120]}")

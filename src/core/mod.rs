@@ -14,6 +14,7 @@ pub mod export;
 pub mod faults;
 pub mod forward;
 pub mod guard;
+pub mod headers;
 pub mod hooks;
 pub mod ids;
 pub mod index;

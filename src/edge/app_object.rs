@@ -196,13 +196,13 @@ pub fn touch(env: &Env, config: &Config, ctx: &Context) {
 
 /// Sends a batch of per-minute counts to the application object.
 pub async fn record(env: &Env, name: &str, batch: &[(u64, Counts)]) -> std::result::Result<(), EdgeError> {
-    let ns = env.durable_object("APP").map_err(|e| EdgeError::Internal(format!("APP binding: {e}")))?;
+    let ns = store::namespace(env, "APP")?;
     store::call::<_, bool>(&ns, name, "record", Some(&batch)).await.map(drop)
 }
 
 /// The application's kept history.
 pub async fn history(env: &Env, name: &str) -> std::result::Result<History, EdgeError> {
-    let ns = env.durable_object("APP").map_err(|e| EdgeError::Internal(format!("APP binding: {e}")))?;
+    let ns = store::namespace(env, "APP")?;
     store::call::<(), History>(&ns, name, "history", None)
         .await?
         .ok_or_else(|| EdgeError::Internal("history: no answer".into()))
@@ -210,6 +210,6 @@ pub async fn history(env: &Env, name: &str) -> std::result::Result<History, Edge
 
 /// Calls `op` (`get`, `touch`, `stop`) on the application object.
 pub async fn call(env: &Env, name: &str, op: &str) -> std::result::Result<Option<AppState>, EdgeError> {
-    let ns = env.durable_object("APP").map_err(|e| EdgeError::Internal(format!("APP binding: {e}")))?;
+    let ns = store::namespace(env, "APP")?;
     store::call::<(), AppState>(&ns, name, op, None).await
 }

@@ -6,6 +6,7 @@ mod app_object;
 mod ending;
 mod faults;
 mod hooks;
+mod incoming;
 mod index_object;
 mod kill;
 mod log;
@@ -23,41 +24,47 @@ mod users;
 
 use std::{cell::RefCell, rc::Rc};
 
-use worker::{event, Context, Env, Request, Response, Result};
+use worker::{event, Context, Env, Request, Result};
 
 use crate::core::{config::Config, error::EdgeError, forward::HOP_MARKER};
+use incoming::Incoming;
 
 /// Paths under this prefix are answered by the edge itself and never forwarded (and so are
 /// paths under `ADMIN_PREFIX`).
 const EDGE_PREFIX: &str = "/__session/";
 
+/// The Worker's entry point. It takes the platform's request as it is (workers-rs's wrapper
+/// would read `request.cf` on every request) and answers with a platform response.
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
     match handle(req, &env, &ctx).await {
         Ok(resp) => Ok(resp),
-        Err(err) => respond::error(&err),
+        Err(err) => respond::error(&err).map(Into::into),
     }
 }
 
-async fn handle(req: Request, env: &Env, ctx: &Context) -> std::result::Result<Response, EdgeError> {
-    if req.headers().has(HOP_MARKER).unwrap_or(false) {
+async fn handle(sys: web_sys::Request, env: &Env, ctx: &Context) -> std::result::Result<web_sys::Response, EdgeError> {
+    let req = Incoming::read(sys)?;
+    if req.header(HOP_MARKER).is_some() {
         return Err(EdgeError::LoopDetected);
     }
-    let path = req.path();
+    let path = req.url.path();
     if path == "/__session/health" {
         // A liveness probe: answers even when the configuration is invalid.
-        return respond::text(200, "ok\n");
+        return respond::text(200, "ok\n").map(Into::into);
     }
     let config = config(env)?;
     faults::install(&config.faults);
     let admin_root = config.admin_prefix.trim_end_matches('/');
     if let Some(rest) = path.strip_prefix(config.admin_prefix.as_str()).or_else(|| (path == admin_root).then_some("")) {
         let rest = rest.to_owned();
-        return admin::handle(req, &rest, env, &config).await.map_err(|e| EdgeError::Internal(e.to_string()));
+        let resp = admin::handle(Request::from(req.sys), &rest, env, &config).await;
+        return resp.map(Into::into).map_err(|e| EdgeError::Internal(e.to_string()));
     }
     if let Some(rest) = path.strip_prefix(crate::core::origin_api::API_PREFIX) {
         let rest = rest.to_owned();
-        return origin_api::handle(req, &rest, env, &config).await.map_err(|e| EdgeError::Internal(e.to_string()));
+        let resp = origin_api::handle(Request::from(req.sys), &rest, env, &config).await;
+        return resp.map(Into::into).map_err(|e| EdgeError::Internal(e.to_string()));
     }
     if path.starts_with(EDGE_PREFIX) {
         return Err(EdgeError::NotFound("no such edge endpoint"));

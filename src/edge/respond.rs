@@ -3,7 +3,10 @@
 use crate::edge::log::{self, LogLine};
 use worker::{Headers, Response, Result};
 
-use crate::core::error::EdgeError;
+use crate::core::{
+    error::EdgeError,
+    headers::{self as header_list, HeaderList},
+};
 
 /// Answers `err` with its status and plain-text reason, and logs it.
 pub fn error(err: &EdgeError) -> Result<Response> {
@@ -35,6 +38,17 @@ pub fn apply_expiry(headers: &Headers, expiry: &[(&'static str, String)]) -> Res
         }
     }
     Ok(())
+}
+
+/// [`apply_expiry`] on a header list.
+pub fn add_expiry(headers: &mut HeaderList, expiry: Vec<(&'static str, String)>) {
+    for (name, value) in expiry {
+        if name == "set-cookie" {
+            headers.push((name.to_owned(), value));
+        } else {
+            header_list::set(headers, name, value);
+        }
+    }
 }
 
 /// A JSON response, never cached.

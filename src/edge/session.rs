@@ -4,15 +4,16 @@
 //! differs between the modes is decided in [`crate::core::mode`].
 
 use crate::edge::log::{self, LogLine};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
-use worker::{Context, Env, Request, Response};
+use worker::{Context, Env};
 
 use super::{
     ending::UNCONFIRMED_HEADER,
+    incoming::Incoming,
     kill,
     platform::{now_ms, PlatformRandom},
-    proxy::{self, Forward},
+    proxy::{self, OriginReply},
     respond, stats,
     store::Sessions,
 };
@@ -23,6 +24,7 @@ use crate::core::{
     error::EdgeError,
     forward,
     guard::{Binding, OriginIds},
+    headers::{self, Additions, HeaderList},
     ids::{CfToken, Cfid, TokenKey},
     kill::RequestSite,
     mode::{self, Presented},
@@ -93,39 +95,34 @@ impl Edge<'_> {
 }
 
 /// Handles a request for the site (anything outside the edge's own paths).
-pub async fn handle(req: Request, env: &Env, config: &Config, ctx: &Context) -> Result<Response, EdgeError> {
-    let url = req.url().map_err(EdgeError::internal)?;
-    let header = |name: &str| req.headers().get(name).ok().flatten();
-    let cookie_header = header("cookie");
+pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) -> Result<web_sys::Response, EdgeError> {
+    let url = &req.url;
+    let cookie_header = req.header("cookie");
     let trigger = config.kill.trigger(url.path(), url.query());
     if trigger.is_none() && config.bypass.matches(url.path()) {
-        return bypass(req, config, &url, cookie_header.as_deref()).await;
+        return bypass(&req, config).await;
     }
     let now = now_ms();
-    let key = TokenKey::derive(config.signing_key.expose());
-    let method = req.inner().method();
+    let key = token_key(config);
     let edge = Edge { env, config, ctx, sessions: Sessions::from_env(env)?, key, now };
     // Read only when a session is about to be stored (once per session).
-    let client = || {
-        let country = req.cf().and_then(|cf| cf.country());
-        ClientHints::new(header("user-agent").as_deref(), country.as_deref()).unwrap_or_default()
-    };
-    let identified = mode::identify(config, cookie_header.as_deref(), url.query(), &edge.key);
+    let client = || ClientHints::new(req.header("user-agent"), req.country().as_deref()).unwrap_or_default();
+    let identified = mode::identify(config, cookie_header, url.query(), &edge.key);
     if let Some(why) = identified.ignored {
         edge.count(|c| c.refused += 1);
         log::emit(LogLine::info("session.refused").reason("invalid").msg(format!("ignored {why}")));
     }
 
     if let Some(trigger) = trigger {
-        let (sfs, origin, referer) = (header("sec-fetch-site"), header("origin"), header("referer"));
-        let host = forward::ForwardedFor::compute(&url, None, None).host;
+        let host = forward::ForwardedFor::compute(url, None, None).host;
         let from = RequestSite {
-            sec_fetch_site: sfs.as_deref(),
-            origin: origin.as_deref(),
-            referer: referer.as_deref(),
+            sec_fetch_site: req.header("sec-fetch-site"),
+            origin: req.header("origin"),
+            referer: req.header("referer"),
             host: &host,
         };
-        return kill::respond(&edge, &method, &url, trigger, &from, identified.presented).await;
+        let resp = kill::respond(&edge, &req.method, url, trigger, &from, identified.presented).await?;
+        return Ok(resp.into());
     }
 
     let (resumed, quiet) = match identified.presented {
@@ -142,25 +139,30 @@ pub async fn handle(req: Request, env: &Env, config: &Config, ctx: &Context) -> 
         (None, SessionMode::Guard) => None,
     };
 
-    let mut target = forward::target_url(config.origin.as_ref(), &url);
+    let mut target = forward::target_url(config.origin.as_ref(), url);
     target.set_query(mode::forward_query(config, url.query(), current.as_ref().map(|c| &c.origin)).as_deref());
-    let session_headers = match (&current, config.mode) {
+    let session = match (&current, config.mode) {
         (Some(c), SessionMode::Edge) => {
             let hits = config.policy.count_hits.then_some(c.view.hits);
             let attached = Attached::new(c.cfid.as_str(), c.new, hits, &c.view.data);
-            attached.headers(&config.origin_keys(), now / 1000, &method, target.path(), target.query().unwrap_or(""))
+            attached.headers(
+                &config.origin_keys(),
+                now / 1000,
+                &req.method,
+                target.path(),
+                target.query().unwrap_or(""),
+            )
         }
         _ => Vec::new(),
     };
-    let cookie = mode::forward_cookie(config, cookie_header.as_deref(), current.is_some());
-    let referer = header("referer").and_then(|r| forward::clean_referer(&r));
-    let reply = proxy::forward(req, Forward { request_url: &url, target, session_headers, cookie, referer }).await?;
+    let cookie = mode::forward_cookie(config, cookie_header, current.is_some());
+    let referer = req.header("referer").and_then(forward::clean_referer);
+    let mut reply = proxy::forward(&req, &target, Additions { session, cookie, referer }).await?;
 
     let changes = parse_origin_changes(reply.set.as_deref(), reply.action.as_deref(), reply.user.as_deref());
     for problem in &changes.problems {
         log::emit(LogLine::warn("origin.change_refused").msg(problem.to_string()));
     }
-    let mut response = reply.response;
     let current = match config.mode {
         SessionMode::Edge => {
             let current = current.ok_or_else(|| EdgeError::internal("edge mode without a session"))?;
@@ -179,58 +181,51 @@ pub async fn handle(req: Request, env: &Env, config: &Config, ctx: &Context) -> 
         SessionMode::Guard => guard::after_response(&edge, current, &reply.set_cookies, &changes, quiet).await,
     };
     // (Guard mode, quiet: the browser already holds the rotated session's cookies.)
-    pass_origin_cookies(&mut response, &reply.set_cookies, config, quiet)?;
+    pass_origin_cookies(&mut reply, config, quiet);
     if let Some(current) = &current {
-        set_cookies(&mut response, current, config, now).map_err(EdgeError::internal)?;
+        set_cookies(&mut reply.headers, current, config, now);
         if current.end_unconfirmed {
-            response.headers_mut().set(UNCONFIRMED_HEADER, "retrying").map_err(EdgeError::internal)?;
+            headers::set(&mut reply.headers, UNCONFIRMED_HEADER, "retrying");
         }
     }
-    Ok(response)
+    reply.into_response()
 }
 
 /// A request for a path without a session (`SESSION_BYPASS`): no object call, no session
 /// headers, no cookies set; the session's cookies are still removed before forwarding, and the
 /// origin's answer cannot change them.
-async fn bypass(
-    req: Request,
-    config: &Config,
-    url: &url::Url,
-    cookie_header: Option<&str>,
-) -> Result<Response, EdgeError> {
-    let mut target = forward::target_url(config.origin.as_ref(), url);
-    target.set_query(mode::forward_query(config, url.query(), None).as_deref());
-    let cookie = mode::forward_cookie(config, cookie_header, false);
-    let referer = req.headers().get("referer").ok().flatten().and_then(|r| forward::clean_referer(&r));
-    let fwd = Forward { request_url: url, target, session_headers: Vec::new(), cookie, referer };
-    let reply = proxy::forward(req, fwd).await?;
-    let mut response = reply.response;
-    pass_origin_cookies(&mut response, &reply.set_cookies, config, true)?;
-    Ok(response)
+async fn bypass(req: &Incoming, config: &Config) -> Result<web_sys::Response, EdgeError> {
+    let mut target = forward::target_url(config.origin.as_ref(), &req.url);
+    target.set_query(mode::forward_query(config, req.url.query(), None).as_deref());
+    let cookie = mode::forward_cookie(config, req.header("cookie"), false);
+    let referer = req.header("referer").and_then(forward::clean_referer);
+    let mut reply = proxy::forward(req, &target, Additions { session: Vec::new(), cookie, referer }).await?;
+    pass_origin_cookies(&mut reply, config, true);
+    reply.into_response()
 }
 
 /// Appends the origin's `Set-Cookie`s the browser may have. Edge mode drops the origin's own
 /// CFID/CFTOKEN (with a log line); in guard mode, `drop_guarded` drops those for its session
 /// cookies (an asset's answer, or one to a request that carried a just-rotated binding).
-fn pass_origin_cookies(
-    response: &mut Response,
-    set_cookies: &[String],
-    config: &Config,
-    drop_guarded: bool,
-) -> Result<(), EdgeError> {
-    let headers = response.headers_mut();
-    for sc in set_cookies {
-        if !mode::keep_origin_set_cookie(config, sc) {
+fn pass_origin_cookies(reply: &mut OriginReply, config: &Config, drop_guarded: bool) {
+    for sc in std::mem::take(&mut reply.set_cookies) {
+        if !mode::keep_origin_set_cookie(config, &sc) {
             warn_origin_cookies_once();
-        } else if !(drop_guarded && config.mode == SessionMode::Guard && guard::is_guarded(config, sc)) {
-            headers.append("set-cookie", sc).map_err(EdgeError::internal)?;
+        } else if !(drop_guarded && config.mode == SessionMode::Guard && guard::is_guarded(config, &sc)) {
+            reply.headers.push(("set-cookie".into(), sc));
         }
     }
-    Ok(())
 }
 
 thread_local! {
     static WARNED_ORIGIN_COOKIES: Cell<bool> = const { Cell::new(false) };
+    /// The CFTOKEN key, derived once per isolate (like the configuration it comes from).
+    static TOKEN_KEY: RefCell<Option<TokenKey>> = const { RefCell::new(None) };
+}
+
+/// The CFTOKEN key for `config`'s signing key.
+fn token_key(config: &Config) -> TokenKey {
+    TOKEN_KEY.with(|k| k.borrow_mut().get_or_insert_with(|| TokenKey::derive(config.signing_key.expose())).clone())
 }
 
 /// One log line per isolate when the origin sets session cookies the edge drops (edge mode).
@@ -336,21 +331,19 @@ fn unstored_view(config: &Config, now: UnixMs) -> SessionView {
 }
 
 /// Sets, refreshes or expires the session cookies as the request's outcome says.
-fn set_cookies(response: &mut Response, current: &Current, config: &Config, now: UnixMs) -> worker::Result<()> {
-    let headers = response.headers_mut();
+fn set_cookies(headers: &mut HeaderList, current: &Current, config: &Config, now: UnixMs) {
     let set = match current.cookies {
         CookieAction::Keep => false,
         CookieAction::SetNew => true,
         CookieAction::Refresh => config.cookie.expiry == CookieExpiry::Sliding,
         CookieAction::Expire => {
-            respond::apply_expiry(headers, &mode::expiry(config))?;
+            respond::add_expiry(headers, mode::expiry(config));
             false
         }
     };
     if set {
         for c in mode::session_cookies(config, &current.cfid, &current.token, current.view.idle_timeout_s, now) {
-            headers.append("set-cookie", &c)?;
+            headers.push(("set-cookie".into(), c));
         }
     }
-    Ok(())
 }

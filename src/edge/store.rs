@@ -5,11 +5,10 @@
 //! [`EdgeError::SessionStore`]; what each request path then does is in `docs/security.md`
 //! ("When a Durable Object fails").
 
-use std::time::Duration;
+use std::{cell::RefCell, time::Duration};
 
-use futures_util::future::{select, Either};
 use serde::{de::DeserializeOwned, Serialize};
-use worker::{Delay, Env, ObjectNamespace};
+use worker::{Env, ObjectNamespace};
 
 use super::faults;
 
@@ -31,16 +30,45 @@ fn store_err(e: impl std::fmt::Display) -> EdgeError {
     EdgeError::SessionStore(e.to_string())
 }
 
-fn namespace(env: &Env, binding: &str) -> Result<ObjectNamespace, EdgeError> {
-    env.durable_object(binding).map_err(|e| EdgeError::Internal(format!("{binding} binding: {e}")))
+thread_local! {
+    /// The namespaces this isolate has looked up: bindings change only with a deploy, which
+    /// starts new isolates (workers-rs checks a binding's class name on every lookup).
+    static NAMESPACES: RefCell<Vec<(&'static str, ObjectNamespace)>> = const { RefCell::new(Vec::new()) };
 }
 
-#[wasm_bindgen::prelude::wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen)]
+/// The Durable Object namespace bound as `binding`, looked up once per isolate.
+pub fn namespace(env: &Env, binding: &'static str) -> Result<ObjectNamespace, EdgeError> {
+    let known = NAMESPACES.with(|n| n.borrow().iter().find(|(b, _)| *b == binding).map(|(_, ns)| ns.clone()));
+    if let Some(ns) = known {
+        return Ok(ns);
+    }
+    let ns = env.durable_object(binding).map_err(|e| EdgeError::Internal(format!("{binding} binding: {e}")))?;
+    NAMESPACES.with(|n| n.borrow_mut().push((binding, ns.clone())));
+    Ok(ns)
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen(
+    wasm_bindgen = ::worker::wasm_bindgen,
+    inline_js = "export function callObject(ns, name, op, body, ms) {
+        let timer;
+        const late = new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms);
+        });
+        return Promise.race([ns.getByName(name).call(op, body), late]).finally(() => clearTimeout(timer));
+    }"
+)]
 extern "C" {
-    /// An object's RPC stub: `call(op, body)` as `src/entry.mjs` exposes it.
-    type ObjectRpc;
-    #[wasm_bindgen(method, catch, js_name = call)]
-    fn call(this: &ObjectRpc, op: &str, body: &str) -> std::result::Result<js_sys::Promise, wasm_bindgen::JsValue>;
+    /// `call(op, body)` on the object `name` of namespace `ns` over Durable Object RPC (the
+    /// method `src/entry.mjs` exposes), rejected after `ms`: one crossing of the wasm boundary
+    /// for the stub, the call and its timer.
+    #[wasm_bindgen(catch, js_name = callObject)]
+    fn call_object(
+        ns: &wasm_bindgen::JsValue,
+        name: &str,
+        op: &str,
+        body: &str,
+        ms: u32,
+    ) -> std::result::Result<js_sys::Promise, wasm_bindgen::JsValue>;
 }
 
 /// Calls operation `op` on the object named `name`. `Ok(None)` when it has nothing (404).
@@ -66,17 +94,13 @@ async fn exchange(
     op: &str,
     body: Option<String>,
 ) -> Result<Option<String>, EdgeError> {
-    let rpc: ObjectRpc = ns.get_by_name(name).map_err(store_err)?.into_rpc();
-    let promise = rpc.call(op, body.as_deref().unwrap_or("null")).map_err(|e| store_err(format!("{op}: {e:?}")))?;
-    let call = std::pin::pin!(worker::wasm_bindgen_futures::JsFuture::from(promise));
-    let timeout = std::pin::pin!(Delay::from(CALL_TIMEOUT));
-    match select(call, timeout).await {
-        Either::Left((Ok(v), _)) if v.is_null() || v.is_undefined() => Ok(None),
-        Either::Left((Ok(v), _)) => v.as_string().map(Some).ok_or_else(|| store_err(format!("{op}: not a JSON text"))),
-        Either::Left((Err(e), _)) => {
-            Err(store_err(format!("{op}: {}", e.as_string().unwrap_or_else(|| format!("{e:?}")))))
-        }
-        Either::Right(_) => Err(store_err(format!("{op}: no answer within {} s", CALL_TIMEOUT.as_secs()))),
+    let ms = CALL_TIMEOUT.as_millis() as u32;
+    let failed = |e: wasm_bindgen::JsValue| store_err(format!("{op}: {}", super::incoming::js_message(&e)));
+    let promise = call_object(ns.as_ref(), name, op, body.as_deref().unwrap_or("null"), ms).map_err(failed)?;
+    match worker::wasm_bindgen_futures::JsFuture::from(promise).await {
+        Ok(v) if v.is_null() || v.is_undefined() => Ok(None),
+        Ok(v) => v.as_string().map(Some).ok_or_else(|| store_err(format!("{op}: not a JSON text"))),
+        Err(e) => Err(failed(e)),
     }
 }
 
