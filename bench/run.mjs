@@ -3,7 +3,7 @@
 //
 // Usage: node bench/run.mjs [--runs 3] [--duration 5] [--out bench/results]
 //                           [--systems <substring>,…] [--workloads reads,writes,new,kill,page,mixed]
-//                           [--baseline <dir>]
+//                           [--baseline <dir>] [--warmup 2]
 // --baseline: a second checkout of this repository, built (`scripts/build` there), benchmarked
 // as the system "cfsession-edge (baseline)" in the same interleaved rounds: A/B a change
 // against its parent, e.g. `git worktree add /tmp/base HEAD~1 && (cd /tmp/base && scripts/build)`.
@@ -20,6 +20,10 @@ const arg = (name, fallback) => {
 };
 const RUNS = Number(arg("runs", 3));
 const DURATION = Number(arg("duration", 5));
+// Each instance first serves its workload unmeasured for this long: a fresh isolate compiles
+// and optimises its code (V8 tiers wasm and JS up in the background while the first requests
+// run), a cost a long-lived production isolate pays once.
+const WARMUP = Number(arg("warmup", 2));
 const OUT = path.resolve(root, arg("out", "bench/results"));
 const ONLY_SYSTEMS = arg("systems", "").split(",").filter(Boolean);
 const ONLY_WORKLOADS = arg("workloads", "").split(",").filter(Boolean);
@@ -234,9 +238,9 @@ const toMs = (s) => {
   return m ? Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]] : NaN;
 };
 
-function runWrk(base, script, workload) {
+function runWrk(base, script, workload, seconds = DURATION) {
   const conns = workload === "kill" ? THREADS : CONNECTIONS;
-  const out = execFileSync("wrk", ["-t", String(THREADS), "-c", String(conns), "-d", `${DURATION}s`, "--latency", "-s", script, base],
+  const out = execFileSync("wrk", ["-t", String(THREADS), "-c", String(conns), "-d", `${seconds}s`, "--latency", "-s", script, base],
     { encoding: "utf8" });
   const num = (re) => Number((re.exec(out) ?? [])[1]);
   return {
@@ -292,6 +296,7 @@ async function measure(sys, workload) {
   try {
     const cookies = ["reads", "writes", "page", "mixed"].includes(workload) ? await prepareSessions(base) : null;
     const script = wrkScript(workload, cookies);
+    if (WARMUP > 0) runWrk(base, script, workload, WARMUP);
     const isCf = sys.name.startsWith("cfsession");
     const writesBefore = isCf && cookies ? await cfsessionWrites(base, cookies) : null;
     const cpuBefore = workerdCpu(proc.pid);

@@ -1,8 +1,9 @@
 # Samples workerd's CPU profile (Chrome DevTools protocol, through wrangler's inspector proxy)
 # while wrk loads the edge, then prints self time by function and by place (wasm, the JS
 # glue, the runtime). Build with `CFS_KEEP_NAMES=1 scripts/build` so wasm frames have names,
-# start `wrangler dev --inspector-port <P> ...` against bench/origin.mjs, then:
-#   python3 bench/profile/profile.py http://127.0.0.1:<port> ws://127.0.0.1:<P>/ws 10 reads
+# start `wrangler dev --inspector-port <P> ...` against bench/origin.mjs (bench/profile/run does
+# all of this), then:
+#   python3 bench/profile/profile.py http://127.0.0.1:<port> ws://127.0.0.1:<P>/ws 10 reads  (or writes, new)
 # Needs `pip install websocket-client` and wrk. See docs/performance.md ("CPU profile").
 import json, subprocess, sys, urllib.request, http.cookiejar, collections, websocket
 
@@ -37,6 +38,7 @@ cmd("Profiler.start")
 out = subprocess.run(["wrk", "-t2", "-c16", f"-d{SECONDS}s", "-s", "/tmp/prof/load.lua", EDGE], capture_output=True, text=True).stdout
 profile = cmd("Profiler.stop")["profile"]
 print([l for l in out.splitlines() if "Requests/sec" in l][0])
+served = int([l for l in out.splitlines() if "requests in" in l][0].split()[0])
 nodes = {nd["id"]: nd for nd in profile["nodes"]}
 counts = collections.Counter(profile["samples"])
 total = sum(counts.values())
@@ -60,6 +62,7 @@ for nid, c in counts.items():
     by_place[place] += c
     top[(place, name or "(anonymous)")] += c
 print(f"busy samples: {busy}")
+print(f"busy samples per request: {busy / served:.3f} (one sample per 200 us of the isolate's thread)")
 for p, c in by_place.most_common(8):
     print(f"{100*c/busy:5.1f}% of busy  {p}")
 print("top functions (share of busy):")
