@@ -1,7 +1,8 @@
-//! Header lists as the edge handles them: a request's or response's headers read across the
-//! platform boundary in one piece, then filtered and extended here, in plain Rust, and handed
-//! back in one piece (see `src/edge/incoming.rs`). Names are lower-case, as the platform's
-//! `Headers` iteration yields them; repeated names other than `set-cookie` arrive combined.
+//! Header handling as the edge does it: the client's (or the origin's) headers are read across
+//! the platform boundary once, as a list; what passes is decided here, in plain Rust, as
+//! [`Edits`] that the platform applies to its own copy of the headers (see
+//! `src/edge/incoming.rs`). Names are lower-case, as the platform's `Headers` iteration yields
+//! them; repeated names other than `set-cookie` arrive combined.
 
 use url::Url;
 
@@ -13,15 +14,98 @@ use super::{
 /// `(name, value)` pairs in order.
 pub type HeaderList = Vec<(String, String)>;
 
-/// The first value of `name` (lower-case) in `list`.
+/// The first value of `name` in `list`.
 pub fn get<'a>(list: &'a [(String, String)], name: &str) -> Option<&'a str> {
     list.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
 }
 
-/// Sets `name` to `value`: replaces every earlier value, or appends.
-pub fn set(list: &mut HeaderList, name: &str, value: impl Into<String>) {
-    list.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-    list.push((name.to_owned(), value.into()));
+/// One change to a set of headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edit {
+    /// Remove every value of the name.
+    Delete(String),
+    /// Add a value (after any the name has).
+    Append(String, String),
+}
+
+/// Changes to a set of headers, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Edits(Vec<Edit>);
+
+/// A header name or value with a line break: refused (it would split into other headers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineBreak(pub String);
+
+impl Edits {
+    pub fn delete(&mut self, name: &str) {
+        self.0.push(Edit::Delete(name.to_owned()));
+    }
+
+    pub fn append(&mut self, name: &str, value: impl Into<String>) {
+        self.0.push(Edit::Append(name.to_owned(), value.into()));
+    }
+
+    /// Replaces every value of `name` with `value`.
+    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        self.delete(name);
+        self.append(name, value);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The edits as lines for the platform side: `d`, name; or `a`, name, value. Header names
+    /// and values never contain line breaks (the platform refuses them), so one with a line
+    /// break is an error here rather than a header smuggled in.
+    pub fn encode(&self) -> Result<String, LineBreak> {
+        let mut out = String::new();
+        let mut line = |s: &str| {
+            if s.contains(['\n', '\r']) {
+                return Err(LineBreak(s.chars().take(40).collect()));
+            }
+            out.push_str(s);
+            out.push('\n');
+            Ok(())
+        };
+        for edit in &self.0 {
+            match edit {
+                Edit::Delete(name) => {
+                    line("d")?;
+                    line(name)?;
+                }
+                Edit::Append(name, value) => {
+                    line("a")?;
+                    line(name)?;
+                    line(value)?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The edits applied to `list` (what the platform does with them).
+    pub fn apply(&self, list: &[(String, String)]) -> HeaderList {
+        let mut out = list.to_vec();
+        for edit in &self.0 {
+            match edit {
+                Edit::Delete(name) => out.retain(|(n, _)| !n.eq_ignore_ascii_case(name)),
+                Edit::Append(name, value) => out.push((name.clone(), value.clone())),
+            }
+        }
+        out
+    }
+
+    /// Deletes each name once, in first-seen order.
+    fn delete_each<'a>(&mut self, names: impl Iterator<Item = &'a str>) {
+        let mut seen: Vec<&str> = Vec::new();
+        for name in names {
+            if !seen.iter().any(|s| s.eq_ignore_ascii_case(name)) {
+                seen.push(name);
+                self.delete(name);
+            }
+        }
+    }
 }
 
 /// What the edge adds to a forwarded request.
@@ -35,46 +119,45 @@ pub struct Additions {
     pub referer: Option<String>,
 }
 
-/// The headers sent to the origin: the client's, less hop-by-hop, edge-owned, spoofable and
-/// `X-Session-*` ones, plus the session headers, `X-Forwarded-*` and the loop marker.
-pub fn to_origin(client: &[(String, String)], request_url: &Url, add: Additions) -> HeaderList {
+/// The edits that turn the client's headers into the origin's: the client's, less
+/// hop-by-hop, edge-owned, spoofable and `X-Session-*` ones, plus the session headers,
+/// `X-Forwarded-*` and the loop marker.
+pub fn to_origin(client: &[(String, String)], request_url: &Url, add: Additions) -> Edits {
     let listed = forward::connection_tokens(get(client, "connection"));
-    let mut out: HeaderList = client
-        .iter()
-        .filter(|(name, _)| {
-            forward::keep_request_header(name, &listed)
-                && !protocol::is_session_header(name)
-                && !name.eq_ignore_ascii_case("cookie")
-                && !name.eq_ignore_ascii_case("referer")
-                && !name.eq_ignore_ascii_case("accept-encoding")
-        })
-        .cloned()
-        .collect();
+    let mut edits = Edits::default();
+    edits.delete_each(client.iter().map(|(n, _)| n.as_str()).filter(|name| {
+        !forward::keep_request_header(name, &listed)
+            || protocol::is_session_header(name)
+            || name.eq_ignore_ascii_case("cookie")
+            || name.eq_ignore_ascii_case("referer")
+            || name.eq_ignore_ascii_case("accept-encoding")
+    }));
     if let Some(cookie) = add.cookie {
-        out.push(("cookie".into(), cookie));
+        edits.append("cookie", cookie);
     }
     if let Some(referer) = add.referer {
-        out.push(("referer".into(), referer));
+        edits.append("referer", referer);
     }
     let fwd = ForwardedFor::compute(request_url, get(client, "x-forwarded-for"), get(client, "cf-connecting-ip"));
     if let Some(chain) = fwd.for_chain {
-        out.push(("x-forwarded-for".into(), chain));
+        edits.append("x-forwarded-for", chain);
     }
-    out.push(("x-forwarded-proto".into(), fwd.proto));
-    out.push(("x-forwarded-host".into(), fwd.host));
-    out.push(("accept-encoding".into(), forward::accept_encoding(get(client, "accept-encoding")).to_owned()));
+    edits.append("x-forwarded-proto", fwd.proto);
+    edits.append("x-forwarded-host", fwd.host);
+    edits.append("accept-encoding", forward::accept_encoding(get(client, "accept-encoding")));
     for (name, value) in add.session {
-        out.push((name.to_owned(), value));
+        edits.append(name, value);
     }
-    out.push((HOP_MARKER.into(), "1".into()));
-    out
+    edits.append(HOP_MARKER, "1");
+    edits
 }
 
-/// The origin's response headers, taken apart: what the client gets (less hop-by-hop,
-/// `Set-Cookie` and `X-Session-*` ones), and the origin's cookies and session control headers.
+/// The origin's response headers, taken apart: the edits that leave what the client gets
+/// (less hop-by-hop, `Set-Cookie` and `X-Session-*` ones), and the origin's cookies and
+/// session control headers.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct FromOrigin {
-    pub kept: HeaderList,
+    pub edits: Edits,
     /// Every `Set-Cookie` value (the session flow decides which reach the client).
     pub set_cookies: Vec<String>,
     /// `X-Session-Set`, `X-Session-Action`, `X-Session-User`.
@@ -84,24 +167,29 @@ pub struct FromOrigin {
 }
 
 /// Takes the origin's response headers apart (see [`FromOrigin`]).
-pub fn from_origin(origin: HeaderList) -> FromOrigin {
-    let listed = forward::connection_tokens(get(&origin, "connection"));
+pub fn from_origin(origin: &[(String, String)]) -> FromOrigin {
+    let listed = forward::connection_tokens(get(origin, "connection"));
     let mut out = FromOrigin::default();
+    let mut dropped = Vec::new();
     for (name, value) in origin {
         if name.eq_ignore_ascii_case("set-cookie") {
-            out.set_cookies.push(value);
-        } else if protocol::is_session_header(&name) {
+            out.set_cookies.push(value.clone());
+        } else if protocol::is_session_header(name) {
             let slot = match name.to_ascii_lowercase().as_str() {
-                protocol::SET => &mut out.set,
-                protocol::ACTION => &mut out.action,
-                protocol::USER => &mut out.user,
-                _ => continue,
+                protocol::SET => Some(&mut out.set),
+                protocol::ACTION => Some(&mut out.action),
+                protocol::USER => Some(&mut out.user),
+                _ => None,
             };
-            slot.get_or_insert(value);
-        } else if forward::keep_response_header(&name, &listed) {
-            out.kept.push((name, value));
+            if let Some(slot) = slot {
+                slot.get_or_insert_with(|| value.clone());
+            }
+        } else if forward::keep_response_header(name, &listed) {
+            continue;
         }
+        dropped.push(name.as_str());
     }
+    out.edits.delete_each(dropped.into_iter());
     out
 }
 
@@ -132,9 +220,9 @@ mod tests {
             cookie: Some("a=b".into()),
             referer: Some("https://s.example/".into()),
         };
-        let out = to_origin(&client, &Url::parse("https://s.example:8443/p").unwrap(), add);
+        let edits = to_origin(&client, &Url::parse("https://s.example:8443/p").unwrap(), add);
         assert_eq!(
-            out,
+            edits.apply(&client),
             list(&[
                 ("accept", "text/html"),
                 ("cookie", "a=b"),
@@ -152,7 +240,7 @@ mod tests {
     #[test]
     fn no_cookie_and_no_referer_stay_out() {
         let client = list(&[("cookie", "CFID=1"), ("referer", "not a url"), ("accept-encoding", "br")]);
-        let out = to_origin(&client, &Url::parse("http://s.example/").unwrap(), Additions::default());
+        let out = to_origin(&client, &Url::parse("http://s.example/").unwrap(), Additions::default()).apply(&client);
         assert_eq!(get(&out, "cookie"), None);
         assert_eq!(get(&out, "referer"), None);
         assert_eq!(get(&out, "accept-encoding"), Some("br"));
@@ -172,8 +260,8 @@ mod tests {
             ("x-session-user", "alice"),
             ("x-session-other", "dropped"),
         ]);
-        let got = from_origin(origin);
-        assert_eq!(got.kept, list(&[("content-type", "text/html")]));
+        let got = from_origin(&origin);
+        assert_eq!(got.edits.apply(&origin), list(&[("content-type", "text/html")]));
         assert_eq!(got.set_cookies, ["a=1", "CFID=2"]);
         assert_eq!(got.set.as_deref(), Some("{\"a\":1}"));
         assert_eq!(got.action.as_deref(), Some("invalidate"));
@@ -181,9 +269,29 @@ mod tests {
     }
 
     #[test]
+    fn a_clean_origin_response_needs_no_edits() {
+        let origin = list(&[("content-type", "text/plain"), ("cache-control", "no-store"), ("date", "x")]);
+        assert!(from_origin(&origin).edits.is_empty());
+    }
+
+    #[test]
     fn set_replaces_every_earlier_value() {
-        let mut l = list(&[("cache-control", "max-age=60"), ("x", "1"), ("Cache-Control", "public")]);
-        set(&mut l, "cache-control", "no-store");
-        assert_eq!(l, list(&[("x", "1"), ("cache-control", "no-store")]));
+        let l = list(&[("cache-control", "max-age=60"), ("x", "1"), ("Cache-Control", "public")]);
+        let mut edits = Edits::default();
+        edits.set("cache-control", "no-store");
+        assert_eq!(edits.apply(&l), list(&[("x", "1"), ("cache-control", "no-store")]));
+    }
+
+    #[test]
+    fn edits_encode_as_lines_and_refuse_line_breaks() {
+        let mut edits = Edits::default();
+        edits.delete("cookie");
+        edits.append("x-a", "1");
+        assert_eq!(edits.encode().unwrap(), "d\ncookie\na\nx-a\n1\n");
+        edits.append("x-b", "2\r\nx-session-id: forged");
+        assert!(edits.encode().is_err());
+        let mut edits = Edits::default();
+        edits.append("x\nsmuggled", "1");
+        assert!(edits.encode().is_err());
     }
 }

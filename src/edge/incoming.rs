@@ -1,18 +1,19 @@
-//! The client's request as the Worker reads it, and the platform objects built for the
-//! origin and the client. A header list crosses the wasm boundary as one text, name and value
-//! on lines of their own (header names and values never contain a line break: the platform
-//! refuses them), instead of a call per header and per value. workers-rs's `Request` wrapper is skipped on the site path:
-//! it reads `request.cf` on every request, which the edge needs only for a new session's
-//! client hints.
+//! The client's request as the Worker reads it, and the platform objects built for the origin
+//! and the client. Headers cross the wasm boundary in one piece each way: read as one text
+//! (name and value on lines of their own), changed as [`Edits`] that a small JS function
+//! applies to the platform's own copy (`new Headers(request.headers)`, `new Response(body,
+//! response)`). A response that needs no change is passed on as the origin sent it.
+//! workers-rs's `Request` wrapper is skipped on the site path: it reads `request.cf` on every
+//! request, which the edge needs only for a new session's client hints.
 
 use js_sys::Reflect;
 use url::Url;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Headers, ReadableStream, Request, RequestInit, RequestRedirect, Response, ResponseInit};
+use web_sys::{Headers, Request, Response};
 
 use crate::core::{
     error::EdgeError,
-    headers::{self, HeaderList},
+    headers::{self, Edits, HeaderList},
 };
 
 /// A JS exception's message (an `Error`'s, or the value itself as text).
@@ -61,18 +62,44 @@ impl Incoming {
         for (const [name, value] of headers) lines += name + '\\n' + value + '\\n';
         return lines;
     }
-    export function headersOf(lines) {
-        const headers = new Headers();
+    function edit(headers, lines) {
         const l = lines.split('\\n');
-        for (let i = 0; i + 1 < l.length; i += 2) headers.append(l[i], l[i + 1]);
-        return headers;
+        for (let i = 0; i < l.length - 1; ) {
+            if (l[i] === 'd') {
+                headers.delete(l[i + 1]);
+                i += 2;
+            } else {
+                headers.append(l[i + 1], l[i + 2]);
+                i += 3;
+            }
+        }
+    }
+    export function originRequest(client, url, lines) {
+        const headers = new Headers(client.headers);
+        edit(headers, lines);
+        return new Request(url, { method: client.method, headers, body: client.body, redirect: 'manual' });
+    }
+    export function editedResponse(origin, lines) {
+        if (!lines) return origin;
+        const response = new Response(origin.body, origin);
+        edit(response.headers, lines);
+        return response;
     }"
 )]
 extern "C" {
     #[wasm_bindgen(js_name = headerLines)]
     fn header_lines(headers: &Headers) -> String;
-    #[wasm_bindgen(catch, js_name = headersOf)]
-    fn headers_of(lines: &str) -> Result<Headers, JsValue>;
+    #[wasm_bindgen(catch, js_name = originRequest)]
+    fn origin_request_js(client: &Request, url: &str, lines: &str) -> Result<Request, JsValue>;
+    #[wasm_bindgen(catch, js_name = editedResponse)]
+    fn edited_response_js(origin: &Response, lines: &str) -> Result<Response, JsValue>;
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen)]
+extern "C" {
+    /// The platform's (global) `fetch`.
+    #[wasm_bindgen(js_name = fetch)]
+    fn platform_fetch(request: &Request) -> js_sys::Promise;
 }
 
 /// A header list from the platform's `Headers`, in one crossing.
@@ -86,48 +113,20 @@ pub fn read_headers(h: &Headers) -> HeaderList {
     out
 }
 
-/// The platform's `Headers` for a header list, in one crossing. A name or value with a line
-/// break is refused (it would split into other headers).
-fn headers_init(list: &HeaderList) -> Result<Headers, EdgeError> {
-    let mut lines = String::new();
-    for (name, value) in list {
-        if name.contains(['\n', '\r']) || value.contains(['\n', '\r']) {
-            return Err(EdgeError::Internal(format!("header {name:?}: line break in a header")));
-        }
-        lines.push_str(name);
-        lines.push('\n');
-        lines.push_str(value);
-        lines.push('\n');
-    }
-    headers_of(&lines).map_err(js_err)
+fn encode(edits: &Edits) -> Result<String, EdgeError> {
+    edits.encode().map_err(|e| EdgeError::Internal(format!("line break in a header: {:?}", e.0)))
 }
 
-/// The request for the origin: the client's method and body stream, `headers`, redirects
-/// returned rather than followed.
-pub fn origin_request(client: &Request, target: &Url, headers: &HeaderList) -> Result<Request, EdgeError> {
-    let init = RequestInit::new();
-    init.set_method(&client.method());
-    init.set_headers(headers_init(headers)?.as_ref());
-    init.set_redirect(RequestRedirect::Manual);
-    if let Some(body) = client.body() {
-        init.set_body(&body);
-    }
-    Request::new_with_str_and_init(target.as_str(), &init).map_err(js_err)
+/// The request for the origin: the client's method, headers changed by `edits`, and body
+/// stream; redirects returned rather than followed.
+pub fn origin_request(client: &Request, target: &Url, edits: &Edits) -> Result<Request, EdgeError> {
+    origin_request_js(client, target.as_str(), &encode(edits)?).map_err(js_err)
 }
 
-/// A response for the client: `status`, `headers` and the body stream (none: empty).
-pub fn response(status: u16, headers: &HeaderList, body: Option<&ReadableStream>) -> Result<Response, EdgeError> {
-    let init = ResponseInit::new();
-    init.set_status(status);
-    init.set_headers(headers_init(headers)?.as_ref());
-    Response::new_with_opt_readable_stream_and_init(body, &init).map_err(js_err)
-}
-
-#[wasm_bindgen::prelude::wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen)]
-extern "C" {
-    /// The platform's `fetch`.
-    #[wasm_bindgen(js_name = fetch)]
-    fn platform_fetch(request: &Request) -> js_sys::Promise;
+/// The origin's response for the client, with its headers changed by `edits` (none: the
+/// response itself).
+pub fn edited_response(origin: &Response, edits: &Edits) -> Result<Response, EdgeError> {
+    edited_response_js(origin, &encode(edits)?).map_err(js_err)
 }
 
 /// Sends `request` with the platform's `fetch`; the origin's response.

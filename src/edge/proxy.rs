@@ -4,21 +4,20 @@
 
 use crate::edge::log::{self, LogLine};
 use url::Url;
-use web_sys::ReadableStream;
 
 use super::incoming::{self, Incoming};
 use crate::core::{
     error::EdgeError,
-    headers::{self, Additions, FromOrigin, HeaderList},
+    headers::{self, Additions, Edits, FromOrigin},
 };
 
-/// The origin's answer, not yet sent: its status and body stream, the headers the client gets
-/// (the session flow adds its cookies), and the origin's `X-Session-*` control headers and
-/// `Set-Cookie` values, already taken out (the session flow decides which cookies pass).
+/// The origin's answer, not yet sent: the origin's response, the header edits it needs for
+/// the client (the session flow adds its cookies), and the origin's `X-Session-*` control
+/// headers and `Set-Cookie` values, already taken out (the session flow decides which cookies
+/// pass).
 pub struct OriginReply {
-    pub status: u16,
-    pub body: Option<ReadableStream>,
-    pub headers: HeaderList,
+    origin: web_sys::Response,
+    pub edits: Edits,
     pub set_cookies: Vec<String>,
     pub set: Option<String>,
     pub action: Option<String>,
@@ -28,19 +27,19 @@ pub struct OriginReply {
 impl OriginReply {
     /// The response for the client.
     pub fn into_response(self) -> Result<web_sys::Response, EdgeError> {
-        incoming::response(self.status, &self.headers, self.body.as_ref())
+        incoming::edited_response(&self.origin, &self.edits)
     }
 }
 
 /// Forwards the client's request to `target` with the edge's `add`itions; the origin's answer.
 pub async fn forward(req: &Incoming, target: &Url, add: Additions) -> Result<OriginReply, EdgeError> {
     let outgoing = incoming::origin_request(&req.sys, target, &headers::to_origin(&req.headers, &req.url, add))?;
-    let resp = incoming::fetch(&outgoing).await.map_err(|e| {
+    let origin = incoming::fetch(&outgoing).await.map_err(|e| {
         let err = EdgeError::OriginUnreachable(format!("{target}: {}", incoming::js_message(&e)));
         log::emit(LogLine::error("origin.unreachable").msg(format!("{err}")));
         err
     })?;
-    let FromOrigin { kept, set_cookies, set, action, user } =
-        headers::from_origin(incoming::read_headers(&resp.headers()));
-    Ok(OriginReply { status: resp.status(), body: resp.body(), headers: kept, set_cookies, set, action, user })
+    let FromOrigin { edits, set_cookies, set, action, user } =
+        headers::from_origin(&incoming::read_headers(&origin.headers()));
+    Ok(OriginReply { origin, edits, set_cookies, set, action, user })
 }

@@ -3,10 +3,7 @@
 use crate::edge::log::{self, LogLine};
 use worker::{Headers, Response, Result};
 
-use crate::core::{
-    error::EdgeError,
-    headers::{self as header_list, HeaderList},
-};
+use crate::core::{error::EdgeError, headers::Edits};
 
 /// Answers `err` with its status and plain-text reason, and logs it.
 pub fn error(err: &EdgeError) -> Result<Response> {
@@ -40,13 +37,13 @@ pub fn apply_expiry(headers: &Headers, expiry: &[(&'static str, String)]) -> Res
     Ok(())
 }
 
-/// [`apply_expiry`] on a header list.
-pub fn add_expiry(headers: &mut HeaderList, expiry: Vec<(&'static str, String)>) {
+/// [`apply_expiry`] as header edits.
+pub fn add_expiry(edits: &mut Edits, expiry: Vec<(&'static str, String)>) {
     for (name, value) in expiry {
         if name == "set-cookie" {
-            headers.push((name.to_owned(), value));
+            edits.append(name, value);
         } else {
-            header_list::set(headers, name, value);
+            edits.set(name, value);
         }
     }
 }

@@ -24,7 +24,7 @@ use crate::core::{
     error::EdgeError,
     forward,
     guard::{Binding, OriginIds},
-    headers::{self, Additions, HeaderList},
+    headers::{Additions, Edits},
     ids::{CfToken, Cfid, TokenKey},
     kill::RequestSite,
     mode::{self, Presented},
@@ -183,9 +183,9 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
     // (Guard mode, quiet: the browser already holds the rotated session's cookies.)
     pass_origin_cookies(&mut reply, config, quiet);
     if let Some(current) = &current {
-        set_cookies(&mut reply.headers, current, config, now);
+        set_cookies(&mut reply.edits, current, config, now);
         if current.end_unconfirmed {
-            headers::set(&mut reply.headers, UNCONFIRMED_HEADER, "retrying");
+            reply.edits.set(UNCONFIRMED_HEADER, "retrying");
         }
     }
     reply.into_response()
@@ -212,7 +212,7 @@ fn pass_origin_cookies(reply: &mut OriginReply, config: &Config, drop_guarded: b
         if !mode::keep_origin_set_cookie(config, &sc) {
             warn_origin_cookies_once();
         } else if !(drop_guarded && config.mode == SessionMode::Guard && guard::is_guarded(config, &sc)) {
-            reply.headers.push(("set-cookie".into(), sc));
+            reply.edits.append("set-cookie", sc);
         }
     }
 }
@@ -331,7 +331,7 @@ fn unstored_view(config: &Config, now: UnixMs) -> SessionView {
 }
 
 /// Sets, refreshes or expires the session cookies as the request's outcome says.
-fn set_cookies(headers: &mut HeaderList, current: &Current, config: &Config, now: UnixMs) {
+fn set_cookies(headers: &mut Edits, current: &Current, config: &Config, now: UnixMs) {
     let set = match current.cookies {
         CookieAction::Keep => false,
         CookieAction::SetNew => true,
@@ -343,7 +343,7 @@ fn set_cookies(headers: &mut HeaderList, current: &Current, config: &Config, now
     };
     if set {
         for c in mode::session_cookies(config, &current.cfid, &current.token, current.view.idle_timeout_s, now) {
-            headers.push(("set-cookie".into(), c));
+            headers.append("set-cookie", c);
         }
     }
 }
