@@ -33,6 +33,7 @@ pub enum Edit {
 pub struct Edits(Vec<Edit>);
 
 /// A header name or value with a line break: refused (it would split into other headers).
+/// Carries the header's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineBreak(pub String);
 
@@ -57,28 +58,22 @@ impl Edits {
 
     /// The edits as lines for the platform side: `d`, name; or `a`, name, value. Header names
     /// and values never contain line breaks (the platform refuses them), so one with a line
-    /// break is an error here rather than a header smuggled in.
+    /// break is an error here rather than a header smuggled in. The error names the header,
+    /// never its value (which may be a cookie).
     pub fn encode(&self) -> Result<String, LineBreak> {
+        let broken = |s: &str| s.contains(['\n', '\r']);
         let mut out = String::new();
-        let mut line = |s: &str| {
-            if s.contains(['\n', '\r']) {
-                return Err(LineBreak(s.chars().take(40).collect()));
-            }
-            out.push_str(s);
-            out.push('\n');
-            Ok(())
-        };
         for edit in &self.0 {
-            match edit {
-                Edit::Delete(name) => {
-                    line("d")?;
-                    line(name)?;
-                }
-                Edit::Append(name, value) => {
-                    line("a")?;
-                    line(name)?;
-                    line(value)?;
-                }
+            let (op, name, value) = match edit {
+                Edit::Delete(name) => ("d", name, None),
+                Edit::Append(name, value) => ("a", name, Some(value)),
+            };
+            if broken(name) || value.is_some_and(|v| broken(v)) {
+                return Err(LineBreak(name.chars().filter(|c| !c.is_control()).take(40).collect()));
+            }
+            for part in [Some(op), Some(name.as_str()), value.map(String::as_str)].into_iter().flatten() {
+                out.push_str(part);
+                out.push('\n');
             }
         }
         Ok(out)
@@ -289,7 +284,7 @@ mod tests {
         edits.append("x-a", "1");
         assert_eq!(edits.encode().unwrap(), "d\ncookie\na\nx-a\n1\n");
         edits.append("x-b", "2\r\nx-session-id: forged");
-        assert!(edits.encode().is_err());
+        assert_eq!(edits.encode(), Err(LineBreak("x-b".into())), "names the header, not the value");
         let mut edits = Edits::default();
         edits.append("x\nsmuggled", "1");
         assert!(edits.encode().is_err());

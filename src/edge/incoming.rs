@@ -114,7 +114,7 @@ pub fn read_headers(h: &Headers) -> HeaderList {
 }
 
 fn encode(edits: &Edits) -> Result<String, EdgeError> {
-    edits.encode().map_err(|e| EdgeError::Internal(format!("line break in a header: {:?}", e.0)))
+    edits.encode().map_err(|e| EdgeError::Internal(format!("line break in header {:?}", e.0)))
 }
 
 /// The request for the origin: the client's method, headers changed by `edits`, and body
