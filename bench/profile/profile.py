@@ -62,7 +62,7 @@ for nid, c in counts.items():
     by_place[place] += c
     top[(place, name or "(anonymous)")] += c
 print(f"busy samples: {busy}")
-print(f"busy samples per request: {busy / served:.3f} (one sample per 200 us of the isolate's thread)")
+print(f"busy samples per request: {busy / served:.3f} (sampling interval asked: 200 us; compare builds, not absolute times)")
 for p, c in by_place.most_common(8):
     print(f"{100*c/busy:5.1f}% of busy  {p}")
 print("top functions (share of busy):")
