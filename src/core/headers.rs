@@ -56,6 +56,10 @@ impl Edits {
         self.0.is_empty()
     }
 
+    pub fn iter(&self) -> impl Iterator<Item = &Edit> {
+        self.0.iter()
+    }
+
     /// The edits as lines for the platform side: `d`, name; or `a`, name, value. Header names
     /// and values never contain line breaks (the platform refuses them), so one with a line
     /// break is an error here rather than a header smuggled in. The error names the header,

@@ -19,6 +19,7 @@ use super::{
 use crate::core::{
     cookie::{CFID, CFTOKEN},
     error::EdgeError,
+    headers::Edits,
     kill::{confirm_page, same_site_path, RequestSite, Trigger},
     lifecycle::EndReason,
     mode::{self, Presented},
@@ -60,12 +61,13 @@ pub async fn respond(
     let remaining = query::without(url.query().unwrap_or(""), &[CFID, CFTOKEN]);
     let location = config.kill.location(trigger, url.path(), remaining.as_deref());
     let mut resp = respond::text(302, "cfsession-edge: session ended\n")?;
-    let headers = resp.headers_mut();
-    headers.set("location", &location).map_err(EdgeError::internal)?;
+    let mut edits = Edits::default();
+    edits.set("location", location);
     if !confirmed {
-        headers.set(UNCONFIRMED_HEADER, "retrying").map_err(EdgeError::internal)?;
+        edits.set(UNCONFIRMED_HEADER, "retrying");
     }
-    respond::apply_expiry(headers, &mode::expiry(config)).map_err(EdgeError::internal)?;
+    respond::add_expiry(&mut edits, mode::expiry(config));
+    respond::apply_edits(resp.headers_mut(), &edits).map_err(EdgeError::internal)?;
     Ok(resp)
 }
 

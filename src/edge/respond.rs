@@ -3,7 +3,10 @@
 use crate::edge::log::{self, LogLine};
 use worker::{Headers, Response, Result};
 
-use crate::core::{error::EdgeError, headers::Edits};
+use crate::core::{
+    error::EdgeError,
+    headers::{Edit, Edits},
+};
 
 /// Answers `err` with its status and plain-text reason, and logs it.
 pub fn error(err: &EdgeError) -> Result<Response> {
@@ -26,18 +29,6 @@ pub fn json_error(err: &EdgeError) -> Result<Response> {
 
 /// Adds session-ending headers: every `Set-Cookie` is appended, other headers replace any
 /// value already there (an origin's `Cache-Control` becomes `no-store`).
-pub fn apply_expiry(headers: &Headers, expiry: &[(&'static str, String)]) -> Result<()> {
-    for (name, value) in expiry {
-        if *name == "set-cookie" {
-            headers.append(name, value)?;
-        } else {
-            headers.set(name, value)?;
-        }
-    }
-    Ok(())
-}
-
-/// [`apply_expiry`] as header edits.
 pub fn add_expiry(edits: &mut Edits, expiry: Vec<(&'static str, String)>) {
     for (name, value) in expiry {
         if name == "set-cookie" {
@@ -46,6 +37,17 @@ pub fn add_expiry(edits: &mut Edits, expiry: Vec<(&'static str, String)>) {
             edits.set(name, value);
         }
     }
+}
+
+/// Applies header `edits` to a response the edge built itself.
+pub fn apply_edits(headers: &Headers, edits: &Edits) -> Result<()> {
+    for edit in edits.iter() {
+        match edit {
+            Edit::Delete(name) => headers.delete(name)?,
+            Edit::Append(name, value) => headers.append(name, value)?,
+        }
+    }
+    Ok(())
 }
 
 /// A JSON response, never cached.
