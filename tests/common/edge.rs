@@ -7,7 +7,10 @@ use std::{
     net::TcpListener,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
-    sync::OnceLock,
+    sync::{
+        atomic::{AtomicU32, Ordering},
+        Mutex, OnceLock,
+    },
     time::Duration,
 };
 
@@ -78,19 +81,39 @@ fn config_without_assets() -> PathBuf {
     .clone()
 }
 
-/// A free TCP port on 127.0.0.1 (the listener is closed before returning).
+/// A free TCP port on 127.0.0.1 (the listener is closed before returning), never the same
+/// one twice in this process: tests run in parallel threads, and the kernel may hand a port
+/// that was just released to the next caller before the first one's server has bound it.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// A directory removed when dropped.
 pub struct TempDir(pub PathBuf);
 
 impl TempDir {
+    /// A new, empty directory of its own: named by process and a counter (never by a port,
+    /// which two threads may both be given), and created with `create_dir`, so a directory
+    /// left by an earlier process with the same id is skipped, never shared.
     pub fn new(label: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("cfsession-{label}-{}-{}", std::process::id(), free_port()));
-        fs::create_dir_all(&dir).unwrap();
-        Self(dir)
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        loop {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let dir = std::env::temp_dir().join(format!("cfsession-{label}-{}-{n}", std::process::id()));
+            match fs::create_dir(&dir) {
+                Ok(()) => return Self(dir),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => panic!("create {}: {e}", dir.display()),
+            }
+        }
     }
 }
 
