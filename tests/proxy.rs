@@ -45,9 +45,9 @@ fn forwarded_headers_are_set_and_client_headers_kept() {
 
 #[test]
 fn hop_by_hop_headers_are_removed_both_ways() {
-    // The runtime consumes `Connection` itself in both directions (the Worker never sees it),
-    // so the edge strips the standard hop-by-hop names; `Connection`-listed ones are the
-    // runtime's business.
+    // The edge strips the hop-by-hop names the runtime passes (`Proxy-*`); the connection
+    // headers the runtime writes itself (`Keep-Alive`, `TE`, …) it leaves to the runtime,
+    // which never puts an origin's values for them on the wire: this checks that.
     let origin =
         Origin::start(|_| Reply::ok("hop").header("Proxy-Authenticate", "Basic").header("Keep-Alive", "timeout=5"));
     let edge = Edge::start(&origin.url(), &[]);

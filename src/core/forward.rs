@@ -20,6 +20,11 @@ const HOP_BY_HOP: &[&str] = &[
     "upgrade",
 ];
 
+/// The connection headers of the runtime's own HTTP layer (workerd's KJ HTTP): it writes them
+/// for each connection itself, and a Worker's values for them never reach the wire. An origin
+/// response carrying them needs no edit for the client (and no rebuilt response).
+const WRITTEN_BY_RUNTIME: &[&str] = &["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"];
+
 /// Headers the edge sets itself on the forwarded request; client-sent copies are replaced.
 const SET_BY_EDGE: &[&str] = &["host", "content-length", "x-forwarded-proto", "x-forwarded-host"];
 
@@ -53,6 +58,12 @@ pub fn connection_tokens(connection: Option<&str>) -> Vec<String> {
 pub fn keep_response_header(name: &str, connection_listed: &[String]) -> bool {
     let name = name.to_ascii_lowercase();
     !HOP_BY_HOP.contains(&name.as_str()) && !connection_listed.contains(&name)
+}
+
+/// Whether an origin response header is one the runtime replaces with its own on the way to
+/// the client ([`WRITTEN_BY_RUNTIME`]), so the edge can leave it in place.
+pub fn written_by_runtime(name: &str) -> bool {
+    WRITTEN_BY_RUNTIME.iter().any(|h| h.eq_ignore_ascii_case(name))
 }
 
 /// Whether a client request header is passed to the origin.

@@ -153,7 +153,9 @@ pub fn to_origin(client: &[(String, String)], request_url: &Url, add: Additions)
 
 /// The origin's response headers, taken apart: the edits that leave what the client gets
 /// (less hop-by-hop, `Set-Cookie` and `X-Session-*` ones), and the origin's cookies and
-/// session control headers.
+/// session control headers. The connection headers the runtime writes itself (`Connection`,
+/// `Keep-Alive`, `Transfer-Encoding`, …) are left in place: they never reach the client, and
+/// a response with nothing else to remove goes out as it came.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct FromOrigin {
     pub edits: Edits,
@@ -183,7 +185,7 @@ pub fn from_origin(origin: &[(String, String)]) -> FromOrigin {
             if let Some(slot) = slot {
                 slot.get_or_insert_with(|| value.clone());
             }
-        } else if forward::keep_response_header(name, &listed) {
+        } else if forward::written_by_runtime(name) || forward::keep_response_header(name, &listed) {
             continue;
         }
         dropped.push(name.as_str());
@@ -260,7 +262,11 @@ mod tests {
             ("x-session-other", "dropped"),
         ]);
         let got = from_origin(&origin);
-        assert_eq!(got.edits.apply(&origin), list(&[("content-type", "text/html")]));
+        assert_eq!(
+            got.edits.apply(&origin),
+            list(&[("content-type", "text/html"), ("connection", "x-private"), ("transfer-encoding", "chunked")]),
+            "the runtime writes its own connection headers"
+        );
         assert_eq!(got.set_cookies, ["a=1", "CFID=2"]);
         assert_eq!(got.set.as_deref(), Some("{\"a\":1}"));
         assert_eq!(got.action.as_deref(), Some("invalidate"));
@@ -271,6 +277,17 @@ mod tests {
     fn a_clean_origin_response_needs_no_edits() {
         let origin = list(&[("content-type", "text/plain"), ("cache-control", "no-store"), ("date", "x")]);
         assert!(from_origin(&origin).edits.is_empty());
+        // What Node's http server sends: the runtime writes its own connection headers.
+        let node = list(&[
+            ("content-type", "text/plain"),
+            ("connection", "keep-alive"),
+            ("keep-alive", "timeout=5"),
+            ("transfer-encoding", "chunked"),
+        ]);
+        assert!(from_origin(&node).edits.is_empty());
+        // Other hop-by-hop headers, and those a `Connection` header names, are still removed.
+        let hop = list(&[("connection", "keep-alive, x-private"), ("x-private", "1"), ("proxy-connection", "x")]);
+        assert_eq!(from_origin(&hop).edits.apply(&hop), list(&[("connection", "keep-alive, x-private")]));
     }
 
     #[test]
