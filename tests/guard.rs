@@ -227,6 +227,23 @@ per_engine!(acf, Engine::Acf);
 per_engine!(lucee, Engine::Lucee);
 
 #[test]
+fn a_paths_timeout_ends_a_guarded_session_that_visited_it() {
+    let o = CfOrigin::start(Engine::Lucee, Duration::from_secs(3600));
+    let edge = guard_edge(&o, &[("SESSION_TIMEOUT", "600"), ("SESSION_POLICY", "/admin/=2")]);
+    let (c, id) = guarded_session(&edge, &o);
+    c.get(&edge.url("/admin/"));
+    assert_eq!(o.last_seen(), id, "the session was resumed under its own timeout");
+    let calls =
+        until("the path timeout's ORIGIN_KILL_URL call", Duration::from_secs(30), Duration::from_millis(200), || {
+            let calls = o.kill_calls();
+            (!calls.is_empty()).then_some(calls)
+        });
+    let body: serde_json::Value = serde_json::from_slice(&calls[0].0.body).unwrap();
+    assert_eq!(body["reason"], "timeout");
+    assert_eq!(session_key(Engine::Lucee, calls[0].0.header("cookie")).as_deref(), Some(id.as_str()));
+}
+
+#[test]
 fn the_admin_lists_and_kills_guarded_sessions() {
     for engine in [Engine::Acf, Engine::Lucee] {
         let o = CfOrigin::start(engine, Duration::from_secs(3600));

@@ -117,3 +117,53 @@ fn the_origin_can_lengthen_a_sessions_idle_timeout() {
     c.get(&edge.url("/"));
     assert_eq!(origin.last_id(), id, "the lengthened timeout was not applied");
 }
+
+#[test]
+fn a_path_sets_the_idle_timeout_of_the_sessions_that_visit_it() {
+    let origin = Origin::ok();
+    let edge = Edge::start(
+        &origin.url(),
+        &[("SESSION_TIMEOUT", "600"), ("SESSION_POLICY", "/admin/=2, /=600"), ("COOKIE_EXPIRY", "sliding")],
+    );
+    let (admin, other) = (Client::new(), Client::new());
+    let admin_id = stored_session(&edge, &origin, &admin);
+    let other_id = stored_session(&edge, &origin, &other);
+    assert_eq!(edge.inspect(&admin_id).unwrap()["idle_timeout_s"], 600);
+
+    let r = admin.get(&edge.url("/admin/users"));
+    assert_eq!(origin.last_id(), admin_id, "the session was resumed under its own timeout");
+    let cookie = r.set_cookie("CFID").expect("a sliding cookie follows the path's timeout");
+    assert!(cookie.contains("Max-Age=2"), "{cookie}");
+    assert_eq!(edge.inspect(&admin_id).unwrap()["idle_timeout_s"], 2);
+    // The longest prefix wins: outside /admin/, "/=600" sets it back.
+    admin.get(&edge.url("/home"));
+    assert_eq!(edge.inspect(&admin_id).unwrap()["idle_timeout_s"], 600);
+    admin.get(&edge.url("/admin/"));
+    assert_eq!(edge.inspect(&admin_id).unwrap()["idle_timeout_s"], 2);
+
+    // The alarm ends it without traffic (the admin API is not activity); the session that
+    // never visited /admin/ keeps its 600 s.
+    until("the /admin/ session to time out", Duration::from_secs(30), Duration::from_millis(100), || {
+        edge.inspect(&admin_id).is_none().then_some(())
+    });
+    assert!(edge.inspect(&other_id).is_some(), "a session that never visited /admin/ timed out");
+    admin.get(&edge.url("/admin/"));
+    assert_ne!(origin.last_id(), admin_id, "the timed-out session was resumed");
+}
+
+#[test]
+fn a_session_started_under_a_timed_path_is_stored_at_once_with_its_timeout() {
+    let origin = Origin::ok();
+    let edge = Edge::start(&origin.url(), &[("SESSION_POLICY", "/admin/=5")]);
+    Client::new().get(&edge.url("/admin/login"));
+    let s = edge.inspect(&origin.last_id()).expect("stored on its first request, not deferred");
+    assert_eq!(s["idle_timeout_s"], 5);
+    // Elsewhere deferral still applies: a first request stores nothing.
+    Client::new().get(&edge.url("/"));
+    assert_eq!(edge.inspect(&origin.last_id()), None);
+    // A bad value is a configuration error naming the variable.
+    let bad = Edge::start(&origin.url(), &[("SESSION_POLICY", "/admin/=0")]);
+    let r = Client::new().get(&bad.url("/"));
+    assert_eq!(r.status, 500);
+    assert!(r.text().contains("SESSION_POLICY"), "{}", r.text());
+}

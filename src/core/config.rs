@@ -14,6 +14,7 @@ use super::{
     faults::{self, Faults},
     guard::GuardPolicy,
     kill::KillPolicy,
+    path_timeouts::PathTimeouts,
     protocol::{OriginKeys, MAX_TIMEOUT_S},
     session::Policy,
 };
@@ -49,6 +50,9 @@ pub struct Config {
     pub guard: GuardPolicy,
     /// `SESSION_BYPASS`: paths that have no session (static assets by default).
     pub bypass: Bypass,
+    /// `SESSION_POLICY`: the idle timeout a request under each path prefix sets (none by
+    /// default).
+    pub path_timeouts: PathTimeouts,
     /// `ORIGIN_KILL_URL` (guard mode): where the edge POSTs an ended session's cookies, so
     /// the application ends its own session (`sessionInvalidate()`, `onSessionEnd`).
     pub origin_kill_url: Option<Url>,
@@ -114,6 +118,7 @@ impl Default for Config {
             guard: GuardPolicy::default(),
             origin_kill_url: None,
             bypass: Bypass::default(),
+            path_timeouts: PathTimeouts::default(),
             origin: None,
             signing_key: Secret(String::new()),
             origin_key: Secret(String::new()),
@@ -324,6 +329,9 @@ impl Config {
         }
         if let Some(v) = get("SESSION_BYPASS") {
             c.bypass = Bypass::parse(&v).map_err(|reason| err("SESSION_BYPASS", reason))?;
+        }
+        if let Some(v) = get("SESSION_POLICY") {
+            c.path_timeouts = PathTimeouts::parse(&v).map_err(|reason| err("SESSION_POLICY", reason))?;
         }
         c.origin_kill_url =
             get("ORIGIN_KILL_URL").map(|v| hook_url("ORIGIN_KILL_URL", &v, c.origin.as_ref())).transpose()?;

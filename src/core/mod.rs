@@ -23,6 +23,7 @@ pub mod lifecycle;
 pub mod log;
 pub mod mode;
 pub mod origin_api;
+pub mod path_timeouts;
 pub mod protocol;
 pub mod query;
 pub mod random;

@@ -35,11 +35,28 @@ pub struct Policy {
     pub touch_interval_s: u64,
     /// `SESSION_HITS`: count every request exactly (one storage write per request).
     pub count_hits: bool,
+    /// `SESSION_POLICY`: the idle timeout (seconds) this request's path sets on its session,
+    /// if any (per request: see [`Policy::for_path`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_timeout_s: Option<u64>,
 }
 
 impl Default for Policy {
     fn default() -> Self {
-        Self { idle_timeout_s: 1200, max_lifetime_s: 43_200, touch_interval_s: 60, count_hits: false }
+        Self {
+            idle_timeout_s: 1200,
+            max_lifetime_s: 43_200,
+            touch_interval_s: 60,
+            count_hits: false,
+            path_timeout_s: None,
+        }
+    }
+}
+
+impl Policy {
+    /// This policy for a request whose path sets the idle timeout `path_timeout_s`.
+    pub fn for_path(self, path_timeout_s: Option<u64>) -> Self {
+        Self { path_timeout_s, ..self }
     }
 }
 
@@ -313,7 +330,14 @@ pub fn begin(stored: Option<&Stored>, presented: &Presented, now: UnixMs, policy
                 return (Begin::Refused(Refusal::Expired), Write::Put(Stored::Ended(tomb)));
             }
             let mut record = record.clone();
-            let touch = record.touch(now, policy);
+            let mut touch = record.touch(now, policy);
+            if policy.path_timeout_s.is_some_and(|t| t != record.idle_timeout_s) {
+                // The path's timeout applies from this request on (the check above used the
+                // session's own): store it, and renew a cookie that follows the timeout.
+                record.idle_timeout_s = policy.path_timeout_s.unwrap_or(record.idle_timeout_s);
+                record.persisted_access = record.last_access;
+                touch = Touch { persist: true, refresh_cookie: true };
+            }
             let write = if touch.persist { put_live(&mut record) } else { Write::Nothing };
             (Begin::Active { record, stored_now: false, touch }, write)
         }
@@ -339,6 +363,9 @@ pub(crate) fn claim(p: &Presented, now: UnixMs, policy: &Policy) -> Option<Sessi
     record.session_key = p.cfid.clone();
     record.origin_cookies = p.origin.clone();
     record.client = p.client.clone();
+    if let Some(t) = policy.path_timeout_s {
+        record.idle_timeout_s = t;
+    }
     if p.fresh {
         return Some(record);
     }

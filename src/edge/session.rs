@@ -30,7 +30,7 @@ use crate::core::{
     mode::{self, Presented},
     protocol::{parse_origin_changes, Attached},
     rpc::{BeginRequest, Ids, Reply, SessionView},
-    session::{ClientHints, Refusal, SessionRecord},
+    session::{ClientHints, Policy, Refusal, SessionRecord},
     stats::Counts,
 };
 
@@ -83,9 +83,19 @@ pub struct Edge<'a> {
     pub sessions: Sessions,
     pub key: TokenKey,
     pub now: UnixMs,
+    /// The session policy for this request: the configuration's, with the idle timeout its
+    /// path sets (`SESSION_POLICY`).
+    pub policy: Policy,
 }
 
 impl Edge<'_> {
+    /// Whether a session started on this request is stored at once: with deferral off, and on
+    /// a path that sets its own timeout (a deferred session could otherwise be claimed within
+    /// `SESSION_TIMEOUT` instead of the path's timeout).
+    fn stores_new_sessions(&self) -> bool {
+        !self.config.defer || self.policy.path_timeout_s.is_some()
+    }
+
     /// Counts an event for the dashboard's history (sent after the response, see [`stats`]).
     pub fn count(&self, event: impl FnOnce(&mut Counts)) {
         if let Some(flush) = stats::count(self.env, event) {
@@ -104,7 +114,8 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
     }
     let now = now_ms();
     let key = token_key(config);
-    let edge = Edge { env, config, ctx, sessions: Sessions::from_env(env)?, key, now };
+    let policy = config.policy.for_path(config.path_timeouts.timeout_for(url.path()));
+    let edge = Edge { env, config, ctx, sessions: Sessions::from_env(env)?, key, now, policy };
     // Read only when a session is about to be stored (once per session).
     let client = || ClientHints::new(req.header("user-agent"), req.country().as_deref()).unwrap_or_default();
     let identified = mode::identify(config, cookie_header, url.query(), &edge.key);
@@ -133,7 +144,7 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
     let current = match (resumed, config.mode) {
         (Some(c), _) => Some(c),
         (None, SessionMode::Edge) => {
-            let stores = !(config.defer || quiet);
+            let stores = !quiet && edge.stores_new_sessions();
             Some(start(&edge, OriginIds::default(), quiet, stores.then(client)).await?)
         }
         (None, SessionMode::Guard) => None,
@@ -249,7 +260,7 @@ async fn resume(
     client: &dyn Fn() -> ClientHints,
 ) -> Result<(Option<Current>, bool), EdgeError> {
     let ids = Ids::of(&p.cfid, &p.token, false).bound(p.origin.clone());
-    let mut begin = BeginRequest { ids, policy: edge.config.policy, client: None };
+    let mut begin = BeginRequest { ids, policy: edge.policy, client: None };
     let mut reply = edge.sessions.begin(&p.cfid, &begin).await?;
     if matches!(reply, Reply::Refused { reason: Refusal::NeedsClient }) {
         begin.client = Some(client());
@@ -301,8 +312,8 @@ pub(super) fn mint(key: &TokenKey, origin: &OriginIds, now: UnixMs) -> Result<(C
     }
 }
 
-/// A brand-new session (guard mode: bound to `origin`). Stored at once only when deferral is
-/// off (and never when `quiet`).
+/// A brand-new session (guard mode: bound to `origin`). Stored at once only when
+/// [`Edge::stores_new_sessions`] (and never when `quiet`).
 /// `client`: the client's hints, for a session stored at once.
 async fn start(
     edge: &Edge<'_>,
@@ -312,11 +323,11 @@ async fn start(
 ) -> Result<Current, EdgeError> {
     let (config, now) = (edge.config, edge.now);
     let (cfid, token) = mint(&edge.key, &origin, now)?;
-    let view = if config.defer || quiet {
+    let view = if quiet || !edge.stores_new_sessions() {
         unstored_view(config, now)
     } else {
         let ids = Ids::of(&cfid, &token, true).bound(origin.clone());
-        match edge.sessions.begin(&cfid, &BeginRequest { ids, policy: config.policy, client }).await? {
+        match edge.sessions.begin(&cfid, &BeginRequest { ids, policy: edge.policy, client }).await? {
             Reply::Active { session, .. } => session,
             Reply::Refused { reason } => return Err(EdgeError::Internal(format!("new session refused: {reason:?}"))),
         }

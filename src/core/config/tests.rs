@@ -17,7 +17,13 @@ fn secure_defaults() {
     assert_eq!(c.cookie.expiry, CookieExpiry::Session);
     assert_eq!(
         c.policy,
-        Policy { idle_timeout_s: 1200, max_lifetime_s: 43_200, touch_interval_s: 60, count_hits: false }
+        Policy {
+            idle_timeout_s: 1200,
+            max_lifetime_s: 43_200,
+            touch_interval_s: 60,
+            count_hits: false,
+            path_timeout_s: None
+        }
     );
     assert!(c.defer);
     assert!(!c.url_tokens);
@@ -45,13 +51,18 @@ fn every_variable_parses() {
         ("URL_TOKENS", "1"),
         ("SESSION_DATA_LIMIT", "1024"),
         ("ADMIN_TOKEN", "admin-token-admin-token-admin-token"),
+        ("SESSION_POLICY", "/admin/=300"),
     ])
     .unwrap();
     assert!(c.origin.is_some());
     assert!(!c.cookie.secure);
     assert_eq!(c.cookie.domain.as_deref(), Some("example.com"));
     assert_eq!(c.cookie.expiry, CookieExpiry::Sliding);
-    assert_eq!(c.policy, Policy { idle_timeout_s: 30, max_lifetime_s: 0, touch_interval_s: 5, count_hits: true });
+    assert_eq!(
+        c.policy,
+        Policy { idle_timeout_s: 30, max_lifetime_s: 0, touch_interval_s: 5, count_hits: true, path_timeout_s: None }
+    );
+    assert_eq!(c.path_timeouts.timeout_for("/admin/x"), Some(300));
     assert!(!c.defer && c.url_tokens);
     assert_eq!(c.data_limit, 1024);
     assert!(c.admin_token.unwrap().matches("admin-token-admin-token-admin-token"));
@@ -150,6 +161,8 @@ fn bad_values_name_the_variable_and_hide_the_value() {
         ("SIGNATURE_LEGACY", "perhaps"),
         ("ROTATE_ON_LOGIN", "2"),
         ("SESSION_BYPASS", "public"),
+        ("SESSION_POLICY", "/admin/=0"),
+        ("SESSION_POLICY", "admin=300"),
         ("SESSION_MODE", "owned"),
         ("GUARD_COOKIES", "CFID;CFTOKEN"),
         ("ORIGIN_KILL_URL", "ftp://x.example/kill"),

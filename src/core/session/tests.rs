@@ -6,7 +6,7 @@ const T0: UnixMs = 1_800_000_000_000;
 const S: u64 = 1000;
 
 fn policy() -> Policy {
-    Policy { idle_timeout_s: 60, max_lifetime_s: 600, touch_interval_s: 10, count_hits: false }
+    Policy { idle_timeout_s: 60, max_lifetime_s: 600, touch_interval_s: 10, count_hits: false, path_timeout_s: None }
 }
 
 /// Ids as the Worker presents them when the object may store them (with the client's hints,
@@ -113,6 +113,35 @@ fn touch_interval_never_exceeds_half_the_idle_timeout() {
         assert!(now - r.persisted_access <= 2 * S, "persisted access lags too far at {step}");
         stored = Stored::Live(r);
     }
+}
+
+#[test]
+fn a_paths_timeout_applies_from_its_request_on_and_is_stored_once() {
+    let stored = live(T0);
+    let admin = policy().for_path(Some(5));
+    // Checked with the session's own 60 s: 30 s idle is still live.
+    let (b, w) = begin(Some(&stored), &presented(false, T0), T0 + 30 * S, &admin);
+    let (r, _, touch) = active(b);
+    assert_eq!(r.idle_timeout_s, 5);
+    assert_eq!(r.idle_deadline(), T0 + 35 * S);
+    assert!(touch.persist && touch.refresh_cookie, "a changed timeout is stored and renews the cookie");
+    assert!(matches!(w, Write::Put(_)));
+    // The same path again within the touch interval: nothing to store.
+    let stored = Stored::Live(r);
+    let (b, w) = begin(Some(&stored), &presented(false, T0), T0 + 31 * S, &admin);
+    assert!(!active(b).2.persist);
+    assert_eq!(w, Write::Nothing);
+    // Past the path's timeout the session is over, whatever the next path says.
+    let (b, _) = begin(Some(&stored), &presented(false, T0), T0 + 37 * S, &policy().for_path(Some(600)));
+    assert_eq!(b, Begin::Refused(Refusal::Expired));
+}
+
+#[test]
+fn a_session_started_on_a_timed_path_gets_its_timeout() {
+    let (b, _) = begin(None, &presented(true, T0), T0, &policy().for_path(Some(5)));
+    assert_eq!(active(b).0.idle_timeout_s, 5);
+    let (b, _) = begin(None, &presented(false, T0), T0 + 30 * S, &policy().for_path(Some(5)));
+    assert_eq!(active(b).0.idle_timeout_s, 5, "a claimed deferred session too");
 }
 
 #[test]

@@ -67,7 +67,7 @@ async fn update(edge: &Edge<'_>, current: &mut Current, changes: &OriginChanges,
     let config = edge.config;
     let req = UpdateRequest {
         ids: current.ids(),
-        policy: config.policy,
+        policy: edge.policy,
         data_limit: config.data_limit,
         set: changes.set.clone(),
         idle_timeout_s: timeout,
@@ -109,7 +109,7 @@ async fn update(edge: &Edge<'_>, current: &mut Current, changes: &OriginChanges,
 /// covers. When the move cannot be confirmed, the session ends instead (fail closed).
 pub(super) async fn rotate(edge: &Edge<'_>, current: &mut Current, origin: Option<OriginIds>) {
     let old = current.cfid.clone();
-    let out = RotateOutRequest { ids: current.ids(), policy: edge.config.policy };
+    let out = RotateOutRequest { ids: current.ids(), policy: edge.policy };
     let (record, starts) = match edge.sessions.rotate_out(&old, &out).await {
         Ok(RotateOutReply::Moved { record, starts }) => (record, starts),
         Ok(RotateOutReply::Refused { reason: Refusal::RotatedRecently }) => {
