@@ -4,6 +4,48 @@ const fmt = (x, digits = 0) => (x === undefined ? "—" : Number(x).toFixed(digi
 const cell = (s, digits = 0) => (s ? `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})` : "—");
 const ratio = (a, b) => (a && b ? (a / b).toFixed(2) : "—");
 
+const EDGE = "cfsession-edge";
+const GUARD = "cfsession-edge (guard mode)";
+const FLOOR = "RPC design floor (one DO RPC read + origin)";
+const PASS = "pass-through";
+const PEER = "hand-written DO sessions";
+
+/**
+ * The performance issue's targets (#12), each `[mode, workload, what, system, over, compared
+ * with, its workload, target, "cpu" for a CPU ratio]`: "≥" for throughput, "≤" for CPU.
+ */
+const TARGETS = [
+  [EDGE, "reads", "req/s", FLOOR, "reads", 0.95],
+  [EDGE, "reads", "CPU", FLOOR, "reads", 1.05],
+  [EDGE, "writes", "req/s", PEER, "writes", 1.1],
+  [EDGE, "writes", "req/s", EDGE, "reads", 0.9],
+  [EDGE, "new", "req/s", PASS, "new", 0.9],
+  [EDGE, "page", "req/s", PASS, "page", 0.9],
+  [EDGE, "mixed", "req/s", PEER, "mixed", 1.3],
+  [GUARD, "reads", "req/s", FLOOR, "reads", 0.95],
+  [GUARD, "reads", "CPU", FLOOR, "reads", 1.05],
+  [GUARD, "new", "req/s", PASS, "new", 0.9],
+  [GUARD, "page", "req/s", PASS, "page", 0.9],
+  [GUARD, "mixed", "req/s", PEER, "mixed", 1.3],
+];
+
+function targets(results) {
+  const find = (system, workload) => results.find((r) => r.system === system && r.workload === workload)?.summary;
+  const rows = [];
+  for (const [system, workload, what, other, otherWorkload, target] of TARGETS) {
+    const a = find(system, workload), b = find(other, otherWorkload);
+    const key = what === "CPU" ? "cpuPer1000" : "rps";
+    if (!a?.[key] || !b?.[key]) continue;
+    const r = a[key].median / b[key].median;
+    const met = what === "CPU" ? r <= target : r >= target;
+    const against = other === system ? `own ${otherWorkload}` : `${other}${otherWorkload === workload ? "" : `, ${otherWorkload}`}`;
+    rows.push(`| ${system} | ${workload} | ${what} ÷ ${against} | ${r.toFixed(2)} | ${what === "CPU" ? "≤" : "≥"} ${target} | ${met ? "met" : "**not met**"} |`);
+  }
+  if (!rows.length) return [];
+  return ["## Targets (issue #12), from the medians below", "",
+    "| system | workload | ratio | measured | target | |", "|---|---|---|---|---|---|", ...rows, ""];
+}
+
 export function report({ meta, results }) {
   const lines = [
     "# Benchmark results",
@@ -18,17 +60,21 @@ export function report({ meta, results }) {
   if (meta.wasm) {
     lines.push(`Release wasm (\`wrangler deploy --dry-run --outdir\`): ${meta.wasm.raw} bytes raw, ${meta.wasm.gzip} bytes gzip -9.`, "");
   }
+  lines.push(...targets(results));
   for (const workload of [...new Set(results.map((r) => r.workload))]) {
     const rows = results.filter((r) => r.workload === workload);
-    const cf = rows.find((r) => r.system === "cfsession-edge")?.summary;
+    const cf = rows.find((r) => r.system === EDGE)?.summary;
+    const guard = rows.find((r) => r.system === GUARD)?.summary;
     lines.push(`## ${workload}`, "");
-    lines.push("| system | req/s | p50 ms | p99 ms | workerd CPU s / 1,000 req | session writes / req | cfsession-edge ÷ this (req/s) | cfsession-edge ÷ this (CPU) |");
-    lines.push("|---|---|---|---|---|---|---|---|");
+    const guardHead = guard ? " guard mode ÷ this (req/s) | guard mode ÷ this (CPU) |" : "";
+    lines.push("| system | req/s | p50 ms | p99 ms | workerd CPU s / 1,000 req | session writes / req | cfsession-edge ÷ this (req/s) | cfsession-edge ÷ this (CPU) |" + guardHead);
+    lines.push("|---|---|---|---|---|---|---|---|" + (guard ? "---|---|" : ""));
     for (const r of rows) {
       const s = r.summary;
+      const guardCells = guard ? ` ${ratio(guard.rps.median, s.rps.median)} | ${ratio(guard.cpuPer1000?.median, s.cpuPer1000?.median)} |` : "";
       lines.push(`| ${r.system} | ${cell(s.rps)} | ${cell(s.p50, 2)} | ${cell(s.p99, 2)} | ${cell(s.cpuPer1000, 3)} | ` +
         `${s.writesPerRequest ? cell(s.writesPerRequest, 3) : "see notes"} | ${ratio(cf?.rps.median, s.rps.median)} | ` +
-        `${ratio(cf?.cpuPer1000?.median, s.cpuPer1000?.median)} |`);
+        `${ratio(cf?.cpuPer1000?.median, s.cpuPer1000?.median)} |` + guardCells);
     }
     const errors = rows.filter((r) => r.summary.errors?.max > 0);
     for (const r of errors) lines.push("", `Note: ${r.system} answered non-2xx/3xx ${r.summary.errors.max} times in its worst run.`);

@@ -2,7 +2,7 @@
 // same origin with the same load generator (wrk) and settings. See docs/performance.md.
 //
 // Usage: node bench/run.mjs [--runs 3] [--duration 5] [--out bench/results]
-//                           [--systems <substring>,…] [--workloads reads,writes,new,kill,page,mixed]
+//                           [--systems <substring or =name>,…] [--workloads reads,writes,new,kill,page,mixed]
 //                           [--baseline <dir>] [--warmup 2]
 // --baseline: a second checkout of this repository, built (`scripts/build` there), benchmarked
 // as the system "cfsession-edge (baseline)" in the same interleaved rounds: A/B a change
@@ -92,7 +92,12 @@ function workerdCpu(pid) {
 const origin = { port: await freePort() };
 origin.proc = start("node", [path.join(root, "bench/origin.mjs"), String(origin.port)]);
 const ORIGIN_URL = `http://127.0.0.1:${origin.port}`;
+// Guard mode fronts an application that keeps its own sessions: the same origin, as a
+// ColdFusion-style application setting its own CFID/CFTOKEN (bench/origin.mjs `guard`).
+const guardOrigin = { port: await freePort() };
+guardOrigin.proc = start("node", [path.join(root, "bench/origin.mjs"), String(guardOrigin.port), "guard"]);
 
+const GUARD = "cfsession-edge (guard mode)";
 const cfsessionVars = (hits) => ({
   ORIGIN_URL, SESSION_SIGNING_KEY: KEY, ADMIN_TOKEN: ADMIN, COOKIE_SECURE: "false", SESSION_HITS: String(hits),
 });
@@ -100,6 +105,8 @@ const SYSTEMS = [
   { name: "cfsession-edge", config: path.join(root, "wrangler.toml"), vars: cfsessionVars(false), health: "/__session/health" },
   { name: "cfsession-edge (SESSION_HITS on)", config: path.join(root, "wrangler.toml"), vars: cfsessionVars(true),
     health: "/__session/health", only: ["reads"] },
+  { name: GUARD, config: path.join(root, "wrangler.toml"), health: "/__session/health",
+    vars: { ...cfsessionVars(false), ORIGIN_URL: `http://127.0.0.1:${guardOrigin.port}`, SESSION_MODE: "guard" } },
   { name: "cfsession-edge (SESSION_BYPASS off)", config: path.join(root, "wrangler.toml"),
     vars: { ...cfsessionVars(false), SESSION_BYPASS: "off" }, health: "/__session/health", only: ["page"] },
   ...(BASELINE ? [{ name: "cfsession-edge (baseline)", config: path.join(path.resolve(BASELINE), "wrangler.toml"),
@@ -256,7 +263,7 @@ function runWrk(base, script, workload, seconds = DURATION) {
 async function cfsessionWrites(base, cookies) {
   let total = 0;
   for (const c of cookies) {
-    const cfid = /CFID=([0-9a-f]{32})/.exec(c)?.[1];
+    const cfid = /(?:CFID|CFGUARD)=([0-9a-f]{32})/.exec(c)?.[1];
     const r = await get(`${base}/__session/admin/api/sessions/${cfid}`, { headers: { authorization: `Bearer ${ADMIN}` } });
     if (r.ok) total += (await r.json()).writes;
   }
@@ -267,7 +274,9 @@ async function cfsessionWrites(base, cookies) {
 
 const WORKLOADS = ["reads", "writes", "new", "kill", "page", "mixed"];
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const chosen = SYSTEMS.filter((s) => !ONLY_SYSTEMS.length || ONLY_SYSTEMS.some((o) => s.name.includes(o)));
+// `--systems` entries match names by substring, or exactly with a leading `=`.
+const picked = (name) => ONLY_SYSTEMS.some((o) => (o.startsWith("=") ? name === o.slice(1) : name.includes(o)));
+const chosen = SYSTEMS.filter((s) => !ONLY_SYSTEMS.length || picked(s.name));
 const cells = chosen.flatMap((sys) =>
   WORKLOADS.filter((w) => (!sys.only || sys.only.includes(w)) && (!ONLY_WORKLOADS.length || ONLY_WORKLOADS.includes(w)))
     .map((workload) => ({ sys, workload, runs: [] })),
@@ -343,4 +352,5 @@ fs.writeFileSync(path.join(OUT, "latest.json"), JSON.stringify({ meta, results }
 fs.writeFileSync(path.join(OUT, "latest.md"), (await import("./report.mjs")).report({ meta, results }));
 console.log(`wrote ${path.relative(root, OUT)}/latest.md and latest.json`);
 stop(origin.proc);
+stop(guardOrigin.proc);
 process.exit(0);
