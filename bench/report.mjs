@@ -24,6 +24,8 @@ const TARGETS = [
   [EDGE, "mixed", "req/s", PEER, "mixed", 1.3],
   [GUARD, "reads", "req/s", FLOOR, "reads", 0.95],
   [GUARD, "reads", "CPU", FLOOR, "reads", 1.05],
+  [GUARD, "writes", "req/s", PEER, "writes", 1.1],
+  [GUARD, "writes", "req/s", GUARD, "reads", 0.9],
   [GUARD, "new", "req/s", PASS, "new", 0.9],
   [GUARD, "page", "req/s", PASS, "page", 0.9],
   [GUARD, "mixed", "req/s", PEER, "mixed", 1.3],
@@ -78,6 +80,12 @@ export function report({ meta, results }) {
     }
     const errors = rows.filter((r) => r.summary.errors?.max > 0);
     for (const r of errors) lines.push("", `Note: ${r.system} answered non-2xx/3xx ${r.summary.errors.max} times in its worst run.`);
+    for (const r of rows) {
+      const missing = r.runs.filter((run) => typeof run.cpuPer1000 !== "number" || Number.isNaN(run.cpuPer1000)).length;
+      if (missing) {
+        lines.push("", `Note: ${r.system}: ${missing} of ${r.runs.length} runs have no CPU figure (a workerd process exited during the run, taking its CPU time with it).`);
+      }
+    }
     lines.push("");
   }
   return lines.join("\n") + "\n";

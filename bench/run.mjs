@@ -67,7 +67,7 @@ function stop(child) {
 process.on("exit", () => children.forEach(stop));
 process.on("SIGINT", () => process.exit(130));
 
-/** utime+stime (seconds) of every workerd process descended from `pid`. */
+/** utime+stime (seconds) of every workerd process descended from `pid`, by process id. */
 function workerdCpu(pid) {
   const procs = fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map((d) => {
     try {
@@ -84,7 +84,17 @@ function workerdCpu(pid) {
     grew = false;
     for (const p of procs) if (tree.has(p.ppid) && !tree.has(p.pid)) { tree.add(p.pid); grew = true; }
   }
-  return procs.filter((p) => tree.has(p.pid) && p.comm.startsWith("workerd")).reduce((s, p) => s + p.cpu, 0);
+  return new Map(procs.filter((p) => tree.has(p.pid) && p.comm.startsWith("workerd")).map((p) => [p.pid, p.cpu]));
+}
+
+/**
+ * CPU seconds the workerd processes used between two `workerdCpu` readings; `NaN` (the run
+ * reports no CPU figure) when one of them exited in between, since its time is then lost.
+ */
+function cpuBetween(before, after) {
+  let total = 0;
+  for (const [pid, cpu] of after) total += cpu - (before.get(pid) ?? 0);
+  return [...before.keys()].every((pid) => after.has(pid)) ? total : NaN;
 }
 
 // ---- systems ---------------------------------------------------------------------------
@@ -310,7 +320,7 @@ async function measure(sys, workload) {
     const writesBefore = isCf && cookies ? await cfsessionWrites(base, cookies) : null;
     const cpuBefore = workerdCpu(proc.pid);
     const r = runWrk(base, script, workload);
-    r.cpuPer1000 = ((workerdCpu(proc.pid) - cpuBefore) / r.requests) * 1000;
+    r.cpuPer1000 = (cpuBetween(cpuBefore, workerdCpu(proc.pid)) / r.requests) * 1000;
     if (writesBefore !== null) r.writesPerRequest = ((await cfsessionWrites(base, cookies)) - writesBefore) / r.requests;
     return r;
   } finally {

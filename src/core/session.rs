@@ -331,10 +331,10 @@ pub fn begin(stored: Option<&Stored>, presented: &Presented, now: UnixMs, policy
             }
             let mut record = record.clone();
             let mut touch = record.touch(now, policy);
-            if policy.path_timeout_s.is_some_and(|t| t != record.idle_timeout_s) {
+            if let Some(t) = policy.path_timeout_s.filter(|t| *t != record.idle_timeout_s) {
                 // The path's timeout applies from this request on (the check above used the
                 // session's own): store it, and renew a cookie that follows the timeout.
-                record.idle_timeout_s = policy.path_timeout_s.unwrap_or(record.idle_timeout_s);
+                record.idle_timeout_s = t;
                 record.persisted_access = record.last_access;
                 touch = Touch { persist: true, refresh_cookie: true };
             }
