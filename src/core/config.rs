@@ -13,6 +13,7 @@ use super::{
     crypto::{ct_eq, hex, hmac_sha256},
     faults::{self, Faults},
     guard::GuardPolicy,
+    ids::TokenKey,
     kill::KillPolicy,
     path_timeouts::PathTimeouts,
     protocol::{OriginKeys, MAX_TIMEOUT_S},
@@ -65,6 +66,8 @@ pub struct Config {
     /// The origin's key, derived one-way from the signing key: signs what the origin receives
     /// (requests, hooks). Holding it verifies but cannot mint a CFTOKEN. See [`origin_key`].
     pub origin_key: Secret,
+    /// The CFTOKEN key, derived from the signing key once, with the configuration.
+    pub token_key: TokenKey,
     /// `SIGNATURE_LEGACY`: also sign with the signing key itself (`v1=`), for origins not yet
     /// moved to the origin key (`v2=`). A migration aid: off by default.
     pub signature_legacy: bool,
@@ -122,6 +125,7 @@ impl Default for Config {
             origin: None,
             signing_key: Secret(String::new()),
             origin_key: Secret(String::new()),
+            token_key: TokenKey::derive(b""),
             signature_legacy: false,
             rotate_on_login: true,
             cookie: CookiePolicy::default(),
@@ -231,6 +235,7 @@ impl Config {
             }
         };
         c.origin_key = Secret(origin_key(c.signing_key.expose()));
+        c.token_key = TokenKey::derive(c.signing_key.expose());
         if let Some(v) = get("SIGNATURE_LEGACY") {
             c.signature_legacy = parse_bool("SIGNATURE_LEGACY", &v)?;
         }

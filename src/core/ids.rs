@@ -79,6 +79,15 @@ impl TokenKey {
     }
 }
 
+/// Constant time: configurations holding keys are compared.
+impl PartialEq for TokenKey {
+    fn eq(&self, other: &Self) -> bool {
+        ct_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for TokenKey {}
+
 impl fmt::Debug for TokenKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("TokenKey(<redacted>)")

@@ -4,7 +4,7 @@
 //! differs between the modes is decided in [`crate::core::mode`].
 
 use crate::edge::log::{self, LogLine};
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 
 use worker::{Context, Env};
 
@@ -113,7 +113,7 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
         return bypass(&req, config).await;
     }
     let now = now_ms();
-    let key = token_key(config);
+    let key = config.token_key.clone();
     let policy = config.policy.for_path(config.path_timeouts.timeout_for(url.path()));
     let edge = Edge { env, config, ctx, sessions: Sessions::from_env(env)?, key, now, policy };
     // Read only when a session is about to be stored (once per session).
@@ -230,13 +230,6 @@ fn pass_origin_cookies(reply: &mut OriginReply, config: &Config, drop_guarded: b
 
 thread_local! {
     static WARNED_ORIGIN_COOKIES: Cell<bool> = const { Cell::new(false) };
-    /// The CFTOKEN key, derived once per isolate (like the configuration it comes from).
-    static TOKEN_KEY: RefCell<Option<TokenKey>> = const { RefCell::new(None) };
-}
-
-/// The CFTOKEN key for `config`'s signing key.
-fn token_key(config: &Config) -> TokenKey {
-    TOKEN_KEY.with(|k| k.borrow_mut().get_or_insert_with(|| TokenKey::derive(config.signing_key.expose())).clone())
 }
 
 /// One log line per isolate when the origin sets session cookies the edge drops (edge mode).
