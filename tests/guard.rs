@@ -304,11 +304,11 @@ fn bad_input_in_guard_mode_is_never_a_500_and_loses_nothing() {
     let (c, id) = guarded_session(&edge, &o);
     let binding = c.jar.get(BINDING).unwrap();
     let cases: [&[(&str, &str)]; 5] = [
-        &[("CFID", "<script>"), ("CFTOKEN", "1")],         // malformed origin cookie
-        &[("CFID", &"9".repeat(4_000)), ("CFTOKEN", "1")], // oversized
+        &[("CFID", "a\tb"), ("CFTOKEN", "1")], // malformed origin cookie (a control character)
+        &[("CFID", &"9".repeat(5_000)), ("CFTOKEN", "1")], // oversized (over 4096 bytes)
         &[("CFID", "1"), ("CFTOKEN", "2"), (BINDING, "not-a-binding")], // garbage binding
         &[("CFID", "1"), ("CFTOKEN", "2"), (BINDING, &binding)], // another session's binding
-        &[(BINDING, &binding)],                            // a binding alone
+        &[(BINDING, &binding)],                // a binding alone
     ];
     for cookies in cases {
         let r = client_with(cookies).get(&edge.url("/"));

@@ -1,9 +1,11 @@
 //! Regression tests of the hardening review (issue "Hardening: fail closed…"), through the
 //! real Worker: redirects that stay on the site, bounded origin data, cross-site kills,
 //! rotation at login, `__Host-` cookies, headers a client must not forge, cookies passed
-//! byte for byte, and hook events that pair up across a rotation.
+//! byte for byte, and hook events that pair up across a rotation; the edge's CFTOKEN hidden
+//! from the edge's own reading (cookie smuggling) and cross-site POSTs that carry no cookies.
 
 mod common;
+mod cookie_parsers;
 
 use std::{sync::Arc, time::Duration};
 
@@ -56,8 +58,9 @@ fn cross_site_kill_requests_are_confirmed_by_the_user_first() {
     let origin = Origin::ok();
     let edge = Edge::start(&origin.url(), &[]);
     let (c, id) = stored_session(&edge, &origin);
-    let cross: [&[(&str, &str)]; 3] = [
+    let cross: [&[(&str, &str)]; 4] = [
         &[("Sec-Fetch-Site", "cross-site")],
+        &[("Sec-Fetch-Site", "same-site")], // a sibling subdomain
         &[("Origin", "https://evil.example")],
         &[("Referer", "https://evil.example/page")],
     ];
@@ -78,6 +81,14 @@ fn cross_site_kill_requests_are_confirmed_by_the_user_first() {
     let (c, id) = stored_session(&edge, &origin);
     assert_eq!(c.get(&edge.url("/kill/")).status, 302);
     assert_eq!(edge.inspect(&id), None);
+    // Sites whose subdomains link to each other's logout let sibling subdomains kill.
+    let edge = Edge::start(&origin.url(), &[("KILL_CROSS_SITE", "confirm-cross-site")]);
+    let (c, id) = stored_session(&edge, &origin);
+    assert_eq!(c.send("GET", &edge.url("/?killSession"), &[("Sec-Fetch-Site", "same-site")], None).status, 302);
+    assert_eq!(edge.inspect(&id), None);
+    let (c, id) = stored_session(&edge, &origin);
+    assert_eq!(c.send("GET", &edge.url("/?killSession"), &[("Sec-Fetch-Site", "cross-site")], None).status, 200);
+    assert!(edge.inspect(&id).is_some());
     // Sites that need cross-site logout links turn the check off.
     let edge = Edge::start(&origin.url(), &[("KILL_CROSS_SITE", "allow")]);
     let (c, id) = stored_session(&edge, &origin);
@@ -224,4 +235,82 @@ fn start_and_end_events_pair_up_across_a_login_rotation() {
     assert_eq!(end["cfid"], rotated.as_str());
     assert_eq!(start["idempotency_key"], format!("{first}:start"));
     assert_eq!(end["idempotency_key"], format!("{first}:end"));
+}
+
+#[test]
+fn the_edges_cftoken_never_reaches_the_origin_in_any_parse() {
+    let origin = Origin::ok();
+    let edge = Edge::start(&origin.url(), &[]);
+    let (c, id) = stored_session(&edge, &origin);
+    let token = c.jar.get("CFTOKEN").unwrap();
+    let smuggled = [
+        format!("a=\"; CFTOKEN={token}; z=\"; CFID={id}"),
+        format!("CFID={id}; a=\"x;CFTOKEN={token};\""),
+        format!("CFID={id}; a=1 CFTOKEN={token}"),
+        format!("CFID={id}; a=\"q\"CFTOKEN={token}"),
+        format!("CFID={id}; a=1,CFTOKEN={token}"),
+        format!("CFID={id}; CF%54OKEN={token}"),
+        format!("CFID={id}; cftoken[0]={token}"),
+        format!("CFID={id}; CFTOKEN={token}; cftoken={token}; __Host-CFTOKEN={token}"),
+        format!("CFID={id}; CFTOKEN={token} ; x=1"),
+    ];
+    for cookie in &smuggled {
+        let r = client_with(&[]).send("GET", &edge.url("/"), &[("Cookie", cookie)], None);
+        assert_eq!(r.status, 200, "{cookie}");
+        let got = origin.last();
+        let forwarded = got.header("cookie").unwrap_or("");
+        assert!(!forwarded.contains(&token), "the CFTOKEN reached the origin: {forwarded:?} (sent {cookie:?})");
+        for (parser, parse) in cookie_parsers::PARSERS {
+            let read = parse(forwarded);
+            assert!(
+                !read
+                    .iter()
+                    .any(|(n, _)| n.to_ascii_lowercase().ends_with("cftoken") || n.eq_ignore_ascii_case("cfid")),
+                "{parser} reads a session cookie from {forwarded:?}: {read:?}"
+            );
+        }
+    }
+    edge.wait_for_log("cookie.removed");
+    assert!(!edge.log().contains(&token), "the CFTOKEN reached the log");
+}
+
+#[test]
+fn a_cross_site_post_without_cookies_does_not_replace_the_session() {
+    let origin = Origin::ok();
+    let edge = Edge::start(&origin.url(), &[]);
+    let (c, id) = stored_session(&edge, &origin);
+    let from_elsewhere =
+        [("Sec-Fetch-Site", "cross-site"), ("Sec-Fetch-Mode", "navigate"), ("Origin", "https://idp.example")];
+    let r = client_with(&[]).send("POST", &edge.url("/acs"), &from_elsewhere, Some(b"SAMLResponse=x"));
+    assert_eq!(r.status, 200);
+    assert!(r.all("set-cookie").is_empty(), "new cookies on a cross-site POST: {:?}", r.all("set-cookie"));
+    // The origin saw a fresh, unstored session, and the browser's own session lives on.
+    let got = origin.last();
+    assert_eq!(got.header("x-session-new"), Some("true"));
+    let fresh = got.header("x-session-id").unwrap().to_owned();
+    assert!(edge.inspect(&fresh).is_none(), "the cross-site stand-in session was stored");
+    edge.wait_for_log("session.cross_site");
+    c.get(&edge.url("/"));
+    assert_eq!(origin.last_id(), id);
+    assert!(edge.inspect(&id).is_some());
+    // A cross-site fetch() is the same; a top-level cross-site GET navigation carries Lax cookies,
+    // so without them it is a new visitor.
+    let r = client_with(&[]).send(
+        "GET",
+        &edge.url("/"),
+        &[("Sec-Fetch-Site", "cross-site"), ("Sec-Fetch-Mode", "cors")],
+        None,
+    );
+    assert!(r.all("set-cookie").is_empty());
+    let r = client_with(&[]).send(
+        "GET",
+        &edge.url("/"),
+        &[("Sec-Fetch-Site", "cross-site"), ("Sec-Fetch-Mode", "navigate")],
+        None,
+    );
+    assert!(r.set_cookie("CFID").is_some());
+    // Sites whose cross-site return itself starts the session choose the old behaviour.
+    let edge = Edge::start(&origin.url(), &[("CROSS_SITE_REQUESTS", "new-session")]);
+    let r = client_with(&[]).send("POST", &edge.url("/acs"), &from_elsewhere, Some(b""));
+    assert!(r.set_cookie("CFID").is_some() && r.set_cookie("CFTOKEN").is_some());
 }

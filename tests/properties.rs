@@ -4,9 +4,12 @@
 //! number of cases, no failure files. Each asserts no panic and the documented outcome.
 //! (`scripts/fuzz` runs coverage-guided fuzzing of the same parsers for longer.)
 
+mod cookie_parsers;
+
 use cfsession_edge::core::{
     config::Config,
-    cookie::{cookie_pairs, read_session_cookies, strip_session_cookies, MAX_COOKIE_BYTES},
+    cookie::{read_session_cookies, strip_session_cookies, MAX_COOKIE_BYTES},
+    cookie_header::pairs,
     faults::Faults,
     forward::clean_referer,
     guard::{forward_cookie, origin_set, Binding, GuardPolicy, OriginIds},
@@ -14,6 +17,7 @@ use cfsession_edge::core::{
     kill::{is_cross_site, same_site_path, KillPolicy, RequestSite, Trigger},
     protocol::{json_depth, parse_origin_changes, MAX_DATA_DEPTH, MAX_SET_BYTES, MAX_USER_LEN},
     query,
+    random::SeqRandom,
 };
 use proptest::{prelude::*, test_runner::RngSeed};
 
@@ -34,11 +38,21 @@ fn hostile() -> impl Strategy<Value = String> {
         Just("cftoken".to_owned()),
         Just("__Host-CFID".to_owned()),
         Just("__host-CFTOKEN".to_owned()),
+        Just("PHPSESSID".to_owned()),
+        Just("PHP%53ESSID".to_owned()),
+        Just("connect.sid".to_owned()),
+        Just("connect_sid".to_owned()),
+        Just("JSESSIONID".to_owned()),
+        Just("CFGUARD".to_owned()),
         Just("killSession".to_owned()),
+        Just("victim".to_owned()),
         Just("=".to_owned()),
         Just(";".to_owned()),
         Just("; ".to_owned()),
         Just(", ".to_owned()),
+        Just(",".to_owned()),
+        Just(" ".to_owned()),
+        Just("\t".to_owned()),
         Just("\"".to_owned()),
         Just("&".to_owned()),
         Just("%".to_owned()),
@@ -46,6 +60,9 @@ fn hostile() -> impl Strategy<Value = String> {
         Just("\\".to_owned()),
         Just("//".to_owned()),
         Just("[".to_owned()),
+        Just("]".to_owned()),
+        Just(".".to_owned()),
+        Just("$".to_owned()),
         Just("{".to_owned()),
         "[a-z0-9]{1,8}",
         "\\PC{1,4}",
@@ -60,6 +77,20 @@ fn session_name(name: &str) -> bool {
     bare == "cfid" || bare == "cftoken"
 }
 
+/// Every `(parser, name, value)` the four origin parsers read from `header` whose name is, to
+/// that server's application, one of `names` (compared case-insensitively, as CFML does).
+fn read_by_any_server(header: &str, names: &[&str]) -> Vec<(&'static str, String, String)> {
+    let mut out = Vec::new();
+    for (parser, parse) in cookie_parsers::PARSERS {
+        for (n, v) in parse(header) {
+            if names.iter().any(|g| g.eq_ignore_ascii_case(&n)) {
+                out.push((parser, n, v));
+            }
+        }
+    }
+    out
+}
+
 proptest! {
     #![proptest_config(config(1_500))]
 
@@ -68,26 +99,42 @@ proptest! {
         let read = read_session_cookies([header.as_str(), second.as_str()], prefixed);
         prop_assert!(read.cfid.len() <= 4 && read.cftoken.len() <= 4);
         prop_assert!(read.cfid.iter().chain(&read.cftoken).all(|v| !v.is_empty()));
-        for pair in cookie_pairs(&header) {
+        for pair in pairs(&header) {
             prop_assert!(header.contains(pair), "a pair that is not a slice of the header");
         }
-        match strip_session_cookies(&header) {
+        let stripped = strip_session_cookies(&header);
+        match &stripped.header {
             Some(kept) => {
-                // No session cookie survives, in any form.
-                for pair in cookie_pairs(&kept) {
-                    let name = pair.split_once('=').map_or(pair, |(n, _)| n);
-                    prop_assert!(!session_name(name), "{name} survived in {kept:?}");
+                // No server reads a session cookie from what is forwarded, in any form.
+                let leaked = read_by_any_server(kept, &["CFID", "CFTOKEN", "__Host-CFID", "__Host-CFTOKEN"]);
+                prop_assert!(leaked.is_empty(), "{leaked:?} read from {kept:?} (sent {header:?})");
+                // Every pair kept is one of the client's, byte for byte, in order.
+                let original: Vec<&str> = pairs(&header).collect();
+                let mut it = original.iter();
+                for pair in pairs(kept) {
+                    prop_assert!(it.any(|p| *p == pair), "{pair:?} is not the client's");
                 }
-                // Every other pair is kept byte for byte, in order.
-                let others: Vec<&str> = cookie_pairs(&header)
-                    .into_iter()
-                    .filter(|p| !session_name(p.split_once('=').map_or(p, |(n, _)| n)))
-                    .collect();
-                if others.len() != cookie_pairs(&header).len() {
-                    prop_assert_eq!(kept, others.join("; "));
+                if stripped.removed.is_empty() {
+                    prop_assert_eq!(kept, &header);
                 }
             }
-            None => prop_assert!(cookie_pairs(&header).iter().all(|p| session_name(p.split_once('=').map_or(p, |(n, _)| n)))),
+            None => prop_assert!(pairs(&header).all(|p| session_name(p.split_once('=').map_or(p, |(n, _)| n))) || !stripped.removed.is_empty()),
+        }
+    }
+
+    /// Guard mode: for random headers beside a live session, what any of the four servers
+    /// reads as a guarded cookie from the forwarded header is exactly the live session's.
+    #[test]
+    fn no_server_reads_an_unbound_guarded_cookie(noise in hostile(), more in hostile(), live in any::<bool>()) {
+        let policy = GuardPolicy { cookies: vec!["PHPSESSID".into(), "connect.sid".into(), "JSESSIONID".into()] };
+        let bound = OriginIds(vec![("PHPSESSID".into(), "mine".into())]);
+        for header in [noise.clone(), format!("PHPSESSID=mine; {noise}"), format!("{noise}; PHPSESSID=mine{more}")] {
+            let live = live.then_some(&bound);
+            let out = forward_cookie(&header, &policy, live).header.unwrap_or_default();
+            for (parser, name, value) in read_by_any_server(&out, &["PHPSESSID", "connect.sid", "JSESSIONID", "CFGUARD"]) {
+                let php_mine = name == "PHPSESSID" && value == "mine" && live.is_some();
+                prop_assert!(php_mine, "{parser} reads {name}={value:?} from {out:?} (sent {header:?}, live: {})", live.is_some());
+            }
         }
     }
 
@@ -208,12 +255,18 @@ proptest! {
         let key = TokenKey::derive(b"property-test-key-property-test-key");
         if let Ok(Some(ids)) = OriginIds::from_cookie_header(Some(&cookie), &policy) {
             prop_assert!(!ids.is_empty());
-            prop_assert!(Binding::parse(&binding).is_none_or(|b| !b.verify(&ids, &key)), "a forged binding verified");
+            let bound = ids.binding_key(&key);
+            prop_assert!(Binding::parse(&binding).is_none_or(|b| !b.verify(&bound)), "a forged binding verified");
+            // A genuine binding for these ids verifies, and only for them.
+            let genuine = Binding::mint(&ids, &key, 0, &mut SeqRandom::default()).unwrap();
+            prop_assert!(genuine.verify(&bound));
         }
         let _ = origin_set(&[set], &policy, 1_800_000_000_000);
         // Without a live session, no guarded cookie is ever forwarded.
-        if let Some(kept) = forward_cookie(&cookie, &policy, false) {
+        if let Some(kept) = forward_cookie(&cookie, &policy, None).header {
             prop_assert!(matches!(OriginIds::from_cookie_header(Some(&kept), &policy), Ok(None)), "{kept:?}");
+            let leaked = read_by_any_server(&kept, &["CFID", "CFTOKEN", "CFGUARD"]);
+            prop_assert!(leaked.is_empty(), "{leaked:?} from {kept:?}");
         }
     }
 }
@@ -240,6 +293,7 @@ const VARS: &[&str] = &[
     "KILL_CLEAR_SITE_DATA",
     "KILL_METHODS",
     "KILL_CROSS_SITE",
+    "CROSS_SITE_REQUESTS",
     "SESSION_START_URL",
     "SESSION_END_URL",
     "APPLICATION_START_URL",

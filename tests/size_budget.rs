@@ -13,9 +13,11 @@ use common::edge::{repo_root, TempDir};
 /// `scripts/build` strips the wasm name section (41 KB gzipped); 323,031 with guard mode and
 /// RPC; 368,235 with the operations work of 2026-11-22 (JSON log lines, history counters, the
 /// origin API, the per-user limit, CSV export): raised as a decision, see docs/performance.md
-/// ("Size"); 342,245 with `opt-level = "z"` and `wasm-opt -Oz` (2026-11-22, fourth session).
-/// Budget: that plus ~1%. Lower it when the wasm shrinks; raise it only as a decision.
-const GZIP_BUDGET: u64 = 338 * 1024;
+/// ("Size"); 342,245 with `opt-level = "z"` and `wasm-opt -Oz` (2026-11-22, fourth session);
+/// 346,426 with the cookie model that agrees with origin servers, session ids in URL path
+/// parameters and cross-site requests (2026-12-01): raised as a decision (a security fix).
+/// Budget: that plus ~0.5%. Lower it when the wasm shrinks; raise it only as a decision.
+const GZIP_BUDGET: u64 = 340 * 1024;
 
 #[test]
 fn release_wasm_fits_the_gzip_budget() {

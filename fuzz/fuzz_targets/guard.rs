@@ -1,11 +1,14 @@
 //! Guard mode: origin session cookies in a `Cookie` header, binding cookies, and the origin's
-//! `Set-Cookie` values.
+//! `Set-Cookie` values; no origin parser reads an unbound guarded cookie from what is forwarded.
 #![no_main]
 use cfsession_edge::core::{
     guard::{forward_cookie, origin_set, Binding, GuardPolicy, OriginIds},
     ids::TokenKey,
 };
 use libfuzzer_sys::fuzz_target;
+
+#[path = "../../tests/cookie_parsers/mod.rs"]
+mod cookie_parsers;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(s) = std::str::from_utf8(data) else { return };
@@ -16,12 +19,17 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(Some(ids)) = OriginIds::from_cookie_header(Some(cookie), &policy) {
         assert!(!ids.is_empty());
         if let Some(b) = Binding::parse(binding) {
-            assert!(!b.verify(&ids, &key), "a forged binding verified");
+            assert!(!b.verify(&ids.binding_key(&key)), "a forged binding verified");
         }
     }
     let sets: Vec<String> = set.split('\n').map(str::to_owned).collect();
     let _ = origin_set(&sets, &policy, 1_800_000_000_000);
-    if let Some(kept) = forward_cookie(cookie, &policy, false) {
+    if let Some(kept) = forward_cookie(cookie, &policy, None).header {
         assert!(OriginIds::from_cookie_header(Some(&kept), &policy).is_ok_and(|i| i.is_none()), "{kept:?}");
+        for (parser, parse) in cookie_parsers::PARSERS {
+            for (name, _) in parse(&kept) {
+                assert!(!policy.is_guarded(&name), "{parser} reads {name} from {kept:?}");
+            }
+        }
     }
 });

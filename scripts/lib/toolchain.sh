@@ -150,6 +150,23 @@ php_fpm_bin() {
   return 1
 }
 
+# Debian's Tomcat 10 (and the Eclipse compiler its JSP engine needs), for the guard-mode tests
+# against a real servlet container (the tests start their own instances from a base of their
+# own; the package's service is not used).
+TOMCAT_HOME=/usr/share/tomcat10
+install_tomcat() {
+  tomcat_complete && return 0
+  local p
+  for p in tomcat10 libecj-java; do
+    dpkg -s "$p" >/dev/null 2>&1 || apt_install "$p" "the guard-mode tests run a JSP app on Debian's Tomcat 10"
+  done
+  if command -v systemctl >/dev/null 2>&1; then as_root systemctl disable --now tomcat10 >/dev/null 2>&1 || true; fi
+  tomcat_complete || die "Tomcat 10 or /usr/share/java/ecj.jar is missing after installing tomcat10 and libecj-java"
+}
+tomcat_complete() {
+  [ -x "$TOMCAT_HOME/bin/catalina.sh" ] && [ -f /usr/share/java/ecj.jar ] && command -v java >/dev/null 2>&1
+}
+
 # tree-sitter and tree-sitter-cfml from PyPI (prebuilt wheels) in tools/python: the CFML
 # kit's test parses EdgeSession.cfc with them (no CFML engine can be installed here).
 CFS_PYTHON_DEPS="$CFS_ROOT/target/python"
@@ -169,7 +186,7 @@ install_npm_packages() {
      [ -x "$CFS_ROOT/node_modules/.bin/wrangler" ]; then
     return 0
   fi
-  say "npm ci (wrangler, esbuild, binaryen, playwright-core, express)"
+  say "npm ci (wrangler, esbuild, binaryen, playwright-core, express, express-session)"
   (cd "$CFS_ROOT" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci failed"
 }
 
@@ -188,7 +205,7 @@ toolchain_env() {
   export WASM_OPT_BIN="$CFS_ROOT/node_modules/binaryen/bin/wasm-opt"
   export ESBUILD_BIN="$CFS_ROOT/node_modules/esbuild/bin/esbuild"
   export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false
-  export CHROMIUM_BIN NGINX_BIN
+  export CHROMIUM_BIN NGINX_BIN TOMCAT_HOME
 }
 
 # True when nothing needs installing (used to keep the warm path fast and quiet).
@@ -201,6 +218,7 @@ toolchain_complete() {
   [ -x "$CHROMIUM_BIN" ] || return 1
   [ -x "$NGINX_BIN" ] || return 1
   php_fpm_bin >/dev/null || return 1
+  tomcat_complete || return 1
   [ -f "$CFS_PYTHON_DEPS/.installed-tree-sitter-cfml-0.26.43" ] || return 1
   [ -x "$CFS_ROOT/node_modules/.bin/wrangler" ] &&
     [ ! "$CFS_ROOT/package-lock.json" -nt "$CFS_ROOT/node_modules/.package-lock.json" ]

@@ -1,4 +1,4 @@
-//! The Worker's configuration: read once per request from `[vars]` and secrets, validated
+//! The Worker's configuration: read from `[vars]` and secrets, validated
 //! into typed values. Every default lives in [`Config::default`]; every bad value becomes a
 //! [`ConfigError`] that names the variable (never its value).
 
@@ -10,6 +10,7 @@ use self::parse::{hook_url, parse_bool, parse_cookie_names, parse_domain, parse_
 use super::{
     bypass::Bypass,
     cookie::{CookieExpiry, CookiePolicy},
+    cross_site::CrossSiteRequests,
     crypto::{ct_eq, hex, hmac_sha256},
     faults::{self, Faults},
     guard::GuardPolicy,
@@ -83,6 +84,8 @@ pub struct Config {
     pub defer: bool,
     /// `URL_TOKENS`: accept CFID/CFTOKEN from the query string (cookieless clients).
     pub url_tokens: bool,
+    /// `CROSS_SITE_REQUESTS`: what a cross-site request without the session cookies gets.
+    pub cross_site: CrossSiteRequests,
     /// `SESSION_DATA_LIMIT`: the largest session data, in bytes of JSON.
     pub data_limit: usize,
     /// `ADMIN_TOKEN` (secret): the admin API's bearer token; `None` turns the admin off.
@@ -132,6 +135,7 @@ impl Default for Config {
             policy: Policy::default(),
             defer: true,
             url_tokens: false,
+            cross_site: CrossSiteRequests::Sessionless,
             data_limit: DEFAULT_DATA_LIMIT,
             admin_token: None,
             kill: KillPolicy::default(),
@@ -287,6 +291,13 @@ impl Config {
         }
         if let Some(v) = get("URL_TOKENS") {
             c.url_tokens = parse_bool("URL_TOKENS", &v)?;
+        }
+        if let Some(v) = get("CROSS_SITE_REQUESTS") {
+            c.cross_site = match v.to_ascii_lowercase().as_str() {
+                "sessionless" => CrossSiteRequests::Sessionless,
+                "new-session" => CrossSiteRequests::NewSession,
+                _ => return Err(err("CROSS_SITE_REQUESTS", "must be sessionless or new-session")),
+            };
         }
         if let Some(v) = get("SESSION_DATA_LIMIT") {
             c.data_limit = usize::try_from(parse_u64("SESSION_DATA_LIMIT", &v, 2, MAX_DATA_LIMIT as u64)?)

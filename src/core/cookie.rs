@@ -1,7 +1,10 @@
 //! Cookies: reading the session pair from `Cookie` headers, and writing `Set-Cookie` values
 //! for new, refreshed and removed session cookies.
 
-use super::clock::UnixMs;
+use super::{
+    clock::UnixMs,
+    cookie_header::{pairs, rebuild, same_name, split_pair, Rebuilt},
+};
 
 /// Cookie headers beyond this many bytes in total are ignored (treated as no session).
 pub const MAX_COOKIE_BYTES: usize = 16 * 1024;
@@ -51,55 +54,6 @@ pub fn is_session_cookie(name: &str) -> bool {
     bare == "cfid" || bare == "cftoken"
 }
 
-/// The `name=value` pairs of a `Cookie` header value, as byte slices of it (trimmed). Pairs
-/// are separated by `;`, and by `, ` before another `name=` (the Fetch API joins several
-/// `Cookie` headers with `, `). Separators inside a double-quoted value do not count; a
-/// header with an unterminated quote is split as if it had no quotes.
-pub fn cookie_pairs(header: &str) -> Vec<&str> {
-    split_pairs(header, true).unwrap_or_else(|| split_pairs(header, false).unwrap_or_default())
-}
-
-fn split_pairs(header: &str, honour_quotes: bool) -> Option<Vec<&str>> {
-    let bytes = header.as_bytes();
-    let mut out = Vec::new();
-    let (mut start, mut quoted) = (0, false);
-    let mut push = |from: usize, to: usize| {
-        let pair = header.get(from..to).map(str::trim).unwrap_or("");
-        if !pair.is_empty() {
-            out.push(pair);
-        }
-    };
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'"' if honour_quotes => quoted = !quoted,
-            b';' if !quoted => {
-                push(start, i);
-                start = i + 1;
-            }
-            b',' if !quoted && starts_pair(header.get(i + 1..).unwrap_or("")) => {
-                push(start, i);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    if quoted {
-        return None;
-    }
-    push(start, bytes.len());
-    Some(out)
-}
-
-/// Whether `rest` (after a comma) is ` name=…`: a space, then a cookie name and `=`.
-fn starts_pair(rest: &str) -> bool {
-    let Some(rest) = rest.strip_prefix(' ') else { return false };
-    let rest = rest.trim_start();
-    match rest.split_once('=') {
-        Some((name, _)) => !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && !b"\",;\\".contains(&b)),
-        None => false,
-    }
-}
-
 /// Reads the session cookies from every `Cookie` header value. Malformed pairs are skipped;
 /// when the headers are larger than [`MAX_COOKIE_BYTES`] in total nothing is read.
 /// `prefixed`: only `__Host-CFID`/`__Host-CFTOKEN` count (`COOKIE_HOST_PREFIX`).
@@ -109,12 +63,12 @@ pub fn read_session_cookies<'a>(headers: impl IntoIterator<Item = &'a str>, pref
     if headers.iter().map(|h| h.len()).sum::<usize>() > MAX_COOKIE_BYTES {
         return out;
     }
-    for pair in headers.iter().flat_map(|h| cookie_pairs(h)) {
-        let Some((name, value)) = pair.split_once('=') else {
+    for pair in headers.iter().flat_map(|h| pairs(h)) {
+        let Some((name, value)) = split_pair(pair) else {
             continue;
         };
-        let value = value.trim().trim_matches('"');
-        let list = match name.trim() {
+        let value = value.trim_matches('"');
+        let list = match name {
             n if is_named(n, CFID, prefixed) => &mut out.cfid,
             n if is_named(n, CFTOKEN, prefixed) => &mut out.cftoken,
             _ => continue,
@@ -126,23 +80,16 @@ pub fn read_session_cookies<'a>(headers: impl IntoIterator<Item = &'a str>, pref
     out
 }
 
-/// The `Cookie` header for the origin: the client's, without the session cookies in any form
-/// (the CFTOKEN must never reach the origin; the CFID arrives as `X-Session-Id`). `None` when
-/// no cookie is left. Every other pair is kept byte for byte, in order; a header without
-/// session cookies is returned unchanged.
-pub fn strip_session_cookies(header: &str) -> Option<String> {
-    strip_cookies(header, is_session_cookie)
+/// The `Cookie` header for the origin in edge mode: the client's, without the session cookies
+/// in any form a server could read them ([`rebuild`]): the CFTOKEN must never reach the
+/// origin, and the CFID arrives as `X-Session-Id`. Every other pair byte for byte, in order.
+pub fn strip_session_cookies(header: &str) -> Rebuilt {
+    rebuild(header, is_session_cookie_read, |_, _| false)
 }
 
-/// A `Cookie` header without the pairs whose name `drop` matches: every other pair byte for
-/// byte, in order; the header unchanged when nothing matches; `None` when nothing is left.
-pub fn strip_cookies(header: &str, drop: impl Fn(&str) -> bool) -> Option<String> {
-    let pairs = cookie_pairs(header);
-    if !pairs.iter().any(|p| drop(cookie_name(p))) {
-        return (!header.trim().is_empty()).then(|| header.to_owned());
-    }
-    let kept: Vec<&str> = pairs.into_iter().filter(|p| !drop(cookie_name(p))).collect();
-    (!kept.is_empty()).then(|| kept.join("; "))
+/// Whether a server could read cookie name `name` as one of the edge's ([`same_name`]).
+fn is_session_cookie_read(name: &str) -> bool {
+    ["CFID", "CFTOKEN", "__Host-CFID", "__Host-CFTOKEN"].iter().any(|n| same_name(name, n))
 }
 
 /// How long session cookies live in the browser (`COOKIE_EXPIRY`).
@@ -301,21 +248,33 @@ mod tests {
 
     #[test]
     fn session_cookies_never_reach_the_origin() {
-        assert_eq!(strip_session_cookies("a=1; CFID=x; cftoken=y; b=2").as_deref(), Some("a=1; b=2"));
-        assert_eq!(strip_session_cookies("CFID=x, CFTOKEN=y, c=3").as_deref(), Some("c=3"));
-        assert_eq!(strip_session_cookies("CFID=x; CFTOKEN=y"), None);
-        assert_eq!(strip_session_cookies("untouched=1;x=\"a, b\"").as_deref(), Some("untouched=1;x=\"a, b\""));
-        assert_eq!(strip_session_cookies(" "), None);
-        assert_eq!(strip_session_cookies("__Host-CFID=x; __host-cftoken=y; k=1").as_deref(), Some("k=1"));
+        let strip = |h| strip_session_cookies(h).header;
+        assert_eq!(strip("a=1; CFID=x; cftoken=y; b=2").as_deref(), Some("a=1; b=2"));
+        assert_eq!(strip("CFID=x, CFTOKEN=y, c=3").as_deref(), Some("c=3"));
+        assert_eq!(strip("CFID=x; CFTOKEN=y"), None);
+        assert_eq!(strip("untouched=1;x=\"a, b\"").as_deref(), Some("untouched=1;x=\"a, b\""));
+        assert_eq!(strip(" "), None);
+        assert_eq!(strip("__Host-CFID=x; __host-cftoken=y; k=1").as_deref(), Some("k=1"));
     }
 
     #[test]
-    fn stripping_keeps_other_values_byte_for_byte() {
-        assert_eq!(strip_session_cookies("a=\"x, y\"; CFID=1; b=\"p;q\"").as_deref(), Some("a=\"x, y\"; b=\"p;q\""));
-        assert_eq!(strip_session_cookies("a=x, y; CFTOKEN=2").as_deref(), Some("a=x, y"));
-        // An unterminated quote cannot hide a session cookie from the stripper.
-        assert_eq!(strip_session_cookies("a=\"x; CFTOKEN=secret").as_deref(), Some("a=\"x"));
-        assert_eq!(cookie_pairs("a=\"x; CFID=1\"; b=2"), vec!["a=\"x; CFID=1\"", "b=2"]);
+    fn session_cookies_hidden_from_the_edge_are_found_as_servers_find_them() {
+        let strip = |h| strip_session_cookies(h);
+        // Inside quotes (Tomcat, PHP and Node split there), after whitespace (Python), as
+        // PHP spells names, url-encoded (PHP before 8).
+        for (h, kept) in [
+            ("a=\"; CFTOKEN=secret; z=\"", Some("a=\"; z=\"")),
+            ("a=\"x; CFTOKEN=secret", Some("a=\"x")),
+            ("a=1 CFTOKEN=secret", None),
+            ("a=\"x\"CFTOKEN=secret; b=2", Some("b=2")),
+            ("CF%54OKEN=secret; b=2", Some("b=2")),
+            ("cftoken[x]=secret", None),
+        ] {
+            let r = strip(h);
+            assert_eq!(r.header.as_deref(), kept, "{h}");
+            assert!(!r.removed.is_empty(), "{h}");
+        }
+        assert_eq!(strip("a=1 CFTOKEN=secret").removed, vec![crate::core::cookie_header::Removed::Smuggled]);
     }
 
     #[test]

@@ -7,14 +7,18 @@
 //!   the [`Binding`]: a guard id (names the session's Durable Object, like a CFID) and a token
 //!   whose MAC covers the guard id *and* the origin's values. A request whose origin cookies
 //!   have no valid binding has them removed before forwarding: the origin never sees ids the
-//!   edge did not see it issue (guessed, fixated, planted by another site or app).
+//!   edge did not see it issue (guessed, fixated, planted by another site or app). Which
+//!   pairs carry a guarded cookie is decided the way origin servers read a `Cookie` header
+//!   ([`super::cookie_header`]): quotes hide nothing, and copies or other spellings of a
+//!   guarded name are removed.
 //! - From then on a guarded session is a session like any other: the same object, timeouts,
 //!   kills, hooks and index. Its object also keeps the origin's cookie values, to call
 //!   `ORIGIN_KILL_URL` with them when the session ends.
 
 use super::{
     clock::UnixMs,
-    cookie::{cookie_pairs, strip_cookies, CookiePolicy},
+    cookie::CookiePolicy,
+    cookie_header::{pairs, rebuild, same_name, split_pair, Rebuilt},
     crypto::sha256,
     ids::{CfToken, Cfid, TokenKey},
 };
@@ -29,8 +33,12 @@ pub fn binding_name(cookie: &CookiePolicy) -> &'static str {
     }
 }
 
-/// Origin session cookie values are ignored beyond this length (a session id is far shorter).
-pub const MAX_VALUE_LEN: usize = 512;
+/// Origin session cookie values longer than this are malformed: the most a browser stores for
+/// one cookie (RFC 6265 §6.1), room for a Rails cookie store or a Laravel session.
+pub const MAX_VALUE_LEN: usize = 4096;
+
+/// The two spellings of the binding cookie's name.
+const BINDING_NAMES: [&str; 2] = ["__Host-CFGUARD", "CFGUARD"];
 
 /// The guard settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,9 +54,16 @@ impl Default for GuardPolicy {
 }
 
 impl GuardPolicy {
-    /// Whether cookie `name` is one of the origin's session cookies.
+    /// Whether cookie `name` (as the origin writes it in a `Set-Cookie`) is one of the
+    /// origin's session cookies.
     pub fn is_guarded(&self, name: &str) -> bool {
         self.cookies.iter().any(|c| c.eq_ignore_ascii_case(name.trim()))
+    }
+
+    /// Whether some origin server could read a request cookie named `name` as one of its
+    /// session cookies ([`same_name`]: any case, PHP's spellings).
+    pub fn reads_as_guarded(&self, name: &str) -> bool {
+        self.cookies.iter().any(|c| same_name(name, c))
     }
 
     /// Every name a kill must expire for the origin: each guarded name as configured, upper-
@@ -77,7 +92,8 @@ pub enum Unusable {
     /// The same name (in any case) twice with different values: which one the origin would
     /// read is unknowable.
     Ambiguous,
-    /// A value that is empty, too long or has characters no session id has.
+    /// A value that is empty, longer than [`MAX_VALUE_LEN`], or has a space, a control
+    /// character or a non-ASCII byte (see [`valid_value`]).
     Malformed,
 }
 
@@ -86,25 +102,34 @@ impl OriginIds {
         self.0.is_empty()
     }
 
-    /// The guarded cookies of a `Cookie` header. `Ok(None)`: none present.
+    /// The guarded cookies of a `Cookie` header: each pair whose leading name a server could
+    /// read as a guarded one, values byte for byte. `Ok(None)`: none present. Names a server
+    /// could read inside another pair are no identity (they are removed before forwarding).
+    ///
+    /// # Errors
+    /// [`Unusable::Ambiguous`] when two pairs a server reads as the same name differ in value;
+    /// [`Unusable::Malformed`] for a guarded value that is not a cookie value.
     pub fn from_cookie_header(header: Option<&str>, policy: &GuardPolicy) -> Result<Option<Self>, Unusable> {
         let mut ids: Vec<(String, String)> = Vec::new();
-        for pair in cookie_pairs(header.unwrap_or("")) {
-            let Some((name, value)) = pair.split_once('=') else { continue };
-            let (name, value) = (name.trim(), value.trim());
-            if !policy.is_guarded(name) {
+        for (name, value) in pairs(header.unwrap_or("")).filter_map(split_pair) {
+            if !policy.reads_as_guarded(name) {
                 continue;
             }
             if !valid_value(value) {
                 return Err(Unusable::Malformed);
             }
-            match ids.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            match ids.iter().find(|(n, _)| same_name(n, name)) {
                 Some((_, v)) if v == value => {}
                 Some(_) => return Err(Unusable::Ambiguous),
                 None => ids.push((name.to_owned(), value.to_owned())),
             }
         }
         Ok((!ids.is_empty()).then(|| Self::canonical(ids)))
+    }
+
+    /// Whether `name=value` is one of these ids, exactly (name as sent, value byte for byte).
+    fn contains(&self, name: &str, value: &str) -> bool {
+        self.0.iter().any(|(n, v)| n == name && v == value)
     }
 
     fn canonical(mut ids: Vec<(String, String)>) -> Self {
@@ -129,9 +154,15 @@ impl OriginIds {
     }
 
     /// SHA-256 over the canonical `lower-case name=value` lines: what a binding covers.
-    pub fn digest(&self) -> [u8; 32] {
+    fn digest(&self) -> [u8; 32] {
         let lines: Vec<String> = self.0.iter().map(|(n, v)| format!("{}={v}\n", n.to_ascii_lowercase())).collect();
         sha256(lines.concat().as_bytes())
+    }
+
+    /// The token key bound to these ids: bindings for them verify under it and no other.
+    /// Computed once per request, however many binding cookies it carries.
+    pub fn binding_key(&self, key: &TokenKey) -> TokenKey {
+        key.bound_to(&self.digest())
     }
 
     /// The `Cookie` header that presents these ids to the origin (for `ORIGIN_KILL_URL`).
@@ -140,10 +171,14 @@ impl OriginIds {
     }
 }
 
-/// Session ids are short printable tokens: letters, digits and `-_.:+/=` (ACF's UUID tokens,
-/// Lucee's UUIDs, servlet ids with a route suffix).
+/// A cookie value a browser stores and sends back unchanged, 1 to [`MAX_VALUE_LEN`] bytes of
+/// printable ASCII other than `;`: RFC 6265 cookie-octets, their quoted form, and the `,`, `"`
+/// and `\` browsers also keep (PHP's ids with `session.sid_bits_per_character = 6` have
+/// commas). Every real session manager's ids fit (`s%3A…` of express-session, `…C3.node1` of a
+/// Tomcat cluster, Laravel's and Rails' url-encoded values). Refused: empty, spaces, control
+/// characters, non-ASCII.
 fn valid_value(v: &str) -> bool {
-    !v.is_empty() && v.len() <= MAX_VALUE_LEN && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:+/=".contains(&b))
+    !v.is_empty() && v.len() <= MAX_VALUE_LEN && v.bytes().all(|b| b.is_ascii_graphic() && b != b';')
 }
 
 /// The binding cookie: `<guard id>.<token>`. The guard id names the session's object; the
@@ -162,9 +197,10 @@ impl Binding {
         Some(Self { gid: Cfid::parse(gid)?, token: CfToken::parse(token)? })
     }
 
-    /// Whether this binding was made by this edge for exactly `ids`. Constant time.
-    pub fn verify(&self, ids: &OriginIds, key: &TokenKey) -> bool {
-        self.token.verify(&self.gid, &key.bound_to(&ids.digest()))
+    /// Whether this binding was made by this edge for exactly the ids whose
+    /// [`OriginIds::binding_key`] `bound` is. Constant time.
+    pub fn verify(&self, bound: &TokenKey) -> bool {
+        self.token.verify(&self.gid, bound)
     }
 
     /// A new binding for `ids`, minted at `now`.
@@ -178,7 +214,7 @@ impl Binding {
         rng: &mut dyn super::random::RandomSource,
     ) -> Result<Self, super::random::RandomError> {
         let gid = Cfid::generate(rng)?;
-        let token = CfToken::mint(&gid, &key.bound_to(&ids.digest()), now, rng)?;
+        let token = CfToken::mint(&gid, &ids.binding_key(key), now, rng)?;
         Ok(Self { gid, token })
     }
 
@@ -209,7 +245,7 @@ pub fn origin_set(set_cookies: &[String], policy: &GuardPolicy, now: UnixMs) -> 
     for sc in set_cookies {
         let mut parts = sc.split(';');
         let Some((name, value)) = parts.next().and_then(|nv| nv.split_once('=')) else { continue };
-        let (name, value) = (name.trim(), value.trim().trim_matches('"'));
+        let (name, value) = (name.trim(), value.trim());
         if !policy.is_guarded(name) {
             continue;
         }
@@ -238,12 +274,29 @@ fn expires_year(v: &str) -> Option<u32> {
     v.split(|c: char| !c.is_ascii_digit()).find(|p| p.len() == 4).and_then(|p| p.parse().ok())
 }
 
-/// The `Cookie` header for the origin in guard mode: the client's without the binding cookie
-/// (in either form), and without the guarded cookies unless `keep_guarded` (a live, bound
-/// session). Other pairs byte for byte. `None` when nothing is left.
-pub fn forward_cookie(header: &str, policy: &GuardPolicy, keep_guarded: bool) -> Option<String> {
-    let is_binding = |name: &str| name.eq_ignore_ascii_case("__Host-CFGUARD") || name.eq_ignore_ascii_case("CFGUARD");
-    strip_cookies(header, |name| is_binding(name) || (!keep_guarded && policy.is_guarded(name)))
+/// Whether a server could read cookie name `name` as the binding cookie.
+pub fn is_binding(name: &str) -> bool {
+    BINDING_NAMES.iter().any(|b| same_name(name, b))
+}
+
+/// The binding cookie values of a `Cookie` header (pairs named exactly `name`), at most
+/// [`MAX_BINDINGS`]: each costs a MAC to verify.
+pub fn binding_values<'a>(header: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> {
+    pairs(header).filter_map(split_pair).filter(move |(n, _)| *n == name).map(|(_, v)| v).take(MAX_BINDINGS)
+}
+
+/// Binding cookies tried per request (a browser has one; a second is a leftover variant).
+pub const MAX_BINDINGS: usize = 4;
+
+/// The `Cookie` header for the origin in guard mode ([`rebuild`]): the client's without the
+/// binding cookie and without any pair a server could read as a guarded cookie, except the
+/// `live` session's own ids, each once and exactly as bound. Other pairs byte for byte.
+pub fn forward_cookie(header: &str, policy: &GuardPolicy, live: Option<&OriginIds>) -> Rebuilt {
+    rebuild(
+        header,
+        |name| is_binding(name) || policy.reads_as_guarded(name),
+        |name, value| !is_binding(name) && live.is_some_and(|ids| ids.contains(name, value)),
+    )
 }
 
 #[cfg(test)]

@@ -32,8 +32,12 @@ pub struct KillPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CrossSite {
     /// A small same-site page with a button; the session ends only when the user presses it.
+    /// Also for a sibling subdomain's request (`Sec-Fetch-Site: same-site`).
     #[default]
     Confirm,
+    /// The confirmation page only for requests from another site; a sibling subdomain's kill
+    /// is executed (`confirm-cross-site`).
+    ConfirmCrossSite,
     /// Executed like any other kill (for sites that link to their logout from elsewhere).
     Allow,
 }
@@ -104,10 +108,16 @@ impl KillPolicy {
         }
     }
 
-    /// Whether a kill request must be confirmed by the user first: `KILL_CROSS_SITE=confirm`
-    /// and the request came from another site (see [`is_cross_site`]).
+    /// Whether a kill request must be confirmed by the user first: it came from another site
+    /// (see [`is_cross_site`]) and `KILL_CROSS_SITE` is not `allow`, or from a sibling
+    /// subdomain (`Sec-Fetch-Site: same-site`) and it is `confirm`.
     pub fn needs_confirmation(&self, from: &RequestSite<'_>) -> bool {
-        self.cross_site == CrossSite::Confirm && is_cross_site(from)
+        let sibling = from.sec_fetch_site.is_some_and(|s| s.trim().eq_ignore_ascii_case("same-site"));
+        match self.cross_site {
+            CrossSite::Confirm => sibling || is_cross_site(from),
+            CrossSite::ConfirmCrossSite => is_cross_site(from),
+            CrossSite::Allow => false,
+        }
     }
 
     /// The headers that end the session in the browser: `Set-Cookie` removals for every kill
@@ -253,6 +263,12 @@ mod tests {
         let allow = KillPolicy { cross_site: CrossSite::Allow, ..KillPolicy::default() };
         assert!(!allow.needs_confirmation(&at(Some("cross-site"), None, None)));
         assert!(KillPolicy::default().needs_confirmation(&at(Some("cross-site"), None, None)));
+        // A sibling subdomain confirms too, unless only cross-site requests are to.
+        assert!(KillPolicy::default().needs_confirmation(&at(Some("same-site"), None, None)));
+        let cross_only = KillPolicy { cross_site: CrossSite::ConfirmCrossSite, ..KillPolicy::default() };
+        assert!(!cross_only.needs_confirmation(&at(Some("same-site"), None, None)));
+        assert!(cross_only.needs_confirmation(&at(Some("cross-site"), None, None)));
+        assert!(!KillPolicy::default().needs_confirmation(&at(Some("same-origin"), None, None)));
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! what differs is decided here:
 //! - where the identity comes from ([`identify`]): the edge's CFID/CFTOKEN, or the binding
 //!   cookie over the origin's own session cookies;
-//! - what is forwarded ([`forward_cookie`], [`forward_query`]): edge mode removes CFID/CFTOKEN
-//!   (the origin gets signed headers instead); guard mode passes the origin's cookies only for
-//!   a live, bound session;
+//! - what is forwarded ([`forward_cookie`], [`forward_query`], [`forward_path`]): edge mode
+//!   removes CFID/CFTOKEN (the origin gets signed headers instead); guard mode passes the
+//!   origin's cookies only for a live, bound session, exactly as bound. Both read the request
+//!   the way origin servers do ([`super::cookie_header`]);
 //! - what the browser gets ([`session_cookies`], [`expiry`], [`keep_origin_set_cookie`]).
 
 use super::{
@@ -12,9 +13,10 @@ use super::{
     cookie::{
         cookie_name, is_session_cookie, read_session_cookies, strip_session_cookies, CookiePolicy, CFID, CFTOKEN,
     },
+    cookie_header::Rebuilt,
     guard::{self, Binding, OriginIds},
     ids::{CfToken, Cfid, TokenKey},
-    query,
+    query, url_ids,
 };
 
 /// The session ids a request presents, verified.
@@ -93,12 +95,9 @@ fn identify_guard(config: &Config, cookie_header: Option<&str>, key: &TokenKey) 
             return Identified { presented: None, ignored: Some("malformed origin session cookies") }
         }
     };
-    let name = guard::binding_name(&config.cookie);
-    let binding = super::cookie::cookie_pairs(cookie_header.unwrap_or(""))
-        .into_iter()
-        .filter_map(|p| p.split_once('='))
-        .filter(|(n, _)| n.trim() == name)
-        .find_map(|(_, v)| Binding::parse(v).filter(|b| b.verify(&origin, key)));
+    let bound = origin.binding_key(key);
+    let binding = guard::binding_values(cookie_header.unwrap_or(""), guard::binding_name(&config.cookie))
+        .find_map(|v| Binding::parse(v).filter(|b| b.verify(&bound)));
     match binding {
         Some(b) => Identified { presented: Some(Presented { cfid: b.gid, token: b.token, origin }), ignored: None },
         None => Identified {
@@ -108,32 +107,43 @@ fn identify_guard(config: &Config, cookie_header: Option<&str>, key: &TokenKey) 
     }
 }
 
-/// The `Cookie` header for the origin. `live`: the request has a live session.
-pub fn forward_cookie(config: &Config, header: Option<&str>, live: bool) -> Option<String> {
-    let header = header?;
+/// The `Cookie` header for the origin, and what was removed from it. `live`: the request's
+/// live session; guard mode forwards its origin ids (and nothing else a server would read as
+/// a guarded cookie).
+pub fn forward_cookie(config: &Config, header: Option<&str>, live: Option<&OriginIds>) -> Rebuilt {
+    let Some(header) = header else { return Rebuilt::default() };
     match config.mode {
         SessionMode::Edge => strip_session_cookies(header),
         SessionMode::Guard => guard::forward_cookie(header, &config.guard, live),
     }
 }
 
-/// The query string for the origin. `CFID`/`CFTOKEN` parameters never reach it in edge mode;
-/// in guard mode they do only with `URL_TOKENS` on and when they are exactly the live
-/// session's own cookies (anything else could fixate a session at the origin).
+/// Whether `name` is a session id in a URL for this configuration: CFID/CFTOKEN in both modes,
+/// and the guarded cookies' names in guard mode.
+fn is_url_id(config: &Config, name: &str) -> bool {
+    url_ids::named(name, &[CFID, CFTOKEN])
+        || (config.mode == SessionMode::Guard && config.guard.cookies.iter().any(|c| url_ids::named(name, &[c])))
+}
+
+/// Whether a session id in the URL may reach the origin: only in guard mode with `URL_TOKENS`
+/// on, and only when it is exactly one of the live session's own ids (anything else could
+/// fixate a session at the origin).
+fn keeps_url_id(config: &Config, live: Option<&OriginIds>, name: &str, value: &str) -> bool {
+    config.mode == SessionMode::Guard
+        && config.url_tokens
+        && live.is_some_and(|ids| ids.0.iter().any(|(n, v)| n.eq_ignore_ascii_case(name) && v == value))
+}
+
+/// The query string for the origin: without session ids ([`is_url_id`]) unless
+/// [`keeps_url_id`]. Other parameters byte for byte.
 pub fn forward_query(config: &Config, query_string: Option<&str>, live: Option<&OriginIds>) -> Option<String> {
-    let q = query_string.unwrap_or("");
-    let strip = match (config.mode, live) {
-        (SessionMode::Guard, Some(origin)) if config.url_tokens => [CFID, CFTOKEN].iter().any(|name| {
-            query::get(q, name)
-                .is_some_and(|v| !origin.0.iter().any(|(n, ov)| n.eq_ignore_ascii_case(name) && *ov == v))
-        }),
-        _ => true,
-    };
-    if strip {
-        query::without(q, &[CFID, CFTOKEN])
-    } else {
-        (!q.is_empty()).then(|| q.to_owned())
-    }
+    url_ids::forward_query(query_string, |n| is_url_id(config, n), |n, v| keeps_url_id(config, live, n, v))
+}
+
+/// The path for the origin when it must change: without `;name=value` path parameters that
+/// carry session ids (Tomcat's `;jsessionid=`), as [`forward_query`]. `None`: unchanged.
+pub fn forward_path(config: &Config, path: &str, live: Option<&OriginIds>) -> Option<String> {
+    url_ids::forward_path(path, |n| is_url_id(config, n), |n, v| keeps_url_id(config, live, n, v))
 }
 
 /// Whether an origin `Set-Cookie` reaches the browser. Edge mode drops the origin's own

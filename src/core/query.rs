@@ -19,7 +19,8 @@ fn params(query: &str) -> impl Iterator<Item = Param> + '_ {
     })
 }
 
-fn decode(s: &str) -> String {
+/// `s` form-decoded (`%XX` escapes and `+`), invalid escapes kept.
+pub fn decode(s: &str) -> String {
     form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
 }
 
@@ -36,10 +37,19 @@ pub fn get(query: &str, name: &str) -> Option<String> {
 /// The query without any parameter named in `names` (case-insensitive); everything else,
 /// empty segments included, is kept byte for byte and in order. `None` when nothing is left.
 pub fn without(query: &str, names: &[&str]) -> Option<String> {
+    without_where(query, |name, _| names.iter().any(|n| name.eq_ignore_ascii_case(n)))
+}
+
+/// The query without the parameters `remove(decoded name, decoded value)` picks; everything
+/// else, empty segments included, byte for byte and in order. `None` when nothing is left.
+pub fn without_where(query: &str, remove: impl Fn(&str, Option<&str>) -> bool) -> Option<String> {
     let removed = |segment: &str| {
         !segment.is_empty() && {
-            let name = decode(segment.split_once('=').map_or(segment, |(n, _)| n));
-            names.iter().any(|n| name.eq_ignore_ascii_case(n))
+            let (name, value) = match segment.split_once('=') {
+                Some((n, v)) => (decode(n), Some(decode(v))),
+                None => (decode(segment), None),
+            };
+            remove(&name, value.as_deref())
         }
     };
     if !query.split('&').any(removed) {

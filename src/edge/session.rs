@@ -6,6 +6,7 @@
 use crate::edge::log::{self, LogLine};
 use std::cell::Cell;
 
+use url::Url;
 use worker::{Context, Env};
 
 use super::{
@@ -21,6 +22,8 @@ use crate::core::{
     clock::UnixMs,
     config::{Config, SessionMode},
     cookie::CookieExpiry,
+    cookie_header::Removed,
+    cross_site::{withholds_lax_cookies, CrossSiteRequests},
     error::EdgeError,
     forward,
     guard::{Binding, OriginIds},
@@ -61,8 +64,9 @@ struct Current {
     view: SessionView,
     /// Started on this request.
     new: bool,
-    /// A stand-in for a request that still carried just-rotated ids: never stored, and the
-    /// response sets no cookies (the browser already has the new ones).
+    /// A stand-in for a request that still carried just-rotated ids (the browser already has
+    /// the new ones) or none because it is cross-site: never stored, and the response sets no
+    /// cookies.
     quiet: bool,
     cookies: CookieAction,
     /// An end of this session could not be confirmed yet (the response says so).
@@ -124,21 +128,23 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
         log::emit(LogLine::info("session.refused").reason("invalid").msg(format!("ignored {why}")));
     }
 
+    let host = forward::ForwardedFor::compute(url, None, None).host;
+    let from = RequestSite {
+        sec_fetch_site: req.header("sec-fetch-site"),
+        origin: req.header("origin"),
+        referer: req.header("referer"),
+        host: &host,
+    };
     if let Some(trigger) = trigger {
-        let host = forward::ForwardedFor::compute(url, None, None).host;
-        let from = RequestSite {
-            sec_fetch_site: req.header("sec-fetch-site"),
-            origin: req.header("origin"),
-            referer: req.header("referer"),
-            host: &host,
-        };
         let resp = kill::respond(&edge, &req.method, url, trigger, &from, identified.presented).await?;
         return Ok(resp.into());
     }
 
+    // `quiet`: nothing this request starts is stored or set in the browser (it carried ids
+    // rotated a moment ago, or it is a cross-site request the browser sent without them).
     let (resumed, quiet) = match identified.presented {
         Some(p) => resume(&edge, p, &client).await?,
-        None => (None, false),
+        None => (None, withheld_session(config, &req, &from)),
     };
     // Edge mode starts a session now; guard mode when the origin sets its session cookies.
     let current = match (resumed, config.mode) {
@@ -150,8 +156,8 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
         (None, SessionMode::Guard) => None,
     };
 
-    let mut target = forward::target_url(config.origin.as_ref(), url);
-    target.set_query(mode::forward_query(config, url.query(), current.as_ref().map(|c| &c.origin)).as_deref());
+    let live = current.as_ref().map(|c| &c.origin);
+    let target = origin_target(config, url, live);
     let session = match (&current, config.mode) {
         (Some(c), SessionMode::Edge) => {
             let hits = config.policy.count_hits.then_some(c.view.hits);
@@ -166,7 +172,7 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
         }
         _ => Vec::new(),
     };
-    let cookie = mode::forward_cookie(config, cookie_header, current.is_some());
+    let cookie = forwarded_cookie(config, cookie_header, live);
     let referer = req.header("referer").and_then(forward::clean_referer);
     let mut reply = proxy::forward(&req, &target, Additions { session, cookie, referer }).await?;
 
@@ -181,7 +187,7 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
                 if changes.changes_session() {
                     log::emit(
                         LogLine::warn("origin.change_refused")
-                            .msg("origin changes ignored: the request carried just-rotated ids"),
+                            .msg("origin changes ignored: a stand-in session (just-rotated ids, or cross-site)"),
                     );
                 }
                 current
@@ -191,7 +197,7 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
         }
         SessionMode::Guard => guard::after_response(&edge, current, &reply.set_cookies, &changes, quiet).await,
     };
-    // (Guard mode, quiet: the browser already holds the rotated session's cookies.)
+    // (Guard mode, quiet: the browser holds the rotated session's cookies, or its own.)
     pass_origin_cookies(&mut reply, config, quiet);
     if let Some(current) = &current {
         set_cookies(&mut reply.edits, current, config, now);
@@ -202,17 +208,58 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
     reply.into_response()
 }
 
+/// Whether this request is served without a session of its own because the browser withheld
+/// its session cookies from it (`CROSS_SITE_REQUESTS=sessionless`, see
+/// [`crate::core::cross_site`]). Logged, since the origin sees a fresh session.
+fn withheld_session(config: &Config, req: &Incoming, from: &RequestSite<'_>) -> bool {
+    let withheld = config.cross_site == CrossSiteRequests::Sessionless
+        && withholds_lax_cookies(&req.method, req.header("sec-fetch-mode"), from);
+    if withheld {
+        log::emit(LogLine::info("session.cross_site").msg(
+            "a cross-site request without the session cookies: served without a session of its own \
+             (CROSS_SITE_REQUESTS=sessionless)",
+        ));
+    }
+    withheld
+}
+
 /// A request for a path without a session (`SESSION_BYPASS`): no object call, no session
 /// headers, no cookies set; the session's cookies are still removed before forwarding, and the
 /// origin's answer cannot change them.
 async fn bypass(req: &Incoming, config: &Config) -> Result<web_sys::Response, EdgeError> {
-    let mut target = forward::target_url(config.origin.as_ref(), &req.url);
-    target.set_query(mode::forward_query(config, req.url.query(), None).as_deref());
-    let cookie = mode::forward_cookie(config, req.header("cookie"), false);
+    let target = origin_target(config, &req.url, None);
+    let cookie = forwarded_cookie(config, req.header("cookie"), None);
     let referer = req.header("referer").and_then(forward::clean_referer);
     let mut reply = proxy::forward(req, &target, Additions { session: Vec::new(), cookie, referer }).await?;
     pass_origin_cookies(&mut reply, config, true);
     reply.into_response()
+}
+
+/// The origin's URL for this request: without the session ids in its query and path
+/// parameters that the origin must not see ([`mode::forward_query`], [`mode::forward_path`]).
+fn origin_target(config: &Config, url: &Url, live: Option<&OriginIds>) -> Url {
+    let mut target = forward::target_url(config.origin.as_ref(), url);
+    target.set_query(mode::forward_query(config, url.query(), live).as_deref());
+    if let Some(path) = mode::forward_path(config, target.path(), live) {
+        target.set_path(&path);
+    }
+    target
+}
+
+/// The `Cookie` header for the origin ([`mode::forward_cookie`]), with a log line when it
+/// removed a session cookie some server would have read though the edge's own reading hid it
+/// (smuggled) or a copy of a forwarded one. Names the reasons, never a value.
+fn forwarded_cookie(config: &Config, header: Option<&str>, live: Option<&OriginIds>) -> Option<String> {
+    let rebuilt = mode::forward_cookie(config, header, live);
+    let notable: Vec<&str> = rebuilt.removed.iter().filter(|r| **r != Removed::Session).map(|r| r.as_str()).collect();
+    if !notable.is_empty() {
+        log::emit(
+            LogLine::warn("cookie.removed")
+                .reason(notable.join(","))
+                .msg("session cookies some origin server would read were removed before forwarding"),
+        );
+    }
+    rebuilt.header
 }
 
 /// Appends the origin's `Set-Cookie`s the browser may have. Edge mode drops the origin's own

@@ -10,6 +10,7 @@ pub mod edge;
 pub mod nginx;
 pub mod origin;
 pub mod php_fpm;
+pub mod session_managers;
 pub mod verify;
 pub mod wait;
 

@@ -48,8 +48,9 @@ pub(super) fn parse_kill(get: &dyn Fn(&str) -> Option<String>, k: &mut KillPolic
     if let Some(v) = get("KILL_CROSS_SITE") {
         k.cross_site = match v.to_ascii_lowercase().as_str() {
             "confirm" => CrossSite::Confirm,
+            "confirm-cross-site" => CrossSite::ConfirmCrossSite,
             "allow" => CrossSite::Allow,
-            _ => return Err(err("KILL_CROSS_SITE", "must be confirm or allow")),
+            _ => return Err(err("KILL_CROSS_SITE", "must be confirm, confirm-cross-site or allow")),
         };
     }
     Ok(())

@@ -156,6 +156,7 @@ fn bad_values_name_the_variable_and_hide_the_value() {
         ("KILL_REDIRECT", "/\\evil.example/"),
         ("KILL_REDIRECT", "/ok\u{7}"),
         ("KILL_CROSS_SITE", "sometimes"),
+        ("CROSS_SITE_REQUESTS", "maybe"),
         ("COOKIE_HOST_PREFIX", "true"),      // COOKIE_SECURE=false below
         ("TEST_FAULTS", "session.end=fail"), // no loopback ORIGIN_URL
         ("SIGNATURE_LEGACY", "perhaps"),

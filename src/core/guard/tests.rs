@@ -27,9 +27,44 @@ fn origin_ids_are_read_case_insensitively_and_canonically() {
 fn ambiguous_or_malformed_origin_cookies_are_unusable() {
     assert_eq!(OriginIds::from_cookie_header(Some("CFID=1; cfid=2"), &acf()), Err(Unusable::Ambiguous));
     assert!(OriginIds::from_cookie_header(Some("CFID=1; CFID=1"), &acf()).unwrap().is_some());
-    assert_eq!(OriginIds::from_cookie_header(Some("CFID=<script>"), &acf()), Err(Unusable::Malformed));
+    for bad in ["CFID=a b", "CFID=\u{7f}", "CFID=\u{e9}", "CFID=a\tb", "CFID=\u{1}"] {
+        assert_eq!(OriginIds::from_cookie_header(Some(bad), &acf()), Err(Unusable::Malformed), "{bad}");
+    }
     let long = format!("CFID={}", "1".repeat(MAX_VALUE_LEN + 1));
     assert_eq!(OriginIds::from_cookie_header(Some(&long), &acf()), Err(Unusable::Malformed));
+    // PHP reads `laravel.session` as `laravel_session`: two values for one name.
+    let laravel = GuardPolicy { cookies: vec!["laravel_session".into()] };
+    assert_eq!(
+        OriginIds::from_cookie_header(Some("laravel.session=a; laravel_session=b"), &laravel),
+        Err(Unusable::Ambiguous)
+    );
+}
+
+#[test]
+fn every_real_session_cookie_shape_is_an_identity() {
+    let cases: [(&str, String); 9] = [
+        ("CFID", "1234".into()),
+        ("cfid", "0badc0de-0000-4000-8000-00000000f1c5".into()),
+        ("JSESSIONID", "8F3A4C1B2D9E0F7A6B5C4D3E2F1A0B9C.node1".into()),
+        ("PHPSESSID", "k3v9q2m1d0c8b7a6z5y4x3w2v1,-".into()),
+        (
+            "connect.sid",
+            "s%3AyT2o8nWUrTRoNSmP6cv2Z9JyQx2uXhKm.1%2BxZ0%2Fk9pG7%2BvqYwT1bq4sA0e5LrY3uE8b0H2iQpN8s".into(),
+        ),
+        ("sessionid", "4s1u9x0q2w3e5r6t7y8u9i0o1p2a3s4d".into()),
+        ("laravel_session", format!("eyJpdiI6{}%3D%3D", "A".repeat(380))),
+        ("_app_session", format!("{}--{}", "B%2F".repeat(900), "c0ffee")),
+        ("ASP.NET_SessionId", "\"ab12cd34ef56gh78ij90kl12\"".into()),
+    ];
+    for (name, value) in cases {
+        let policy = GuardPolicy { cookies: vec![name.into()] };
+        let header = format!("other=1; {name}={value}");
+        let ids = OriginIds::from_cookie_header(Some(&header), &policy).unwrap().unwrap_or_else(|| panic!("{name}"));
+        assert_eq!(ids.0, vec![(name.to_owned(), value.clone())], "{name}: compared byte for byte");
+        assert_eq!(forward_cookie(&header, &policy, Some(&ids)).header.as_deref(), Some(header.as_str()));
+        let set = origin_set(&[format!("{name}={value}; Path=/; HttpOnly")], &policy, 0);
+        assert_eq!(set, OriginSet::Values(vec![(name.to_owned(), value.clone())]), "{name}");
+    }
 }
 
 #[test]
@@ -37,15 +72,15 @@ fn a_binding_verifies_only_with_its_own_origin_ids() {
     let ids = OriginIds::from_cookie_header(Some("CFID=42; CFTOKEN=12345678"), &acf()).unwrap().unwrap();
     let b = Binding::mint(&ids, &key(), 1_000, &mut SeqRandom::default()).unwrap();
     let parsed = Binding::parse(&b.expose()).unwrap();
-    assert!(parsed.verify(&ids, &key()));
+    assert!(parsed.verify(&ids.binding_key(&key())));
     for other in
         ["CFID=43; CFTOKEN=12345678", "CFID=42; CFTOKEN=12345679", "CFID=42", "CFID=42; CFTOKEN=12345678; JSESSIONID=x"]
     {
         let policy = GuardPolicy { cookies: vec!["CFID".into(), "CFTOKEN".into(), "JSESSIONID".into()] };
         let o = OriginIds::from_cookie_header(Some(other), &policy).unwrap().unwrap();
-        assert!(!parsed.verify(&o, &key()), "{other}");
+        assert!(!parsed.verify(&o.binding_key(&key())), "{other}");
     }
-    assert!(!parsed.verify(&ids, &TokenKey::derive(b"another key entirely, thirty-two+")));
+    assert!(!parsed.verify(&ids.binding_key(&TokenKey::derive(b"another key entirely, thirty-two+"))));
     // The edge-mode token key without the binding does not verify it either.
     assert!(!parsed.token.verify(&parsed.gid, &key()));
     for bad in ["", ".", "abc.def", &b.expose().replace('.', "")] {
@@ -85,10 +120,35 @@ fn overlay_replaces_values_by_name_in_any_case() {
 #[test]
 fn forwarded_cookies_lose_the_binding_and_unbound_origin_ids() {
     let h = "a=\"x, y\"; CFID=1; __Host-CFGUARD=g; CFTOKEN=2; b=3";
-    assert_eq!(forward_cookie(h, &acf(), true).as_deref(), Some("a=\"x, y\"; CFID=1; CFTOKEN=2; b=3"));
-    assert_eq!(forward_cookie(h, &acf(), false).as_deref(), Some("a=\"x, y\"; b=3"));
-    assert_eq!(forward_cookie("cfid=1; CFGUARD=g", &acf(), false), None);
-    assert_eq!(forward_cookie("z=1", &acf(), false).as_deref(), Some("z=1"));
+    let live = OriginIds::from_cookie_header(Some(h), &acf()).unwrap().unwrap();
+    assert_eq!(forward_cookie(h, &acf(), Some(&live)).header.as_deref(), Some("a=\"x, y\"; CFID=1; CFTOKEN=2; b=3"));
+    assert_eq!(forward_cookie(h, &acf(), None).header.as_deref(), Some("a=\"x, y\"; b=3"));
+    assert_eq!(forward_cookie("cfid=1; CFGUARD=g", &acf(), None).header, None);
+    assert_eq!(forward_cookie("z=1", &acf(), None).header.as_deref(), Some("z=1"));
+    // The binding never reaches the origin, however it is hidden.
+    assert_eq!(forward_cookie("a=1 CFGUARD=g; b=2", &acf(), None).header.as_deref(), Some("b=2"));
+}
+
+#[test]
+fn quotes_whitespace_and_spellings_hide_no_guarded_cookie() {
+    let php = GuardPolicy { cookies: vec!["PHPSESSID".into()] };
+    let live = OriginIds(vec![("PHPSESSID".into(), "mine".into())]);
+    for smuggled in [
+        "a=\"; PHPSESSID=victim; z=\"",
+        "a=\"x;PHPSESSID=victim;\"",
+        "a=1 PHPSESSID=victim",
+        "a=\"q\"PHPSESSID=victim",
+        "a=1,PHPSESSID=victim",
+        "phpsessid=victim",
+        "PHP%53ESSID=victim",
+        "PHPSESSID[0]=victim",
+        "PHPSESSID=mine; PHPSESSID=victim",
+    ] {
+        for live in [None, Some(&live)] {
+            let out = forward_cookie(smuggled, &php, live).header.unwrap_or_default();
+            assert!(!out.contains("victim"), "{smuggled} ({live:?}) -> {out}");
+        }
+    }
 }
 
 #[test]

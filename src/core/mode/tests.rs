@@ -1,5 +1,5 @@
 use super::*;
-use crate::core::{config::Config, random::SeqRandom};
+use crate::core::{config::Config, cookie_header::Removed, random::SeqRandom};
 
 fn config(pairs: &[(&str, &str)]) -> Config {
     let mut all = vec![("SESSION_SIGNING_KEY", "0123456789abcdef0123456789abcdef"), ("COOKIE_SECURE", "false")];
@@ -37,10 +37,40 @@ fn guard_mode_identifies_only_bound_origin_cookies() {
 fn guard_mode_forwards_origin_cookies_only_for_a_live_session() {
     let c = config(&[("SESSION_MODE", "guard")]);
     let h = Some("CFID=1; CFTOKEN=2; CFGUARD=x.y; a=1");
-    assert_eq!(forward_cookie(&c, h, true).as_deref(), Some("CFID=1; CFTOKEN=2; a=1"));
-    assert_eq!(forward_cookie(&c, h, false).as_deref(), Some("a=1"));
+    let live = OriginIds::from_cookie_header(h, &c.guard).unwrap().unwrap();
+    assert_eq!(forward_cookie(&c, h, Some(&live)).header.as_deref(), Some("CFID=1; CFTOKEN=2; a=1"));
+    assert_eq!(forward_cookie(&c, h, None).header.as_deref(), Some("a=1"));
     let e = config(&[]);
-    assert_eq!(forward_cookie(&e, h, true).as_deref(), Some("CFGUARD=x.y; a=1"));
+    assert_eq!(forward_cookie(&e, h, Some(&live)).header.as_deref(), Some("CFGUARD=x.y; a=1"));
+    // Smuggled beside a live session: only the live ids, once, as bound.
+    let smuggled = "CFID=1; CFTOKEN=2; a=\"; CFID=666; z=\"; b=x cftoken=9; cfid=1";
+    let r = forward_cookie(&c, Some(smuggled), Some(&live));
+    assert_eq!(r.header.as_deref(), Some("CFID=1; CFTOKEN=2; a=\"; z=\""));
+    assert_eq!(r.removed, vec![Removed::Copy, Removed::Smuggled]);
+}
+
+#[test]
+fn guard_mode_identifies_bindings_within_a_bounded_number_of_tries() {
+    let c = config(&[("SESSION_MODE", "guard")]);
+    let origin = OriginIds::from_cookie_header(Some("CFID=42; CFTOKEN=1"), &c.guard).unwrap().unwrap();
+    let b = Binding::mint(&origin, &key(&c), 5, &mut SeqRandom::default()).unwrap();
+    let junk: String = (0..guard::MAX_BINDINGS).map(|i| format!("CFGUARD={}.x{i}; ", b.gid)).collect();
+    let late = format!("CFID=42; CFTOKEN=1; {junk}CFGUARD={}", b.expose());
+    assert!(identify(&c, Some(&late), None, &key(&c)).presented.is_none(), "a binding past the cap was tried");
+    let early = format!("CFID=42; CFTOKEN=1; CFGUARD={}; {junk}", b.expose());
+    assert!(identify(&c, Some(&early), None, &key(&c)).presented.is_some());
+}
+
+#[test]
+fn session_ids_in_the_path_reach_a_guarded_origin_only_as_the_live_session() {
+    let c = config(&[("SESSION_MODE", "guard"), ("GUARD_COOKIES", "JSESSIONID"), ("URL_TOKENS", "true")]);
+    let live = OriginIds(vec![("JSESSIONID".into(), "ABC".into())]);
+    assert_eq!(forward_path(&c, "/a;jsessionid=ABC", Some(&live)), None);
+    assert_eq!(forward_path(&c, "/a;jsessionid=EVIL", Some(&live)).as_deref(), Some("/a"));
+    assert_eq!(forward_query(&c, Some("jsessionid=EVIL&x=1"), Some(&live)).as_deref(), Some("x=1"));
+    let off = config(&[("SESSION_MODE", "guard"), ("GUARD_COOKIES", "JSESSIONID")]);
+    assert_eq!(forward_path(&off, "/a;jsessionid=ABC;v=1", Some(&live)).as_deref(), Some("/a;v=1"));
+    assert_eq!(forward_path(&config(&[]), "/a;CFTOKEN=x", None).as_deref(), Some("/a"));
 }
 
 #[test]

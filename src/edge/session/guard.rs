@@ -23,8 +23,9 @@ pub(super) fn is_guarded(config: &Config, set_cookie: &str) -> bool {
     config.guard.is_guarded(cookie_name(set_cookie))
 }
 
-/// Applies the origin's answer to the guarded session (if any). `quiet`: the request carried
-/// a binding rotated away a moment ago, so nothing is bound (the browser has the new one).
+/// Applies the origin's answer to the guarded session (if any). `quiet`: nothing is bound (the
+/// request carried a binding rotated away a moment ago, and the browser has the new one; or it
+/// is a cross-site request the browser sent without its cookies).
 pub(super) async fn after_response(
     edge: &Edge<'_>,
     current: Option<Current>,
@@ -36,7 +37,7 @@ pub(super) async fn after_response(
         if changes.changes_session() {
             log::emit(
                 LogLine::info("origin.change_refused")
-                    .msg("origin changes ignored: the request carried a just-rotated binding"),
+                    .msg("origin changes ignored: the request carried a just-rotated binding or none (cross-site)"),
             );
         }
         return None;
