@@ -167,6 +167,33 @@ tomcat_complete() {
   [ -x "$TOMCAT_HOME/bin/catalina.sh" ] && [ -f /usr/share/java/ecj.jar ] && command -v java >/dev/null 2>&1
 }
 
+# Lucee, the open-source CFML engine, from Maven Central (org.lucee:lucee: the loader jar with
+# its bundled extensions), pinned and checked by SHA-256, into target/lucee/. It runs as a
+# servlet on Debian's Tomcat 10 (Lucee 7 is Jakarta-native). It starts from the jar alone: a
+# first start in a network namespace without any network serves CFML (docs/toolchain.md).
+# 7.0.2.106-RC is the newest Lucee 7 on Maven Central (it lists only RC builds of 7.0).
+LUCEE_VERSION="7.0.2.106-RC"
+LUCEE_SHA256="6f5dffc09a9d8748069cb291f466465020d76e46450b65594493032c0e3d6f8a"
+LUCEE_JAR="$CFS_ROOT/target/lucee/lucee-$LUCEE_VERSION.jar"
+install_lucee() {
+  lucee_complete && return 0
+  install_tomcat
+  command -v mvn >/dev/null 2>&1 || apt_install maven "the Lucee tests fetch org.lucee:lucee from Maven Central with Maven"
+  say "mvn dependency:get org.lucee:lucee:$LUCEE_VERSION (65 MB, once)"
+  mvn -q -B dependency:get -Dartifact="org.lucee:lucee:$LUCEE_VERSION" -Dtransitive=false >/dev/null 2>&1 ||
+    die "mvn dependency:get org.lucee:lucee:$LUCEE_VERSION failed"
+  local repo; repo=$(mvn -q -B help:evaluate -Dexpression=settings.localRepository -DforceStdout 2>/dev/null || true)
+  [ -d "$repo" ] || repo="$HOME/.m2/repository"
+  mkdir -p "$(dirname "$LUCEE_JAR")"
+  cp "$repo/org/lucee/lucee/$LUCEE_VERSION/lucee-$LUCEE_VERSION.jar" "$LUCEE_JAR.part"
+  echo "$LUCEE_SHA256  $LUCEE_JAR.part" | sha256sum -c --quiet - >/dev/null 2>&1 ||
+    { rm -f "$LUCEE_JAR.part"; die "lucee-$LUCEE_VERSION.jar does not have the pinned SHA-256"; }
+  mv "$LUCEE_JAR.part" "$LUCEE_JAR"
+}
+lucee_complete() {
+  tomcat_complete && [ -f "$LUCEE_JAR" ]
+}
+
 # tree-sitter and tree-sitter-cfml from PyPI (prebuilt wheels) in tools/python: the CFML
 # kit's test parses EdgeSession.cfc with them (no CFML engine can be installed here).
 CFS_PYTHON_DEPS="$CFS_ROOT/target/python"
@@ -205,7 +232,7 @@ toolchain_env() {
   export WASM_OPT_BIN="$CFS_ROOT/node_modules/binaryen/bin/wasm-opt"
   export ESBUILD_BIN="$CFS_ROOT/node_modules/esbuild/bin/esbuild"
   export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false
-  export CHROMIUM_BIN NGINX_BIN TOMCAT_HOME
+  export CHROMIUM_BIN NGINX_BIN TOMCAT_HOME LUCEE_JAR
 }
 
 # True when nothing needs installing (used to keep the warm path fast and quiet).
@@ -218,7 +245,7 @@ toolchain_complete() {
   [ -x "$CHROMIUM_BIN" ] || return 1
   [ -x "$NGINX_BIN" ] || return 1
   php_fpm_bin >/dev/null || return 1
-  tomcat_complete || return 1
+  lucee_complete || return 1
   [ -f "$CFS_PYTHON_DEPS/.installed-tree-sitter-cfml-0.26.43" ] || return 1
   [ -x "$CFS_ROOT/node_modules/.bin/wrangler" ] &&
     [ ! "$CFS_ROOT/package-lock.json" -nt "$CFS_ROOT/node_modules/.package-lock.json" ]

@@ -7,10 +7,12 @@ pub mod browser;
 pub mod cf_origin;
 pub mod client;
 pub mod edge;
+pub mod lucee;
 pub mod nginx;
 pub mod origin;
 pub mod php_fpm;
 pub mod session_managers;
+pub mod tomcat;
 pub mod verify;
 pub mod wait;
 

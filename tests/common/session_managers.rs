@@ -10,7 +10,7 @@
 
 use std::{
     fs,
-    path::{Path, PathBuf},
+    path::Path,
     process::{Child, Command, Stdio},
     time::Duration,
 };
@@ -19,6 +19,7 @@ use super::{
     edge::{free_port, repo_root, TempDir},
     nginx::Nginx,
     php_fpm::PhpFpm,
+    tomcat,
     verify::test_origin_key,
     wait, Client,
 };
@@ -150,53 +151,12 @@ impl App {
     }
 }
 
-/// Tomcat 10 from Debian (`/usr/share/tomcat10`) with a base of its own in `dir`: its
-/// `server.xml` (one HTTP connector on `port`, no shutdown port), Debian's `web.xml` (the JSP
-/// servlet), the Eclipse compiler for JSPs (`libecj-java`) and `tests/apps/tomcat/ROOT`.
+/// A Tomcat base of its own in `dir` with the Eclipse compiler for JSPs (`libecj-java`) and
+/// `tests/apps/tomcat/ROOT`.
 fn start_tomcat(dir: &Path, port: u16, env: &[(&str, &str)]) -> Child {
-    let home = PathBuf::from(std::env::var("TOMCAT_HOME").unwrap_or_else(|_| "/usr/share/tomcat10".into()));
-    assert!(home.join("bin/catalina.sh").exists(), "Tomcat is missing at {}: run scripts/setup", home.display());
     let base = dir.join("tomcat");
-    for d in ["conf", "logs", "temp", "work", "webapps", "lib"] {
-        fs::create_dir_all(base.join(d)).unwrap();
-    }
-    fs::write(
-        base.join("conf/server.xml"),
-        format!(
-            "<Server port=\"-1\" shutdown=\"SHUTDOWN\">\n  <Service name=\"Catalina\">\n    \
-             <Connector port=\"{port}\" address=\"127.0.0.1\" protocol=\"HTTP/1.1\" connectionTimeout=\"20000\"/>\n    \
-             <Engine name=\"Catalina\" defaultHost=\"localhost\">\n      \
-             <Host name=\"localhost\" appBase=\"webapps\" unpackWARs=\"false\" autoDeploy=\"false\"/>\n    \
-             </Engine>\n  </Service>\n</Server>\n"
-        ),
-    )
-    .unwrap();
-    for f in ["web.xml", "catalina.properties", "logging.properties", "context.xml"] {
-        fs::copy(Path::new("/etc/tomcat10").join(f), base.join("conf").join(f)).unwrap();
-    }
+    let root = tomcat::lay_out(&base, port);
     std::os::unix::fs::symlink("/usr/share/java/ecj.jar", base.join("lib/ecj.jar")).unwrap();
-    copy_dir(&repo_root().join("tests/apps/tomcat/ROOT"), &base.join("webapps/ROOT"));
-    Command::new(home.join("bin/catalina.sh"))
-        .arg("run")
-        .env("CATALINA_HOME", &home)
-        .env("CATALINA_BASE", &base)
-        .env("CATALINA_TMPDIR", base.join("temp"))
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start Tomcat")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
+    tomcat::copy_dir(&repo_root().join("tests/apps/tomcat/ROOT"), &root);
+    tomcat::command(&base, env).spawn().expect("start Tomcat")
 }

@@ -1,0 +1,5 @@
+component {
+    this.name = "guard-cfml";
+    this.sessionType = "cfml";
+    include "../guard/events.cfm";
+}

@@ -1,0 +1,5 @@
+component {
+    this.name = "guard-jee";
+    this.sessionType = "jee";
+    include "../guard/events.cfm";
+}
