@@ -1,5 +1,6 @@
 /**
- * cfsession-edge origin kit for CFML (Adobe ColdFusion 2018+, Lucee 5+): one component.
+ * cfsession-edge origin kit for CFML: one component. Executed on Lucee 7 by the test suite
+ * (tests/lucee_kit.rs); written for Adobe ColdFusion 2018+ too, which cannot be installed there.
  *
  * In Application.cfc (sessionManagement = false: the edge owns the session):
  *
@@ -56,8 +57,11 @@ component accessors="false" {
             return false;
         }
         var sig = parseSignature(h["X-Session-Signature"]);
+        // The path as the edge signed it: the request URI as sent (not cgi.script_name &
+        // cgi.path_info, which differ for "/" served by index.cfm and for rewritten URLs).
+        var path = getPageContext().getRequest().getRequestURI();
         var canonical = arrayToList([
-            "cfsession-v1", sig.t, uCase(cgi.request_method), cgi.script_name & cgi.path_info, cgi.query_string,
+            "cfsession-v1", sig.t, uCase(cgi.request_method), path, cgi.query_string,
             headerOr(h, "X-Session-Id"), headerOr(h, "X-Session-New"), headerOr(h, "X-Session-Hits"),
             headerOr(h, "X-Session-Data")
         ], chr(10));
@@ -81,6 +85,11 @@ component accessors="false" {
 
     public void function delete(required string key) {
         structDelete(variables.data, arguments.key);
+    }
+
+    /** All of the session's data (a copy). */
+    public struct function all() {
+        return duplicate(variables.data);
     }
 
     public string function getId() {
@@ -123,7 +132,8 @@ component accessors="false" {
     public struct function changes() {
         var out = {};
         for (var k in variables.data) {
-            if (!structKeyExists(variables.before, k) || serializeJSON(variables.before[k]) != serializeJSON(variables.data[k])) {
+            // compare(), not != (CFML's != ignores case: a case-only change would be lost).
+            if (!structKeyExists(variables.before, k) || compare(serializeJSON(variables.before[k]), serializeJSON(variables.data[k])) != 0) {
                 out[k] = variables.data[k];
             }
         }
@@ -139,7 +149,7 @@ component accessors="false" {
     public void function emit() {
         var c = changes();
         if (!structIsEmpty(c)) {
-            cfheader(name = "X-Session-Set", value = serializeJSON(c));
+            cfheader(name = "X-Session-Set", value = asciiJson(c));
         }
         if (arrayLen(variables.actions)) {
             cfheader(name = "X-Session-Action", value = arrayToList(variables.actions, ","));
@@ -149,12 +159,28 @@ component accessors="false" {
         }
     }
 
+    /** JSON with every character past ASCII as a \uXXXX escape: header values are bytes, and
+     * servers send anything past Latin-1 mangled. */
+    private string function asciiJson(required any value) {
+        var json = serializeJSON(arguments.value);
+        var out = createObject("java", "java.lang.StringBuilder").init();
+        for (var i = 1; i <= len(json); i++) {
+            var c = asc(mid(json, i, 1)); // a UTF-16 code unit: surrogate pairs stay pairs
+            if (c < 128) {
+                out.append(chr(c));
+            } else {
+                out.append("\u" & right("000" & lCase(formatBaseN(c, 16)), 4));
+            }
+        }
+        return out.toString();
+    }
+
     private struct function api(required string method, required string rest) {
         var path = "/__session/origin/" & arguments.rest;
         var t = int(getTickCount() / 1000);
         var v2 = lCase(hmac("cfsession-origin-api-v1" & chr(10) & t & chr(10) & arguments.method & chr(10) & path & chr(10) & variables.id,
             variables.originKey, "HMACSHA256", "utf-8"));
-        var base = len(variables.edgeUrl) ? variables.edgeUrl : (cgi.https == "on" ? "https://" : "http://") & cgi.http_host;
+        var base = len(variables.edgeUrl) ? variables.edgeUrl : edgeBase();
         var result = "";
         cfhttp(method = arguments.method, url = base & path, result = "result", timeout = 10) {
             cfhttpparam(type = "header", name = "X-Session-Id", value = variables.id);
@@ -166,6 +192,19 @@ component accessors="false" {
         return deserializeJSON(result.fileContent);
     }
 
+    /** The edge's address as it forwarded this request (`X-Forwarded-Proto`/`-Host`): with
+     * `ORIGIN_URL` set, cgi.http_host is the origin's own. Pass edgeUrl to init() instead
+     * where the origin can be reached other than through the edge. */
+    private string function edgeBase() {
+        var h = getHttpRequestData(false).headers;
+        var proto = headerOr(h, "X-Forwarded-Proto");
+        var host = headerOr(h, "X-Forwarded-Host");
+        if (!len(host)) {
+            return (cgi.https == "on" ? "https://" : "http://") & cgi.http_host;
+        }
+        return (proto == "https" ? "https://" : "http://") & host;
+    }
+
     private struct function parseSignature(required string header) {
         var out = { t = "", v2 = "" };
         for (var part in listToArray(arguments.header, ",")) {
@@ -175,7 +214,8 @@ component accessors="false" {
     }
 
     private boolean function isFresh(required string t) {
-        return isValid("integer", arguments.t) && abs(dateDiff("s", createDate(1970, 1, 1), dateConvert("local2utc", now())) - arguments.t) <= variables.MAX_SKEW_S;
+        // A regex, not isValid("integer"): Unix times pass 32 bits in 2038.
+        return reFind("^[0-9]{1,12}$", arguments.t) && abs(dateDiff("s", createDate(1970, 1, 1), dateConvert("local2utc", now())) - arguments.t) <= variables.MAX_SKEW_S;
     }
 
     private boolean function constantTimeEquals(required string a, required string b) {

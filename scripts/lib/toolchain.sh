@@ -194,19 +194,6 @@ lucee_complete() {
   tomcat_complete && [ -f "$LUCEE_JAR" ]
 }
 
-# tree-sitter and tree-sitter-cfml from PyPI (prebuilt wheels) in tools/python: the CFML
-# kit's test parses EdgeSession.cfc with them (no CFML engine can be installed here).
-CFS_PYTHON_DEPS="$CFS_ROOT/target/python"
-install_python_parsers() {
-  [ -f "$CFS_PYTHON_DEPS/.installed-tree-sitter-cfml-0.26.43" ] && return 0
-  need_command python3 "Install Python 3 (Debian: apt-get install python3) and rerun."
-  python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip "the CFML kit's test installs tree-sitter-cfml with pip"
-  say "pip install tree-sitter tree-sitter-cfml (CFML parser for the kit test)"
-  python3 -m pip install --quiet --disable-pip-version-check --target "$CFS_PYTHON_DEPS" \
-    "tree-sitter==0.26.1" "tree-sitter-cfml==0.26.43" >/dev/null 2>&1 || die "pip install tree-sitter-cfml failed"
-  touch "$CFS_PYTHON_DEPS/.installed-tree-sitter-cfml-0.26.43"
-}
-
 install_npm_packages() {
   local stamp="$CFS_ROOT/node_modules/.package-lock.json"
   if [ -f "$stamp" ] && [ ! "$CFS_ROOT/package-lock.json" -nt "$stamp" ] &&
@@ -246,7 +233,6 @@ toolchain_complete() {
   [ -x "$NGINX_BIN" ] || return 1
   php_fpm_bin >/dev/null || return 1
   lucee_complete || return 1
-  [ -f "$CFS_PYTHON_DEPS/.installed-tree-sitter-cfml-0.26.43" ] || return 1
   [ -x "$CFS_ROOT/node_modules/.bin/wrangler" ] &&
     [ ! "$CFS_ROOT/package-lock.json" -nt "$CFS_ROOT/node_modules/.package-lock.json" ]
 }
