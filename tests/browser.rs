@@ -5,6 +5,7 @@ mod common;
 use common::{
     browser::{artifact, run_script, DemoOrigin},
     edge::TEST_ADMIN_TOKEN,
+    lucee::Lucee,
     Client, Edge, Origin,
 };
 
@@ -106,6 +107,33 @@ fn the_guard_mode_demo_ends_the_applications_own_session() {
     let log = after["log"].as_str().unwrap();
     assert!(log.contains(&format!("onSessionEnd: {old} (killed at the edge: killed)")), "{log}");
     // The dashboard listed the guarded session, and its kill gave the application a new one.
+    assert_eq!(dashboard["rows"].as_array().unwrap().len(), 1, "{dashboard}");
+    assert_ne!(dashboard["after"]["cfid"], dashboard["before"], "the dashboard's kill left the session: {dashboard}");
+    assert_eq!(dashboard["after"]["hits"], "1");
+    assert_eq!(dashboard["errors"], serde_json::json!([]));
+    assert!(shot.exists());
+}
+
+/// `scripts/dev --lucee`'s demo (`www/lucee`) on a real Lucee 7, in guard mode, in Chromium:
+/// End Session runs Lucee's own onSessionEnd (its temp file deleted), and the dashboard's kill
+/// gives Lucee a new session.
+#[test]
+fn the_lucee_demo_ends_lucees_own_session() {
+    let lucee = Lucee::shared();
+    let edge = Edge::start(&lucee.url("/demo"), &[("SESSION_MODE", "guard"), ("ORIGIN_KILL_URL", "/demo/kill.cfm")]);
+    let shot = artifact("lucee-demo.png");
+    let facts = run_script("guard_demo.mjs", &[&edge.url(""), TEST_ADMIN_TOKEN, shot.to_str().unwrap()]);
+    let step =
+        |name: &str| facts.iter().find(|f| f["step"] == name).unwrap_or_else(|| panic!("no {name}: {facts:?}")).clone();
+    let (before, after, dashboard) = (step("before"), step("after"), step("dashboard"));
+    let old = before["cfid"].as_str().unwrap();
+    assert_eq!(before["hits"], "2", "Lucee kept its own session across the reload: {before}");
+    assert_eq!(before["cookies"], serde_json::json!(["CFGUARD", "cfid", "cftoken"]), "{before}");
+    assert_ne!(after["cfid"], old, "Lucee's session survived End Session");
+    assert_eq!(after["hits"], "1");
+    let log = after["log"].as_str().unwrap();
+    assert!(log.contains(&format!("onSessionEnd: {old} (temp file deleted)")), "{log}");
+    assert!(!lucee.app_dir.join(format!("demo/temp/{old}.tmp")).exists(), "the temp file outlived the session");
     assert_eq!(dashboard["rows"].as_array().unwrap().len(), 1, "{dashboard}");
     assert_ne!(dashboard["after"]["cfid"], dashboard["before"], "the dashboard's kill left the session: {dashboard}");
     assert_eq!(dashboard["after"]["hits"], "1");

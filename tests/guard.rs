@@ -1,6 +1,8 @@
 //! Guard mode (`SESSION_MODE=guard`) through the real Worker, in front of two origins that
-//! keep their own sessions: one like Adobe ColdFusion (since APSB11-04), one like Lucee (see
-//! `tests/common/cf_origin.rs`). The edge binds the origin's cookies, ends sessions (kill,
+//! keep their own sessions, written in the test (`tests/common/cf_origin.rs`): an imitation of
+//! Adobe ColdFusion (since APSB11-04), which no registry offers to install, and one of Lucee's
+//! cookie shapes. Real Lucee 7 is in `tests/lucee_guard.rs`, real Tomcat, PHP and
+//! express-session in `tests/real_session_managers.rs`. The edge binds the origin's cookies, ends sessions (kill,
 //! admin, timeout) with a signed call to `ORIGIN_KILL_URL`, follows the origin's rotations,
 //! and never lets ids through that it did not see the origin issue.
 

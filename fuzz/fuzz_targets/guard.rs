@@ -28,7 +28,8 @@ fuzz_target!(|data: &[u8]| {
         assert!(OriginIds::from_cookie_header(Some(&kept), &policy).is_ok_and(|i| i.is_none()), "{kept:?}");
         for (parser, parse) in cookie_parsers::PARSERS {
             for (name, _) in parse(&kept) {
-                assert!(!policy.is_guarded(&name), "{parser} reads {name} from {kept:?}");
+                let guarded = policy.cookies.iter().any(|c| c.eq_ignore_ascii_case(&name));
+                assert!(!guarded, "{parser} reads {name} from {kept:?}");
             }
         }
     }

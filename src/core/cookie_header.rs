@@ -87,19 +87,26 @@ pub fn split_pair(pair: &str) -> Option<(&str, &str)> {
 
 /// Every name some server could read from `pair`: its leading name (the whole pair when it has
 /// no `=`: Tomcat and PHP read that as a cookie with an empty value), then each `name=` that
-/// follows whitespace, a `,` or a `"` anywhere in it (Python reads `a b=1` as `a` and `b`).
+/// follows whitespace (or a control character), a `,` or a `"` anywhere in it (Python reads
+/// `a b=1` as `a` and `b`).
 pub fn names_read(pair: &str) -> impl Iterator<Item = &str> {
     let leading = Some(split_pair(pair).map_or(pair.trim(), |(n, _)| n));
     let bytes = pair.as_bytes();
     let inner = (1..bytes.len())
-        .filter(move |&i| matches!(bytes.get(i - 1), Some(b' ' | b'\t' | b',' | b'"')))
+        .filter(move |&i| bytes.get(i - 1).is_some_and(|&b| is_gap(b) || b == b',' || b == b'"'))
         .filter_map(move |i| {
             let rest = pair.get(i..)?;
-            let end = rest.find(|c: char| c == '=' || c.is_ascii_whitespace() || c == '"' || c == ',')?;
+            let end = rest.find(|c: char| c == '=' || c.is_ascii_control() || c == ' ' || c == '"' || c == ',')?;
             let after = rest.get(end..)?.trim_start();
             (end > 0 && after.starts_with('=')).then(|| rest.get(..end)).flatten()
         });
     leading.into_iter().chain(inner)
+}
+
+/// Whitespace or a control character: Python's `\s` and PHP's `isspace()` end or skip there
+/// (form feed and vertical tab included), where a header may carry them.
+fn is_gap(b: u8) -> bool {
+    b <= b' ' || b == 0x7f
 }
 
 /// Whether a server could read cookie name `name` as `wanted`: compared case-insensitively
@@ -171,20 +178,26 @@ pub fn rebuild(header: &str, is_session: impl Fn(&str) -> bool, allow: impl Fn(&
     let mut removed: Vec<Removed> = Vec::new();
     let mut forwarded: Vec<&str> = Vec::new();
     let mut out = String::new();
-    // The end of the previous pair, kept or not: a kept pair brings the separator before it
-    // (without leading whitespace after an allowed session pair, which PHP would read as part
-    // of its value).
+    // The end of the previous pair, kept or not: a kept pair brings the separator before it.
+    // Next to an allowed session pair, a `, ` the platform joined headers with becomes `; `
+    // (PHP, Tomcat and Node split only at `;`: the comma would join the pairs), and so does one
+    // that starts with whitespace after it (PHP would read that as part of the value).
     let mut previous_end = None;
     let mut after_session = false;
+    let mut respaced = false;
     for pair in pairs(header) {
         let start = offset(header, pair);
         // PHP keeps whitespace after a value: such a pair is not exactly what was allowed.
-        let padded = header.get(start + pair.len()..).is_some_and(|rest| rest.starts_with([' ', '\t']));
+        let padded = header.as_bytes().get(start + pair.len()).is_some_and(|&b| is_gap(b));
         match judge(pair, padded, &is_session, &allow, &forwarded) {
             Ok(session) => {
                 if !out.is_empty() {
                     let separator = previous_end.and_then(|end| header.get(end..start)).unwrap_or("; ");
-                    out.push_str(if after_session { separator.trim_start() } else { separator });
+                    let joined = separator.contains(',');
+                    let padded_after = after_session && separator.bytes().next().is_some_and(is_gap);
+                    let plain = ((after_session || session.is_some()) && joined) || padded_after;
+                    respaced |= plain;
+                    out.push_str(if plain { "; " } else { separator });
                 }
                 out.push_str(pair);
                 after_session = session.is_some();
@@ -195,7 +208,7 @@ pub fn rebuild(header: &str, is_session: impl Fn(&str) -> bool, allow: impl Fn(&
         }
         previous_end = Some(start + pair.len());
     }
-    if removed.is_empty() {
+    if removed.is_empty() && !respaced {
         return Rebuilt { header: (!header.trim().is_empty()).then(|| header.to_owned()), removed };
     }
     Rebuilt { header: (!out.is_empty()).then_some(out), removed }
@@ -259,6 +272,9 @@ mod tests {
         assert_eq!(names(" bare "), ["bare"]);
         assert_eq!(names("a=b c"), ["a"]);
         assert_eq!(names("& SID=x"), ["& SID", "SID"]);
+        // Found by the fuzzer: Python's `\s` includes form feed and carriage return.
+        assert_eq!(names("fi\u{c}SID="), ["fi\u{c}SID", "SID"]);
+        assert_eq!(names("4\r\rSID=km"), ["4\r\rSID", "SID"]);
     }
 
     #[test]
@@ -283,6 +299,10 @@ mod tests {
         assert_eq!(r.removed, vec![Removed::Smuggled, Removed::Copy]);
         let r = rebuild("PHPSESSID=mine", sid, allow);
         assert_eq!((r.header.as_deref(), r.removed), (Some("PHPSESSID=mine"), vec![]));
+        // A joined header's `, ` next to an allowed pair becomes `; ` (PHP splits only at `;`).
+        let r = rebuild("x=1, PHPSESSID=mine, y=2; copy=1 PHPSESSID=z", sid, allow);
+        assert_eq!(r.header.as_deref(), Some("x=1; PHPSESSID=mine; y=2"));
+        assert_eq!(rebuild("PHPSESSID=mine, .=", sid, allow).header.as_deref(), Some("PHPSESSID=mine; .="));
         // PHP would read the value with its trailing space.
         assert_eq!(rebuild("a=1; PHPSESSID=mine ", sid, allow).header.as_deref(), Some("a=1"));
         assert_eq!(rebuild("PHPSESSID=victim", sid, allow).header, None);

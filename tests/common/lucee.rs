@@ -6,8 +6,8 @@
 //!
 //! The web root's applications: `/cfml/` and `/jee/` (guard mode, `this.sessionType` `cfml`
 //! and `jee`: a hit counter, `login.cfm` with `sessionRotate()`, `kill.cfm`, a temp file per
-//! session that `onSessionEnd` deletes), `/kit/` (edge mode, `EdgeSession.cfc`) and the
-//! source documents' applications under `/seeds/`.
+//! session that `onSessionEnd` deletes), `/kit/` (edge mode, `EdgeSession.cfc`), the source
+//! documents' applications under `/seeds/`, and the Lucee demo (`www/lucee`) under `/demo/`.
 
 use std::{
     fs,
@@ -86,8 +86,9 @@ fn start() -> Lucee {
     fs::write(root.join("WEB-INF/web.xml"), web_xml(&base)).unwrap();
     tomcat::copy_dir(&repo_root().join("tests/apps/lucee"), &root);
     fs::copy(repo_root().join("kits/cfml/EdgeSession.cfc"), root.join("kit/EdgeSession.cfc")).unwrap();
+    tomcat::copy_dir(&repo_root().join("www/lucee"), &root.join("demo"));
     let kill_page = documented_kill_page();
-    for app in ["cfml", "jee"] {
+    for app in ["cfml", "jee", "seeds/hack", "seeds/backport", "seeds/restart", "demo"] {
         fs::write(root.join(app).join("kill.cfm"), &kill_page).unwrap();
     }
     let app_dir = base.join("app");

@@ -1,0 +1,1 @@
+<cfoutput>#session.cfid# #session.hitCount#</cfoutput>
