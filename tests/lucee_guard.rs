@@ -106,6 +106,15 @@ fn ten_requests_keep_one_lucee_session(kind: Kind) {
     assert_eq!(answers[9].1, 10);
 }
 
+/// The ended session's cookies, replayed through the edge, never reach Lucee.
+fn never_reaches_lucee_again(edge: &Edge, kind: Kind, key: &str, old: &str) {
+    let before = reached(kind, key);
+    for _ in 0..5 {
+        send_cookie(edge, kind, old);
+    }
+    assert_eq!(reached(kind, key), before, "{kind:?}: the ended session's cookies reached Lucee");
+}
+
 fn kills_end_the_lucee_session_at_once(kind: Kind) {
     let edge = guard_edge(kind, &[]);
     // By flag.
@@ -113,14 +122,11 @@ fn kills_end_the_lucee_session_at_once(kind: Kind) {
     let old = c.jar.header().unwrap();
     assert_eq!(c.get(&edge.url(&format!("{}?killSession", kind.page("index")))).status, 302);
     wait_for_session_end(kind, &key, Duration::from_secs(20));
-    let before = reached(kind, &key);
-    for _ in 0..5 {
-        send_cookie(&edge, kind, &old);
-    }
-    assert_eq!(reached(kind, &key), before, "the killed session's cookies reached Lucee");
+    never_reaches_lucee_again(&edge, kind, &key, &old);
     assert_ne!(answer(&c.get(&edge.url(&kind.page("index")))).0, key);
     // By the admin.
-    let (_c, key) = browser(&edge, kind);
+    let (c, key) = browser(&edge, kind);
+    let old = c.jar.header().unwrap();
     let list: serde_json::Value = serde_json::from_slice(&edge.admin("GET", "sessions").body).unwrap();
     let gids: Vec<String> =
         list["items"].as_array().unwrap().iter().map(|s| s["cfid"].as_str().unwrap().to_owned()).collect();
@@ -128,12 +134,15 @@ fn kills_end_the_lucee_session_at_once(kind: Kind) {
         assert_eq!(edge.admin("DELETE", &format!("sessions/{gid}")).status, 200);
     }
     wait_for_session_end(kind, &key, Duration::from_secs(20));
+    never_reaches_lucee_again(&edge, kind, &key, &old);
     // By log-out-everywhere (the session tagged with X-Session-User by the application).
     let (c, key) = browser(&edge, kind);
     let user = format!("kim-{}", kind.app());
     assert_eq!(answer(&c.get(&edge.url(&format!("{}?user={user}", kind.page("tag"))))).0, key);
+    let old = c.jar.header().unwrap();
     assert_eq!(edge.admin("DELETE", &format!("users/{user}/sessions")).status, 200);
     wait_for_session_end(kind, &key, Duration::from_secs(20));
+    never_reaches_lucee_again(&edge, kind, &key, &old);
 }
 
 fn the_edges_idle_timeout_ends_the_lucee_session_without_traffic(kind: Kind) {
@@ -150,12 +159,16 @@ fn fixated_smuggled_and_url_ids_never_reach_lucee(kind: Kind) {
     let name = kind.key_cookie();
     let stolen_binding = victim.jar.get(BINDING).unwrap();
     let own = attacker.jar.header().unwrap();
+    let other_binding = attacker.jar.get(BINDING).unwrap();
     let chosen = "0badc0de-0000-4000-8000-00000000f1c5";
     let attacks = [
         format!("{name}={chosen}; cftoken=0"), // an unknown UUID (fixation)
         format!("{name}={key}; cftoken=0; {BINDING}={stolen_binding}x"), // a broken binding
         format!("{name}={key}; cftoken=0"),    // no binding
+        format!("{name}={key}; cftoken=0; {BINDING}={other_binding}"), // another session's binding
         format!("{own}; a=\"; {name}={key}; z=\""), // smuggled beside a bound session
+        format!("a=\"; {name}={key}; cftoken=0; z=\""), // smuggled alone
+        format!("a=\"x;{name}={key};cftoken=0;\"; {BINDING}={other_binding}"), // smuggled, with a binding
         format!("{}={key}; cftoken=0", name.to_ascii_uppercase()), // another spelling
     ];
     let before = reached(kind, &key);
