@@ -110,25 +110,76 @@ impl Drop for Node {
     }
 }
 
-#[test]
-fn node_kit_on_express() {
-    let port = free_port();
+/// Starts `node <script> <port>` with the origin key and `env`, and waits until it listens.
+fn start_node(script: &str, port: u16, env: &[(&str, &str)]) -> Node {
     let child = Command::new("node")
-        .arg(repo_root().join("tests/kits/express-app.mjs"))
+        .arg(repo_root().join(script))
         .arg(port.to_string())
         .env("CFS_ORIGIN_KEY", test_origin_key())
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("node");
-    let _site = Node(child);
-    let direct = format!("http://127.0.0.1:{port}");
-    wait::until("express listening", Duration::from_secs(15), Duration::from_millis(50), || {
+    let site = Node(child);
+    wait::until("node listening", Duration::from_secs(15), Duration::from_millis(50), || {
         std::net::TcpStream::connect(("127.0.0.1", port)).ok().map(|_| ())
     });
+    site
+}
+
+#[test]
+fn node_kit_on_express() {
+    let port = free_port();
+    let direct = format!("http://127.0.0.1:{port}");
     let edge = edge_for(&direct);
+    let _site = start_node("tests/kits/express-app.mjs", port, &[("CFS_EDGE_URL", &edge.url(""))]);
     scenario(&edge, &direct);
+    // Any Unicode round-trips; what JSON strings cannot hold (a lone surrogate) is refused by
+    // the edge with a log line, and nothing the application stores can crash the kit.
+    let c = Client::new();
+    let text = "Zoë € 😀 日本語 עברית";
+    assert_eq!(c.get(&edge.url(&format!("/store?value={}", url_encode(text)))).text(), "stored");
+    assert_eq!(json(&c, &edge.url("/show"))["session"]["value"], text);
+    assert_eq!(c.get(&edge.url("/login?user=zoë-€")).text(), "logged in");
+    let id = json(&c, &edge.url("/show"))["id"].as_str().unwrap().to_owned();
+    assert_eq!(edge.inspect(&id).unwrap()["user"], "zoë-€");
+    for bad in ["/lone-surrogate", "/bigint", "/circular"] {
+        assert_eq!(c.get(&edge.url(bad)).status, 200, "{bad} broke the site");
+    }
+    edge.wait_for_log("X-Session-Set");
+    assert_eq!(json(&c, &edge.url("/show"))["session"]["value"], text, "the session was harmed");
+}
+
+#[test]
+fn passport_login_and_logout_on_edge_sessions() {
+    let port = free_port();
+    let edge = Edge::start(&format!("http://127.0.0.1:{port}"), &[]);
+    let _site = start_node("tests/apps/passport/server.mjs", port, &[]);
+    let c = Client::new();
+    assert_eq!(c.get(&edge.url("/")).text(), "hello stranger");
+    assert_eq!(c.get(&edge.url("/")).text(), "hello stranger");
+    let before = c.jar.get("CFID").unwrap();
+    assert_eq!(c.get(&edge.url("/profile")).header("location"), Some("/login"));
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    let r = c.send("POST", &edge.url("/login/password"), &form, Some(b"username=alice&password=wrong"));
+    assert_eq!(r.header("location"), Some("/login"), "a wrong password logged in");
+    let r = c.send("POST", &edge.url("/login/password"), &form, Some(b"username=alice&password=letmein"));
+    assert_eq!((r.status, r.header("location")), (302, Some("/")), "{}", r.text());
+    // The login rotated the ids (req.session.regenerate()) and tagged the session.
+    let after = c.jar.get("CFID").unwrap();
+    assert_ne!(after, before, "the login did not rotate the ids");
+    assert_eq!(c.get(&edge.url("/profile")).text(), "profile of alice");
+    assert_eq!(edge.inspect(&after).unwrap()["user"], "1");
+    let logged_in = c.jar.header().unwrap();
+    // Log out: regenerate again; the protected page is closed, also to the logged-in cookies.
+    let r = c.send("POST", &edge.url("/logout"), &[], Some(b""));
+    assert_eq!((r.status, r.header("location")), (302, Some("/")));
+    assert_ne!(c.jar.get("CFID").unwrap(), after, "the logout did not rotate the ids");
+    assert_eq!(c.get(&edge.url("/profile")).header("location"), Some("/login"));
+    let replay = Client::new().send("GET", &edge.url("/profile"), &[("Cookie", &logged_in)], None);
+    assert_ne!(replay.text(), "profile of alice", "the logged-in session outlived the logout");
 }
 
 #[test]

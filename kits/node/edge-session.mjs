@@ -1,4 +1,5 @@
-// cfsession-edge origin kit for Node: middleware for node:http and Express. No dependencies.
+// cfsession-edge origin kit for Node (20+): middleware for node:http and Express, with an
+// express-session-compatible req.session (Passport works unchanged). No dependencies.
 //
 //   import { edgeSession, verifyHook } from "./edge-session.mjs";
 //   app.use(edgeSession({ originKey: process.env.CFS_ORIGIN_KEY }));
@@ -86,12 +87,101 @@ export async function originApi(edgeUrl, originKey, id, method, rest) {
   return body;
 }
 
+/** JSON with every character past ASCII as a `\uXXXX` escape (header values are bytes; Node's
+ * setHeader throws past U+00FF and servers mangle anything past ASCII). */
+export function asciiJson(value) {
+  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** `X-Session-User`: the id as it is when printable ASCII, else as a JSON string (escaped). */
+export function userHeader(userId) {
+  const id = String(userId);
+  return /^[\x20-\x7e]*$/.test(id) && !id.startsWith('"') ? id : asciiJson(id);
+}
+
+const later = (cb) => { if (typeof cb === "function") queueMicrotask(() => cb()); };
+
+/**
+ * `req.session`, shaped like express-session's: the session variables as its own enumerable
+ * properties (so it stays plain data), and express-session's methods, which the edge carries
+ * out (docs in README.md, "Drop-in for express-session"). Methods live on the prototype and
+ * `id`/`cookie` are not enumerable.
+ */
+class Session {
+  constructor(state, data) {
+    Object.defineProperty(this, "_edge", { value: state });
+    Object.assign(this, data);
+  }
+
+  /** The session id (the CFID). */
+  get id() {
+    return this._edge.id;
+  }
+
+  /** express-session's cookie. `maxAge` (ms) and `expires` set this session's idle timeout. */
+  get cookie() {
+    const state = this._edge;
+    return {
+      path: "/", httpOnly: true, sameSite: "lax", originalMaxAge: state.maxAge,
+      get maxAge() { return state.maxAge; },
+      set maxAge(ms) { state.setMaxAge(ms); },
+      get expires() { return state.maxAge == null ? null : new Date(Date.now() + state.maxAge); },
+      set expires(date) { state.setMaxAge(date == null ? null : new Date(date).getTime() - Date.now()); },
+    };
+  }
+
+  /** New ids and no data (express-session's semantics): the edge rotates the ids. */
+  regenerate(cb) {
+    this._edge.actions.push("rotate");
+    this._edge.replace({});
+    later(cb);
+  }
+
+  /** Ends the session (ColdFusion's sessionInvalidate()); `req.session` is gone after it. */
+  destroy(cb) {
+    this._edge.end();
+    later(cb);
+  }
+
+  /** Changes are sent with the response head; nothing to do until then. */
+  save(cb) {
+    later(cb);
+    return this;
+  }
+
+  /** The data as the request brought it. */
+  reload(cb) {
+    this._edge.replace(structuredClone(this._edge.before));
+    later(cb);
+    return this;
+  }
+
+  /** The edge extends the idle timeout on every request. */
+  touch() {
+    return this;
+  }
+
+  resetMaxAge() {
+    return this;
+  }
+}
+
+/** The user a session belongs to, by Passport's convention (`session.passport.user`, its `id`
+ * or `username` when it is an object); `undefined` when logged out. */
+export function passportUser(session) {
+  const u = session?.passport?.user;
+  if (u == null) return undefined;
+  return String(typeof u === "object" ? (u.id ?? u.username ?? JSON.stringify(u)) : u);
+}
+
 /**
  * The middleware. Options: `originKey` (required; scripts/origin-key prints it), `edgeUrl`
- * (where the origin API is; default: the X-Forwarded-Proto/-Host the edge sends),
- * `onRefused(req, res)` (default: 403).
+ * (where the origin API is: the edge's public URL; default `https://` and the request's own
+ * `Host`, which is the edge's when it runs on the site's route; set it when the edge forwards
+ * to an `ORIGIN_URL` of another host), `onRefused(req, res)` (default: 403), `userOf(session)`
+ * (the user id to tag a session with when it changes; default: Passport's, `passportUser`).
  */
-export function edgeSession({ originKey, edgeUrl, onRefused } = {}) {
+export function edgeSession({ originKey, edgeUrl, onRefused, userOf = passportUser } = {}) {
   if (!originKey) throw new Error("edgeSession: originKey is required");
   const refuse = onRefused ?? ((req, res) => {
     res.statusCode = 403;
@@ -102,43 +192,78 @@ export function edgeSession({ originKey, edgeUrl, onRefused } = {}) {
   function attach(req, res) {
     if (!verifyRequest(req, originKey)) return false;
     const h = req.headers;
-    const before = decodeData(h["x-session-data"]);
-    const session = structuredClone(before);
+    const id = h["x-session-id"];
     const actions = [];
     let user;
-    const id = h["x-session-id"];
-    const base = () => edgeUrl ?? `${h["x-forwarded-proto"] ?? "https"}://${h["x-forwarded-host"] ?? h.host}`;
-    req.session = session;
+    let current;
+    const state = {
+      id,
+      before: decodeData(h["x-session-data"]),
+      actions,
+      maxAge: null,
+      ended: false,
+      setMaxAge(ms) {
+        if (ms == null || !Number.isFinite(Number(ms))) return;
+        state.maxAge = Math.max(1000, Number(ms));
+        actions.push(`timeout=${Math.ceil(state.maxAge / 1000)}`);
+      },
+      replace(data) { current = new Session(state, data); },
+      end() {
+        if (!state.ended) actions.push("invalidate");
+        state.ended = true;
+        current = undefined;
+      },
+    };
+    state.replace(structuredClone(state.before));
+    const base = () => edgeUrl ?? `https://${h.host}`;
+    req.sessionID = id;
+    Object.defineProperty(req, "session", {
+      configurable: true,
+      enumerable: true,
+      get: () => current,
+      // `req.session = null` (cookie-session's logout) ends the session; an object replaces the data.
+      set: (value) => (value == null ? state.end() : state.replace({ ...value })),
+    });
     req.edge = {
       id,
       isNew: h["x-session-new"] === "true",
       hits: h["x-session-hits"] === undefined ? undefined : Number(h["x-session-hits"]),
       /** Ends the session (ColdFusion's sessionInvalidate()). */
-      invalidate: () => actions.push("invalidate"),
+      invalidate: () => state.end(),
       /** New ids, same session (sessionRotate()). */
       rotate: () => actions.push("rotate"),
       /** This session's idle timeout, in seconds. */
-      setTimeout: (s) => actions.push(`timeout=${Math.floor(s)}`),
+      setTimeout: (s) => state.setMaxAge(Number(s) * 1000),
       /** Tags the session with a user id (a login; the edge rotates the ids). */
       setUser: (userId) => { user = String(userId); },
       listMySessions: () => originApi(base(), originKey, id, "GET", "sessions"),
       endSession: (sessionId) => originApi(base(), originKey, id, "DELETE", `sessions/${encodeURIComponent(sessionId)}`),
       endOtherSessions: () => originApi(base(), originKey, id, "POST", "sessions/end-others"),
     };
-    // Emitted as the head is written (Express's send/json/redirect and node's end all pass here).
+    // Emitted as the head is written (Express's send/json/redirect and node's end all pass
+    // here). Nothing the application put in the session can throw from here.
     const writeHead = res.writeHead;
     res.writeHead = function (...args) {
       if (!res.headersSent) {
-        const set = changes(before, req.session);
-        if (Object.keys(set).length) res.setHeader("X-Session-Set", JSON.stringify(set));
+        try {
+          const set = state.ended ? {} : changes(state.before, current ?? {});
+          if (Object.keys(set).length) res.setHeader("X-Session-Set", asciiJson(set));
+        } catch (e) {
+          console.error(`edge-session: session data not sent (${e.message})`);
+        }
         if (actions.length) res.setHeader("X-Session-Action", actions.join(","));
-        if (user !== undefined) res.setHeader("X-Session-User", user);
+        try {
+          const login = state.ended ? undefined : userOf(current);
+          if (user === undefined && login !== undefined && login !== userOf(state.before)) user = login;
+        } catch (e) {
+          console.error(`edge-session: userOf failed (${e.message})`);
+        }
+        if (user !== undefined) res.setHeader("X-Session-User", userHeader(user));
       }
       return writeHead.apply(this, args);
     };
     return true;
   }
-
   /** Express/Connect style: `app.use(middleware)`. */
   function middleware(req, res, next) {
     if (attach(req, res)) next();

@@ -188,14 +188,23 @@ pub fn parse_origin_changes(set: Option<&str>, action: Option<&str>, user: Optio
         }
     }
     if let Some(raw) = user {
-        let raw = raw.trim();
-        if raw.is_empty() || raw.len() > MAX_USER_LEN || raw.chars().any(char::is_control) {
-            out.problems.push(format!("X-Session-User ignored: must be 1-{MAX_USER_LEN} printable characters"));
-        } else {
-            out.user = Some(raw.to_owned());
+        match user_id(raw) {
+            Some(id) => out.user = Some(id),
+            None => out.problems.push(format!(
+                "X-Session-User ignored: must be 1-{MAX_USER_LEN} printable characters, as text or a JSON string"
+            )),
         }
     }
     out
+}
+
+/// The user id of an `X-Session-User` value: the text itself, or, when it starts with `"`, the
+/// JSON string it is (any Unicode, sent as `\uXXXX` escapes: header values are bytes). 1 to
+/// [`MAX_USER_LEN`] bytes of UTF-8 without control characters.
+fn user_id(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    let id = if raw.starts_with('"') { serde_json::from_str::<String>(raw).ok()? } else { raw.to_owned() };
+    (!id.is_empty() && id.len() <= MAX_USER_LEN && !id.chars().any(char::is_control)).then_some(id)
 }
 
 fn parse_action(item: &str) -> Option<Action> {
@@ -290,6 +299,12 @@ mod tests {
         assert_eq!(c.actions, vec![Action::Invalidate]);
         assert_eq!(c.user, None);
         assert_eq!(c.problems.len(), 6, "{:?}", c.problems);
+        // Any Unicode as a JSON string; a lone surrogate (which no string can hold) is refused.
+        let c = parse_origin_changes(None, None, Some(r#""Zo\u00eb \ud83d\ude00 \u65e5""#));
+        assert_eq!(c.user.as_deref(), Some("Zoë 😀 日"));
+        for bad in [r#""\ud800""#, r#""a\u0000b""#, r#""unterminated"#, r#""""#] {
+            assert_eq!(parse_origin_changes(None, None, Some(bad)).user, None, "{bad}");
+        }
         let c = parse_origin_changes(Some("{not json"), None, Some(&"u".repeat(MAX_USER_LEN + 1)));
         assert_eq!(c.problems.len(), 2);
         assert!(!c.changes_session());

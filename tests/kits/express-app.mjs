@@ -1,5 +1,5 @@
 // The kits' test site on real Express, using kits/node/edge-session.mjs.
-// Usage: node tests/kits/express-app.mjs <port>   (CFS_ORIGIN_KEY in the environment)
+// Usage: node tests/kits/express-app.mjs <port>   (CFS_ORIGIN_KEY and CFS_EDGE_URL in the environment)
 import express from "express";
 import { edgeSession, verifyHook } from "../../kits/node/edge-session.mjs";
 
@@ -14,7 +14,7 @@ app.post("/hooks/end", express.text({ type: "*/*" }), (req, res) => {
   res.status(204).end();
 });
 
-app.use(edgeSession({ originKey }));
+app.use(edgeSession({ originKey, edgeUrl: process.env.CFS_EDGE_URL }));
 app.get("/count", (req, res) => {
   req.session.count = (req.session.count ?? 0) + 1;
   res.type("text").send(String(req.session.count));
@@ -35,6 +35,21 @@ app.get("/logout", (req, res) => {
 app.get("/sessions", async (req, res) => res.json(await req.edge.listMySessions()));
 app.get("/end-others", async (req, res) => res.json(await req.edge.endOtherSessions()));
 app.get("/ended", (req, res) => res.json(ended));
+// What JSON strings cannot hold, and what JSON cannot serialise at all.
+app.get("/lone-surrogate", (req, res) => {
+  req.session.broken = "\ud800";
+  res.type("text").send("ok");
+});
+app.get("/bigint", (req, res) => {
+  req.session.big = 10n;
+  res.type("text").send("ok");
+});
+app.get("/circular", (req, res) => {
+  const loop = {};
+  loop.self = loop;
+  req.session.loop = loop;
+  res.type("text").send("ok");
+});
 
 const port = Number(process.argv[2]);
 app.listen(port, "127.0.0.1", () => console.log(`express kit site on ${port}`));
