@@ -142,7 +142,7 @@ fn node_kit_on_express() {
     let text = "Zoë € 😀 日本語 עברית";
     assert_eq!(c.get(&edge.url(&format!("/store?value={}", url_encode(text)))).text(), "stored");
     assert_eq!(json(&c, &edge.url("/show"))["session"]["value"], text);
-    assert_eq!(c.get(&edge.url("/login?user=zoë-€")).text(), "logged in");
+    assert_eq!(c.get(&edge.url(&format!("/login?user={}", url_encode("zoë-€")))).text(), "logged in");
     let id = json(&c, &edge.url("/show"))["id"].as_str().unwrap().to_owned();
     assert_eq!(edge.inspect(&id).unwrap()["user"], "zoë-€");
     for bad in ["/lone-surrogate", "/bigint", "/circular"] {
@@ -187,10 +187,24 @@ fn php_kit_on_php_fpm_behind_nginx() {
     let ended_log = common::edge::TempDir::new("php-ended");
     let log = ended_log.0.join("ended.log");
     let key = test_origin_key();
-    let fpm = PhpFpm::start(&[("CFS_ORIGIN_KEY", &key), ("CFS_ENDED_LOG", log.to_str().unwrap())]);
+    let edge_url_file = ended_log.0.join("edge-url");
+    let fpm = PhpFpm::start(&[
+        ("CFS_ORIGIN_KEY", &key),
+        ("CFS_ENDED_LOG", log.to_str().unwrap()),
+        ("CFS_EDGE_URL_FILE", edge_url_file.to_str().unwrap()),
+    ]);
     let nginx = Nginx::fastcgi(&fpm.socket, &repo_root().join("tests/kits/php/index.php"));
     let edge = edge_for(&nginx.url());
+    std::fs::write(&edge_url_file, edge.url("")).unwrap();
     scenario(&edge, &nginx.url());
+    // Any Unicode round-trips through the kit's headers, data and user id alike.
+    let c = Client::new();
+    let text = "Zoë € 😀 日本語 עברית";
+    assert_eq!(c.get(&edge.url(&format!("/store?value={}", url_encode(text)))).text(), "stored");
+    assert_eq!(json(&c, &edge.url("/show"))["session"]["value"], text);
+    assert_eq!(c.get(&edge.url(&format!("/login?user={}", url_encode("zoë-€")))).text(), "logged in");
+    let id = json(&c, &edge.url("/show"))["id"].as_str().unwrap().to_owned();
+    assert_eq!(edge.inspect(&id).unwrap()["user"], "zoë-€");
     assert!(!fpm.log().contains("PHP Fatal"), "{}", fpm.log());
 }
 
@@ -207,6 +221,10 @@ fn cfml_kit_on_lucee() {
     let r = c.get(&edge.url(&format!("/store?value={}", url_encode(text))));
     assert_eq!(r.text().trim(), "stored");
     assert_eq!(json(&c, &edge.url("/show"))["session"]["value"], text);
+    // A user id in any Unicode (sent as a JSON string).
+    assert_eq!(c.get(&edge.url(&format!("/login?user={}", url_encode("zoë-€")))).text().trim(), "logged in");
+    let id = json(&c, &edge.url("/show"))["id"].as_str().unwrap().to_owned();
+    assert_eq!(edge.inspect(&id).unwrap()["user"], "zoë-€");
     // A case-only change is a change (CFML's != ignores case).
     c.get(&edge.url("/store?value=abc"));
     c.get(&edge.url("/store?value=ABC"));
@@ -219,6 +237,43 @@ fn cfml_kit_on_lucee() {
 }
 
 /// Percent-encodes every byte outside unreserved ASCII.
+#[test]
+fn php_sessions_run_unchanged_on_edge_sessions() {
+    let key = test_origin_key();
+    let fpm = PhpFpm::start(&[("CFS_ORIGIN_KEY", &key)]);
+    let nginx = Nginx::fastcgi(&fpm.socket, &repo_root().join("tests/apps/php-sessions/index.php"));
+    let edge = Edge::start(&nginx.url(), &[]);
+    let c = Client::new();
+    assert_eq!(c.get(&edge.url("/")).text(), "guest 1");
+    assert_eq!(c.get(&edge.url("/")).text(), "guest 2");
+    let id = c.jar.get("CFID").unwrap();
+    assert_eq!(json(&c, &edge.url("/show"))["id"], id.as_str(), "session_id() is the edge's CFID");
+    assert_eq!(c.get(&edge.url("/status")).text(), "none active", "session_status()");
+    // session_regenerate_id(true) at login: the edge rotates the ids; the data stays.
+    assert_eq!(c.get(&edge.url("/login?user=alice")).text(), "welcome alice");
+    let rotated = c.jar.get("CFID").unwrap();
+    assert_ne!(rotated, id, "session_regenerate_id() did not rotate the ids");
+    assert_eq!(c.get(&edge.url("/")).text(), "alice 3");
+    assert!(edge.inspect(&id).is_none() && edge.inspect(&rotated).is_some());
+    // Any Unicode round-trips; non-UTF-8 bytes and objects have a defined outcome.
+    let text = "Zoë € 😀 日本語 עברית";
+    assert_eq!(c.get(&edge.url(&format!("/store?value={}", url_encode(text)))).text(), "stored");
+    assert_eq!(c.get(&edge.url("/store-odd")).text(), "stored");
+    let shown = json(&c, &edge.url("/show"));
+    assert_eq!(shown["session"]["value"], text);
+    assert_eq!(shown["session"]["bytes"], "caf\u{fffd}", "invalid UTF-8 becomes U+FFFD");
+    assert_eq!(shown["session"]["object"], serde_json::json!({ "a": 1 }), "an object comes back as an array");
+    // session_destroy(): the edge ends the session; the next request starts empty.
+    let r = c.get(&edge.url("/logout"));
+    assert_eq!(r.text(), "bye");
+    assert!(r.all("set-cookie").iter().any(|sc| sc.starts_with("CFID=;")), "{:?}", r.all("set-cookie"));
+    assert!(edge.inspect(&rotated).is_none(), "session_destroy() left the session");
+    assert_eq!(c.get(&edge.url("/")).text(), "guest 1");
+    // Not through the edge: refused before the application runs.
+    assert_eq!(Client::new().get(&format!("{}/", nginx.url())).status, 403);
+    assert!(!fpm.log().contains("PHP Fatal") && !fpm.log().contains("PHP Warning"), "{}", fpm.log());
+}
+
 fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| {

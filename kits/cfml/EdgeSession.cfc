@@ -155,7 +155,9 @@ component accessors="false" {
             cfheader(name = "X-Session-Action", value = arrayToList(variables.actions, ","));
         }
         if (len(variables.user)) {
-            cfheader(name = "X-Session-User", value = variables.user);
+            // Printable ASCII as it is; anything else as a JSON string with \uXXXX escapes.
+            var plain = reFind("^[\x20-\x7e]+$", variables.user) && left(variables.user, 1) != '"';
+            cfheader(name = "X-Session-User", value = plain ? variables.user : asciiJson(variables.user));
         }
     }
 

@@ -17,6 +17,8 @@ final class EdgeSession
     private array $data;
     private array $actions = [];
     private ?string $user = null;
+    /** With register(): PHP's own session functions drive this session (see EdgeSessionHandler). */
+    private ?EdgeSessionHandler $handler = null;
 
     private function __construct(private string $originKey, private ?string $edgeUrl, public readonly string $id,
         public readonly bool $isNew, public readonly ?int $hits)
@@ -30,11 +32,43 @@ final class EdgeSession
     public static function start(string $originKey, ?string $edgeUrl = null): self
     {
         if (!self::verifyRequest($originKey)) {
-            http_response_code(403);
-            header('Content-Type: text/plain; charset=utf-8');
-            echo "this request did not come through the session edge\n";
+            self::refuse();
             exit;
         }
+        return self::load($originKey, $edgeUrl);
+    }
+
+    /**
+     * The drop-in: after this one line, session_start(), $_SESSION, session_regenerate_id()
+     * (the edge rotates the ids), session_destroy() (the edge ends the session) and
+     * session_status() work as with PHP's own handler, on the edge's session. Answers 403 and
+     * exits when the request did not come through the edge. Returns the session for the
+     * explicit API (setUser(), listMySessions(), …).
+     */
+    public static function register(string $originKey, ?string $edgeUrl = null): self
+    {
+        $edge = self::start($originKey, $edgeUrl);
+        $edge->handler = new EdgeSessionHandler($edge->before);
+        ini_set('session.use_cookies', '0');          // the edge owns the cookies
+        ini_set('session.use_only_cookies', '1');
+        ini_set('session.use_trans_sid', '0');
+        ini_set('session.use_strict_mode', '0');
+        ini_set('session.serialize_handler', 'php_serialize');
+        session_set_save_handler($edge->handler, true);
+        session_id($edge->id);
+        return $edge;
+    }
+
+    /** The 403 answer to a request that did not come through the edge. */
+    public static function refuse(): void
+    {
+        http_response_code(403);
+        header('Content-Type: text/plain; charset=utf-8');
+        echo "this request did not come through the session edge\n";
+    }
+
+    private static function load(string $originKey, ?string $edgeUrl): self
+    {
         $hits = $_SERVER['HTTP_X_SESSION_HITS'] ?? null;
         return new self($originKey, $edgeUrl, $_SERVER['HTTP_X_SESSION_ID'], ($_SERVER['HTTP_X_SESSION_NEW'] ?? '') === 'true',
             $hits === null ? null : (int) $hits);
@@ -141,15 +175,40 @@ final class EdgeSession
 
     private function emit(): void
     {
-        $changes = $this->changes();
+        if ($this->handler !== null) {
+            $this->takeFromPhpSession($this->handler);
+        }
+        $changes = in_array('invalidate', $this->actions, true) ? [] : $this->changes();
         if ($changes) {
-            header('X-Session-Set: ' . json_encode((object) $changes, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE));
+            // \uXXXX escapes (header values are bytes); invalid UTF-8 becomes U+FFFD, and a
+            // value JSON cannot hold (a resource) becomes null, with a line in PHP's error log.
+            $json = json_encode((object) $changes, JSON_UNESCAPED_SLASHES | JSON_INVALID_UTF8_SUBSTITUTE
+                | JSON_PARTIAL_OUTPUT_ON_ERROR);
+            if (json_last_error() !== JSON_ERROR_NONE) {
+                error_log('EdgeSession: session data not fully sent: ' . json_last_error_msg());
+            }
+            header('X-Session-Set: ' . $json);
         }
         if ($this->actions) {
-            header('X-Session-Action: ' . implode(',', $this->actions));
+            header('X-Session-Action: ' . implode(',', array_unique($this->actions)));
         }
         if ($this->user !== null) {
-            header('X-Session-User: ' . $this->user);
+            $plain = preg_match('/^[\x20-\x7e]*$/', $this->user) && !str_starts_with($this->user, '"');
+            header('X-Session-User: ' . ($plain ? $this->user : json_encode($this->user, JSON_INVALID_UTF8_SUBSTITUTE)));
+        }
+    }
+
+    /** What PHP's session functions did, as this session's data and actions. */
+    private function takeFromPhpSession(EdgeSessionHandler $h): void
+    {
+        if ($h->regenerated) {
+            $this->actions[] = 'rotate';            // session_regenerate_id()
+        } elseif ($h->destroyed) {
+            $this->actions[] = 'invalidate';        // session_destroy()
+            return;
+        }
+        if (session_status() === PHP_SESSION_ACTIVE || $h->written !== null) {
+            $this->data = session_status() === PHP_SESSION_ACTIVE ? $_SESSION : $h->written;
         }
     }
 
@@ -158,8 +217,9 @@ final class EdgeSession
         $path = '/__session/origin/' . $rest;
         $t = time();
         $v2 = hash_hmac('sha256', "cfsession-origin-api-v1\n$t\n$method\n$path\n{$this->id}", $this->originKey);
-        $base = $this->edgeUrl ?? (($_SERVER['HTTP_X_FORWARDED_PROTO'] ?? 'https') . '://'
-            . ($_SERVER['HTTP_X_FORWARDED_HOST'] ?? $_SERVER['HTTP_HOST'] ?? ''));
+        // The edge's public URL: edgeUrl, else https:// and this request's own Host (the edge's
+        // when it runs on the site's route). Never the unsigned X-Forwarded-* headers.
+        $base = $this->edgeUrl ?? ('https://' . ($_SERVER['HTTP_HOST'] ?? ''));
         $context = stream_context_create(['http' => ['method' => $method, 'ignore_errors' => true, 'timeout' => 10,
             'header' => "X-Session-Id: {$this->id}\r\nX-Session-Signature: t=$t,v2=$v2\r\n"]]);
         $body = @file_get_contents(rtrim($base, '/') . $path, false, $context);
@@ -196,5 +256,63 @@ final class EdgeSession
         $json = base64_decode(strtr($b64, '-_', '+/') . str_repeat('=', (4 - strlen($b64) % 4) % 4), true);
         $data = $json === false ? null : json_decode($json, true);
         return is_array($data) ? $data : [];
+    }
+}
+
+/**
+ * PHP's session save handler on the edge's session (installed by EdgeSession::register()).
+ * read() gives PHP the data the edge signed; PHP's writes happen after the response headers
+ * are gone, so EdgeSession sends the changes from $_SESSION just before the headers instead.
+ * session_regenerate_id() asks for a new id (create_sid): the edge rotates the real ones;
+ * session_destroy() ends the session at the edge.
+ */
+final class EdgeSessionHandler implements SessionHandlerInterface, SessionIdInterface
+{
+    public bool $regenerated = false;
+    public bool $destroyed = false;
+    /** The data of the last write(), if PHP wrote before the headers went out. */
+    public ?array $written = null;
+
+    public function __construct(private array $data)
+    {
+    }
+
+    public function open(string $path, string $name): bool
+    {
+        return true;
+    }
+
+    public function close(): bool
+    {
+        return true;
+    }
+
+    public function read(string $id): string|false
+    {
+        return serialize($this->data);
+    }
+
+    public function write(string $id, string $data): bool
+    {
+        $value = @unserialize($data); // what PHP serialized from $_SESSION in this very request
+        $this->written = is_array($value) ? $value : [];
+        return true;
+    }
+
+    public function destroy(string $id): bool
+    {
+        $this->destroyed = true;
+        return true;
+    }
+
+    public function gc(int $max_lifetime): int|false
+    {
+        return 0;
+    }
+
+    public function create_sid(): string
+    {
+        $this->regenerated = true;
+        return bin2hex(random_bytes(16)); // PHP's placeholder; the edge mints the real ids
     }
 }

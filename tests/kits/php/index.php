@@ -19,7 +19,9 @@ if ($path === '/hooks/end') {
     exit;
 }
 
-$edge = EdgeSession::start($key);
+// The edge's public URL, from the site's configuration (the test writes it once the edge runs).
+$edgeUrl = trim((string) @file_get_contents(getenv('CFS_EDGE_URL_FILE') ?: '/dev/null')) ?: null;
+$edge = EdgeSession::start($key, $edgeUrl);
 header('Content-Type: text/plain; charset=utf-8');
 switch ($path) {
     case '/count':
