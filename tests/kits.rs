@@ -274,6 +274,105 @@ fn php_sessions_run_unchanged_on_edge_sessions() {
     assert!(!fpm.log().contains("PHP Fatal") && !fpm.log().contains("PHP Warning"), "{}", fpm.log());
 }
 
+#[test]
+fn a_psr15_application_gets_the_middlewares_403_or_the_edge_session() {
+    let deps = common::edge::TempDir::new("composer");
+    let vendor = deps.0.join("vendor");
+    // Composer's own autoloader for the kit, from its composer.json (PSR-4), offline.
+    let status = Command::new("composer")
+        .args(["dump-autoload", "--no-interaction", "--quiet"])
+        .current_dir(repo_root().join("kits/php"))
+        .env("COMPOSER_VENDOR_DIR", &vendor)
+        .env("COMPOSER_HOME", deps.0.join("home"))
+        .status()
+        .expect("composer (scripts/setup installs Debian's)");
+    assert!(status.success(), "composer dump-autoload failed");
+    let key = test_origin_key();
+    let autoload = vendor.join("autoload.php");
+    // The PSR interfaces (PSR-15 included) from Debian's psr extension (scripts/setup unpacks it).
+    let psr = std::env::var("PHP_PSR_SO")
+        .unwrap_or_else(|_| repo_root().join("target/php-psr/usr/lib/php/20220829/psr.so").display().to_string());
+    assert!(std::path::Path::new(&psr).exists(), "{psr} is missing: run scripts/setup");
+    let fpm = PhpFpm::start_with(
+        &[("CFS_ORIGIN_KEY", &key), ("CFS_KIT_AUTOLOAD", autoload.to_str().unwrap())],
+        &[("extension", &psr)],
+    );
+    let nginx = Nginx::fastcgi(&fpm.socket, &repo_root().join("tests/apps/php-psr15/index.php"));
+    let edge = Edge::start(&nginx.url(), &[]);
+    let c = Client::new();
+    let first = c.get(&edge.url("/")).text();
+    let id = c.jar.get("CFID").unwrap();
+    assert_eq!(first, format!("count 1 in {id}"));
+    assert_eq!(c.get(&edge.url("/")).text(), format!("count 2 in {id}"));
+    let direct = Client::new().get(&format!("{}/", nginx.url()));
+    assert_eq!(direct.status, 403, "the middleware let a direct request through: {}", direct.text());
+    assert!(!fpm.log().contains("PHP Fatal"), "{}", fpm.log());
+}
+
+#[test]
+fn kits_are_packaged_like_their_ecosystems() {
+    let cargo = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
+    let version = cargo.lines().find_map(|l| l.strip_prefix("version = \"")).unwrap().trim_end_matches('"');
+    // npm: the package's files, version and Node range; its types checked with tsc as an
+    // application would import it by name.
+    let out =
+        Command::new("npm").args(["pack", "--dry-run", "--json"]).current_dir(repo_root().join("kits/node")).output();
+    let out = out.expect("npm");
+    assert!(out.status.success(), "npm pack: {}", String::from_utf8_lossy(&out.stderr));
+    let packed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(packed[0]["version"], version, "the npm package's version is the project's");
+    let files: Vec<&str> = packed[0]["files"].as_array().unwrap().iter().filter_map(|f| f["path"].as_str()).collect();
+    for f in ["edge-session.mjs", "edge-session.d.ts", "package.json", "README.md"] {
+        assert!(files.contains(&f), "npm pack lacks {f}: {files:?}");
+    }
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_root().join("kits/node/package.json")).unwrap()).unwrap();
+    assert_eq!(manifest["engines"]["node"], ">=20");
+    let app = common::edge::TempDir::new("ts-app");
+    std::fs::create_dir_all(app.0.join("node_modules")).unwrap();
+    std::os::unix::fs::symlink(repo_root().join("kits/node"), app.0.join("node_modules/cfsession-edge-kit")).unwrap();
+    std::fs::copy(repo_root().join("tests/kits/types/use-kit.ts"), app.0.join("use-kit.ts")).unwrap();
+    let types = repo_root().join("node_modules/@types");
+    std::fs::write(
+        app.0.join("tsconfig.json"),
+        format!(
+            r#"{{"compilerOptions": {{"target": "ES2022", "module": "NodeNext", "moduleResolution": "NodeNext", "strict": true, "noEmit": true, "types": ["node"], "typeRoots": ["{}"]}}, "files": ["use-kit.ts"]}}"#,
+            types.display()
+        ),
+    )
+    .unwrap();
+    let tsc = Command::new(repo_root().join("node_modules/.bin/tsc")).args(["-p", "."]).current_dir(&app.0).output();
+    let tsc = tsc.expect("tsc");
+    assert!(tsc.status.success(), "the kit's types: {}", String::from_utf8_lossy(&tsc.stdout));
+    let import = Command::new("node")
+        .args([
+            "--input-type=module",
+            "-e",
+            "import { edgeSession } from 'cfsession-edge-kit'; console.log(typeof edgeSession)",
+        ])
+        .current_dir(&app.0)
+        .output()
+        .expect("node");
+    assert_eq!(
+        String::from_utf8_lossy(&import.stdout).trim(),
+        "function",
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    // Composer: composer.json valid (strict: no warnings either).
+    let validate = Command::new("composer")
+        .args(["validate", "--strict", "--no-interaction"])
+        .current_dir(repo_root().join("kits/php"))
+        .env("COMPOSER_HOME", app.0.join("composer-home"))
+        .output()
+        .expect("composer");
+    assert!(validate.status.success(), "composer validate: {}", String::from_utf8_lossy(&validate.stderr));
+    // ForgeBox: box.json with the project's version.
+    let bx: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_root().join("kits/cfml/box.json")).unwrap()).unwrap();
+    assert_eq!((bx["slug"].as_str(), bx["version"].as_str()), (Some("cfsession-edge-kit"), Some(version)));
+}
+
 fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| {

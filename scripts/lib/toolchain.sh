@@ -141,6 +141,33 @@ install_php_fpm() {
   php_fpm_bin >/dev/null || die "php-fpm is not in /usr/sbin after installing php-fpm"
 }
 
+# The PHP kit's packaging and PSR-15 tests: Debian's composer and Nyholm's PSR-7 messages, and
+# the PSR interfaces (PSR-15 included) from Debian's psr extension. That package and composer
+# cannot be installed together on bookworm (composer's Symfony dependencies break it), so the
+# extension's .deb is downloaded with apt and unpacked into target/php-psr, and only the PSR-15
+# test's php-fpm loads it (-d extension=…).
+PHP_PSR_SO="$CFS_ROOT/target/php-psr/usr/lib/php/20220829/psr.so"
+install_php_kit_tools() {
+  php_kit_tools_complete && return 0
+  local p
+  for p in composer php-nyholm-psr7; do
+    dpkg -s "$p" >/dev/null 2>&1 || apt_install "$p" "the PHP kit's Composer and PSR-15 tests"
+  done
+  if [ ! -f "$PHP_PSR_SO" ]; then
+    say "apt-get download php8.2-psr (unpacked into target/php-psr for the PSR-15 test)"
+    local tmp; tmp=$(mktemp -d)
+    (cd "$tmp" && apt-get download php8.2-psr >/dev/null 2>&1) || { as_root apt-get update -qq >/dev/null; (cd "$tmp" && apt-get download php8.2-psr >/dev/null 2>&1); } ||
+      die "apt-get download php8.2-psr failed"
+    mkdir -p "$CFS_ROOT/target/php-psr"
+    dpkg-deb -x "$tmp"/php8.2-psr_*.deb "$CFS_ROOT/target/php-psr"
+    rm -rf "$tmp"
+  fi
+  php_kit_tools_complete || die "composer, Nyholm's PSR-7 or target/php-psr's psr.so is missing"
+}
+php_kit_tools_complete() {
+  command -v composer >/dev/null 2>&1 && [ -f /usr/share/php/Nyholm/Psr7/autoload.php ] && [ -f "$PHP_PSR_SO" ]
+}
+
 # The php-fpm binary (Debian names it after the PHP version: /usr/sbin/php-fpm8.2).
 php_fpm_bin() {
   local b
@@ -219,7 +246,7 @@ toolchain_env() {
   export WASM_OPT_BIN="$CFS_ROOT/node_modules/binaryen/bin/wasm-opt"
   export ESBUILD_BIN="$CFS_ROOT/node_modules/esbuild/bin/esbuild"
   export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false
-  export CHROMIUM_BIN NGINX_BIN TOMCAT_HOME LUCEE_JAR
+  export CHROMIUM_BIN NGINX_BIN TOMCAT_HOME LUCEE_JAR PHP_PSR_SO
 }
 
 # True when nothing needs installing (used to keep the warm path fast and quiet).
@@ -232,6 +259,7 @@ toolchain_complete() {
   [ -x "$CHROMIUM_BIN" ] || return 1
   [ -x "$NGINX_BIN" ] || return 1
   php_fpm_bin >/dev/null || return 1
+  php_kit_tools_complete || return 1
   lucee_complete || return 1
   [ -x "$CFS_ROOT/node_modules/.bin/wrangler" ] &&
     [ ! "$CFS_ROOT/package-lock.json" -nt "$CFS_ROOT/node_modules/.package-lock.json" ]

@@ -34,6 +34,11 @@ fn binary() -> PathBuf {
 
 impl PhpFpm {
     pub fn start(env: &[(&str, &str)]) -> Self {
+        Self::start_with(env, &[])
+    }
+
+    /// Like [`PhpFpm::start`], with `-d name=value` settings (`extension=/path/psr.so`).
+    pub fn start_with(env: &[(&str, &str)], ini: &[(&str, &str)]) -> Self {
         let dir = TempDir::new("php-fpm");
         let socket = dir.0.join("fpm.sock");
         // As root, php-fpm needs -R and a pool user; otherwise it runs as the calling user.
@@ -48,6 +53,9 @@ impl PhpFpm {
         fs::write(dir.0.join("php-fpm.conf"), conf).unwrap();
         let mut cmd = Command::new(binary());
         cmd.arg("-F").arg("-y").arg(dir.0.join("php-fpm.conf")).arg("-p").arg(&dir.0);
+        for (name, value) in ini {
+            cmd.arg("-d").arg(format!("{name}={value}"));
+        }
         if root {
             cmd.arg("-R");
         }
