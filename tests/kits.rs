@@ -214,6 +214,7 @@ fn cfml_kit_on_lucee() {
     let site = lucee.url("/kit/index.cfm");
     let end_hook = format!("{site}/hooks/end");
     let edge = Edge::start(&site, &[("SESSION_END_URL", end_hook.as_str())]);
+    std::fs::write(lucee.app_dir.join("kit-edge-url"), edge.url("")).unwrap();
     scenario(&edge, &site);
     // Any Unicode round-trips through the kit's headers (sent as \uXXXX escapes).
     let c = Client::new();

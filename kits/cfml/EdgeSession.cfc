@@ -194,17 +194,11 @@ component accessors="false" {
         return deserializeJSON(result.fileContent);
     }
 
-    /** The edge's address as it forwarded this request (`X-Forwarded-Proto`/`-Host`): with
-     * `ORIGIN_URL` set, cgi.http_host is the origin's own. Pass edgeUrl to init() instead
-     * where the origin can be reached other than through the edge. */
+    /** The edge's public URL when init() got no edgeUrl: https:// and this request's own host,
+     * which is the edge's when the Worker runs on the site's route (with ORIGIN_URL set to
+     * another host, pass edgeUrl). Never the unsigned X-Forwarded-Host, never plain http. */
     private string function edgeBase() {
-        var h = getHttpRequestData(false).headers;
-        var proto = headerOr(h, "X-Forwarded-Proto");
-        var host = headerOr(h, "X-Forwarded-Host");
-        if (!len(host)) {
-            return (cgi.https == "on" ? "https://" : "http://") & cgi.http_host;
-        }
-        return (proto == "https" ? "https://" : "http://") & host;
+        return "https://" & cgi.http_host;
     }
 
     private struct function parseSignature(required string header) {

@@ -12,7 +12,10 @@ component {
         if (cgi.path_info == "/hooks/end" || cgi.path_info == "/ended") {
             return true; // verified there with verifyHook(), or public
         }
-        request.edge = new EdgeSession(originKey = server.system.environment.CFS_ORIGIN_KEY);
+        // The edge's public URL, from the site's configuration (the test writes it).
+        var urlFile = server.system.environment.APP_DIR & "/kit-edge-url";
+        var edgeUrl = fileExists(urlFile) ? trim(fileRead(urlFile)) : "";
+        request.edge = new EdgeSession(originKey = server.system.environment.CFS_ORIGIN_KEY, edgeUrl = edgeUrl);
         if (!request.edge.load()) {
             request.edge.refuse();
             return false;
