@@ -20,7 +20,7 @@ app.get("/count", (req, res) => {
   res.type("text").send(String(req.session.count));
 });
 app.get("/store", (req, res) => {
-  req.session.value = req.query.value;
+  req.session[req.query.key ?? "value"] = req.query.value;
   res.type("text").send("stored");
 });
 app.get("/show", (req, res) => res.json({ id: req.edge.id, session: req.session }));

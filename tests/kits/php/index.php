@@ -29,7 +29,7 @@ switch ($path) {
         echo $edge->get('count');
         break;
     case '/store':
-        $edge->set('value', $_GET['value'] ?? '');
+        $edge->set($_GET['key'] ?? 'value', $_GET['value'] ?? '');
         echo 'stored';
         break;
     case '/show':

@@ -8,7 +8,11 @@ switch (cgi.path_info) {
         writeOutput(request.edge.get("count"));
         break;
     case "/store":
-        request.edge.set("value", url.value);
+        request.edge.set(url.key ?: "value", url.value);
+        writeOutput("stored");
+        break;
+    case "/lone-surrogate":
+        request.edge.set("broken", chr(55296)); // a lone UTF-16 surrogate, which Lucee's strings can hold
         writeOutput("stored");
         break;
     case "/show":
