@@ -147,6 +147,27 @@ fn node_kit_on_express() {
     }
     edge.wait_for_log("X-Session-Set ignored: not valid JSON");
     assert_eq!(json(&c, &edge.url("/show"))["session"]["value"], text, "the session was harmed");
+    // express-session's reload(), destroy(), cookie.maxAge, and `req.session = null`.
+    let reloaded = json(&c, &edge.url("/reload"));
+    assert_eq!(reloaded["value"], text, "reload() brought back the request's data");
+    assert!(!reloaded["keys"].as_array().unwrap().iter().any(|k| k == "reload" || k == "id"), "{reloaded}");
+    for (path, answer) in [("/destroy", "undefined"), ("/null-logout", "logged out")] {
+        let c = Client::new();
+        c.get(&edge.url("/count"));
+        c.get(&edge.url("/count"));
+        let id = c.jar.get("CFID").unwrap();
+        assert_eq!(c.get(&edge.url(path)).text(), answer);
+        assert_eq!(c.jar.get("CFID"), None, "{path}: the cookies were not expired");
+        assert!(edge.inspect(&id).is_none(), "{path}: the session lives on");
+    }
+    let c = Client::new();
+    c.get(&edge.url("/count"));
+    c.get(&edge.url("/count"));
+    let id = c.jar.get("CFID").unwrap();
+    assert_eq!(c.get(&edge.url("/short-cookie")).text(), "2000");
+    wait::until("cookie.maxAge = 2000 ending the session", Duration::from_secs(30), Duration::from_millis(200), || {
+        edge.inspect(&id).is_none().then_some(())
+    });
 }
 
 #[test]

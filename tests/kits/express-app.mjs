@@ -35,6 +35,20 @@ app.get("/logout", (req, res) => {
 app.get("/sessions", async (req, res) => res.json(await req.edge.listMySessions()));
 app.get("/end-others", async (req, res) => res.json(await req.edge.endOtherSessions()));
 app.get("/ended", (req, res) => res.json(ended));
+// express-session's methods and cookie-session's logout.
+app.get("/destroy", (req, res) => req.session.destroy(() => res.type("text").send(String(req.session))));
+app.get("/null-logout", (req, res) => {
+  req.session = null;
+  res.type("text").send("logged out");
+});
+app.get("/short-cookie", (req, res) => {
+  req.session.cookie.maxAge = 2000;
+  res.type("text").send(String(req.session.cookie.maxAge));
+});
+app.get("/reload", (req, res) => {
+  req.session.value = "changed";
+  req.session.reload(() => res.json({ value: req.session.value ?? null, keys: Object.keys(req.session) }));
+});
 // What JSON strings cannot hold, and what JSON cannot serialise at all.
 app.get("/lone-surrogate", (req, res) => {
   req.session.broken = "\ud800";
