@@ -279,14 +279,14 @@ pub fn is_binding(name: &str) -> bool {
     BINDING_NAMES.iter().any(|b| same_name(name, b))
 }
 
+/// Binding cookies tried per request (a browser has one; a second is a leftover variant).
+pub const MAX_BINDINGS: usize = 4;
+
 /// The binding cookie values of a `Cookie` header (pairs named exactly `name`), at most
 /// [`MAX_BINDINGS`]: each costs a MAC to verify.
 pub fn binding_values<'a>(header: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> {
     pairs(header).filter_map(split_pair).filter(move |(n, _)| *n == name).map(|(_, v)| v).take(MAX_BINDINGS)
 }
-
-/// Binding cookies tried per request (a browser has one; a second is a leftover variant).
-pub const MAX_BINDINGS: usize = 4;
 
 /// The `Cookie` header for the origin in guard mode ([`rebuild`]): the client's without the
 /// binding cookie and without any pair a server could read as a guarded cookie, except the
