@@ -88,9 +88,14 @@ fn client_sent_session_headers_never_reach_the_origin() {
         ("X-Session-Signature", "t=1,v1=00"),
         ("X-Session-User", "admin"),
         ("x-session-anything", "x"),
+        // CGI-style servers (PHP's $_SERVER['HTTP_X_SESSION_ID']) read `_` as `-`.
+        ("X_Session_Id", "ffffffffffffffffffffffffffffffff"),
+        ("x_session-data", "eyJhZG1pbiI6dHJ1ZX0"),
     ];
     Client::new().send("GET", &edge.url("/"), &forged, None);
     let got = origin.last();
+    let underscored: Vec<&(String, String)> = got.headers.iter().filter(|(k, _)| k.starts_with("x_session")).collect();
+    assert!(underscored.is_empty(), "{underscored:?} reached the origin");
     let session_headers = got.headers_with_prefix("x-session-");
     let names: Vec<&str> = session_headers.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(names.len(), 4, "{session_headers:?}");

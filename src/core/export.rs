@@ -6,7 +6,8 @@ use super::{cookie::iso8601, index::IndexEntry};
 pub const CSV_HEADER: &str = "cfid,user,created,last_access,expires_at,hits";
 
 /// The entries as CSV (RFC 4180, CRLF line ends), times in ISO 8601 UTC. A cell that a
-/// spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab, CR) is prefixed with `'`.
+/// spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab, CR) is prefixed with `'`; one
+/// with `;` is quoted too (spreadsheets in locales that use `;` as the separator).
 pub fn sessions_csv(entries: &[IndexEntry]) -> String {
     let mut out = String::from(CSV_HEADER);
     out.push_str("\r\n");
@@ -30,7 +31,7 @@ fn cell(value: &str) -> String {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}"),
         _ => value.to_owned(),
     };
-    if value.contains([',', '"', '\n', '\r']) {
+    if value.contains([',', ';', '"', '\n', '\r']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
         value
@@ -71,5 +72,7 @@ mod tests {
         assert!(csv.contains(",\"'=HYPERLINK(\"\"x\"\",1)\","), "{csv}");
         assert!(csv.contains(",\"a,b\","));
         assert!(csv.contains(",'-2,"));
+        let csv = sessions_csv(&[entry(Some("a;b"))]);
+        assert!(csv.contains(",\"a;b\","), "{csv}");
     }
 }

@@ -66,9 +66,12 @@ pub fn json_depth(value: &Value) -> usize {
     deepest
 }
 
-/// Whether a header name is one of the edge's `X-Session-*` headers.
+/// Whether a header name is one of the edge's `X-Session-*` headers, in any case and with `_`
+/// for `-` (CGI-style servers, PHP's included, map both to `HTTP_X_SESSION_*`).
 pub fn is_session_header(name: &str) -> bool {
-    name.len() >= PREFIX.len() && name.get(..PREFIX.len()).is_some_and(|p| p.eq_ignore_ascii_case(PREFIX))
+    name.get(..PREFIX.len()).is_some_and(|p| {
+        p.bytes().zip(PREFIX.bytes()).all(|(a, b)| a.to_ascii_lowercase() == b || (a == b'_' && b == b'-'))
+    })
 }
 
 /// The session as attached to a forwarded request.
@@ -168,18 +171,20 @@ impl OriginChanges {
 /// ones apply. Every ignored part is described in `problems`.
 pub fn parse_origin_changes(set: Option<&str>, action: Option<&str>, user: Option<&str>) -> OriginChanges {
     let mut out = OriginChanges::default();
-    if let Some(raw) = set {
-        match serde_json::from_str::<Value>(raw) {
-            _ if raw.len() > MAX_SET_BYTES => {
-                out.problems.push(format!("X-Session-Set ignored: larger than {MAX_SET_BYTES} bytes"))
-            }
+    match set {
+        // The size is checked before anything is parsed.
+        Some(raw) if raw.len() > MAX_SET_BYTES => {
+            out.problems.push(format!("X-Session-Set ignored: larger than {MAX_SET_BYTES} bytes"))
+        }
+        Some(raw) => match serde_json::from_str::<Value>(raw) {
             Ok(v @ Value::Object(_)) if json_depth(&v) > MAX_DATA_DEPTH => {
                 out.problems.push(format!("X-Session-Set ignored: nested deeper than {MAX_DATA_DEPTH} levels"))
             }
             Ok(Value::Object(map)) => out.set = Some(map),
             Ok(_) => out.problems.push("X-Session-Set ignored: not a JSON object".into()),
             Err(_) => out.problems.push("X-Session-Set ignored: not valid JSON".into()),
-        }
+        },
+        None => {}
     }
     for item in action.unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
         match parse_action(item) {
@@ -237,6 +242,8 @@ mod tests {
     fn session_header_prefix_is_case_insensitive() {
         assert!(is_session_header("X-Session-Id"));
         assert!(is_session_header("x-session-anything"));
+        assert!(is_session_header("X_Session_Id") && is_session_header("x_session-data"));
+        assert!(!is_session_header("X-Sessions") && !is_session_header("x-session") && !is_session_header("é"));
         assert!(!is_session_header("x-sessionid"));
         assert!(!is_session_header("x-sess"));
     }
