@@ -137,10 +137,26 @@ impl From<&SessionRecord> for SessionView {
 }
 
 impl SessionView {
-    /// The view with the client's hints (for `inspect`: the admin and the origin API). The
-    /// answers to `begin` and `update` leave them out: the Worker never needs them.
-    pub fn inspected(r: &SessionRecord) -> Self {
-        Self { client: r.client.clone(), ..Self::from(r) }
+    /// The view with the client's hints (for `inspect`: the admin and the origin API); `None`
+    /// when the session has passed a deadline at `now`, whether or not its alarm has ended it
+    /// yet (its ids are refused already). The answers to `begin` and `update` leave the hints
+    /// out: the Worker never needs them.
+    pub fn inspected(r: &SessionRecord, now: UnixMs) -> Option<Self> {
+        r.expired(now).is_none().then(|| Self { client: r.client.clone(), ..Self::from(r) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::session::Policy;
+
+    #[test]
+    fn a_session_past_its_idle_timeout_is_not_shown_as_live() {
+        let policy = Policy { idle_timeout_s: 60, ..Policy::default() };
+        let r = SessionRecord::new("fp".into(), 0, 0, &policy);
+        assert!(SessionView::inspected(&r, 59_999).is_some());
+        assert!(SessionView::inspected(&r, 60_000).is_none(), "shown as live until its alarm runs");
     }
 }
 

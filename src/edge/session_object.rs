@@ -146,7 +146,10 @@ impl SessionObject {
             "adopt" => to_json(&self.adopt(from_json(body)?, now).await?)?,
             "check" => to_json(&self.check(now).await?)?,
             "inspect" => match self.load().await? {
-                Some(Stored::Live(record)) => to_json(&SessionView::inspected(&record))?,
+                Some(Stored::Live(record)) => match SessionView::inspected(&record, now) {
+                    Some(view) => to_json(&view)?,
+                    None => return Ok(None),
+                },
                 _ => return Ok(None),
             },
             _ => return Err(rust_err(format!("unknown session operation {op:?}"))),
