@@ -128,14 +128,9 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
         log::emit(LogLine::info("session.refused").reason("invalid").msg(format!("ignored {why}")));
     }
 
-    let host = forward::ForwardedFor::compute(url, None, None).host;
-    let from = RequestSite {
-        sec_fetch_site: req.header("sec-fetch-site"),
-        origin: req.header("origin"),
-        referer: req.header("referer"),
-        host: &host,
-    };
     if let Some(trigger) = trigger {
+        let host = request_host(url);
+        let from = request_site(&req, &host);
         let resp = kill::respond(&edge, &req.method, url, trigger, &from, identified.presented).await?;
         return Ok(resp.into());
     }
@@ -144,7 +139,7 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
     // rotated a moment ago, or it is a cross-site request the browser sent without them).
     let (resumed, quiet) = match identified.presented {
         Some(p) => resume(&edge, p, &client).await?,
-        None => (None, withheld_session(config, &req, &from)),
+        None => (None, withheld_session(config, &req)),
     };
     // Edge mode starts a session now; guard mode when the origin sets its session cookies.
     let current = match (resumed, config.mode) {
@@ -211,9 +206,11 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
 /// Whether this request is served without a session of its own because the browser withheld
 /// its session cookies from it (`CROSS_SITE_REQUESTS=sessionless`, see
 /// [`crate::core::cross_site`]). Logged, since the origin sees a fresh session.
-fn withheld_session(config: &Config, req: &Incoming, from: &RequestSite<'_>) -> bool {
-    let withheld = config.cross_site == CrossSiteRequests::Sessionless
-        && withholds_lax_cookies(&req.method, req.header("sec-fetch-mode"), from);
+fn withheld_session(config: &Config, req: &Incoming) -> bool {
+    let withheld = config.cross_site == CrossSiteRequests::Sessionless && {
+        let host = request_host(&req.url);
+        withholds_lax_cookies(&req.method, req.header("sec-fetch-mode"), &request_site(req, &host))
+    };
     if withheld {
         log::emit(LogLine::info("session.cross_site").msg(
             "a cross-site request without the session cookies: served without a session of its own \
@@ -221,6 +218,22 @@ fn withheld_session(config: &Config, req: &Incoming, from: &RequestSite<'_>) -> 
         ));
     }
     withheld
+}
+
+/// The host (and port) the client asked for, as the site checks compare it.
+fn request_host(url: &Url) -> String {
+    forward::ForwardedFor::compute(url, None, None).host
+}
+
+/// What the request says about where it came from (read only for kills and for requests that
+/// present no session).
+fn request_site<'a>(req: &'a Incoming, host: &'a str) -> RequestSite<'a> {
+    RequestSite {
+        sec_fetch_site: req.header("sec-fetch-site"),
+        origin: req.header("origin"),
+        referer: req.header("referer"),
+        host,
+    }
 }
 
 /// A request for a path without a session (`SESSION_BYPASS`): no object call, no session
