@@ -17,19 +17,42 @@ fn json(r: &Resp) -> Value {
     serde_json::from_slice(&r.body).unwrap_or_else(|_| panic!("{}: not JSON: {}", r.status, r.text()))
 }
 
-/// Signs an origin API call as docs/origin-protocol.md says, with `key`, `t` seconds.
-fn signature(key: &str, t: u64, method: &str, path: &str, cfid: &str) -> String {
+/// The nonce of the `n`th call of this test process (unique: 16+ characters).
+fn nonce() -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    format!("test-nonce-{}-{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
+/// Signs an origin API call as docs/origin-protocol.md says, with `key`, `t` seconds, sent to
+/// `host` with `nonce`.
+fn signature(key: &str, t: u64, nonce: &str, method: &str, host: &str, path: &str, cfid: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).unwrap();
-    mac.update(format!("cfsession-origin-api-v1\n{t}\n{method}\n{path}\n{cfid}").as_bytes());
+    mac.update(format!("cfsession-origin-api-v2\n{t}\n{nonce}\n{method}\n{host}\n{path}\n{cfid}").as_bytes());
     let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
     format!("t={t},v2={hex}")
+}
+
+/// The host (and port) the edge is called at.
+fn host(edge: &Edge) -> String {
+    edge.url("/").trim_start_matches("http://").trim_end_matches('/').to_owned()
+}
+
+/// The headers of a call acting for `cfid`, signed with `key` at `t`.
+fn signed(edge: &Edge, key: &str, t: u64, method: &str, path: &str, cfid: &str) -> Vec<(String, String)> {
+    let n = nonce();
+    let sig = signature(key, t, &n, method, &host(edge), path, cfid);
+    vec![("X-Session-Id".into(), cfid.into()), ("X-Session-Nonce".into(), n), ("X-Session-Signature".into(), sig)]
+}
+
+fn send(edge: &Edge, method: &str, path: &str, headers: &[(String, String)]) -> Resp {
+    let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    Client::new().send(method, &edge.url(path), &h, None)
 }
 
 /// An origin API call acting for the session `cfid`, signed with `key`.
 fn call_as(edge: &Edge, key: &str, method: &str, rest: &str, cfid: &str) -> Resp {
     let path = format!("{API}{rest}");
-    let sig = signature(key, common::verify::now_s(), method, &path, cfid);
-    Client::new().send(method, &edge.url(&path), &[("X-Session-Id", cfid), ("X-Session-Signature", &sig)], None)
+    send(edge, method, &path, &signed(edge, key, common::verify::now_s(), method, &path, cfid))
 }
 
 fn call(edge: &Edge, method: &str, rest: &str, cfid: &str) -> Resp {
@@ -127,16 +150,20 @@ fn forged_stale_or_unsigned_calls_are_refused() {
     assert!(edge.inspect(&other).is_some());
 
     let path = format!("{API}sessions");
-    let stale = signature(&test_origin_key(), common::verify::now_s() - 301, "GET", &path, &a);
-    let r = Client::new().send("GET", &edge.url(&path), &[("X-Session-Id", &a), ("X-Session-Signature", &stale)], None);
-    assert_eq!(r.status, 401, "a stale signature");
+    let key = test_origin_key();
+    let stale = signed(&edge, &key, common::verify::now_s() - 301, "GET", &path, &a);
+    assert_eq!(send(&edge, "GET", &path, &stale).status, 401, "a stale signature");
     // A signature for one session does not act for another.
-    let mine = signature(&test_origin_key(), common::verify::now_s(), "GET", &path, &a);
-    let r =
-        Client::new().send("GET", &edge.url(&path), &[("X-Session-Id", &other), ("X-Session-Signature", &mine)], None);
-    assert_eq!(r.status, 401);
-    let r = Client::new().send("GET", &edge.url(&path), &[("X-Session-Signature", &mine)], None);
-    assert_eq!(r.status, 400, "no X-Session-Id");
+    let mut mine = signed(&edge, &key, common::verify::now_s(), "GET", &path, &a);
+    mine[0].1 = other.clone();
+    assert_eq!(send(&edge, "GET", &path, &mine).status, 401);
+    let no_id: Vec<(String, String)> = mine.iter().skip(1).cloned().collect();
+    assert_eq!(send(&edge, "GET", &path, &no_id).status, 400, "no X-Session-Id");
+    let no_nonce: Vec<(String, String)> = signed(&edge, &key, common::verify::now_s(), "GET", &path, &a)
+        .into_iter()
+        .filter(|(k, _)| k != "X-Session-Nonce")
+        .collect();
+    assert_eq!(send(&edge, "GET", &path, &no_nonce).status, 401, "no nonce");
     // A browser cannot call it, and the API never reaches the origin.
     assert_eq!(Client::new().get(&edge.url(&path)).status, 400);
     assert_eq!(call(&edge, "GET", "nothing-here", &a).status, 404);
@@ -144,6 +171,66 @@ fn forged_stale_or_unsigned_calls_are_refused() {
     // A session that has ended cannot call.
     call(&edge, "DELETE", &format!("sessions/{other}"), &a);
     assert_eq!(call(&edge, "GET", "sessions", &other).status, 404);
+}
+
+#[test]
+fn a_replayed_call_or_one_signed_for_another_host_is_refused() {
+    let origin = Origin::session_app();
+    let edge = Edge::start(&origin.url(), &[]);
+    let (_c, a) = logged_in(&edge, &origin, "alice");
+    let (_c2, b) = logged_in(&edge, &origin, "alice");
+    let path = format!("{API}sessions/end-others");
+    let key = test_origin_key();
+    let first = signed(&edge, &key, common::verify::now_s(), "POST", &path, &a);
+    assert_eq!(send(&edge, "POST", &path, &first).status, 200);
+    assert!(edge.inspect(&b).is_none(), "the first call ended the other session");
+    // A session started after the call: the replayed call must not end it.
+    let (_c3, later) = logged_in(&edge, &origin, "alice");
+    let replay = send(&edge, "POST", &path, &first);
+    assert_eq!(replay.status, 401, "{}", replay.text());
+    edge.wait_for_log("X-Session-Nonce was used before: a replayed call");
+    assert!(edge.inspect(&later).is_some(), "the replay ended a later session");
+    // Signed for another host (a staging site with the same key): refused here.
+    let n = nonce();
+    let elsewhere =
+        signature(&key, common::verify::now_s(), &n, "GET", "staging.example.com", &format!("{API}sessions"), &a);
+    let headers = vec![
+        ("X-Session-Id".to_owned(), a.clone()),
+        ("X-Session-Nonce".to_owned(), n),
+        ("X-Session-Signature".to_owned(), elsewhere),
+    ];
+    assert_eq!(send(&edge, "GET", &format!("{API}sessions"), &headers).status, 401);
+    assert_eq!(call(&edge, "GET", "sessions", &a).status, 200, "a fresh call still works");
+}
+
+#[test]
+fn a_login_beyond_the_limit_is_refused_with_max_sessions_policy_refuse() {
+    let origin = Origin::session_app();
+    let edge = Edge::start(&origin.url(), &[("MAX_SESSIONS_PER_USER", "2"), ("MAX_SESSIONS_POLICY", "refuse")]);
+    let (_c1, s1) = logged_in(&edge, &origin, "fay");
+    let (_c2, s2) = logged_in(&edge, &origin, "fay");
+    let c3 = Client::new();
+    c3.get(&edge.url("/"));
+    c3.get(&edge.url("/"));
+    let third = c3.jar.get("CFID").unwrap();
+    let r = c3.get(&edge.url("/user?id=fay"));
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert_eq!(r.header("x-session-refused"), Some("too_many_sessions"));
+    let body = json(&r);
+    assert_eq!((body["reason"].as_str(), body["max"].as_u64()), (Some("too_many_sessions"), Some(2)));
+    // Nobody was evicted, and the third session lives on without the user.
+    let mut live = user_sessions(&edge, "fay");
+    live.sort();
+    let mut expected = vec![s1.clone(), s2.clone()];
+    expected.sort();
+    assert_eq!(live, expected);
+    let me = edge.inspect(&third).expect("the refused session lives on");
+    assert!(me["user"].is_null(), "{me}");
+    assert!(ended_with(&edge, "replaced").is_empty());
+    // Once one signs out, the login goes through.
+    call(&edge, "DELETE", &format!("sessions/{s1}"), &s2);
+    assert_eq!(c3.get(&edge.url("/user?id=fay")).status, 200);
+    assert_eq!(user_sessions(&edge, "fay").len(), 2);
 }
 
 #[test]

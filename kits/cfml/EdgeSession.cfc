@@ -180,12 +180,16 @@ component accessors="false" {
     private struct function api(required string method, required string rest) {
         var path = "/__session/origin/" & arguments.rest;
         var t = int(getTickCount() / 1000);
-        var v2 = lCase(hmac("cfsession-origin-api-v1" & chr(10) & t & chr(10) & arguments.method & chr(10) & path & chr(10) & variables.id,
-            variables.originKey, "HMACSHA256", "utf-8"));
         var base = len(variables.edgeUrl) ? variables.edgeUrl : edgeBase();
+        var u = createObject("java", "java.net.URI").init(base);
+        var host = lCase(u.getHost() & (u.getPort() GT 0 ? ":" & u.getPort() : ""));
+        var nonce = replace(createUUID(), "-", "", "all");
+        var v2 = lCase(hmac("cfsession-origin-api-v2" & chr(10) & t & chr(10) & nonce & chr(10) & arguments.method & chr(10)
+            & host & chr(10) & path & chr(10) & variables.id, variables.originKey, "HMACSHA256", "utf-8"));
         var result = "";
         cfhttp(method = arguments.method, url = base & path, result = "result", timeout = 10) {
             cfhttpparam(type = "header", name = "X-Session-Id", value = variables.id);
+            cfhttpparam(type = "header", name = "X-Session-Nonce", value = nonce);
             cfhttpparam(type = "header", name = "X-Session-Signature", value = "t=#t#,v2=#v2#");
         }
         if (left(result.statusCode, 1) != "2") {

@@ -76,11 +76,14 @@ export function changes(before, data) {
  */
 export async function originApi(edgeUrl, originKey, id, method, rest) {
   const path = `/__session/origin/${rest}`;
+  const url = new URL(path, edgeUrl);
   const t = Math.floor(Date.now() / 1000);
-  const v2 = hmac(originKey, `cfsession-origin-api-v1\n${t}\n${method}\n${path}\n${id}`).toString("hex");
-  const resp = await fetch(new URL(path, edgeUrl), {
+  const nonce = crypto.randomBytes(18).toString("base64url");
+  const message = `cfsession-origin-api-v2\n${t}\n${nonce}\n${method}\n${url.host.toLowerCase()}\n${path}\n${id}`;
+  const v2 = hmac(originKey, message).toString("hex");
+  const resp = await fetch(url, {
     method,
-    headers: { "x-session-id": id, "x-session-signature": `t=${t},v2=${v2}` },
+    headers: { "x-session-id": id, "x-session-nonce": nonce, "x-session-signature": `t=${t},v2=${v2}` },
   });
   const body = await resp.json().catch(() => ({}));
   if (!resp.ok) throw Object.assign(new Error(body.error ?? `origin API: ${resp.status}`), { status: resp.status });

@@ -3,6 +3,8 @@
 //! assets of a page cost what a plain proxy costs. Session cookies are still removed before
 //! forwarding (and, in guard mode, the origin cannot change its session cookies on them).
 
+use super::path_policy::{self, PathCase};
+
 /// The default: common static asset extensions.
 pub const DEFAULT_EXTENSIONS: &[&str] = &[
     "css", "js", "mjs", "map", "png", "jpg", "jpeg", "gif", "webp", "avif", "svg", "ico", "woff", "woff2", "ttf",
@@ -12,7 +14,8 @@ pub const DEFAULT_EXTENSIONS: &[&str] = &[
 /// Which request paths have no session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bypass {
-    /// Path prefixes (each starts with `/`).
+    /// Path prefixes (each starts with `/`), normalised as request paths are
+    /// ([`path_policy::normalize`]).
     pub prefixes: Vec<String>,
     /// File extensions, lower-case, without the dot.
     pub extensions: Vec<String>,
@@ -28,6 +31,14 @@ impl Bypass {
     /// No path is bypassed (`SESSION_BYPASS=off`).
     pub fn off() -> Self {
         Self { prefixes: Vec::new(), extensions: Vec::new() }
+    }
+
+    /// These paths, with prefixes compared in `case` (`PATH_CASE`).
+    pub fn with_case(mut self, case: PathCase) -> Self {
+        for p in &mut self.prefixes {
+            *p = path_policy::normalize(p, case);
+        }
+        self
     }
 
     /// Parses `SESSION_BYPASS`: a comma-separated list of path prefixes (`/static/`) and
@@ -55,7 +66,7 @@ impl Bypass {
         Ok(out)
     }
 
-    /// Whether a request for `path` (without the query string) has no session.
+    /// Whether a request for `path` (normalised, see [`path_policy::normalize`]) has no session.
     pub fn matches(&self, path: &str) -> bool {
         if self.prefixes.iter().any(|p| path.starts_with(p.as_str())) {
             return true;

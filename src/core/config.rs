@@ -6,17 +6,22 @@ use std::fmt;
 
 use url::Url;
 
+use self::controls::parse_controls;
+pub use self::controls::Jurisdiction;
 use self::parse::{hook_url, parse_bool, parse_cookie_names, parse_domain, parse_kill, parse_origin, parse_u64};
 use super::{
+    ajax::AjaxEnds,
     bypass::Bypass,
     cookie::{CookieExpiry, CookiePolicy},
     cross_site::CrossSiteRequests,
     crypto::{ct_eq, hex, hmac_sha256},
     faults::{self, Faults},
+    fingerprint::FingerprintPolicy,
     guard::GuardPolicy,
     ids::TokenKey,
+    index::MaxSessionsPolicy,
     kill::KillPolicy,
-    path_timeouts::PathTimeouts,
+    path_policy::PathPolicy,
     protocol::{OriginKeys, MAX_TIMEOUT_S},
     session::Policy,
 };
@@ -52,9 +57,25 @@ pub struct Config {
     pub guard: GuardPolicy,
     /// `SESSION_BYPASS`: paths that have no session (static assets by default).
     pub bypass: Bypass,
-    /// `SESSION_POLICY`: the idle timeout a request under each path prefix sets (none by
-    /// default).
-    pub path_timeouts: PathTimeouts,
+    /// `SESSION_POLICY` and `PATH_CASE`: per-path timeouts and modes (none by default).
+    pub paths: PathPolicy,
+    /// `SESSION_FINGERPRINT` and `FINGERPRINT_THRESHOLD`: hijack detection.
+    pub fingerprint: FingerprintPolicy,
+    /// `AJAX_ENDS`: what a non-navigation request whose session ended gets.
+    pub ajax_ends: AjaxEnds,
+    /// `SESSION_SIGNING_KEY_PREVIOUS` (secret): the CFTOKEN key of the previous signing key,
+    /// whose tokens and bindings are still accepted and re-minted under the current key.
+    pub previous_token_key: Option<TokenKey>,
+    /// `SESSION_JURISDICTION`: where every Durable Object is created (`None`: anywhere).
+    pub jurisdiction: Option<Jurisdiction>,
+    /// `ABUSE_LIMITS`: per-client-address limits on new stored sessions and refused ids
+    /// (the `NEW_SESSION_LIMIT` and `REFUSED_LIMIT` rate-limiting bindings).
+    pub abuse_limits: bool,
+    /// `MAX_SESSIONS_POLICY`: what a login beyond `MAX_SESSIONS_PER_USER` does.
+    pub max_sessions_policy: MaxSessionsPolicy,
+    /// `TEST_CLIENT_HEADER`: the client's address, country and ASN come from the
+    /// `X-Test-Client` header (tests only: refused unless `ORIGIN_URL` is a loopback address).
+    pub test_client_header: bool,
     /// `ORIGIN_KILL_URL` (guard mode): where the edge POSTs an ended session's cookies, so
     /// the application ends its own session (`sessionInvalidate()`, `onSessionEnd`).
     pub origin_kill_url: Option<Url>,
@@ -124,7 +145,14 @@ impl Default for Config {
             guard: GuardPolicy::default(),
             origin_kill_url: None,
             bypass: Bypass::default(),
-            path_timeouts: PathTimeouts::default(),
+            paths: PathPolicy::default(),
+            fingerprint: FingerprintPolicy::default(),
+            ajax_ends: AjaxEnds::Unauthorized,
+            previous_token_key: None,
+            jurisdiction: None,
+            abuse_limits: true,
+            max_sessions_policy: MaxSessionsPolicy::EvictOldest,
+            test_client_header: false,
             origin: None,
             signing_key: Secret(String::new()),
             origin_key: Secret(String::new()),
@@ -346,9 +374,6 @@ impl Config {
         if let Some(v) = get("SESSION_BYPASS") {
             c.bypass = Bypass::parse(&v).map_err(|reason| err("SESSION_BYPASS", reason))?;
         }
-        if let Some(v) = get("SESSION_POLICY") {
-            c.path_timeouts = PathTimeouts::parse(&v).map_err(|reason| err("SESSION_POLICY", reason))?;
-        }
         c.origin_kill_url =
             get("ORIGIN_KILL_URL").map(|v| hook_url("ORIGIN_KILL_URL", &v, c.origin.as_ref())).transpose()?;
         if let Some(v) = get("INDEX_SHARDS") {
@@ -363,10 +388,12 @@ impl Config {
             }
             c.faults = Faults::parse(&v).map_err(|reason| err("TEST_FAULTS", reason))?;
         }
+        parse_controls(&get, &mut c)?;
         Ok(c)
     }
 }
 
+mod controls;
 mod parse;
 #[cfg(test)]
 mod tests;

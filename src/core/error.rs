@@ -5,7 +5,10 @@
 
 use std::fmt;
 
-use super::config::ConfigError;
+use super::{
+    client::{AbuseLimit, RETRY_AFTER_S},
+    config::ConfigError,
+};
 
 /// Everything that can stop the edge from answering normally.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +26,8 @@ pub enum EdgeError {
     Unauthorized,
     /// Nothing there (404); the reason is safe to show.
     NotFound(&'static str),
+    /// A per-client-address abuse limit was reached (429, with `Retry-After`).
+    TooManyRequests(AbuseLimit),
     /// The session store (a Durable Object) failed or could not be reached (503). The edge
     /// fails closed: it never forwards a request with a session it could not check.
     SessionStore(String),
@@ -46,6 +51,7 @@ impl EdgeError {
             EdgeError::BadRequest(_) => 400,
             EdgeError::Unauthorized => 401,
             EdgeError::NotFound(_) => 404,
+            EdgeError::TooManyRequests(_) => 429,
         }
     }
 
@@ -62,6 +68,9 @@ impl EdgeError {
             EdgeError::SessionStore(_) => "session store unavailable, try again\n".to_owned(),
             EdgeError::Unauthorized => "missing or wrong bearer token\n".to_owned(),
             EdgeError::NotFound(what) => format!("{what}\n"),
+            EdgeError::TooManyRequests(limit) => {
+                format!("too many requests from this address ({}); retry after {RETRY_AFTER_S} s\n", limit.as_str())
+            }
             EdgeError::Internal(_) => "internal error\n".to_owned(),
         }
     }

@@ -50,6 +50,7 @@ mod tests {
             expires_at: 1_700_000_000_000,
             hits: 3,
             user: user.map(str::to_owned),
+            flag: None,
         }
     }
 

@@ -21,6 +21,7 @@ pub const POINTS: &[&str] = &[
     "session.adopt",
     "session.check",
     "session.inspect",
+    "session.nonce",
     "storage.put",
     "index.upsert",
     "index.remove",

@@ -165,6 +165,7 @@ mod tests {
             user: None,
             data: None,
             at: 0,
+            fingerprint: None,
         }
     }
 

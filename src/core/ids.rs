@@ -134,6 +134,18 @@ impl CfToken {
         ct_eq(&token_mac(key, cfid, random, issued), mac)
     }
 
+    /// This token's twin under `key`: the same random part and issue time, a new MAC (key
+    /// rotation: the same token re-minted by the same edge under its new key, so parallel
+    /// requests re-mint it alike).
+    pub fn rekeyed(&self, cfid: &Cfid, key: &TokenKey) -> Self {
+        let mut bytes = self.bytes;
+        let (head, mac_out) = bytes.split_at_mut(24);
+        let (random, issued) = head.split_at(16);
+        let mac = token_mac(key, cfid, random, issued);
+        mac_out.copy_from_slice(&mac);
+        Self { text: b64url(&bytes), bytes }
+    }
+
     /// When the token was minted (ms since the epoch), as the token says. Only meaningful
     /// after [`CfToken::verify`].
     pub fn issued_at(&self) -> UnixMs {
@@ -199,6 +211,19 @@ mod tests {
         assert_eq!(parsed.issued_at(), 1_700_000_000_123);
         assert!(!parsed.verify(&other, &key()));
         assert!(!parsed.verify(&cfid, &TokenKey::derive(b"another key")));
+    }
+
+    #[test]
+    fn a_rekeyed_token_verifies_under_the_new_key_only_and_keeps_its_issue_time() {
+        let mut rng = SeqRandom::default();
+        let cfid = Cfid::generate(&mut rng).unwrap();
+        let (old, new) = (TokenKey::derive(b"old key"), key());
+        let t = CfToken::mint(&cfid, &old, 77, &mut rng).unwrap();
+        let r = t.rekeyed(&cfid, &new);
+        assert!(r.verify(&cfid, &new) && !r.verify(&cfid, &old));
+        assert_eq!((r.issued_at(), r.expose().len()), (77, TOKEN_LEN));
+        assert_eq!(r.expose(), t.rekeyed(&cfid, &new).expose(), "deterministic");
+        assert_ne!(r.fingerprint(), t.fingerprint());
     }
 
     #[test]

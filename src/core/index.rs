@@ -15,6 +15,9 @@ pub struct IndexEntry {
     pub expires_at: UnixMs,
     pub hits: u64,
     pub user: Option<String>,
+    /// The session's highest fingerprint change score, if flagged (`SESSION_FINGERPRINT`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flag: Option<u32>,
 }
 
 impl IndexEntry {
@@ -26,6 +29,7 @@ impl IndexEntry {
             expires_at: view.expires_at,
             hits: view.hits,
             user: view.user.clone(),
+            flag: view.fingerprint.as_ref().map(|f| f.score),
         }
     }
 }
@@ -34,7 +38,7 @@ impl IndexEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndedEntry {
     pub cfid: String,
-    /// `timeout`, `lifetime`, `killed`, `invalidated` or `admin`.
+    /// An [`super::lifecycle::EndReason`], lower-case.
     pub reason: String,
     /// When it ended (ms).
     pub at: UnixMs,
@@ -48,6 +52,18 @@ pub struct PendingEnd {
     pub request: super::rpc::EndRequest,
     /// When it was queued (ms).
     pub at: UnixMs,
+}
+
+/// What a login beyond `MAX_SESSIONS_PER_USER` does (`MAX_SESSIONS_POLICY`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MaxSessionsPolicy {
+    /// The user's oldest other session ends (reason `replaced`).
+    #[default]
+    EvictOldest,
+    /// The new login is refused: the session stays as it was, without the user, and the
+    /// client gets `409` (see `docs/origin-protocol.md`, "Too many sessions").
+    Refuse,
 }
 
 /// The sessions to end so that a user keeps at most `max` once `keeping` is tagged: the

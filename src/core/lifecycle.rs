@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{
     clock::UnixMs,
-    crypto::ct_eq,
+    fingerprint::Flag,
     guard::OriginIds,
     session::{put_live, Presented, Refusal, SessionRecord, Stored, Write, MAX_CLAIM_WINDOW_MS},
 };
@@ -37,6 +37,8 @@ pub enum EndReason {
     Replaced,
     /// The user ended it from another of their sessions (the origin API).
     Revoked,
+    /// A request's fingerprint differed too much (`SESSION_FINGERPRINT=end`).
+    Fingerprint,
 }
 
 impl EndReason {
@@ -51,6 +53,7 @@ impl EndReason {
             EndReason::Unreadable => "unreadable",
             EndReason::Replaced => "replaced",
             EndReason::Revoked => "revoked",
+            EndReason::Fingerprint => "fingerprint",
         }
     }
 }
@@ -92,6 +95,10 @@ pub struct SessionEvent {
     pub data: Option<Map<String, Value>>,
     /// When it happened (ms).
     pub at: UnixMs,
+    /// The highest fingerprint change the session saw (`SESSION_FINGERPRINT`; end events of
+    /// flagged sessions only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<Flag>,
 }
 
 fn edge_mode() -> String {
@@ -133,6 +140,7 @@ impl SessionEvent {
             user: record.user.clone(),
             data: None,
             at,
+            fingerprint: None,
         }
     }
 
@@ -152,6 +160,7 @@ impl SessionEvent {
             user: record.user.clone(),
             data: (record.origin_cookies.is_empty()).then(|| record.data.clone()),
             at,
+            fingerprint: record.flag.clone(),
         }
     }
 
@@ -172,6 +181,7 @@ impl SessionEvent {
             user: end.and_then(|e| e.user.clone()),
             data: None,
             at,
+            fingerprint: end.and_then(|e| e.fingerprint.clone()),
         }
     }
 }
@@ -278,9 +288,7 @@ pub fn end(
         (Some(Stored::Live(r)), _) if only_user.is_some_and(|u| r.user.as_deref() != Some(u)) => {
             (Ending::OtherUser, Write::Nothing)
         }
-        (Some(Stored::Live(r)), Some(p)) if !ct_eq(r.token_fp.as_bytes(), p.token_fp.as_bytes()) => {
-            (Ending::Mismatch, Write::Nothing)
-        }
+        (Some(Stored::Live(r)), Some(p)) if !p.holds(&r.token_fp) => (Ending::Mismatch, Write::Nothing),
         (Some(Stored::Live(r)), p) => {
             let cfid = p.map(|p| p.cfid.clone()).unwrap_or_default();
             let tomb = Tombstone::ended(r, &cfid, reason, now);
@@ -306,9 +314,7 @@ pub fn rotate_out(
 ) -> (Result<SessionRecord, Refusal>, Write) {
     let record = match stored {
         Some(Stored::Ended(t)) => return (Err(t.refusal(now)), Write::Nothing),
-        Some(Stored::Live(r)) if !ct_eq(r.token_fp.as_bytes(), presented.token_fp.as_bytes()) => {
-            return (Err(Refusal::Mismatch), Write::Nothing)
-        }
+        Some(Stored::Live(r)) if !presented.holds(&r.token_fp) => return (Err(Refusal::Mismatch), Write::Nothing),
         Some(Stored::Live(r)) => r.clone(),
         None => match super::session::claim(presented, now, policy) {
             Some(r) => r,

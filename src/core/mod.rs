@@ -3,8 +3,10 @@
 //! Nothing in this module touches the network, storage, the clock or randomness directly:
 //! time arrives as [`clock::UnixMs`] values and randomness through [`random::RandomSource`].
 
+pub mod ajax;
 pub mod alarm;
 pub mod bypass;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod cookie;
@@ -14,6 +16,7 @@ pub mod crypto;
 pub mod error;
 pub mod export;
 pub mod faults;
+pub mod fingerprint;
 pub mod forward;
 pub mod guard;
 pub mod headers;
@@ -25,7 +28,7 @@ pub mod lifecycle;
 pub mod log;
 pub mod mode;
 pub mod origin_api;
-pub mod path_timeouts;
+pub mod path_policy;
 pub mod protocol;
 pub mod query;
 pub mod random;

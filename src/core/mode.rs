@@ -16,7 +16,9 @@ use super::{
     cookie_header::Rebuilt,
     guard::{self, Binding, OriginIds},
     ids::{CfToken, Cfid, TokenKey},
-    query, url_ids,
+    query,
+    rpc::Ids,
+    url_ids,
 };
 
 /// The session ids a request presents, verified.
@@ -28,6 +30,33 @@ pub struct Presented {
     pub token: CfToken,
     /// Guard mode: the origin's session cookies the binding covers. Empty in edge mode.
     pub origin: OriginIds,
+    /// The token was made with `SESSION_SIGNING_KEY_PREVIOUS`: the fingerprint of the token
+    /// as sent (`token` is its re-minted twin under the current key, which the response sets).
+    pub previous_fp: Option<String>,
+}
+
+impl Presented {
+    /// Verified ids: `token` made for `cfid` with `key`, or with `previous` (then re-minted
+    /// under `key`, the same random part and issue time). `None` when neither made it.
+    fn verified(
+        cfid: Cfid,
+        token: CfToken,
+        key: &TokenKey,
+        previous: Option<&TokenKey>,
+        origin: OriginIds,
+    ) -> Option<Self> {
+        if token.verify(&cfid, key) {
+            return Some(Self { cfid, token, origin, previous_fp: None });
+        }
+        previous.filter(|p| token.verify(&cfid, p))?;
+        let rekeyed = token.rekeyed(&cfid, key);
+        Some(Self { cfid, token: rekeyed, origin, previous_fp: Some(token.fingerprint()) })
+    }
+
+    /// The ids as the session object sees them.
+    pub fn ids(&self) -> Ids {
+        Ids::of(&self.cfid, &self.token, false).bound(self.origin.clone()).rekeyed_from(self.previous_fp.clone())
+    }
 }
 
 /// What [`identify`] found.
@@ -66,13 +95,11 @@ fn identify_edge(
         cookies.cfid.extend(query::get(q, CFID));
         cookies.cftoken.extend(query::get(q, CFTOKEN));
     }
+    let previous = config.previous_token_key.as_ref();
     for cfid in cookies.cfid.iter().filter_map(|c| Cfid::parse(c)) {
         for token in cookies.cftoken.iter().filter_map(|t| CfToken::parse(t)) {
-            if token.verify(&cfid, key) {
-                return Identified {
-                    presented: Some(Presented { cfid, token, origin: OriginIds::default() }),
-                    ignored: None,
-                };
+            if let Some(p) = Presented::verified(cfid.clone(), token, key, previous, OriginIds::default()) {
+                return Identified { presented: Some(p), ignored: None };
             }
         }
     }
@@ -96,10 +123,12 @@ fn identify_guard(config: &Config, cookie_header: Option<&str>, key: &TokenKey) 
         }
     };
     let bound = origin.binding_key(key);
+    let bound_before = config.previous_token_key.as_ref().map(|k| origin.binding_key(k));
     let binding = guard::binding_values(cookie_header.unwrap_or(""), guard::binding_name(&config.cookie))
-        .find_map(|v| Binding::parse(v).filter(|b| b.verify(&bound)));
+        .filter_map(Binding::parse)
+        .find_map(|b| Presented::verified(b.gid, b.token, &bound, bound_before.as_ref(), origin.clone()));
     match binding {
-        Some(b) => Identified { presented: Some(Presented { cfid: b.gid, token: b.token, origin }), ignored: None },
+        Some(p) => Identified { presented: Some(p), ignored: None },
         None => Identified {
             presented: None,
             ignored: Some("origin session cookies without a valid binding (not issued through this edge)"),

@@ -18,6 +18,10 @@ pub const SIGNATURE: &str = "x-session-signature";
 pub const SET: &str = "x-session-set";
 pub const ACTION: &str = "x-session-action";
 pub const USER: &str = "x-session-user";
+/// To the origin, when the client's fingerprint changed past `FINGERPRINT_THRESHOLD`:
+/// `score=6; reasons=asn,country,network; action=log` (not signed; the edge removes
+/// client-sent `X-Session-*` headers).
+pub const FINGERPRINT_HEADER: &str = "x-session-fingerprint";
 
 /// The largest idle timeout the origin may set with `timeout=` (30 days), in seconds.
 pub const MAX_TIMEOUT_S: u64 = 30 * 24 * 3600;

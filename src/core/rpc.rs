@@ -11,11 +11,12 @@ use serde_json::{Map, Value};
 
 use super::{
     clock::UnixMs,
+    fingerprint::{Flag, Probe},
     guard::OriginIds,
     hooks::Delivery,
     ids::{CfToken, Cfid},
     lifecycle::EndReason,
-    session::{ClientHints, Policy, Presented, Refusal, SessionRecord, Update},
+    session::{ClientHints, Policy, Presented, Refusal, SessionRecord, Update, Verdict},
 };
 
 /// The ids a request presents, as the object sees them (never the token itself).
@@ -29,6 +30,10 @@ pub struct Ids {
     /// Guard mode: the origin's session cookies the ids are bound to.
     #[serde(default, skip_serializing_if = "OriginIds::is_empty")]
     pub origin: OriginIds,
+    /// The token as sent, when it was made with `SESSION_SIGNING_KEY_PREVIOUS` (`token_fp`
+    /// is then the token re-minted under the current key). See [`Presented::previous_fp`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_fp: Option<String>,
 }
 
 impl Ids {
@@ -40,7 +45,15 @@ impl Ids {
             issued_at: token.issued_at(),
             fresh,
             origin: OriginIds::default(),
+            previous_fp: None,
         }
+    }
+
+    /// These ids, for a token re-minted from one made with the previous key whose fingerprint
+    /// is `previous_fp` (see [`Presented::previous_fp`]).
+    pub fn rekeyed_from(mut self, previous_fp: Option<String>) -> Self {
+        self.previous_fp = previous_fp;
+        self
     }
 
     /// These ids, bound to the origin's session cookies `origin` (guard mode).
@@ -57,6 +70,8 @@ impl Ids {
             fresh: self.fresh,
             origin: self.origin.clone(),
             client: None,
+            fingerprint: None,
+            previous_fp: self.previous_fp.clone(),
         }
     }
 }
@@ -70,12 +85,15 @@ pub struct BeginRequest {
     /// object asked for them ([`Refusal::NeedsClient`]): kept with the first write.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<ClientHints>,
+    /// `SESSION_FINGERPRINT` on: the request's fingerprint, scored against the session's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<Probe>,
 }
 
 impl BeginRequest {
-    /// The ids as presented, with the client's hints.
+    /// The ids as presented, with the client's hints and fingerprint.
     pub fn presented(&self) -> Presented {
-        Presented { client: self.client.clone(), ..self.ids.presented() }
+        Presented { client: self.client.clone(), fingerprint: self.fingerprint.clone(), ..self.ids.presented() }
     }
 }
 
@@ -117,6 +135,9 @@ pub struct SessionView {
     pub mode: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<ClientHints>,
+    /// The highest fingerprint change seen (`SESSION_FINGERPRINT`), shown by `inspect`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<Flag>,
 }
 
 impl From<&SessionRecord> for SessionView {
@@ -132,6 +153,7 @@ impl From<&SessionRecord> for SessionView {
             writes: r.writes,
             mode: if r.origin_cookies.is_empty() { "edge" } else { "guard" }.to_owned(),
             client: None,
+            fingerprint: None,
         }
     }
 }
@@ -142,7 +164,11 @@ impl SessionView {
     /// yet (its ids are refused already). The answers to `begin` and `update` leave the hints
     /// out: the Worker never needs them.
     pub fn inspected(r: &SessionRecord, now: UnixMs) -> Option<Self> {
-        r.expired(now).is_none().then(|| Self { client: r.client.clone(), ..Self::from(r) })
+        r.expired(now).is_none().then(|| Self {
+            client: r.client.clone(),
+            fingerprint: r.flag.clone(),
+            ..Self::from(r)
+        })
     }
 }
 
@@ -173,6 +199,10 @@ pub enum Reply {
         /// The update's data part exceeded the size limit and was not applied.
         #[serde(default)]
         data_refused: bool,
+        /// `begin`: the request's fingerprint change, when it raised the session's flag or
+        /// reached the threshold.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fingerprint: Option<Verdict>,
     },
     Refused {
         reason: Refusal,

@@ -22,7 +22,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use super::lifecycle::{EndReason, Tombstone};
-use super::{clock::UnixMs, crypto::ct_eq, guard::OriginIds};
+use super::{
+    clock::UnixMs,
+    crypto::ct_eq,
+    fingerprint::{Fingerprint, FingerprintAction, Flag, Probe, Score},
+    guard::OriginIds,
+    path_policy::PathRule,
+};
 
 /// The timeout and write policy, from the configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +45,10 @@ pub struct Policy {
     /// if any (per request: see [`Policy::for_path`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_timeout_s: Option<u64>,
+    /// `SESSION_POLICY` `norefresh`: this request does not count as activity (its session's
+    /// idle deadline and sliding cookie stay as they were).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_refresh: bool,
 }
 
 impl Default for Policy {
@@ -49,14 +59,15 @@ impl Default for Policy {
             touch_interval_s: 60,
             count_hits: false,
             path_timeout_s: None,
+            no_refresh: false,
         }
     }
 }
 
 impl Policy {
-    /// This policy for a request whose path sets the idle timeout `path_timeout_s`.
-    pub fn for_path(self, path_timeout_s: Option<u64>) -> Self {
-        Self { path_timeout_s, ..self }
+    /// This policy for a request under a `SESSION_POLICY` entry.
+    pub fn for_path(self, rule: &PathRule) -> Self {
+        Self { path_timeout_s: rule.timeout_s, no_refresh: rule.no_refresh, ..self }
     }
 }
 
@@ -107,6 +118,13 @@ pub struct SessionRecord {
     /// sessions" lists show it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<ClientHints>,
+    /// `SESSION_FINGERPRINT`: what the client looked like when the session was stored (or
+    /// last rotated for a fingerprint change).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<Fingerprint>,
+    /// The highest fingerprint change seen so far, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flag: Option<Flag>,
 }
 
 /// Client hints kept with a session: its user agent (at most [`ClientHints::MAX_UA`] bytes)
@@ -165,6 +183,8 @@ impl SessionRecord {
             issued_at: created,
             origin_cookies: OriginIds::default(),
             client: None,
+            fingerprint: None,
+            flag: None,
         }
     }
 
@@ -208,8 +228,12 @@ impl SessionRecord {
 
     /// Records a request at `now`. Returns whether to write the record and whether the
     /// browser's sliding cookie is due a refresh.
+    /// A `norefresh` request (see [`Policy::no_refresh`]) only counts the hit.
     pub fn touch(&mut self, now: UnixMs, policy: &Policy) -> Touch {
         self.hits = self.hits.saturating_add(1);
+        if policy.no_refresh {
+            return Touch { persist: policy.count_hits, refresh_cookie: false };
+        }
         self.last_access = self.last_access.max(now);
         let interval = self.touch_interval_ms(policy);
         let due = now.saturating_sub(self.persisted_access) >= interval;
@@ -260,6 +284,25 @@ pub struct Presented {
     /// The client's hints, kept when this request stores the session for the first time
     /// (`None`: not sent; a claim asks for them first, see [`Refusal::NeedsClient`]).
     pub client: Option<ClientHints>,
+    /// `SESSION_FINGERPRINT` on: this request's fingerprint and the policy to score it by.
+    pub fingerprint: Option<Probe>,
+    /// `SESSION_SIGNING_KEY_PREVIOUS`: the fingerprint of the token as the client sent it,
+    /// made with the previous key. `token_fp` is then the token re-minted under the current
+    /// key; a record still holding this one moves to `token_fp` (one write).
+    pub previous_fp: Option<String>,
+}
+
+impl Presented {
+    /// Whether the stored token fingerprint `stored_fp` is this request's token (under the
+    /// current key, or the previous one). Constant time.
+    pub fn holds(&self, stored_fp: &str) -> bool {
+        ct_eq(stored_fp.as_bytes(), self.token_fp.as_bytes()) || self.rekeys(stored_fp)
+    }
+
+    /// Whether `stored_fp` is this request's token under the previous key (to be re-minted).
+    fn rekeys(&self, stored_fp: &str) -> bool {
+        self.previous_fp.as_ref().is_some_and(|p| ct_eq(stored_fp.as_bytes(), p.as_bytes()))
+    }
 }
 
 /// Why the session object would not take a request's ids.
@@ -278,6 +321,13 @@ pub enum Refusal {
     /// the Worker serves such a request without a session and without setting cookies, so a
     /// parallel request cannot overwrite the browser's new cookies.
     RotatedRecently,
+    /// The request's fingerprint differed too much (`SESSION_FINGERPRINT=end`): the session
+    /// ended on this request.
+    Fingerprint,
+    /// Not a refusal of the ids: the origin's login (`X-Session-User`) was refused because
+    /// the user has `MAX_SESSIONS_PER_USER` sessions already (`MAX_SESSIONS_POLICY=refuse`).
+    /// Nothing of the update was applied.
+    TooManySessions,
     /// Not a refusal of the ids: a deferred session is about to be stored and the request
     /// carried no client hints. The Worker asks again with them (once per session; the hot
     /// path never reads or sends them).
@@ -293,6 +343,8 @@ impl Refusal {
             Refusal::Ended => "ended",
             Refusal::Expired => "expired",
             Refusal::RotatedRecently => "rotated_recently",
+            Refusal::Fingerprint => "fingerprint",
+            Refusal::TooManySessions => "too_many_sessions",
             Refusal::NeedsClient => "needs_client",
         }
     }
@@ -304,7 +356,9 @@ pub enum Begin {
     /// The session is live; `record` is its state after this request. `stored_now` is true
     /// when this request stored it for the first time (fresh ids, or a deferred session's
     /// return): the session's start.
-    Active { record: SessionRecord, stored_now: bool, touch: Touch },
+    /// `fingerprint`: the request's fingerprint change, when it raised the session's flag or
+    /// reached the threshold.
+    Active { record: SessionRecord, stored_now: bool, touch: Touch, fingerprint: Option<Verdict> },
     /// The ids are not (or no longer) a live session.
     Refused(Refusal),
 }
@@ -322,7 +376,7 @@ pub fn begin(stored: Option<&Stored>, presented: &Presented, now: UnixMs, policy
     match stored {
         Some(Stored::Ended(t)) => (Begin::Refused(t.refusal(now)), Write::Nothing),
         Some(Stored::Live(record)) => {
-            if !ct_eq(record.token_fp.as_bytes(), presented.token_fp.as_bytes()) {
+            if !presented.holds(&record.token_fp) {
                 return (Begin::Refused(Refusal::Mismatch), Write::Nothing);
             }
             if let Some(reason) = record.expired(now) {
@@ -331,6 +385,19 @@ pub fn begin(stored: Option<&Stored>, presented: &Presented, now: UnixMs, policy
             }
             let mut record = record.clone();
             let mut touch = record.touch(now, policy);
+            if presented.rekeys(&record.token_fp) {
+                // Made with the previous key: the record moves to the re-minted token.
+                record.token_fp = presented.token_fp.clone();
+                touch = Touch { persist: true, refresh_cookie: true };
+            }
+            let verdict = presented.fingerprint.as_ref().and_then(|probe| judge(&mut record, probe, now));
+            if let Some(v) = &verdict {
+                touch.persist |= v.raised || (v.acts && v.action == FingerprintAction::Rotate);
+                if v.acts && v.action == FingerprintAction::End {
+                    let tomb = Tombstone::ended(&record, &presented.cfid, EndReason::Fingerprint, now);
+                    return (Begin::Refused(Refusal::Fingerprint), Write::Put(Stored::Ended(tomb)));
+                }
+            }
             if let Some(t) = policy.path_timeout_s.filter(|t| *t != record.idle_timeout_s) {
                 // The path's timeout applies from this request on (the check above used the
                 // session's own): store it, and renew a cookie that follows the timeout.
@@ -339,7 +406,7 @@ pub fn begin(stored: Option<&Stored>, presented: &Presented, now: UnixMs, policy
                 touch = Touch { persist: true, refresh_cookie: true };
             }
             let write = if touch.persist { put_live(&mut record) } else { Write::Nothing };
-            (Begin::Active { record, stored_now: false, touch }, write)
+            (Begin::Active { record, stored_now: false, touch, fingerprint: verdict }, write)
         }
         None => match claim(presented, now, policy) {
             Some(_) if !presented.fresh && presented.client.is_none() => {
@@ -347,12 +414,61 @@ pub fn begin(stored: Option<&Stored>, presented: &Presented, now: UnixMs, policy
             }
             Some(mut record) => {
                 let touch = Touch { persist: true, refresh_cookie: false };
+                record.fingerprint = presented.fingerprint.as_ref().map(|probe| probe.seen.clone());
                 let write = put_live(&mut record);
-                (Begin::Active { record, stored_now: true, touch }, write)
+                (Begin::Active { record, stored_now: true, touch, fingerprint: None }, write)
             }
             None => (Begin::Refused(Refusal::Unknown), Write::Nothing),
         },
     }
+}
+
+/// What a request's fingerprint change means for its session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub score: Score,
+    /// The score reached the threshold: the action applies.
+    pub acts: bool,
+    /// `SESSION_FINGERPRINT`.
+    pub action: FingerprintAction,
+    /// The score is higher than any before in this session (the flag was raised: logged).
+    pub raised: bool,
+}
+
+impl Verdict {
+    /// The value of [`super::protocol::FINGERPRINT_HEADER`].
+    pub fn header_value(&self) -> String {
+        let action = match self.action {
+            FingerprintAction::Off | FingerprintAction::Log => "log",
+            FingerprintAction::Rotate => "rotate",
+            FingerprintAction::End => "end",
+        };
+        format!("score={}; reasons={}; action={action}", self.score.score, self.score.reason_list())
+    }
+}
+
+/// Scores `seen` against the session's fingerprint and records what it means: a raised flag,
+/// and with `rotate` at the threshold the new fingerprint (the Worker moves the session to
+/// new ids). A session stored without a fingerprint takes this one. `None`: nothing changed.
+fn judge(record: &mut SessionRecord, probe: &Probe, now: UnixMs) -> Option<Verdict> {
+    let (seen, policy) = (&probe.seen, &probe.policy);
+    let Some(stored) = &record.fingerprint else {
+        record.fingerprint = Some(seen.clone());
+        return None;
+    };
+    let score = stored.score(seen);
+    if score.score == 0 {
+        return None;
+    }
+    let raised = record.flag.as_ref().is_none_or(|f| score.score > f.score);
+    if raised {
+        record.flag = Some(Flag { score: score.score, reasons: score.reasons.clone(), at: now });
+    }
+    let acts = score.score >= policy.threshold;
+    if acts && policy.action == FingerprintAction::Rotate {
+        record.fingerprint = Some(seen.clone());
+    }
+    (raised || acts).then_some(Verdict { score, acts, action: policy.action, raised })
 }
 
 /// A new record for ids with no stored state: fresh ids (stored on their first request), or
@@ -414,7 +530,7 @@ pub fn apply_update(
 ) -> (Updated, Write) {
     let (mut record, stored_now) = match stored {
         Some(Stored::Ended(t)) => return (Updated::Refused(t.refusal(now)), Write::Nothing),
-        Some(Stored::Live(r)) if !ct_eq(r.token_fp.as_bytes(), presented.token_fp.as_bytes()) => {
+        Some(Stored::Live(r)) if !presented.holds(&r.token_fp) => {
             return (Updated::Refused(Refusal::Mismatch), Write::Nothing)
         }
         Some(Stored::Live(r)) => match r.expired(now) {

@@ -12,6 +12,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Headers, Request, Response};
 
 use crate::core::{
+    client::{ClientNetwork, TEST_CLIENT_HEADER},
     error::EdgeError,
     headers::{self, Edits, HeaderList},
 };
@@ -48,10 +49,24 @@ impl Incoming {
         headers::get(&self.headers, name)
     }
 
-    /// The client's country (`request.cf.country`), read only when asked.
-    pub fn country(&self) -> Option<String> {
-        let cf = Reflect::get(&self.sys, &JsValue::from_str("cf")).ok()?;
-        Reflect::get(&cf, &JsValue::from_str("country")).ok()?.as_string()
+    /// The client's network: `CF-Connecting-IP` and `request.cf`'s country and ASN; with
+    /// `test_header` (`TEST_CLIENT_HEADER`, tests only), the `X-Test-Client` header instead.
+    pub fn client_network(&self, test_header: bool) -> ClientNetwork {
+        if test_header {
+            if let Some(json) = self.header(TEST_CLIENT_HEADER) {
+                return ClientNetwork::from_test_header(json);
+            }
+        }
+        let cf = Reflect::get(&self.sys, &JsValue::from_str("cf")).ok().filter(|v| v.is_object());
+        let field = |name: &str| cf.as_ref().and_then(|cf| Reflect::get(cf, &JsValue::from_str(name)).ok());
+        ClientNetwork {
+            address: self.header("cf-connecting-ip").map(str::to_owned),
+            country: field("country").and_then(|v| v.as_string()),
+            asn: field("asn")
+                .and_then(|v| v.as_f64())
+                .filter(|n| (0.0..=f64::from(u32::MAX)).contains(n))
+                .map(|n| n as u32),
+        }
     }
 }
 

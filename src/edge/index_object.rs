@@ -61,6 +61,8 @@ struct Row {
     expires_at: f64,
     hits: f64,
     user: Option<String>,
+    #[serde(default)]
+    flag: Option<f64>,
 }
 
 impl From<Row> for IndexEntry {
@@ -72,6 +74,7 @@ impl From<Row> for IndexEntry {
             expires_at: r.expires_at as u64,
             hits: r.hits as u64,
             user: r.user,
+            flag: r.flag.map(|f| f as u32),
         }
     }
 }
@@ -88,7 +91,8 @@ impl DurableObject for IndexShard {
                       CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions(expires_at); \
                       CREATE TABLE IF NOT EXISTS ended (cfid TEXT PRIMARY KEY, reason TEXT NOT NULL, at INTEGER NOT NULL, user TEXT); \
                       CREATE INDEX IF NOT EXISTS ended_by_time ON ended(at); \
-                      CREATE TABLE IF NOT EXISTS pending_ends (cfid TEXT PRIMARY KEY, request TEXT NOT NULL, at INTEGER NOT NULL)";
+                      CREATE TABLE IF NOT EXISTS pending_ends (cfid TEXT PRIMARY KEY, request TEXT NOT NULL, at INTEGER NOT NULL); \
+                      CREATE TABLE IF NOT EXISTS flags (cfid TEXT PRIMARY KEY, score INTEGER NOT NULL)";
         if let Err(e) = sql.exec(schema, None) {
             log::emit(LogLine::error("index.schema_failed").msg(format!("index schema: {e}")));
         }
@@ -112,13 +116,20 @@ impl IndexShard {
                 let user = e.user.map_or(SqlStorageValue::Null, SqlStorageValue::String);
                 sql.exec(
                     "INSERT OR REPLACE INTO sessions (cfid, created, last_access, expires_at, hits, user) VALUES (?, ?, ?, ?, ?, ?)",
-                    vec![e.cfid.into(), int(e.created), int(e.last_access), int(e.expires_at), int(e.hits), user],
+                    vec![e.cfid.clone().into(), int(e.created), int(e.last_access), int(e.expires_at), int(e.hits), user],
                 )?;
+                if let Some(score) = e.flag {
+                    sql.exec(
+                        "INSERT OR REPLACE INTO flags (cfid, score) VALUES (?, ?)",
+                        vec![e.cfid.into(), int(u64::from(score))],
+                    )?;
+                }
                 Ok(Some(to_json(&true)?))
             }
             "remove" => {
                 let b: RemoveBody = from_json(body)?;
-                sql.exec("DELETE FROM sessions WHERE cfid = ?", vec![b.cfid.into()])?;
+                sql.exec("DELETE FROM sessions WHERE cfid = ?", vec![b.cfid.clone().into()])?;
+                sql.exec("DELETE FROM flags WHERE cfid = ?", vec![b.cfid.into()])?;
                 if let Some(e) = b.ended {
                     let user = e.user.map_or(SqlStorageValue::Null, SqlStorageValue::String);
                     sql.exec(
@@ -161,7 +172,8 @@ impl IndexShard {
                 let limit = b.limit.clamp(1, 1000);
                 let rows: Vec<Row> = sql
                     .exec(
-                        "SELECT cfid, created, last_access, expires_at, hits, user FROM sessions WHERE cfid > ? ORDER BY cfid LIMIT ?",
+                        "SELECT cfid, created, last_access, expires_at, hits, user, flags.score AS flag FROM sessions \
+                         LEFT JOIN flags USING (cfid) WHERE cfid > ? ORDER BY cfid LIMIT ?",
                         vec![b.after.unwrap_or_default().into(), int(u64::from(limit) + 1)],
                     )?
                     .to_array()?;
@@ -278,6 +290,18 @@ impl UserIndex {
                     }
                 }
                 Ok(Some(to_json(&evicted)?))
+            }
+            "add_within" => {
+                // MAX_SESSIONS_POLICY=refuse: tag only while the user has fewer than `max`
+                // other sessions (one step, so two logins at once cannot both pass).
+                let b: AddBody = from_json(body)?;
+                let tagged = self.tagged().await?;
+                let others = tagged.iter().filter(|(cfid, _)| *cfid != b.cfid).count();
+                let within = b.max.is_none_or(|max| others < max as usize);
+                if within {
+                    storage.put(&b.cfid, b.at).await?;
+                }
+                Ok(Some(to_json(&within)?))
             }
             "remove" => {
                 let b: CfidBody = from_json(body)?;

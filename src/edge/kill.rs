@@ -5,7 +5,9 @@
 //! A kill request from another site (`KILL_CROSS_SITE=confirm`, the default) gets a small
 //! page with a button instead, and nothing ends until the user presses it. When the object
 //! cannot confirm the end, the cookies are expired anyway and the end is retried
-//! ([`super::ending`]); the response carries `x-cfsession-end: retrying`.
+//! ([`super::ending`]); the response carries `x-cfsession-end: retrying`. A kill by a
+//! non-navigation request (`fetch()`) is answered `401` with JSON instead of the redirect
+//! (`AJAX_ENDS`, see [`crate::core::ajax`]).
 
 use crate::edge::log::{self, LogLine};
 use url::Url;
@@ -24,7 +26,7 @@ use crate::core::{
     lifecycle::EndReason,
     mode::{self, Presented},
     query,
-    rpc::{EndRequest, Ids},
+    rpc::EndRequest,
 };
 
 /// Answers a kill request. Idempotent: with no session, or an unknown or ended one, the
@@ -50,14 +52,22 @@ pub async fn respond(
     let mut confirmed = true;
     if let Some(p) = presented {
         // (Guard mode: the ids carry the origin's cookies, for ORIGIN_KILL_URL.)
-        let ids = Ids::of(&p.cfid, &p.token, false).bound(p.origin);
-        let req = EndRequest { cfid: p.cfid.to_string(), ids: Some(ids), reason: EndReason::Killed, only_user: None };
+        let req =
+            EndRequest { cfid: p.cfid.to_string(), ids: Some(p.ids()), reason: EndReason::Killed, only_user: None };
         confirmed = ending::end_or_retry(&edge.sessions, &p.cfid, req, edge.env, config, edge.ctx).await?;
         log::emit(LogLine::info("session.kill").cfid(&p.cfid).field("confirmed", confirmed).msg("kill request"));
     } else {
         log::emit(LogLine::info("session.kill").msg("kill request without a session: cookies expired"));
     }
     edge.count(|c| c.kills += 1);
+    if edge.ajax_401 {
+        // (A fetch() would follow the redirect to an HTML page it cannot show.)
+        let mut resp = respond::session_ended("killed", mode::expiry(config))?;
+        if !confirmed {
+            resp.headers_mut().set(UNCONFIRMED_HEADER, "retrying").map_err(EdgeError::internal)?;
+        }
+        return Ok(resp);
+    }
     let remaining = query::without(url.query().unwrap_or(""), &[CFID, CFTOKEN]);
     let location = config.kill.location(trigger, url.path(), remaining.as_deref());
     let mut resp = respond::text(302, "cfsession-edge: session ended\n")?;

@@ -1,6 +1,7 @@
 //! The Worker glue: the `fetch` entry point and the routing of edge-owned paths.
 //! Everything computed lives in [`crate::core`]; this layer only moves values in and out.
 
+mod abuse;
 mod admin;
 mod app_object;
 mod ending;

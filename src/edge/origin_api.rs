@@ -11,7 +11,7 @@ use crate::core::{
     error::EdgeError,
     ids::Cfid,
     lifecycle::EndReason,
-    origin_api::{self, ApiCall, ApiRefusal},
+    origin_api::{self, ApiCall, ApiRefusal, Signed},
     rpc::SessionView,
     session::ClientHints,
 };
@@ -58,21 +58,33 @@ async fn answer(req: &Request, rest: &str, env: &Env, config: &Config) -> Result
     let method = req.inner().method();
     let header = |name: &str| req.headers().get(name).ok().flatten();
     let call = origin_api::route(&method, rest).map_err(refused)?;
-    let (id, sig) = (header("x-session-id"), header("x-session-signature"));
-    let caller = origin_api::verify(
-        config.origin_key.expose(),
-        &method,
-        &req.path(),
-        id.as_deref(),
-        sig.as_deref(),
-        now_ms() / 1000,
-    )
-    .map_err(|r| {
+    let (id, sig, nonce) = (header("x-session-id"), header("x-session-signature"), header("x-session-nonce"));
+    let url = req.url().map_err(EdgeError::internal)?;
+    let host = match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        (None, _) => String::new(),
+    };
+    let path = req.path();
+    let signed = Signed {
+        host: &host,
+        method: &method,
+        path: &path,
+        session_id: id.as_deref().unwrap_or(""),
+        nonce: nonce.as_deref().unwrap_or(""),
+    };
+    let log_refused = |r: ApiRefusal| {
         log::emit(LogLine::warn("origin_api.refused").reason(r.as_str()).msg("origin API call refused"));
         refused(r)
-    })?;
+    };
+    let caller = origin_api::verify(config.origin_key.expose(), &signed, sig.as_deref(), now_ms() / 1000)
+        .map_err(log_refused)?;
     let sessions = Sessions::from_env(env)?;
     let me = sessions.inspect(&caller).await?.ok_or(EdgeError::NotFound("the calling session is not live"))?;
+    // (After `inspect`: only a live session's object keeps nonces, and its purge drops them.)
+    if !sessions.use_nonce(&caller, signed.nonce).await? {
+        return Err(log_refused(ApiRefusal::Replayed));
+    }
     let user = me.user.clone();
     let json = |body: &serde_json::Value| respond::json(200, body).map_err(EdgeError::internal);
     match (call, user) {
@@ -112,6 +124,6 @@ fn refused(r: ApiRefusal) -> EdgeError {
     match r {
         ApiRefusal::NoRoute => EdgeError::NotFound(r.as_str()),
         ApiRefusal::BadSession => EdgeError::BadRequest(r.as_str()),
-        ApiRefusal::BadSignature => EdgeError::Unauthorized,
+        ApiRefusal::BadSignature | ApiRefusal::Replayed => EdgeError::Unauthorized,
     }
 }

@@ -4,14 +4,24 @@ use crate::edge::log::{self, LogLine};
 use worker::{Headers, Response, Result};
 
 use crate::core::{
+    ajax::{SessionEnded, ENDED_HEADER},
+    client::RETRY_AFTER_S,
     error::EdgeError,
     headers::{Edit, Edits},
 };
 
 /// Answers `err` with its status and plain-text reason, and logs it.
 pub fn error(err: &EdgeError) -> Result<Response> {
-    log::emit(LogLine::error("request.failed").msg(format!("{} -> {}", err.log_detail(), err.status())));
-    plain(err.status(), &format!("cfsession-edge: {}", err.public_message()))
+    if let EdgeError::TooManyRequests(limit) = err {
+        log::emit(LogLine::warn("abuse.limited").reason(limit.as_str()).msg(err.log_detail()));
+    } else {
+        log::emit(LogLine::error("request.failed").msg(format!("{} -> {}", err.log_detail(), err.status())));
+    }
+    let resp = plain(err.status(), &format!("cfsession-edge: {}", err.public_message()))?;
+    if matches!(err, EdgeError::TooManyRequests(_)) {
+        resp.headers().set("retry-after", &RETRY_AFTER_S.to_string())?;
+    }
+    Ok(resp)
 }
 
 /// Answers `err` as JSON, `{"error": "<reason>"}` (the admin API's error format).
@@ -37,6 +47,47 @@ pub fn add_expiry(edits: &mut Edits, expiry: Vec<(&'static str, String)>) {
             edits.set(name, value);
         }
     }
+}
+
+/// The answer to a non-navigation request whose session ended (`AJAX_ENDS=401`, see
+/// [`crate::core::ajax`]): `401`, `{"session":"ended","reason":…}`, `X-Session-Ended`, the
+/// session cookies expired by `expiry`, never cached, no `WWW-Authenticate`.
+pub fn session_ended(
+    reason: &'static str,
+    expiry: Vec<(&'static str, String)>,
+) -> std::result::Result<Response, EdgeError> {
+    let build = || -> Result<Response> {
+        let mut resp = json(401, &SessionEnded::new(reason))?;
+        let mut edits = Edits::default();
+        edits.set(ENDED_HEADER, reason);
+        add_expiry(&mut edits, expiry);
+        apply_edits(resp.headers_mut(), &edits)?;
+        Ok(resp)
+    };
+    build().map_err(EdgeError::internal)
+}
+
+/// The answer to a login refused by `MAX_SESSIONS_POLICY=refuse`: `409`, JSON
+/// `{"session":"refused","reason":"too_many_sessions","max":N}`, `X-Session-Refused:
+/// too_many_sessions`, never cached; `edits` set the session's cookies (it lives on, without
+/// the user).
+pub fn too_many_sessions(max: u32, edits: &Edits) -> std::result::Result<Response, EdgeError> {
+    let build = || -> Result<Response> {
+        let body = LoginRefused { session: "refused", reason: "too_many_sessions", max };
+        let mut resp = json(409, &body)?;
+        resp.headers_mut().set("x-session-refused", "too_many_sessions")?;
+        apply_edits(resp.headers_mut(), edits)?;
+        Ok(resp)
+    };
+    build().map_err(EdgeError::internal)
+}
+
+/// The body of [`too_many_sessions`].
+#[derive(serde::Serialize)]
+struct LoginRefused {
+    session: &'static str,
+    reason: &'static str,
+    max: u32,
 }
 
 /// Applies header `edits` to a response the edge built itself.

@@ -4,41 +4,49 @@
 //! differs between the modes is decided in [`crate::core::mode`].
 
 use crate::edge::log::{self, LogLine};
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 
 use url::Url;
 use worker::{Context, Env};
 
 use super::{
+    abuse,
     ending::UNCONFIRMED_HEADER,
     incoming::Incoming,
     kill,
-    platform::{now_ms, PlatformRandom},
+    platform::now_ms,
     proxy::{self, OriginReply},
     respond, stats,
     store::Sessions,
 };
 use crate::core::{
+    ajax::{is_ajax, AjaxEnds},
+    client::{AbuseLimit, ClientNetwork},
     clock::UnixMs,
     config::{Config, SessionMode},
     cookie::CookieExpiry,
     cookie_header::Removed,
     cross_site::{withholds_lax_cookies, CrossSiteRequests},
     error::EdgeError,
+    fingerprint::Fingerprint,
     forward,
-    guard::{Binding, OriginIds},
+    guard::OriginIds,
     headers::{Additions, Edits},
     ids::{CfToken, Cfid, TokenKey},
     kill::RequestSite,
-    mode::{self, Presented},
-    protocol::{parse_origin_changes, Attached},
-    rpc::{BeginRequest, Ids, Reply, SessionView},
-    session::{ClientHints, Policy, Refusal, SessionRecord},
+    mode,
+    protocol::{parse_origin_changes, Attached, FINGERPRINT_HEADER},
+    rpc::{Ids, SessionView},
+    session::{ClientHints, Policy, Refusal, Verdict},
     stats::Counts,
 };
 
 mod changes;
 mod guard;
+mod resume;
+
+pub(super) use resume::mint;
+use resume::{resume, start, Resumed};
 
 /// What this response does to the session cookies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +79,12 @@ struct Current {
     cookies: CookieAction,
     /// An end of this session could not be confirmed yet (the response says so).
     end_unconfirmed: bool,
+    /// The request's fingerprint change reached the threshold: the origin gets
+    /// `X-Session-Fingerprint` (`score=…; reasons=…; action=…`).
+    fingerprint: Option<Verdict>,
+    /// The origin's login was refused (`MAX_SESSIONS_POLICY=refuse`): the client gets `409`
+    /// instead of the origin's answer.
+    login_refused: bool,
 }
 
 impl Current {
@@ -84,15 +98,42 @@ pub struct Edge<'a> {
     pub env: &'a Env,
     pub config: &'a Config,
     pub ctx: &'a Context,
+    pub req: &'a Incoming,
     pub sessions: Sessions,
     pub key: TokenKey,
     pub now: UnixMs,
-    /// The session policy for this request: the configuration's, with the idle timeout its
-    /// path sets (`SESSION_POLICY`).
+    /// The session policy for this request: the configuration's, with what its path sets
+    /// (`SESSION_POLICY`: a timeout, `norefresh`).
     pub policy: Policy,
+    /// A non-navigation request whose session ended gets `401` (`AJAX_ENDS`, per path).
+    pub ajax_401: bool,
+    /// The client's network, read when first needed.
+    client: OnceCell<ClientNetwork>,
 }
 
 impl Edge<'_> {
+    /// The client's network (`CF-Connecting-IP`, `request.cf`), read once.
+    pub fn client(&self) -> &ClientNetwork {
+        self.client.get_or_init(|| self.req.client_network(self.config.test_client_header))
+    }
+
+    /// What the client looks like now (hijack detection).
+    pub fn fingerprint(&self) -> Fingerprint {
+        let net = self.client();
+        Fingerprint::of(
+            net.address.as_deref(),
+            net.country.as_deref(),
+            net.asn,
+            self.req.header("user-agent"),
+            self.req.header("accept-language"),
+        )
+    }
+
+    /// The client's hints, kept with a session when it is stored.
+    pub fn client_hints(&self) -> ClientHints {
+        ClientHints::new(self.req.header("user-agent"), self.client().country.as_deref()).unwrap_or_default()
+    }
+
     /// Whether a session started on this request is stored at once: with deferral off, and on
     /// a path that sets its own timeout (a deferred session could otherwise be claimed within
     /// `SESSION_TIMEOUT` instead of the path's timeout).
@@ -113,19 +154,26 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
     let url = &req.url;
     let cookie_header = req.header("cookie");
     let trigger = config.kill.trigger(url.path(), url.query());
-    if trigger.is_none() && config.bypass.matches(url.path()) {
+    let path = config.paths.normalize(url.path());
+    let rule = config.paths.rule_for(&path);
+    if trigger.is_none() && (rule.sessionless || config.bypass.matches(&path)) {
         return bypass(&req, config).await;
     }
     let now = now_ms();
     let key = config.token_key.clone();
-    let policy = config.policy.for_path(config.path_timeouts.timeout_for(url.path()));
-    let edge = Edge { env, config, ctx, sessions: Sessions::from_env(env)?, key, now, policy };
-    // Read only when a session is about to be stored (once per session).
-    let client = || ClientHints::new(req.header("user-agent"), req.country().as_deref()).unwrap_or_default();
+    let policy = config.policy.for_path(&rule);
+    let ajax_401 = rule.ajax.unwrap_or(config.ajax_ends) == AjaxEnds::Unauthorized
+        && is_ajax(req.header("sec-fetch-mode"), req.header("x-requested-with"), req.header("accept"));
+    let sessions = Sessions::from_env(env)?;
+    let edge = Edge { env, config, ctx, req: &req, sessions, key, now, policy, ajax_401, client: OnceCell::new() };
     let identified = mode::identify(config, cookie_header, url.query(), &edge.key);
     if let Some(why) = identified.ignored {
         edge.count(|c| c.refused += 1);
         log::emit(LogLine::info("session.refused").reason("invalid").msg(format!("ignored {why}")));
+        abuse::count(env, config, edge.client(), AbuseLimit::Refused).await?;
+        if trigger.is_none() && edge.ajax_401 {
+            return Ok(respond::session_ended("refused", mode::expiry(config))?.into());
+        }
     }
 
     if let Some(trigger) = trigger {
@@ -138,22 +186,29 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
     // `quiet`: nothing this request starts is stored or set in the browser (it carried ids
     // rotated a moment ago, or it is a cross-site request the browser sent without them).
     let (resumed, quiet) = match identified.presented {
-        Some(p) => resume(&edge, p, &client).await?,
+        Some(p) => match resume(&edge, p).await? {
+            Resumed::Live(current) => (Some(current), false),
+            Resumed::Quiet => (None, true),
+            Resumed::Refused(reason) => {
+                abuse::count(env, config, edge.client(), AbuseLimit::Refused).await?;
+                if edge.ajax_401 {
+                    return Ok(respond::session_ended(ended_reason(reason), mode::expiry(config))?.into());
+                }
+                (None, false)
+            }
+        },
         None => (None, withheld_session(config, &req)),
     };
     // Edge mode starts a session now; guard mode when the origin sets its session cookies.
     let current = match (resumed, config.mode) {
         (Some(c), _) => Some(c),
-        (None, SessionMode::Edge) => {
-            let stores = !quiet && edge.stores_new_sessions();
-            Some(start(&edge, OriginIds::default(), quiet, stores.then(client)).await?)
-        }
+        (None, SessionMode::Edge) => Some(start(&edge, OriginIds::default(), quiet).await?),
         (None, SessionMode::Guard) => None,
     };
 
     let live = current.as_ref().map(|c| &c.origin);
     let target = origin_target(config, url, live);
-    let session = match (&current, config.mode) {
+    let mut session = match (&current, config.mode) {
         (Some(c), SessionMode::Edge) => {
             let hits = config.policy.count_hits.then_some(c.view.hits);
             let attached = Attached::new(c.cfid.as_str(), c.new, hits, &c.view.data);
@@ -167,6 +222,9 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
         }
         _ => Vec::new(),
     };
+    if let Some(v) = current.as_ref().and_then(|c| c.fingerprint.as_ref()) {
+        session.push((FINGERPRINT_HEADER, v.header_value()));
+    }
     let cookie = forwarded_cookie(config, cookie_header, live);
     let referer = req.header("referer").and_then(forward::clean_referer);
     let mut reply = proxy::forward(&req, &target, Additions { session, cookie, referer }).await?;
@@ -193,6 +251,11 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
         SessionMode::Guard => guard::after_response(&edge, current, &reply.set_cookies, &changes, quiet).await,
     };
     // (Guard mode, quiet: the browser holds the rotated session's cookies, or its own.)
+    if let Some(current) = current.as_ref().filter(|c| c.login_refused) {
+        let mut edits = Edits::default();
+        set_cookies(&mut edits, current, config, now);
+        return Ok(respond::too_many_sessions(config.max_sessions_per_user.unwrap_or(0), &edits)?.into());
+    }
     pass_origin_cookies(&mut reply, config, quiet);
     if let Some(current) = &current {
         set_cookies(&mut reply.edits, current, config, now);
@@ -201,6 +264,16 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
         }
     }
     reply.into_response()
+}
+
+/// The `reason` of the `401` a non-navigation request gets when its session was refused.
+fn ended_reason(refusal: Refusal) -> &'static str {
+    match refusal {
+        Refusal::Expired | Refusal::Unknown => "expired",
+        Refusal::Ended => "ended",
+        Refusal::Fingerprint => "fingerprint",
+        Refusal::Mismatch | Refusal::RotatedRecently | Refusal::NeedsClient | Refusal::TooManySessions => "refused",
+    }
 }
 
 /// Whether this request is served without a session of its own because the browser withheld
@@ -301,97 +374,6 @@ fn warn_origin_cookies_once() {
              Application.cfc, or put the edge in guard mode (SESSION_MODE=guard) to keep the origin's sessions.",
         ));
     }
-}
-
-/// The live session for verified ids, or `None` when its object refuses them (then `true`
-/// when the ids were rotated a moment ago: see [`Current::quiet`]).
-/// A deferred session's claim costs one more object call: the object asks for the client's
-/// hints (`NeedsClient`), which are then read and sent; other requests never read them.
-async fn resume(
-    edge: &Edge<'_>,
-    p: Presented,
-    client: &dyn Fn() -> ClientHints,
-) -> Result<(Option<Current>, bool), EdgeError> {
-    let ids = Ids::of(&p.cfid, &p.token, false).bound(p.origin.clone());
-    let mut begin = BeginRequest { ids, policy: edge.policy, client: None };
-    let mut reply = edge.sessions.begin(&p.cfid, &begin).await?;
-    if matches!(reply, Reply::Refused { reason: Refusal::NeedsClient }) {
-        begin.client = Some(client());
-        reply = edge.sessions.begin(&p.cfid, &begin).await?;
-    }
-    match reply {
-        Reply::Active { session, refresh_cookie, .. } => {
-            let cookies = if refresh_cookie { CookieAction::Refresh } else { CookieAction::Keep };
-            let Presented { cfid, token, origin } = p;
-            let current = Current {
-                cfid,
-                token,
-                origin,
-                view: session,
-                new: false,
-                quiet: false,
-                cookies,
-                end_unconfirmed: false,
-            };
-            Ok((Some(current), false))
-        }
-        Reply::Refused { reason } => {
-            if reason != Refusal::RotatedRecently {
-                edge.count(|c| c.refused += 1);
-            }
-            log::emit(
-                LogLine::info("session.refused")
-                    .cfid(&p.cfid)
-                    .reason(reason.as_str())
-                    .msg(format!("session {} not resumed ({reason:?})", p.cfid)),
-            );
-            Ok((None, reason == Refusal::RotatedRecently))
-        }
-    }
-}
-
-/// New ids from the platform CSPRNG: a CFID and CFTOKEN, or (for `origin` cookies, guard
-/// mode) a guard id and a binding token over them.
-pub(super) fn mint(key: &TokenKey, origin: &OriginIds, now: UnixMs) -> Result<(Cfid, CfToken), EdgeError> {
-    let mut rng = PlatformRandom;
-    let no_random = |_| EdgeError::Internal("no randomness for session ids".into());
-    if origin.is_empty() {
-        let cfid = Cfid::generate(&mut rng).map_err(no_random)?;
-        let token = CfToken::mint(&cfid, key, now, &mut rng).map_err(no_random)?;
-        Ok((cfid, token))
-    } else {
-        let b = Binding::mint(origin, key, now, &mut rng).map_err(no_random)?;
-        Ok((b.gid, b.token))
-    }
-}
-
-/// A brand-new session (guard mode: bound to `origin`). Stored at once only when
-/// [`Edge::stores_new_sessions`] (and never when `quiet`).
-/// `client`: the client's hints, for a session stored at once.
-async fn start(
-    edge: &Edge<'_>,
-    origin: OriginIds,
-    quiet: bool,
-    client: Option<ClientHints>,
-) -> Result<Current, EdgeError> {
-    let (config, now) = (edge.config, edge.now);
-    let (cfid, token) = mint(&edge.key, &origin, now)?;
-    let view = if quiet || !edge.stores_new_sessions() {
-        unstored_view(config, now)
-    } else {
-        let ids = Ids::of(&cfid, &token, true).bound(origin.clone());
-        match edge.sessions.begin(&cfid, &BeginRequest { ids, policy: edge.policy, client }).await? {
-            Reply::Active { session, .. } => session,
-            Reply::Refused { reason } => return Err(EdgeError::Internal(format!("new session refused: {reason:?}"))),
-        }
-    };
-    let cookies = if quiet { CookieAction::Keep } else { CookieAction::SetNew };
-    Ok(Current { cfid, token, origin, view, new: true, quiet, cookies, end_unconfirmed: false })
-}
-
-/// How a deferred (not yet stored) session looks on its first request: a new record, unsaved.
-fn unstored_view(config: &Config, now: UnixMs) -> SessionView {
-    SessionView::from(&SessionRecord::new(String::new(), now, now, &config.policy))
 }
 
 /// Sets, refreshes or expires the session cookies as the request's outcome says.

@@ -25,6 +25,7 @@ use crate::core::{
     config::Config,
     hooks::{Hook, Outbox},
     lifecycle::{self, Ending, SessionEvent, Tombstone},
+    origin_api,
     rpc::{
         AdoptRequest, BeginRequest, EndRequest, Ids, Reply, RotateOutReply, RotateOutRequest, SessionView,
         UpdateRequest,
@@ -40,6 +41,7 @@ mod turns;
 /// Storage keys (JSON strings).
 const SESSION: &str = "session";
 const OUTBOX: &str = "outbox";
+const NONCES: &str = "nonces";
 
 #[durable_object]
 pub struct SessionObject {
@@ -60,6 +62,8 @@ pub struct SessionObject {
     /// Sessions a login here pushed over `MAX_SESSIONS_PER_USER` (user, CFID): ended once
     /// this operation's turn is over.
     evicted: RefCell<Vec<(String, String)>>,
+    /// This operation's login was refused by `MAX_SESSIONS_POLICY=refuse`.
+    login_refused: Cell<bool>,
 }
 
 pub(super) use super::object_rpc::rust_err;
@@ -76,6 +80,7 @@ impl DurableObject for SessionObject {
             in_flight: RefCell::new(Vec::new()),
             turns: turns::Turns::default(),
             evicted: RefCell::new(Vec::new()),
+            login_refused: Cell::new(false),
         }
     }
 
@@ -113,6 +118,7 @@ fn fault_point(op: &str) -> Option<&'static str> {
         "adopt" => "session.adopt",
         "check" => "session.check",
         "inspect" => "session.inspect",
+        "nonce" => "session.nonce",
         _ => return None,
     })
 }
@@ -129,7 +135,7 @@ impl SessionObject {
             }
             faults::hit(point).await.map_err(rust_err)?;
         }
-        let changes_state = matches!(op, "begin" | "update" | "end" | "rotate_out" | "adopt");
+        let changes_state = matches!(op, "begin" | "update" | "end" | "rotate_out" | "adopt" | "nonce");
         let turn = if changes_state { Some(self.turns.take().await) } else { None };
         let answer = self.operation(op, body, now).await;
         drop(turn);
@@ -145,6 +151,7 @@ impl SessionObject {
             "rotate_out" => to_json(&self.rotate_out(&from_json(body)?, now).await?)?,
             "adopt" => to_json(&self.adopt(from_json(body)?, now).await?)?,
             "check" => to_json(&self.check(now).await?)?,
+            "nonce" => to_json(&self.nonce(&from_json::<String>(body)?, now).await?)?,
             "inspect" => match self.load().await? {
                 Some(Stored::Live(record)) => match SessionView::inspected(&record, now) {
                     Some(view) => to_json(&view)?,
@@ -160,13 +167,14 @@ impl SessionObject {
         let before = self.load().await?;
         let (outcome, write) = session::begin(before.as_ref(), &r.presented(), now, &r.policy);
         Ok(match outcome {
-            Begin::Active { record, stored_now, touch } => {
+            Begin::Active { record, stored_now, touch, fingerprint } => {
                 let view = SessionView::from(&record);
                 if stored_now {
                     log_stored(&r.ids, &view);
                 }
                 self.commit(&before, Some(Stored::Live(record)), write, stored_now, stored_now).await?;
-                Reply::Active { session: view, stored_now, refresh_cookie: touch.refresh_cookie, data_refused: false }
+                let refresh_cookie = touch.refresh_cookie;
+                Reply::Active { session: view, stored_now, refresh_cookie, data_refused: false, fingerprint }
             }
             Begin::Refused(reason) => {
                 self.commit(&before, before.clone(), write, false, false).await?;
@@ -182,11 +190,17 @@ impl SessionObject {
         Ok(match outcome {
             Updated::Applied { record, data_refused, stored_now } => {
                 let view = SessionView::from(&record);
+                self.login_refused.set(false);
+                let committed = self.commit(&before, Some(Stored::Live(record)), write, stored_now, stored_now).await;
+                if self.login_refused.take() {
+                    // Nothing of this update was stored: the session stays as it was.
+                    return Ok(Reply::Refused { reason: Refusal::TooManySessions });
+                }
+                committed?;
                 if stored_now {
                     log_stored(&r.ids, &view);
                 }
-                self.commit(&before, Some(Stored::Live(record)), write, stored_now, stored_now).await?;
-                Reply::Active { session: view, stored_now, refresh_cookie: false, data_refused }
+                Reply::Active { session: view, stored_now, refresh_cookie: false, data_refused, fingerprint: None }
             }
             Updated::Refused(reason) => {
                 self.commit(&before, before.clone(), write, false, false).await?;
@@ -241,10 +255,28 @@ impl SessionObject {
                     self.save_outbox().await?;
                 }
                 self.commit(&before, Some(Stored::Live(record)), write, false, true).await?;
-                Reply::Active { session: view, stored_now: false, refresh_cookie: true, data_refused: false }
+                Reply::Active {
+                    session: view,
+                    stored_now: false,
+                    refresh_cookie: true,
+                    data_refused: false,
+                    fingerprint: None,
+                }
             }
             None => Reply::Refused { reason: Refusal::Mismatch },
         })
+    }
+
+    /// Remembers an origin-API call's nonce for its window ([`origin_api::remember_nonce`]);
+    /// `false` for a replay. Stored, so a restarted object still refuses it.
+    async fn nonce(&self, nonce: &str, now: u64) -> Result<bool> {
+        let storage = self.state.storage();
+        let mut seen: Vec<(String, u64)> = storage.get(NONCES).await?.unwrap_or_default();
+        let fresh = origin_api::remember_nonce(&mut seen, nonce, now);
+        if fresh {
+            storage.put(NONCES, &seen).await?;
+        }
+        Ok(fresh)
     }
 
     /// Ends the session if a deadline passed, delivers due events, purges a finished

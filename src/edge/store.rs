@@ -7,12 +7,15 @@
 
 use std::{cell::RefCell, time::Duration};
 
+use js_sys::Reflect;
 use serde::{de::DeserializeOwned, Serialize};
-use worker::{Env, ObjectNamespace};
+use wasm_bindgen::{JsCast, JsValue};
+use worker::Env;
 
 use super::faults;
 
 use crate::core::{
+    config::Jurisdiction,
     error::EdgeError,
     ids::Cfid,
     index::{shard_for, user_object, EndedEntry, IndexEntry, Page, PendingEnd},
@@ -31,20 +34,38 @@ fn store_err(e: impl std::fmt::Display) -> EdgeError {
 }
 
 thread_local! {
-    /// The namespaces this isolate has looked up: bindings change only with a deploy, which
-    /// starts new isolates (workers-rs checks a binding's class name on every lookup).
-    static NAMESPACES: RefCell<Vec<(&'static str, ObjectNamespace)>> = const { RefCell::new(Vec::new()) };
+    /// The namespaces this isolate has looked up: bindings and variables change only with a
+    /// deploy, which starts new isolates (workers-rs checks a binding's class name on every
+    /// lookup).
+    static NAMESPACES: RefCell<Vec<(&'static str, Namespace)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The Durable Object namespace bound as `binding`, looked up once per isolate.
-pub fn namespace(env: &Env, binding: &'static str) -> Result<ObjectNamespace, EdgeError> {
+/// A Durable Object namespace, restricted to `SESSION_JURISDICTION` when it is set.
+pub type Namespace = JsValue;
+
+/// The Durable Object namespace bound as `binding`, looked up once per isolate. With
+/// `SESSION_JURISDICTION`, the platform's `namespace.jurisdiction(…)`: every object of it is
+/// created in that jurisdiction (workers-rs offers it only for unique ids).
+pub fn namespace(env: &Env, binding: &'static str) -> Result<Namespace, EdgeError> {
     let known = NAMESPACES.with(|n| n.borrow().iter().find(|(b, _)| *b == binding).map(|(_, ns)| ns.clone()));
     if let Some(ns) = known {
         return Ok(ns);
     }
-    let ns = env.durable_object(binding).map_err(|e| EdgeError::Internal(format!("{binding} binding: {e}")))?;
+    let failed = |e: String| EdgeError::Internal(format!("{binding} binding: {e}"));
+    let ns: JsValue = env.durable_object(binding).map_err(|e| failed(e.to_string()))?.into();
+    let raw = env.var("SESSION_JURISDICTION").map(|v| v.to_string()).unwrap_or_default();
+    let ns = match Jurisdiction::parse(&raw).map_err(EdgeError::Config)? {
+        Some(j) => within(&ns, j).map_err(|e| failed(super::incoming::js_message(&e)))?,
+        None => ns,
+    };
     NAMESPACES.with(|n| n.borrow_mut().push((binding, ns.clone())));
     Ok(ns)
+}
+
+/// `ns.jurisdiction(j)`.
+fn within(ns: &JsValue, j: Jurisdiction) -> Result<JsValue, JsValue> {
+    let f: js_sys::Function = Reflect::get(ns, &JsValue::from_str("jurisdiction"))?.dyn_into()?;
+    f.call1(ns, &JsValue::from_str(j.as_str()))
 }
 
 #[wasm_bindgen::prelude::wasm_bindgen(
@@ -73,7 +94,7 @@ extern "C" {
 
 /// Calls operation `op` on the object named `name`. `Ok(None)` when it has nothing (404).
 pub async fn call<B: Serialize, R: DeserializeOwned>(
-    ns: &ObjectNamespace,
+    ns: &Namespace,
     name: &str,
     op: &str,
     body: Option<&B>,
@@ -88,15 +109,10 @@ pub async fn call<B: Serialize, R: DeserializeOwned>(
 /// The untyped part of [`call`] (one copy in the wasm, not one per message type): calls
 /// `call(op, body)` on the object over Durable Object RPC (no HTTP request or response is
 /// built on either side), within [`CALL_TIMEOUT`]. The answer's JSON text; `None` for `null`.
-async fn exchange(
-    ns: &ObjectNamespace,
-    name: &str,
-    op: &str,
-    body: Option<String>,
-) -> Result<Option<String>, EdgeError> {
+async fn exchange(ns: &Namespace, name: &str, op: &str, body: Option<String>) -> Result<Option<String>, EdgeError> {
     let ms = CALL_TIMEOUT.as_millis() as u32;
     let failed = |e: wasm_bindgen::JsValue| store_err(format!("{op}: {}", super::incoming::js_message(&e)));
-    let promise = call_object(ns.as_ref(), name, op, body.as_deref().unwrap_or("null"), ms).map_err(failed)?;
+    let promise = call_object(ns, name, op, body.as_deref().unwrap_or("null"), ms).map_err(failed)?;
     match worker::wasm_bindgen_futures::JsFuture::from(promise).await {
         Ok(v) if v.is_null() || v.is_undefined() => Ok(None),
         Ok(v) => v.as_string().map(Some).ok_or_else(|| store_err(format!("{op}: not a JSON text"))),
@@ -105,7 +121,7 @@ async fn exchange(
 }
 
 async fn must<B: Serialize, R: DeserializeOwned>(
-    ns: &ObjectNamespace,
+    ns: &Namespace,
     name: &str,
     op: &str,
     body: &B,
@@ -115,7 +131,7 @@ async fn must<B: Serialize, R: DeserializeOwned>(
 
 /// The `SESSIONS` namespace: one object per CFID.
 pub struct Sessions {
-    ns: ObjectNamespace,
+    ns: Namespace,
 }
 
 impl Sessions {
@@ -151,6 +167,11 @@ impl Sessions {
         must(&self.ns, cfid.as_str(), "check", &()).await
     }
 
+    /// Records an origin-API call's nonce with its calling session; `false` for a replay.
+    pub async fn use_nonce(&self, cfid: &Cfid, nonce: &str) -> Result<bool, EdgeError> {
+        must(&self.ns, cfid.as_str(), "nonce", &nonce).await
+    }
+
     /// The live session, or `None` when there is none.
     pub async fn inspect(&self, cfid: &Cfid) -> Result<Option<SessionView>, EdgeError> {
         call::<(), SessionView>(&self.ns, cfid.as_str(), "inspect", None).await
@@ -159,8 +180,8 @@ impl Sessions {
 
 /// The session index: `INDEX` shards and `USERS` objects.
 pub struct Index {
-    shards: ObjectNamespace,
-    users: ObjectNamespace,
+    shards: Namespace,
+    users: Namespace,
     /// `INDEX_SHARDS`.
     pub count: u32,
 }
@@ -189,6 +210,14 @@ impl Index {
         faults::hit("users.add").await.map_err(store_err)?;
         let body = serde_json::json!({ "cfid": cfid, "at": at, "max": max });
         must(&self.users, &user_object(user), "add", &body).await
+    }
+
+    /// Tags `cfid` with `user` only while the user has fewer than `max` other sessions
+    /// (`MAX_SESSIONS_POLICY=refuse`); `false` when refused.
+    pub async fn add_user_within(&self, user: &str, cfid: &str, at: u64, max: u32) -> Result<bool, EdgeError> {
+        faults::hit("users.add").await.map_err(store_err)?;
+        let body = serde_json::json!({ "cfid": cfid, "at": at, "max": max });
+        must(&self.users, &user_object(user), "add_within", &body).await
     }
 
     pub async fn remove_user(&self, user: &str, cfid: &str) -> Result<(), EdgeError> {

@@ -44,6 +44,8 @@ fn test_vars(origin_url: &str, vars: &[(&str, &str)]) -> Vec<(String, String)> {
         ("SESSION_SIGNING_KEY".into(), TEST_SIGNING_KEY.into()),
         ("COOKIE_SECURE".into(), "false".into()),
         ("ADMIN_TOKEN".into(), TEST_ADMIN_TOKEN.into()),
+        // Every test client is 127.0.0.1: tests of the limits turn them on (tests/controls.rs).
+        ("ABUSE_LIMITS".into(), "false".into()),
     ];
     all.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     all
@@ -183,6 +185,18 @@ impl Edge {
         let state = std::mem::replace(&mut this.state, TempDir(PathBuf::new()));
         std::mem::forget(this); // already stopped; its state directory moves on
         Self::try_start(&vars, config, state).unwrap_or_else(|e| panic!("wrangler dev did not restart: {e}"))
+    }
+
+    /// Stops wrangler and starts it again on the same state with `vars` changed (added,
+    /// replaced, or removed when the value is `None`): a redeploy with new settings.
+    pub fn restart_with(mut self, vars: &[(&str, Option<&str>)]) -> Self {
+        for (k, v) in vars {
+            self.vars.retain(|(name, _)| name != k);
+            if let Some(v) = v {
+                self.vars.push(((*k).to_owned(), (*v).to_owned()));
+            }
+        }
+        self.restart_after(|_| {})
     }
 
     /// Deletes every scheduled Durable Object alarm in the local state, as a platform fault

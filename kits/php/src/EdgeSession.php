@@ -238,12 +238,15 @@ final class EdgeSession
     {
         $path = '/__session/origin/' . $rest;
         $t = time();
-        $v2 = hash_hmac('sha256', "cfsession-origin-api-v1\n$t\n$method\n$path\n{$this->id}", $this->originKey);
         // The edge's public URL: edgeUrl, else https:// and this request's own Host (the edge's
         // when it runs on the site's route). Never the unsigned X-Forwarded-* headers.
         $base = $this->edgeUrl ?? ('https://' . ($_SERVER['HTTP_HOST'] ?? ''));
+        $parts = parse_url($base);
+        $host = strtolower(($parts['host'] ?? '') . (isset($parts['port']) ? ':' . $parts['port'] : ''));
+        $nonce = rtrim(strtr(base64_encode(random_bytes(18)), '+/', '-_'), '=');
+        $v2 = hash_hmac('sha256', "cfsession-origin-api-v2\n$t\n$nonce\n$method\n$host\n$path\n{$this->id}", $this->originKey);
         $context = stream_context_create(['http' => ['method' => $method, 'ignore_errors' => true, 'timeout' => 10,
-            'header' => "X-Session-Id: {$this->id}\r\nX-Session-Signature: t=$t,v2=$v2\r\n"]]);
+            'header' => "X-Session-Id: {$this->id}\r\nX-Session-Nonce: $nonce\r\nX-Session-Signature: t=$t,v2=$v2\r\n"]]);
         $body = @file_get_contents(rtrim($base, '/') . $path, false, $context);
         $status = 0;
         foreach ($http_response_header ?? [] as $line) {

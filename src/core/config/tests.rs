@@ -22,7 +22,8 @@ fn secure_defaults() {
             max_lifetime_s: 43_200,
             touch_interval_s: 60,
             count_hits: false,
-            path_timeout_s: None
+            path_timeout_s: None,
+            no_refresh: false,
         }
     );
     assert!(c.defer);
@@ -60,9 +61,16 @@ fn every_variable_parses() {
     assert_eq!(c.cookie.expiry, CookieExpiry::Sliding);
     assert_eq!(
         c.policy,
-        Policy { idle_timeout_s: 30, max_lifetime_s: 0, touch_interval_s: 5, count_hits: true, path_timeout_s: None }
+        Policy {
+            idle_timeout_s: 30,
+            max_lifetime_s: 0,
+            touch_interval_s: 5,
+            count_hits: true,
+            path_timeout_s: None,
+            no_refresh: false
+        }
     );
-    assert_eq!(c.path_timeouts.timeout_for("/admin/x"), Some(300));
+    assert_eq!(c.paths.rule_for(&c.paths.normalize("/Admin/x")).timeout_s, Some(300));
     assert!(!c.defer && c.url_tokens);
     assert_eq!(c.data_limit, 1024);
     assert!(c.admin_token.unwrap().matches("admin-token-admin-token-admin-token"));

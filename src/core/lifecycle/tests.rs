@@ -209,7 +209,7 @@ fn an_origin_rotation_moves_the_guarded_session_to_its_new_cookies() {
         issued_at: T0 + 5,
         fresh: true,
         origin: origin(&[("CFID", "2"), ("CFTOKEN", "22222222")]),
-        client: None,
+        ..Presented::default()
     };
     let (adopted, _) = adopt(None, moved.unwrap(), &new);
     assert_eq!(adopted.unwrap().origin_cookies, new.origin);

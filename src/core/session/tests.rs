@@ -6,7 +6,14 @@ const T0: UnixMs = 1_800_000_000_000;
 const S: u64 = 1000;
 
 fn policy() -> Policy {
-    Policy { idle_timeout_s: 60, max_lifetime_s: 600, touch_interval_s: 10, count_hits: false, path_timeout_s: None }
+    Policy {
+        idle_timeout_s: 60,
+        max_lifetime_s: 600,
+        touch_interval_s: 10,
+        count_hits: false,
+        path_timeout_s: None,
+        no_refresh: false,
+    }
 }
 
 /// Ids as the Worker presents them when the object may store them (with the client's hints,
@@ -14,6 +21,11 @@ fn policy() -> Policy {
 fn presented(fresh: bool, issued_at: UnixMs) -> Presented {
     let client = Some(ClientHints::default());
     Presented { cfid: "c1".into(), token_fp: "fp".into(), issued_at, fresh, client, ..Presented::default() }
+}
+
+/// The rule of a `SESSION_POLICY` entry `=<seconds>`.
+fn timeout(seconds: u64) -> PathRule {
+    PathRule { timeout_s: Some(seconds), ..PathRule::default() }
 }
 
 fn live(now: UnixMs) -> Stored {
@@ -24,7 +36,7 @@ fn live(now: UnixMs) -> Stored {
 
 fn active(b: Begin) -> (SessionRecord, bool, Touch) {
     match b {
-        Begin::Active { record, stored_now, touch } => (record, stored_now, touch),
+        Begin::Active { record, stored_now, touch, .. } => (record, stored_now, touch),
         other => panic!("expected active, got {other:?}"),
     }
 }
@@ -118,7 +130,7 @@ fn touch_interval_never_exceeds_half_the_idle_timeout() {
 #[test]
 fn a_paths_timeout_applies_from_its_request_on_and_is_stored_once() {
     let stored = live(T0);
-    let admin = policy().for_path(Some(5));
+    let admin = policy().for_path(&timeout(5));
     // Checked with the session's own 60 s: 30 s idle is still live.
     let (b, w) = begin(Some(&stored), &presented(false, T0), T0 + 30 * S, &admin);
     let (r, _, touch) = active(b);
@@ -132,15 +144,15 @@ fn a_paths_timeout_applies_from_its_request_on_and_is_stored_once() {
     assert!(!active(b).2.persist);
     assert_eq!(w, Write::Nothing);
     // Past the path's timeout the session is over, whatever the next path says.
-    let (b, _) = begin(Some(&stored), &presented(false, T0), T0 + 37 * S, &policy().for_path(Some(600)));
+    let (b, _) = begin(Some(&stored), &presented(false, T0), T0 + 37 * S, &policy().for_path(&timeout(600)));
     assert_eq!(b, Begin::Refused(Refusal::Expired));
 }
 
 #[test]
 fn a_session_started_on_a_timed_path_gets_its_timeout() {
-    let (b, _) = begin(None, &presented(true, T0), T0, &policy().for_path(Some(5)));
+    let (b, _) = begin(None, &presented(true, T0), T0, &policy().for_path(&timeout(5)));
     assert_eq!(active(b).0.idle_timeout_s, 5);
-    let (b, _) = begin(None, &presented(false, T0), T0 + 30 * S, &policy().for_path(Some(5)));
+    let (b, _) = begin(None, &presented(false, T0), T0 + 30 * S, &policy().for_path(&timeout(5)));
     assert_eq!(active(b).0.idle_timeout_s, 5, "a claimed deferred session too");
 }
 
@@ -261,4 +273,82 @@ fn a_claim_without_client_hints_asks_for_them_and_stores_nothing() {
     assert!(matches!(begin(Some(&live(T0)), &p, T0 + S, &policy()).0, Begin::Active { .. }));
     let (b, w) = begin(None, &presented(false, T0), T0 + S, &policy());
     assert!(matches!(b, Begin::Active { stored_now: true, .. }) && matches!(w, Write::Put(_)));
+}
+
+#[test]
+fn a_norefresh_request_does_not_extend_the_idle_timeout() {
+    let stored = live(T0);
+    let poll = policy().for_path(&PathRule { no_refresh: true, ..PathRule::default() });
+    let mut state = stored;
+    for i in 1..=59 {
+        let (b, w) = begin(Some(&state), &presented(false, T0), T0 + i * S, &poll);
+        let (r, _, touch) = active(b);
+        assert_eq!((r.last_access, touch.refresh_cookie), (T0, false), "poll {i} counted as activity");
+        assert!(matches!(w, Write::Nothing), "a poll writes nothing");
+        state = Stored::Live(r);
+    }
+    let (b, _) = begin(Some(&state), &presented(false, T0), T0 + 60 * S, &poll);
+    assert_eq!(b, Begin::Refused(Refusal::Expired), "polled every second, still timed out");
+}
+
+#[test]
+fn a_token_of_the_previous_key_moves_the_record_to_its_rekeyed_twin_once() {
+    let stored = live(T0);
+    let rekeyed = Presented { token_fp: "fp-new".into(), previous_fp: Some("fp".into()), ..presented(false, T0) };
+    let (b, w) = begin(Some(&stored), &rekeyed, T0 + S, &policy());
+    let (r, _, touch) = active(b);
+    assert_eq!(r.token_fp, "fp-new");
+    assert!(touch.refresh_cookie && matches!(w, Write::Put(_)), "one write");
+    // A parallel request with the old token re-mints the same twin: still accepted.
+    let (b, w) = begin(Some(&Stored::Live(r.clone())), &rekeyed, T0 + 2 * S, &policy());
+    assert!(matches!(b, Begin::Active { .. }) && matches!(w, Write::Nothing));
+    // Without the previous key, the old token no longer matches.
+    let (b, _) = begin(Some(&Stored::Live(r)), &presented(false, T0), T0 + 3 * S, &policy());
+    assert_eq!(b, Begin::Refused(Refusal::Mismatch));
+}
+
+fn probe(seen: Fingerprint, action: FingerprintAction) -> Option<Probe> {
+    Some(Probe { seen, policy: crate::core::fingerprint::FingerprintPolicy { action, threshold: 5 } })
+}
+
+fn thief() -> Fingerprint {
+    Fingerprint::of(Some("198.51.100.20"), Some("US"), Some(14061), Some("curl/8.4.0"), Some("en-US"))
+}
+
+fn at_home() -> Fingerprint {
+    Fingerprint::of(Some("203.0.113.9"), Some("DE"), Some(3320), Some("Firefox/128.0"), Some("de-DE"))
+}
+
+#[test]
+fn a_fingerprint_change_is_flagged_once_and_acted_on_at_the_threshold() {
+    let claimed = Presented { fingerprint: probe(at_home(), FingerprintAction::Log), ..presented(true, T0) };
+    let (b, _) = begin(None, &claimed, T0, &policy());
+    let (r, _, _) = active(b);
+    assert_eq!(r.fingerprint, Some(at_home()), "recorded when stored");
+    let stored = Stored::Live(r);
+    let stolen = Presented { fingerprint: probe(thief(), FingerprintAction::Log), ..presented(false, T0) };
+    let (b, w) = begin(Some(&stored), &stolen, T0 + S, &policy());
+    let Begin::Active { record, fingerprint: Some(v), .. } = b else { panic!("no verdict") };
+    assert!(v.acts && v.raised && v.score.score == 12, "{v:?}");
+    assert!(matches!(w, Write::Put(_)), "the flag is stored");
+    assert_eq!(record.flag.as_ref().map(|f| f.score), Some(12));
+    assert_eq!(record.fingerprint, Some(at_home()), "log keeps the original");
+    // The same change again: no new flag, no write; still reported (it is at the threshold).
+    let (b, w) = begin(Some(&Stored::Live(record.clone())), &stolen, T0 + 2 * S, &policy());
+    let Begin::Active { fingerprint: Some(v), .. } = b else { panic!() };
+    assert!(!v.raised && matches!(w, Write::Nothing));
+    // `end`: the session ends on this request, and its end event carries the flag.
+    let ending = Presented { fingerprint: probe(thief(), FingerprintAction::End), ..presented(false, T0) };
+    let (b, w) = begin(Some(&Stored::Live(record.clone())), &ending, T0 + 3 * S, &policy());
+    assert_eq!(b, Begin::Refused(Refusal::Fingerprint));
+    let Write::Put(Stored::Ended(t)) = w else { panic!("not ended") };
+    let event = t.pending.expect("an end event");
+    assert_eq!(event.reason, Some(EndReason::Fingerprint));
+    assert_eq!(event.fingerprint.map(|f| f.score), Some(12));
+    // `rotate`: the new fingerprint is taken (the Worker moves the session to new ids).
+    let rotating = Presented { fingerprint: probe(thief(), FingerprintAction::Rotate), ..presented(false, T0) };
+    let (b, _) = begin(Some(&Stored::Live(record)), &rotating, T0 + 4 * S, &policy());
+    let Begin::Active { record, fingerprint: Some(v), .. } = b else { panic!() };
+    assert!(v.acts && v.action == FingerprintAction::Rotate);
+    assert_eq!(record.fingerprint, Some(thief()));
 }

@@ -34,6 +34,9 @@ pub(super) async fn apply(edge: &Edge<'_>, mut current: Current, changes: &Origi
     let timeout = changes.timeout();
     if changes.set.is_some() || changes.user.is_some() || timeout.is_some() {
         let applied = update(edge, &mut current, changes, timeout).await;
+        if login && !applied && current.login_refused {
+            return current;
+        }
         if login && !applied {
             // A login the edge could not record: never leave the browser holding ids that
             // may or may not carry the user. It logs in again on a fresh session.
@@ -86,6 +89,14 @@ async fn update(edge: &Edge<'_>, current: &mut Current, changes: &OriginChanges,
             }
             current.view = session;
             true
+        }
+        Ok(Reply::Refused { reason: Refusal::TooManySessions }) => {
+            log::emit(LogLine::info("session.login_refused").cfid(&current.cfid).msg(format!(
+                "session {}: login refused, the user has MAX_SESSIONS_PER_USER sessions (MAX_SESSIONS_POLICY=refuse)",
+                current.cfid
+            )));
+            current.login_refused = true;
+            false
         }
         Ok(Reply::Refused { reason }) => {
             log::emit(

@@ -47,7 +47,7 @@ pub(super) async fn after_response(
         return match set {
             OriginSet::Values(values) => {
                 let origin = OriginIds::default().overlaid(&values);
-                match start(edge, origin, false, None).await {
+                match start(edge, origin, false).await {
                     Ok(new) => Some(changes::apply(edge, new, changes).await),
                     Err(e) => {
                         log::emit(

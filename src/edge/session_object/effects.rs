@@ -10,7 +10,7 @@ use crate::{
         config::Config,
         hooks::{Failure, Hook},
         ids::Cfid,
-        index::{EndedEntry, IndexEntry},
+        index::{EndedEntry, IndexEntry, MaxSessionsPolicy},
         lifecycle::{EndReason, SessionEvent},
         rpc::{EndRequest, SessionView},
         session::Stored,
@@ -42,6 +42,17 @@ impl SessionObject {
             return Ok(());
         }
         let index = Index::from_env(&self.env, config.index_shards).map_err(rust_err)?;
+        if let (MaxSessionsPolicy::Refuse, Some(max)) = (config.max_sessions_policy, config.max_sessions_per_user) {
+            let within = index
+                .add_user_within(user, cfid, now_ms(), max)
+                .await
+                .map_err(|e| rust_err(format!("user index add failed: {e}")))?;
+            if !within {
+                self.login_refused.set(true);
+                return Err(rust_err(format!("user already has {max} sessions (MAX_SESSIONS_POLICY=refuse)")));
+            }
+            return Ok(());
+        }
         let evicted = index
             .add_user(user, cfid, now_ms(), config.max_sessions_per_user)
             .await
@@ -102,14 +113,14 @@ impl SessionObject {
                         log("user remove", index.remove_user(u, cfid).await);
                     }
                 }
-                let entry = IndexEntry::new(cfid, &SessionView::from(r));
-                let timeout_changed = match before {
-                    Some(Stored::Live(b)) => b.idle_timeout_s != r.idle_timeout_s,
-                    _ => false,
+                let entry = IndexEntry::new(cfid, &SessionView { fingerprint: r.flag.clone(), ..SessionView::from(r) });
+                let (timeout_changed, flag_raised) = match before {
+                    Some(Stored::Live(b)) => (b.idle_timeout_s != r.idle_timeout_s, b.flag != r.flag),
+                    _ => (false, false),
                 };
                 let at = now_ms();
                 let refresh_due = at.saturating_sub(self.indexed_at.get()) >= config.policy.touch_interval_s * 1000;
-                if now || old_user != new_user || timeout_changed {
+                if now || old_user != new_user || timeout_changed || flag_raised {
                     self.indexed_at.set(at);
                     log("upsert", index.upsert(&entry).await);
                 } else if touched && refresh_due {

@@ -1,0 +1,179 @@
+//! Finding the request's session: resuming the one its verified ids name (with hijack
+//! detection and key rotation), or starting a new one.
+
+use super::{changes, CookieAction, Current, Edge};
+use crate::core::{
+    client::AbuseLimit,
+    clock::UnixMs,
+    config::Config,
+    error::EdgeError,
+    fingerprint::{FingerprintAction, Probe},
+    guard::{Binding, OriginIds},
+    ids::{CfToken, Cfid, TokenKey},
+    mode::Presented,
+    rpc::{BeginRequest, Ids, Reply, SessionView},
+    session::{Refusal, SessionRecord, Verdict},
+};
+use crate::edge::{
+    abuse,
+    log::{self, LogLine},
+    platform::PlatformRandom,
+};
+
+/// What became of the ids a request presented (short-lived, moved once: boxing `Live` would
+/// only add an allocation).
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Resumed {
+    /// The session is live.
+    Live(Current),
+    /// The ids were rotated a moment ago (see [`Current::quiet`]).
+    Quiet,
+    /// The object refused them.
+    Refused(Refusal),
+}
+
+impl Edge<'_> {
+    /// The request's fingerprint to judge, with `SESSION_FINGERPRINT` on.
+    fn probe(&self) -> Option<Probe> {
+        let policy = self.config.fingerprint;
+        policy.is_on().then(|| Probe { seen: self.fingerprint(), policy })
+    }
+
+    /// Counts a session about to be stored against the client's limit (`ABUSE_LIMITS`).
+    async fn may_store(&self) -> Result<(), EdgeError> {
+        abuse::count(self.env, self.config, self.client(), AbuseLimit::NewSessions).await
+    }
+}
+
+/// The live session for verified ids. A deferred session's claim costs one more object call:
+/// the object asks for the client's hints (`NeedsClient`), which are then sent; other
+/// requests never send them. A claim counts against `ABUSE_LIMITS` first.
+pub(super) async fn resume(edge: &Edge<'_>, p: Presented) -> Result<Resumed, EdgeError> {
+    let mut begin = BeginRequest { ids: p.ids(), policy: edge.policy, client: None, fingerprint: edge.probe() };
+    let mut reply = edge.sessions.begin(&p.cfid, &begin).await?;
+    if matches!(reply, Reply::Refused { reason: Refusal::NeedsClient }) {
+        edge.may_store().await?;
+        begin.client = Some(edge.client_hints());
+        reply = edge.sessions.begin(&p.cfid, &begin).await?;
+    }
+    match reply {
+        Reply::Active { session, refresh_cookie, fingerprint, .. } => {
+            let cookies = if p.previous_fp.is_some() {
+                // Re-minted under the current key: the browser gets the new token.
+                log::emit(LogLine::info("session.rekeyed").cfid(&p.cfid).msg("token re-minted under the current key"));
+                CookieAction::SetNew
+            } else if refresh_cookie {
+                CookieAction::Refresh
+            } else {
+                CookieAction::Keep
+            };
+            let Presented { cfid, token, origin, .. } = p;
+            let mut current = Current {
+                cfid,
+                token,
+                origin,
+                view: session,
+                new: false,
+                quiet: false,
+                cookies,
+                end_unconfirmed: false,
+                fingerprint: None,
+                login_refused: false,
+            };
+            if let Some(verdict) = fingerprint {
+                judged(edge, &mut current, verdict).await;
+            }
+            Ok(Resumed::Live(current))
+        }
+        Reply::Refused { reason } => {
+            if reason != Refusal::RotatedRecently {
+                edge.count(|c| c.refused += 1);
+            }
+            log::emit(
+                LogLine::info("session.refused")
+                    .cfid(&p.cfid)
+                    .reason(reason.as_str())
+                    .msg(format!("session {} not resumed ({reason:?})", p.cfid)),
+            );
+            Ok(if reason == Refusal::RotatedRecently { Resumed::Quiet } else { Resumed::Refused(reason) })
+        }
+    }
+}
+
+/// Acts on a fingerprint change the object reported: a log line (a warning at the
+/// threshold), and with `rotate` new ids. The origin hears of it through
+/// `X-Session-Fingerprint` (see [`Current::fingerprint`]).
+async fn judged(edge: &Edge<'_>, current: &mut Current, verdict: Verdict) {
+    let line = if verdict.acts { LogLine::warn("session.fingerprint") } else { LogLine::info("session.fingerprint") };
+    let action = match verdict.action {
+        FingerprintAction::Rotate if verdict.acts => "rotate",
+        FingerprintAction::End if verdict.acts => "end",
+        _ => "log",
+    };
+    log::emit(
+        line.cfid(&current.cfid)
+            .reason(verdict.score.reason_list())
+            .field("score", verdict.score.score)
+            .field("action", action)
+            .msg(format!("session {}: the client's fingerprint changed (score {})", current.cfid, verdict.score.score)),
+    );
+    if verdict.acts && verdict.action == FingerprintAction::Rotate {
+        changes::rotate(edge, current, None).await;
+    }
+    if verdict.acts {
+        current.fingerprint = Some(verdict);
+    }
+}
+
+/// New ids from the platform CSPRNG: a CFID and CFTOKEN, or (for `origin` cookies, guard
+/// mode) a guard id and a binding token over them.
+pub(in crate::edge) fn mint(key: &TokenKey, origin: &OriginIds, now: UnixMs) -> Result<(Cfid, CfToken), EdgeError> {
+    let mut rng = PlatformRandom;
+    let no_random = |_| EdgeError::Internal("no randomness for session ids".into());
+    if origin.is_empty() {
+        let cfid = Cfid::generate(&mut rng).map_err(no_random)?;
+        let token = CfToken::mint(&cfid, key, now, &mut rng).map_err(no_random)?;
+        Ok((cfid, token))
+    } else {
+        let b = Binding::mint(origin, key, now, &mut rng).map_err(no_random)?;
+        Ok((b.gid, b.token))
+    }
+}
+
+/// A brand-new session (guard mode: bound to `origin`). Stored at once only when
+/// [`Edge::stores_new_sessions`] (and never when `quiet`); a stored one counts against
+/// `ABUSE_LIMITS` first.
+pub(super) async fn start(edge: &Edge<'_>, origin: OriginIds, quiet: bool) -> Result<Current, EdgeError> {
+    let (config, now) = (edge.config, edge.now);
+    let (cfid, token) = mint(&edge.key, &origin, now)?;
+    let view = if quiet || !edge.stores_new_sessions() {
+        unstored_view(config, now)
+    } else {
+        edge.may_store().await?;
+        let ids = Ids::of(&cfid, &token, true).bound(origin.clone());
+        let begin =
+            BeginRequest { ids, policy: edge.policy, client: Some(edge.client_hints()), fingerprint: edge.probe() };
+        match edge.sessions.begin(&cfid, &begin).await? {
+            Reply::Active { session, .. } => session,
+            Reply::Refused { reason } => return Err(EdgeError::Internal(format!("new session refused: {reason:?}"))),
+        }
+    };
+    let cookies = if quiet { CookieAction::Keep } else { CookieAction::SetNew };
+    Ok(Current {
+        cfid,
+        token,
+        origin,
+        view,
+        new: true,
+        quiet,
+        cookies,
+        end_unconfirmed: false,
+        fingerprint: None,
+        login_refused: false,
+    })
+}
+
+/// How a deferred (not yet stored) session looks on its first request: a new record, unsaved.
+fn unstored_view(config: &Config, now: UnixMs) -> SessionView {
+    SessionView::from(&SessionRecord::new(String::new(), now, now, &config.policy))
+}
