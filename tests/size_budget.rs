@@ -15,9 +15,12 @@ use common::edge::{repo_root, TempDir};
 /// origin API, the per-user limit, CSV export): raised as a decision, see docs/performance.md
 /// ("Size"); 342,245 with `opt-level = "z"` and `wasm-opt -Oz` (2026-11-22, fourth session);
 /// 346,426 with the cookie model that agrees with origin servers, session ids in URL path
-/// parameters and cross-site requests (2026-12-01): raised as a decision (a security fix).
+/// parameters and cross-site requests (2026-12-01): raised as a decision (a security fix);
+/// 381,493 with the session controls of 2026-12-02 (hijack detection, per-path modes, AJAX
+/// ends, key rotation, jurisdiction, abuse limits, origin-API nonces): raised as a decision,
+/// the size work is issue #23's.
 /// Budget: that plus ~0.5%. Lower it when the wasm shrinks; raise it only as a decision.
-const GZIP_BUDGET: u64 = 340 * 1024;
+const GZIP_BUDGET: u64 = 375 * 1024;
 
 #[test]
 fn release_wasm_fits_the_gzip_budget() {

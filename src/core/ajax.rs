@@ -68,17 +68,28 @@ fn prefers_json(accept: &str) -> bool {
         if media.is_empty() {
             continue;
         }
-        let q = parts
-            .filter_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.trim().parse::<f32>().ok()))
-            .next()
-            .unwrap_or(1.0);
-        let q = (q.clamp(0.0, 1.0) * 1000.0) as u32;
+        let q = parts.filter_map(|p| p.trim().strip_prefix("q=").map(quality)).next().unwrap_or(1000);
         let json = media == "application/json" || media.ends_with("+json");
         if best.is_none_or(|(b, _)| q > b) {
             best = Some((q, json));
         }
     }
     best.is_some_and(|(q, json)| json && q > 0)
+}
+
+/// An `Accept` quality value (`0`, `0.5`, `1.000`) in thousandths; anything else is 0.
+fn quality(v: &str) -> u32 {
+    let (whole, frac) = v.trim().split_once('.').unwrap_or((v.trim(), ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(frac) || frac.len() > 3 {
+        return 0;
+    }
+    let thousandths = frac.bytes().chain(std::iter::repeat(b'0')).take(3).fold(0, |n, b| n * 10 + u32::from(b - b'0'));
+    match whole {
+        "1" => 1000,
+        "0" | "" if !frac.is_empty() || whole == "0" => thousandths,
+        _ => 0,
+    }
 }
 
 #[cfg(test)]
@@ -102,6 +113,12 @@ mod tests {
         assert!(is_ajax(None, None, Some("application/json")));
         assert!(is_ajax(None, None, Some("text/html;q=0.5, application/problem+json")));
         assert!(!is_ajax(None, None, Some("application/json;q=0")));
+        assert!(is_ajax(None, None, Some("text/html;q=0.25, application/json;q=0.5")));
+        assert!(!is_ajax(None, None, Some("text/html;q=0.9, application/json;q=0.50")));
+        assert_eq!(
+            (quality("1.000"), quality("0.5"), quality(".5"), quality("x"), quality("2")),
+            (1000, 500, 500, 0, 0)
+        );
     }
 
     #[test]

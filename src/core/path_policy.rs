@@ -125,7 +125,7 @@ fn parse_rule(options: &str) -> Result<PathRule, &'static str> {
 /// A request path as origin servers resolve it, for matching: `%XX` decoded (`%2F` is a `/`),
 /// `\` read as `/` (IIS), `;` path parameters removed from every segment (Tomcat's
 /// `/x/..;/admin/` is `/admin/`), empty segments merged, `.` and `..` resolved (never above
-/// the root), and lower-cased with [`PathCase::Insensitive`]. A trailing `/` is kept.
+/// the root), and ASCII lower-cased with [`PathCase::Insensitive`]. A trailing `/` is kept.
 pub fn normalize(path: &str, case: PathCase) -> String {
     let decoded = percent_decode(path).replace('\\', "/");
     let mut segments: Vec<&str> = Vec::new();
@@ -155,7 +155,7 @@ pub fn normalize(path: &str, case: PathCase) -> String {
         out.push('/');
     }
     match case {
-        PathCase::Insensitive => out.to_lowercase(),
+        PathCase::Insensitive => out.to_ascii_lowercase(),
         PathCase::Sensitive => out,
     }
 }
