@@ -366,3 +366,42 @@ fn one_address_is_limited_in_new_sessions_and_refused_ids() {
     }
     assert_eq!(refused_at, Some(60), "forged pairs were not limited at 60");
 }
+
+#[test]
+fn guard_mode_has_norefresh_paths_and_ajax_ends_too() {
+    let o = CfOrigin::start(Engine::Acf, Duration::from_secs(1200));
+    let edge = Edge::start(
+        &o.url(),
+        &[
+            ("SESSION_MODE", "guard"),
+            ("ORIGIN_KILL_URL", "/kill-session"),
+            ("SESSION_TIMEOUT", "3"),
+            ("TOUCH_INTERVAL", "1"),
+            ("SESSION_POLICY", "/api/poll/=norefresh"),
+        ],
+    );
+    let c = Client::new();
+    for _ in 0..3 {
+        c.get(&edge.url("/"));
+    }
+    let id = o.last_seen();
+    let started = now_ms();
+    // Polled every 500 ms by a norefresh path: the guarded session still ends on time.
+    until("the polled guarded session to end", Duration::from_secs(20), Duration::from_millis(500), || {
+        c.get(&edge.url("/api/poll/x"));
+        o.ended().iter().any(|(sid, _)| *sid == id).then_some(())
+    });
+    assert!(now_ms() - started < 10_000, "polling kept the guarded session alive");
+    // A fetch() kill of a guarded session: 401 JSON, the origin's cookies expired too.
+    let c = Client::new();
+    for _ in 0..3 {
+        c.get(&edge.url("/"));
+    }
+    let id = o.last_seen();
+    let r = c.send("POST", &edge.url("/logout?killSession=1"), &[("Sec-Fetch-Mode", "cors")], None);
+    assert_eq!((r.status, r.header("x-session-ended")), (401, Some("killed")), "{}", r.text());
+    assert_eq!(cookie(&r, "CFGUARD").as_deref(), Some(""));
+    until("the origin's session ended", Duration::from_secs(20), Duration::from_millis(100), || {
+        o.ended().iter().any(|(sid, _)| *sid == id).then_some(())
+    });
+}
