@@ -134,6 +134,13 @@ impl Edge<'_> {
         ClientHints::new(self.req.header("user-agent"), self.client().country.as_deref()).unwrap_or_default()
     }
 
+    /// Counts refused ids against the client's limit (`ABUSE_LIMITS`); for a non-navigation
+    /// request with `AJAX_ENDS=401`, the `401` that says why (`reason`) instead of going on.
+    async fn refused(&self, reason: &'static str) -> Result<Option<worker::Response>, EdgeError> {
+        abuse::count(self.env, self.config, self.client(), AbuseLimit::Refused).await?;
+        self.ajax_401.then(|| respond::session_ended(reason, mode::expiry(self.config))).transpose()
+    }
+
     /// Whether a session started on this request is stored at once: with deferral off, and on
     /// a path that sets its own timeout (a deferred session could otherwise be claimed within
     /// `SESSION_TIMEOUT` instead of the path's timeout).
@@ -170,9 +177,9 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
     if let Some(why) = identified.ignored {
         edge.count(|c| c.refused += 1);
         log::emit(LogLine::info("session.refused").reason("invalid").msg(format!("ignored {why}")));
-        abuse::count(env, config, edge.client(), AbuseLimit::Refused).await?;
-        if trigger.is_none() && edge.ajax_401 {
-            return Ok(respond::session_ended("refused", mode::expiry(config))?.into());
+        let ended = edge.refused("refused").await?;
+        if let (None, Some(resp)) = (&trigger, ended) {
+            return Ok(resp.into());
         }
     }
 
@@ -189,13 +196,10 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
         Some(p) => match resume(&edge, p).await? {
             Resumed::Live(current) => (Some(current), false),
             Resumed::Quiet => (None, true),
-            Resumed::Refused(reason) => {
-                abuse::count(env, config, edge.client(), AbuseLimit::Refused).await?;
-                if edge.ajax_401 {
-                    return Ok(respond::session_ended(ended_reason(reason), mode::expiry(config))?.into());
-                }
-                (None, false)
-            }
+            Resumed::Refused(reason) => match edge.refused(ended_reason(reason)).await? {
+                Some(resp) => return Ok(resp.into()),
+                None => (None, false),
+            },
         },
         None => (None, withheld_session(config, &req)),
     };
