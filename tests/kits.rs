@@ -101,6 +101,17 @@ fn edge_for(site: &str) -> Edge {
     Edge::start(site, &[("SESSION_END_URL", "/hooks/end")])
 }
 
+/// The edge's previous signing key in the key-rotation tests.
+const PREVIOUS_KEY: &str = "previous-signing-key-0123456789abcdef0123456789";
+
+/// An edge in the middle of a key rotation (`SESSION_SIGNING_KEY_PREVIOUS`), and the origin
+/// keys a kit holds meanwhile: the previous one first (it signs origin-API calls with it), then
+/// the current one (which the edge signs requests and hooks with).
+fn rotating_edge_for(site: &str) -> (Edge, String) {
+    let edge = Edge::start(site, &[("SESSION_END_URL", "/hooks/end"), ("SESSION_SIGNING_KEY_PREVIOUS", PREVIOUS_KEY)]);
+    (edge, format!("{},{}", common::verify::origin_key(PREVIOUS_KEY), test_origin_key()))
+}
+
 struct Node(Child);
 
 impl Drop for Node {
@@ -201,13 +212,33 @@ fn passport_login_and_logout_on_edge_sessions() {
 }
 
 #[test]
+fn node_kit_holds_both_origin_keys_during_a_key_rotation() {
+    let port = free_port();
+    let direct = format!("http://127.0.0.1:{port}");
+    let (edge, keys) = rotating_edge_for(&direct);
+    let _site =
+        start_node("tests/kits/express-app.mjs", port, &[("CFS_EDGE_URL", &edge.url("")), ("CFS_ORIGIN_KEY", &keys)]);
+    scenario(&edge, &direct);
+}
+
+#[test]
 fn php_kit_on_php_fpm_behind_nginx() {
+    php_kit_scenario(&test_origin_key(), edge_for);
+}
+
+#[test]
+fn php_kit_holds_both_origin_keys_during_a_key_rotation() {
+    let keys = format!("{},{}", common::verify::origin_key(PREVIOUS_KEY), test_origin_key());
+    php_kit_scenario(&keys, |site| rotating_edge_for(site).0);
+}
+
+/// The PHP kit's scenario with origin key(s) `key`, behind the edge `edge_for` starts.
+fn php_kit_scenario(key: &str, edge_for: impl Fn(&str) -> Edge) {
     let ended_log = common::edge::TempDir::new("php-ended");
     let log = ended_log.0.join("ended.log");
-    let key = test_origin_key();
     let edge_url_file = ended_log.0.join("edge-url");
     let fpm = PhpFpm::start(&[
-        ("CFS_ORIGIN_KEY", &key),
+        ("CFS_ORIGIN_KEY", key),
         ("CFS_ENDED_LOG", log.to_str().unwrap()),
         ("CFS_EDGE_URL_FILE", edge_url_file.to_str().unwrap()),
     ]);

@@ -204,6 +204,21 @@ fn a_replayed_call_or_one_signed_for_another_host_is_refused() {
 }
 
 #[test]
+fn calls_signed_with_the_previous_origin_key_work_only_during_a_key_rotation() {
+    const PREVIOUS: &str = "previous-signing-key-0123456789abcdef0123456789";
+    let origin = Origin::session_app();
+    let edge = Edge::start(&origin.url(), &[("SESSION_SIGNING_KEY_PREVIOUS", PREVIOUS)]);
+    let (_c, a) = logged_in(&edge, &origin, "gus");
+    let previous = common::verify::origin_key(PREVIOUS);
+    assert_eq!(call_as(&edge, &previous, "GET", "sessions", &a).status, 200, "the previous origin key");
+    assert_eq!(call(&edge, "GET", "sessions", &a).status, 200, "the current origin key");
+    assert_eq!(call_as(&edge, &"0".repeat(64), "GET", "sessions", &a).status, 401);
+    let edge = edge.restart_with(&[("SESSION_SIGNING_KEY_PREVIOUS", None)]);
+    assert_eq!(call_as(&edge, &previous, "GET", "sessions", &a).status, 401, "after the overlap");
+    assert_eq!(call(&edge, "GET", "sessions", &a).status, 200);
+}
+
+#[test]
 fn a_login_beyond_the_limit_is_refused_with_max_sessions_policy_refuse() {
     let origin = Origin::session_app();
     let edge = Edge::start(&origin.url(), &[("MAX_SESSIONS_PER_USER", "2"), ("MAX_SESSIONS_POLICY", "refuse")]);

@@ -65,14 +65,27 @@ component accessors="false" {
             headerOr(h, "X-Session-Id"), headerOr(h, "X-Session-New"), headerOr(h, "X-Session-Hits"),
             headerOr(h, "X-Session-Data")
         ], chr(10));
-        return isFresh(sig.t) && constantTimeEquals(lCase(hmac(canonical, variables.originKey, "HMACSHA256", "utf-8")), lCase(sig.v2));
+        return isFresh(sig.t) && signedByAny(canonical, sig.v2);
+    }
+
+    /**
+     * Whether `given` is the HMAC of `text` under one of the origin keys: one key, or during a
+     * key rotation two, comma-separated ("<key>,<other key>"; origin-API calls are signed with
+     * the first). Each is compared in constant time.
+     */
+    private boolean function signedByAny(required string text, required string given) {
+        for (var key in listToArray(variables.originKey)) {
+            if (len(trim(key)) && constantTimeEquals(lCase(hmac(arguments.text, trim(key), "HMACSHA256", "utf-8")), lCase(arguments.given))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** True when a lifecycle hook call (its X-Session-Signature and raw body) was signed by the edge. */
     public boolean function verifyHook(required string signatureHeader, required string body) {
         var sig = parseSignature(arguments.signatureHeader);
-        var expected = hmac("cfsession-hook-v1" & chr(10) & sig.t & chr(10) & arguments.body, variables.originKey, "HMACSHA256", "utf-8");
-        return len(variables.originKey) && isFresh(sig.t) && constantTimeEquals(lCase(expected), lCase(sig.v2));
+        return isFresh(sig.t) && signedByAny("cfsession-hook-v1" & chr(10) & sig.t & chr(10) & arguments.body, sig.v2);
     }
 
     public any function get(required string key, any defaultValue = "") {
@@ -185,7 +198,7 @@ component accessors="false" {
         var host = lCase(u.getHost() & (u.getPort() GT 0 ? ":" & u.getPort() : ""));
         var nonce = replace(createUUID(), "-", "", "all");
         var v2 = lCase(hmac("cfsession-origin-api-v2" & chr(10) & t & chr(10) & nonce & chr(10) & arguments.method & chr(10)
-            & host & chr(10) & path & chr(10) & variables.id, variables.originKey, "HMACSHA256", "utf-8"));
+            & host & chr(10) & path & chr(10) & variables.id, trim(listFirst(variables.originKey)), "HMACSHA256", "utf-8"));
         var result = "";
         cfhttp(method = arguments.method, url = base & path, result = "result", timeout = 10) {
             cfhttpparam(type = "header", name = "X-Session-Id", value = variables.id);

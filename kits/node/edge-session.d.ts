@@ -53,7 +53,7 @@ declare module "node:http" {
 }
 
 export interface EdgeSessionOptions {
-  /** The origin key (`scripts/origin-key`). */
+  /** The origin key (`scripts/origin-key`); during a key rotation two, comma-separated, previous first. */
   originKey: string;
   /** The edge's public URL, for the origin API (default: `https://` + the request's Host). */
   edgeUrl?: string;

@@ -30,6 +30,16 @@ function equalHex(expected, givenHex) {
   return given.length === expected.length && crypto.timingSafeEqual(given, expected);
 }
 
+/**
+ * The keys in `originKey`: one origin key, or during a key rotation two, comma-separated
+ * ("<key>,<other key>"): signatures verify with either, origin-API calls are signed with the
+ * first (docs/security.md, "Rotating the signing key").
+ */
+const keysOf = (originKey) => String(originKey ?? "").split(",").map((k) => k.trim()).filter(Boolean);
+
+/** Whether `givenHex` is the HMAC of `text` under one of the keys (each compared in constant time). */
+const signedByAny = (originKey, text, givenHex) => keysOf(originKey).some((k) => equalHex(hmac(k, text), givenHex));
+
 const fresh = (t, now = Date.now() / 1000) => /^\d+$/.test(t ?? "") && Math.abs(now - Number(t)) <= MAX_SKEW_S;
 
 /** True when `req` came through the edge (see docs/origin-protocol.md, "Verifying the signature"). */
@@ -41,13 +51,13 @@ export function verifyRequest(req, originKey) {
   const [path, query] = q < 0 ? [url, ""] : [url.slice(0, q), url.slice(q + 1)];
   const canonical = ["cfsession-v1", sig.t, req.method.toUpperCase(), path, query, h["x-session-id"] ?? "",
     h["x-session-new"] ?? "", h["x-session-hits"] ?? "", h["x-session-data"] ?? ""].join("\n");
-  return Boolean(originKey) && fresh(sig.t) && equalHex(hmac(originKey, canonical), sig.v2);
+  return fresh(sig.t) && signedByAny(originKey, canonical, sig.v2);
 }
 
 /** True when a lifecycle hook call (its headers and raw body text) was signed by the edge. */
 export function verifyHook(originKey, headers, body) {
   const sig = parseSignature(headers["x-session-signature"]);
-  return Boolean(originKey) && fresh(sig.t) && equalHex(hmac(originKey, `cfsession-hook-v1\n${sig.t}\n${body}`), sig.v2);
+  return fresh(sig.t) && signedByAny(originKey, `cfsession-hook-v1\n${sig.t}\n${body}`, sig.v2);
 }
 
 function decodeData(header) {
@@ -80,7 +90,7 @@ export async function originApi(edgeUrl, originKey, id, method, rest) {
   const t = Math.floor(Date.now() / 1000);
   const nonce = crypto.randomBytes(18).toString("base64url");
   const message = `cfsession-origin-api-v2\n${t}\n${nonce}\n${method}\n${url.host.toLowerCase()}\n${path}\n${id}`;
-  const v2 = hmac(originKey, message).toString("hex");
+  const v2 = hmac(keysOf(originKey)[0] ?? "", message).toString("hex");
   const resp = await fetch(url, {
     method,
     headers: { "x-session-id": id, "x-session-nonce": nonce, "x-session-signature": `t=${t},v2=${v2}` },

@@ -66,6 +66,9 @@ pub struct Config {
     /// `SESSION_SIGNING_KEY_PREVIOUS` (secret): the CFTOKEN key of the previous signing key,
     /// whose tokens and bindings are still accepted and re-minted under the current key.
     pub previous_token_key: Option<TokenKey>,
+    /// The origin key of `SESSION_SIGNING_KEY_PREVIOUS`: origin-API calls signed with it are
+    /// accepted during the overlap (the edge signs with the current origin key only).
+    pub previous_origin_key: Option<Secret>,
     /// `SESSION_JURISDICTION`: where every Durable Object is created (`None`: anywhere).
     pub jurisdiction: Option<Jurisdiction>,
     /// `ABUSE_LIMITS`: per-client-address limits on new stored sessions and refused ids
@@ -149,6 +152,7 @@ impl Default for Config {
             fingerprint: FingerprintPolicy::default(),
             ajax_ends: AjaxEnds::Unauthorized,
             previous_token_key: None,
+            previous_origin_key: None,
             jurisdiction: None,
             abuse_limits: true,
             max_sessions_policy: MaxSessionsPolicy::EvictOldest,

@@ -7,7 +7,7 @@ use worker::{Env, Request, Response};
 
 use super::{platform::now_ms, respond, store::Sessions, users};
 use crate::core::{
-    config::Config,
+    config::{Config, Secret},
     error::EdgeError,
     ids::Cfid,
     lifecycle::EndReason,
@@ -77,8 +77,14 @@ async fn answer(req: &Request, rest: &str, env: &Env, config: &Config) -> Result
         log::emit(LogLine::warn("origin_api.refused").reason(r.as_str()).msg("origin API call refused"));
         refused(r)
     };
-    let caller = origin_api::verify(config.origin_key.expose(), &signed, sig.as_deref(), now_ms() / 1000)
-        .map_err(log_refused)?;
+    let now_s = now_ms() / 1000;
+    // During a key rotation, calls signed with the previous origin key are accepted too.
+    let verify = |key: &Secret| origin_api::verify(key.expose(), &signed, sig.as_deref(), now_s);
+    let caller = match (verify(&config.origin_key), &config.previous_origin_key) {
+        (Err(ApiRefusal::BadSignature), Some(previous)) => verify(previous),
+        (result, _) => result,
+    }
+    .map_err(log_refused)?;
     let sessions = Sessions::from_env(env)?;
     let me = sessions.inspect(&caller).await?.ok_or(EdgeError::NotFound("the calling session is not live"))?;
     // (After `inspect`: only a live session's object keeps nonces, and its purge drops them.)

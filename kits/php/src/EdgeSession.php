@@ -104,8 +104,7 @@ final class EdgeSession
         $canonical = implode("\n", ['cfsession-v1', $sig['t'] ?? '', strtoupper($_SERVER['REQUEST_METHOD'] ?? ''),
             $path, $query, $_SERVER['HTTP_X_SESSION_ID'] ?? '', $_SERVER['HTTP_X_SESSION_NEW'] ?? '',
             $_SERVER['HTTP_X_SESSION_HITS'] ?? '', $_SERVER['HTTP_X_SESSION_DATA'] ?? '']);
-        return $originKey !== '' && self::fresh($sig['t'] ?? '')
-            && hash_equals(hash_hmac('sha256', $canonical, $originKey), strtolower($sig['v2'] ?? ''));
+        return self::fresh($sig['t'] ?? '') && self::signedByAny($originKey, $canonical, $sig['v2'] ?? '');
     }
 
     /** True when a lifecycle hook call (its X-Session-Signature header and raw body) was signed by the edge. */
@@ -113,8 +112,28 @@ final class EdgeSession
     {
         $sig = self::parseSignature($signatureHeader);
         $t = $sig['t'] ?? '';
-        return $originKey !== '' && self::fresh($t)
-            && hash_equals(hash_hmac('sha256', "cfsession-hook-v1\n$t\n$body", $originKey), strtolower($sig['v2'] ?? ''));
+        return self::fresh($t) && self::signedByAny($originKey, "cfsession-hook-v1\n$t\n$body", $sig['v2'] ?? '');
+    }
+
+    /**
+     * The keys in $originKey: one origin key, or during a key rotation two, comma-separated
+     * ("<key>,<other key>"): signatures verify with either, origin-API calls are signed with
+     * the first (docs/security.md, "Rotating the signing key").
+     */
+    private static function keysOf(string $originKey): array
+    {
+        return array_values(array_filter(array_map('trim', explode(',', $originKey)), fn ($k) => $k !== ''));
+    }
+
+    /** Whether $given is the HMAC of $text under one of the keys (each compared in constant time). */
+    private static function signedByAny(string $originKey, string $text, string $given): bool
+    {
+        foreach (self::keysOf($originKey) as $key) {
+            if (hash_equals(hash_hmac('sha256', $text, $key), strtolower($given))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     public function get(string $key): mixed
@@ -244,7 +263,8 @@ final class EdgeSession
         $parts = parse_url($base);
         $host = strtolower(($parts['host'] ?? '') . (isset($parts['port']) ? ':' . $parts['port'] : ''));
         $nonce = rtrim(strtr(base64_encode(random_bytes(18)), '+/', '-_'), '=');
-        $v2 = hash_hmac('sha256', "cfsession-origin-api-v2\n$t\n$nonce\n$method\n$host\n$path\n{$this->id}", $this->originKey);
+        $v2 = hash_hmac('sha256', "cfsession-origin-api-v2\n$t\n$nonce\n$method\n$host\n$path\n{$this->id}",
+            self::keysOf($this->originKey)[0] ?? '');
         $context = stream_context_create(['http' => ['method' => $method, 'ignore_errors' => true, 'timeout' => 10,
             'header' => "X-Session-Id: {$this->id}\r\nX-Session-Nonce: $nonce\r\nX-Session-Signature: t=$t,v2=$v2\r\n"]]);
         $body = @file_get_contents(rtrim($base, '/') . $path, false, $context);

@@ -2,9 +2,9 @@
 //! rotation, jurisdiction, abuse limits and the per-user session cap's policy.
 
 use super::{
-    err,
+    err, origin_key,
     parse::{parse_bool, parse_u64},
-    Config, ConfigError, MIN_SECRET_LEN,
+    Config, ConfigError, Secret, MIN_SECRET_LEN,
 };
 use crate::core::{
     ajax::AjaxEnds,
@@ -63,7 +63,7 @@ pub(super) fn parse_controls(get: &dyn Fn(&str) -> Option<String>, c: &mut Confi
     if let Some(v) = get("AJAX_ENDS") {
         c.ajax_ends = AjaxEnds::parse(&v).map_err(|reason| err("AJAX_ENDS", reason))?;
     }
-    c.previous_token_key = match get("SESSION_SIGNING_KEY_PREVIOUS") {
+    let previous = match get("SESSION_SIGNING_KEY_PREVIOUS") {
         None => None,
         Some(k) if k.len() < MIN_SECRET_LEN => {
             return Err(err("SESSION_SIGNING_KEY_PREVIOUS", format!("must be at least {MIN_SECRET_LEN} characters")))
@@ -71,8 +71,10 @@ pub(super) fn parse_controls(get: &dyn Fn(&str) -> Option<String>, c: &mut Confi
         Some(k) if c.signing_key.matches(&k) => {
             return Err(err("SESSION_SIGNING_KEY_PREVIOUS", "is the same as SESSION_SIGNING_KEY"))
         }
-        Some(k) => Some(TokenKey::derive(k.as_bytes())),
+        Some(k) => Some(k),
     };
+    c.previous_token_key = previous.as_ref().map(|k| TokenKey::derive(k.as_bytes()));
+    c.previous_origin_key = previous.as_ref().map(|k| Secret(origin_key(k.as_bytes())));
     c.jurisdiction = Jurisdiction::parse(&get("SESSION_JURISDICTION").unwrap_or_default())?;
     if let Some(v) = get("ABUSE_LIMITS") {
         c.abuse_limits = parse_bool("ABUSE_LIMITS", &v)?;
