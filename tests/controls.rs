@@ -329,6 +329,15 @@ fn a_jurisdiction_is_requested_from_the_platform_and_bad_values_name_the_variabl
     assert_eq!(Client::new().get(&none.url("/")).status, 200);
 }
 
+/// Waits (with a deadline) until the wall clock is in the first 40 s of a minute: `wrangler
+/// dev`'s rate limiter counts in fixed 60 s windows, and a run of 70 requests that crossed one
+/// would start counting again.
+fn early_in_a_minute() {
+    until("the start of a rate-limit window", Duration::from_secs(65), Duration::from_millis(200), || {
+        (now_ms() % 60_000 < 40_000).then_some(())
+    });
+}
+
 #[test]
 fn one_address_is_limited_in_new_sessions_and_refused_ids() {
     let origin = Origin::ok();
@@ -337,6 +346,7 @@ fn one_address_is_limited_in_new_sessions_and_refused_ids() {
         &[("ABUSE_LIMITS", "true"), ("TEST_CLIENT_HEADER", "true"), ("SESSION_DEFER", "false")],
     );
     let attacker = [("X-Test-Client", r#"{"ip":"192.0.2.66"}"#)];
+    early_in_a_minute();
     let mut limited = None;
     for i in 0..70 {
         let r = Client::new().send("GET", &edge.url("/"), &attacker, None);
@@ -354,6 +364,7 @@ fn one_address_is_limited_in_new_sessions_and_refused_ids() {
     assert_eq!(other.status, 200, "another address was limited");
     // Forged pairs from one address.
     let forger = [("X-Test-Client", r#"{"ip":"192.0.2.99"}"#)];
+    early_in_a_minute();
     let mut refused_at = None;
     for i in 0..70 {
         let c = Client::new();

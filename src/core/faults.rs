@@ -22,6 +22,7 @@ pub const POINTS: &[&str] = &[
     "session.check",
     "session.inspect",
     "session.nonce",
+    "session.ping",
     "storage.put",
     "index.upsert",
     "index.remove",

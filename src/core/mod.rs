@@ -32,6 +32,7 @@ pub mod path_policy;
 pub mod protocol;
 pub mod query;
 pub mod random;
+pub mod ready;
 pub mod rpc;
 pub mod session;
 pub mod stats;

@@ -15,6 +15,7 @@ mod object_rpc;
 mod origin_api;
 mod platform;
 mod proxy;
+mod ready;
 mod respond;
 mod session;
 mod session_object;
@@ -53,6 +54,11 @@ async fn handle(sys: web_sys::Request, env: &Env, ctx: &Context) -> std::result:
     if path == "/__session/health" {
         // A liveness probe: answers even when the configuration is invalid.
         return respond::text(200, "ok\n").map(Into::into);
+    }
+    if path == crate::core::ready::READY_PATH {
+        // Readiness: the configuration and the objects (see `ready`). Answers even when the
+        // configuration is invalid (with 503 naming the variable).
+        return ready::handle(env).await.map(Into::into);
     }
     let config = config(env)?;
     faults::install(&config.faults);

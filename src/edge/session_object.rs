@@ -119,6 +119,7 @@ fn fault_point(op: &str) -> Option<&'static str> {
         "check" => "session.check",
         "inspect" => "session.inspect",
         "nonce" => "session.nonce",
+        "ping" => "session.ping",
         _ => return None,
     })
 }
@@ -152,6 +153,8 @@ impl SessionObject {
             "adopt" => to_json(&self.adopt(from_json(body)?, now).await?)?,
             "check" => to_json(&self.check(now).await?)?,
             "nonce" => to_json(&self.nonce(&from_json::<String>(body)?, now).await?)?,
+            // Readiness: the object answers (its storage is not touched).
+            "ping" => to_json(&true)?,
             "inspect" => match self.load().await? {
                 Some(Stored::Live(record)) => match SessionView::inspected(&record, now) {
                     Some(view) => to_json(&view)?,

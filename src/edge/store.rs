@@ -172,6 +172,11 @@ impl Sessions {
         must(&self.ns, cfid.as_str(), "nonce", &nonce).await
     }
 
+    /// Whether the object named `cfid` answers (readiness; touches no storage).
+    pub async fn ping(&self, cfid: &Cfid) -> Result<(), EdgeError> {
+        must::<_, bool>(&self.ns, cfid.as_str(), "ping", &()).await.map(drop)
+    }
+
     /// The live session, or `None` when there is none.
     pub async fn inspect(&self, cfid: &Cfid) -> Result<Option<SessionView>, EdgeError> {
         call::<(), SessionView>(&self.ns, cfid.as_str(), "inspect", None).await

@@ -1,0 +1,103 @@
+//! What an operator relies on: the deployment configuration keeps logs and serves no second
+//! hostname, and `GET /__session/ready` tells a monitor whether the edge can serve sessions.
+
+mod common;
+
+use common::{edge::repo_root, Client, Edge, Origin};
+use serde_json::Value;
+
+/// `wrangler.toml` as `(table, key, value)` triples (`""` for top-level keys), values as
+/// written. Enough TOML for the keys checked here.
+fn config_entries() -> Vec<(String, String, String)> {
+    let text = std::fs::read_to_string(repo_root().join("wrangler.toml")).expect("wrangler.toml");
+    let mut table = String::new();
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        if line.starts_with('[') {
+            table = line.trim_matches(['[', ']']).to_owned();
+        } else if let Some((k, v)) = line.split_once('=') {
+            out.push((table.clone(), k.trim().to_owned(), v.split('#').next().unwrap_or("").trim().to_owned()));
+        }
+    }
+    out
+}
+
+fn entry(table: &str, key: &str) -> Option<String> {
+    config_entries().into_iter().find(|(t, k, _)| t == table && k == key).map(|(_, _, v)| v)
+}
+
+#[test]
+fn the_config_keeps_every_log_line_and_serves_no_second_hostname() {
+    assert_eq!(entry("observability", "enabled").as_deref(), Some("true"), "Workers Logs would record nothing");
+    let rate: f64 = entry("observability", "head_sampling_rate").expect("a documented sampling rate").parse().unwrap();
+    assert!(rate > 0.0 && rate <= 1.0, "head_sampling_rate {rate}");
+    assert_eq!(entry("", "workers_dev").as_deref(), Some("false"), "the site and admin on workers.dev too");
+    assert_eq!(entry("", "preview_urls").as_deref(), Some("false"));
+    for limiter in ["NEW_SESSION_LIMIT", "REFUSED_LIMIT"] {
+        assert!(
+            config_entries().iter().any(|(t, k, v)| t == "ratelimits" && k == "name" && v == &format!("\"{limiter}\"")),
+            "no {limiter} binding"
+        );
+    }
+}
+
+fn ready(edge: &Edge) -> (u16, Value) {
+    let r = Client::new().get(&edge.url("/__session/ready"));
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    (r.status, serde_json::from_slice(&r.body).unwrap_or_else(|_| panic!("not JSON: {}", r.text())))
+}
+
+fn check<'a>(body: &'a Value, name: &str) -> &'a Value {
+    body["checks"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("no {name}: {body}"))
+}
+
+#[test]
+fn ready_says_whether_config_and_objects_answer() {
+    let origin = Origin::ok();
+    let edge = Edge::start(&origin.url(), &[]);
+    let (status, body) = ready(&edge);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["ready"], true);
+    for name in ["config", "session_object", "index"] {
+        assert_eq!(check(&body, name)["ok"], true, "{body}");
+    }
+    assert!(check(&body, "session_object")["ms"].is_u64());
+    assert!(origin.received().is_empty(), "readiness reached the origin");
+    // workerd opens (creates) a SQLite-backed object's database on its first call: the probe's
+    // object exists, once, however often a monitor asks; it never holds data.
+    let probe_only = edge.stored_objects();
+    assert!(probe_only <= 1, "{:?}", edge.stored_object_files());
+    for _ in 0..5 {
+        assert_eq!(ready(&edge).0, 200);
+    }
+    assert_eq!(edge.stored_objects(), probe_only, "each readiness call made another object");
+}
+
+#[test]
+fn ready_is_503_when_a_session_object_fails() {
+    let origin = Origin::ok();
+    let edge = Edge::start(&origin.url(), &[("TEST_FAULTS", "session.ping=fail")]);
+    let (status, body) = ready(&edge);
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["ready"], false);
+    let failed = check(&body, "session_object");
+    assert_eq!(failed["ok"], false);
+    assert_eq!(failed["error"], "session store unavailable, try again");
+    assert_eq!(check(&body, "index")["ok"], true, "the index still answers");
+}
+
+#[test]
+fn ready_is_503_naming_a_bad_variable_never_its_value() {
+    let origin = Origin::ok();
+    let edge = Edge::start(&origin.url(), &[("SESSION_TIMEOUT", "twenty-minutes"), ("ADMIN_TOKEN", "short-secret")]);
+    let (status, body) = ready(&edge);
+    assert_eq!(status, 503);
+    let config = check(&body, "config");
+    assert_eq!(config["ok"], false);
+    let error = config["error"].as_str().unwrap();
+    assert!(error.contains("ADMIN_TOKEN") || error.contains("SESSION_TIMEOUT"), "{error}");
+    let text = body.to_string();
+    assert!(!text.contains("twenty-minutes") && !text.contains("short-secret"), "a value in {text}");
+    assert_eq!(Client::new().get(&edge.url("/__session/health")).status, 200, "liveness is not readiness");
+}
