@@ -1,0 +1,109 @@
+//! The documentation a newcomer reads first: the README stays short, every relative link in
+//! the README, `docs/` and `kits/` leads to a file (and heading) that exists, and
+//! `docs/configuration.md` lists exactly the variables the configuration reads.
+
+mod common;
+
+use std::{collections::BTreeSet, fs, path::Path};
+
+use common::edge::repo_root;
+
+/// The Markdown files checked: the README, `docs/*.md`, the kits' READMEs.
+fn markdown_files() -> Vec<std::path::PathBuf> {
+    let root = repo_root();
+    let mut files = vec![root.join("README.md"), root.join("kits/README.md")];
+    for dir in ["docs", "kits/node", "kits/php", "kits/cfml"] {
+        for e in fs::read_dir(root.join(dir)).unwrap().flatten() {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "md") {
+                files.push(p);
+            }
+        }
+    }
+    files
+}
+
+/// `](target)` links, without external ones.
+fn relative_links(text: &str) -> Vec<String> {
+    let re = regex::Regex::new(r"\]\(([^)\s]+)\)").unwrap();
+    re.captures_iter(text)
+        .map(|c| c[1].to_owned())
+        .filter(|l| !l.starts_with("http://") && !l.starts_with("https://") && !l.starts_with("mailto:"))
+        .collect()
+}
+
+/// GitHub's anchor for a heading: lower-case, punctuation other than `-` and `_` dropped,
+/// spaces as `-`.
+fn slug(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+fn anchors(markdown: &str) -> BTreeSet<String> {
+    markdown.lines().filter_map(|l| l.strip_prefix('#')).map(|h| slug(h.trim_start_matches('#'))).collect()
+}
+
+#[test]
+fn the_readme_is_short() {
+    let size = fs::metadata(repo_root().join("README.md")).unwrap().len();
+    assert!(size < 8 * 1024, "README.md is {size} bytes: move detail to docs/");
+}
+
+#[test]
+fn every_relative_link_leads_somewhere() {
+    let mut broken = Vec::new();
+    for file in markdown_files() {
+        let text = fs::read_to_string(&file).unwrap();
+        let dir = file.parent().unwrap();
+        for link in relative_links(&text) {
+            let (path, anchor) = link.split_once('#').map_or((link.as_str(), None), |(p, a)| (p, Some(a)));
+            let target = if path.is_empty() { file.clone() } else { dir.join(path) };
+            if !target.exists() {
+                broken.push(format!("{}: {link} (no such file)", file.display()));
+                continue;
+            }
+            let is_markdown = target.extension().is_some_and(|x| x == "md");
+            if let (Some(anchor), true) = (anchor, is_markdown) {
+                if !anchors(&fs::read_to_string(&target).unwrap()).contains(anchor) {
+                    broken.push(format!("{}: {link} (no such heading)", file.display()));
+                }
+            }
+        }
+    }
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}
+
+/// The variables `src/core/config*` reads (`get("NAME")`).
+fn variables_read() -> BTreeSet<String> {
+    let re = regex::Regex::new(r#"get\("([A-Z][A-Z0-9_]+)"\)"#).unwrap();
+    let mut files = vec![repo_root().join("src/core/config.rs")];
+    for e in fs::read_dir(repo_root().join("src/core/config")).unwrap().flatten() {
+        files.push(e.path());
+    }
+    let mut out = BTreeSet::new();
+    for f in files.iter().filter(|f| f.extension().is_some_and(|x| x == "rs") && !f.ends_with("tests.rs")) {
+        out.extend(re.captures_iter(&fs::read_to_string(f).unwrap()).map(|c| c[1].to_owned()));
+    }
+    out
+}
+
+fn variables_documented(path: &Path) -> BTreeSet<String> {
+    let re = regex::Regex::new(r"(?m)^\| `([A-Z][A-Z0-9_]+)` \|").unwrap();
+    re.captures_iter(&fs::read_to_string(path).unwrap()).map(|c| c[1].to_owned()).collect()
+}
+
+#[test]
+fn the_configuration_table_matches_what_the_configuration_reads() {
+    let read = variables_read();
+    assert!(read.len() > 40, "the pattern found only {read:?}");
+    let documented = variables_documented(&repo_root().join("docs/configuration.md"));
+    let undocumented: Vec<_> = read.difference(&documented).collect();
+    let stale: Vec<_> = documented.difference(&read).collect();
+    assert!(undocumented.is_empty(), "read but not in docs/configuration.md: {undocumented:?}");
+    assert!(stale.is_empty(), "in docs/configuration.md but never read: {stale:?}");
+}
