@@ -24,9 +24,12 @@ function rpcObject(Rust) {
       return this.inner.alarm?.(alarmInfo);
     }
 
-    /** Durable Object RPC: operation `op` with a JSON `body`; resolves to JSON text, or null. */
-    call(op, body) {
-      return this.inner.call(op, body);
+    /**
+     * Durable Object RPC: operation `op` with a JSON `body`; resolves to JSON text, or null.
+     * `request`: the calling request's id, for the object's log lines.
+     */
+    call(op, body, request) {
+      return this.inner.call(op, body, request);
     }
   };
 }

@@ -112,7 +112,7 @@ fn every_log_line_is_json_with_the_cfid_and_never_a_cftoken() {
             continue;
         }
         let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
-        for field in ["ts", "level", "event"] {
+        for field in ["ts", "level", "event", "request"] {
             assert!(!v[field].is_null(), "no {field}: {line}");
         }
     }
@@ -132,6 +132,62 @@ fn every_log_line_is_json_with_the_cfid_and_never_a_cftoken() {
     assert!(all.iter().any(|e| e["event"] == "session.refused" && e["reason"] == "invalid"));
     assert!(find("session.kill", &rotated).is_some());
     assert!(all.iter().any(|e| e["event"] == "hook.failed" && e["hook"] == "start" && e["level"] == "warn"));
+}
+
+/// Requests handled at the same time in one isolate: each line names the request whose code
+/// wrote it, in the Worker and in the session objects it calls (the `cf-ray` a client sends is
+/// the id, as Cloudflare's is in production).
+#[test]
+fn every_line_names_its_own_request_even_when_requests_interleave() {
+    const CLIENTS: usize = 16;
+    let origin = Origin::start(|r| {
+        // Uneven origin times, so the requests' steps interleave.
+        let n: u64 = r.header("cf-ray").and_then(|h| h.split('-').nth(1)).and_then(|i| i.parse().ok()).unwrap_or(0);
+        std::thread::sleep(Duration::from_millis(5 * (n % 7)));
+        if r.url.starts_with("/logout") {
+            Reply::ok("out").header("X-Session-Action", "invalidate")
+        } else {
+            Reply::ok("ok")
+        }
+    });
+    let edge = Edge::start(&origin.url(), &[]);
+    let clients: Vec<Client> = (0..CLIENTS).map(|_| Client::new()).collect();
+    std::thread::scope(|s| {
+        for (i, c) in clients.iter().enumerate() {
+            let edge = &edge;
+            s.spawn(move || {
+                for (step, path) in ["/", "/", "/logout"].iter().enumerate() {
+                    c.send("GET", &edge.url(path), &[("cf-ray", &format!("ray-{i}-{step}"))], None);
+                }
+            });
+        }
+    });
+    wait::until("every session's end line", Duration::from_secs(20), Duration::from_millis(200), || {
+        let log = edge.log();
+        (log.matches("\"event\":\"session.end\"").count() >= CLIENTS).then_some(())
+    });
+    let lines: Vec<Value> = edge
+        .log()
+        .lines()
+        .map(worker_text)
+        .filter(|l| l.starts_with('{'))
+        .filter_map(|l| serde_json::from_str(&l).ok())
+        .collect();
+    // Each session is claimed on its client's second request and ended by its third: the
+    // object's lines must name exactly those requests.
+    let mut checked = 0;
+    for claim in lines.iter().filter(|e| e["event"] == "session.claim") {
+        let ray = claim["request"].as_str().unwrap_or("");
+        let client = ray.strip_prefix("ray-").and_then(|r| r.split('-').next()).unwrap_or_else(|| panic!("{claim}"));
+        assert_eq!(ray, format!("ray-{client}-1"), "a claim named another request: {claim}");
+        let end = lines
+            .iter()
+            .find(|e| e["event"] == "session.end" && e["cfid"] == claim["cfid"])
+            .unwrap_or_else(|| panic!("no end line for {claim}"));
+        assert_eq!(end["request"], format!("ray-{client}-2"), "an end named another request: {end}");
+        checked += 1;
+    }
+    assert_eq!(checked, CLIENTS);
 }
 
 #[test]

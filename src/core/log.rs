@@ -8,6 +8,20 @@ use serde_json::{Map, Value};
 
 use super::clock::UnixMs;
 
+/// The id a request's lines carry (`request`): its `cf-ray` (Cloudflare's id of the request,
+/// the join key with HTTP logs and Logpush) when it has a sane one, else `prefix` and the hex
+/// of `random` (`wrangler dev`, alarms, the cron sweep).
+pub fn request_id(cf_ray: Option<&str>, prefix: &str, random: &[u8]) -> String {
+    match cf_ray.map(str::trim) {
+        Some(ray)
+            if !ray.is_empty() && ray.len() <= 64 && ray.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+        {
+            ray.to_owned()
+        }
+        _ => format!("{prefix}{}", super::crypto::hex(random)),
+    }
+}
+
 /// How serious a line is; picks `console.log`, `console.warn` or `console.error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -84,6 +98,15 @@ impl LogLine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_is_named_by_its_ray_or_a_random_id() {
+        assert_eq!(request_id(Some("8c2f1a9b3d4e5f60-FRA"), "r-", &[1]), "8c2f1a9b3d4e5f60-FRA");
+        assert_eq!(request_id(None, "r-", &[0xab, 0x01]), "r-ab01");
+        for forged in ["", "with space", "\"quote", &"a".repeat(65)] {
+            assert_eq!(request_id(Some(forged), "r-", &[7]), "r-07", "{forged:?}");
+        }
+    }
 
     #[test]
     fn a_line_is_one_json_object_with_the_fixed_fields_first() {

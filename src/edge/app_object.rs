@@ -187,11 +187,11 @@ pub fn touch(env: &Env, config: &Config, ctx: &Context) {
     }
     LAST_TOUCH.with(|t| t.set(now));
     let (env, name) = (env.clone(), config.app_name.clone());
-    ctx.wait_until(async move {
+    ctx.wait_until(log::carried(async move {
         if let Err(e) = call(&env, &name, "touch").await {
             log::emit(LogLine::warn("application.touch_failed").msg(format!("application touch failed: {e}")));
         }
-    });
+    }));
 }
 
 /// Sends a batch of per-minute counts to the application object.

@@ -45,7 +45,7 @@ pub async fn end_or_retry(
                     .msg(format!("session {cfid}: end not confirmed ({e}); cookies expired, retrying")),
             );
             let (env, shards) = (env.clone(), config.index_shards);
-            ctx.wait_until(async move { retry(env, shards, req).await });
+            ctx.wait_until(log::carried(async move { retry(env, shards, req).await }));
             Ok(false)
         }
     }

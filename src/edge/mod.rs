@@ -39,7 +39,8 @@ const EDGE_PREFIX: &str = "/__session/";
 /// would read `request.cf` on every request) and answers with a platform response.
 #[event(fetch)]
 async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
-    match handle(req, &env, &ctx).await {
+    let id = platform::request_id(req.headers().get("cf-ray").ok().flatten().as_deref(), "req-");
+    match log::with_request(id, handle(req, &env, &ctx)).await {
         Ok(resp) => Ok(resp),
         Err(err) => respond::error(&err).map(Into::into),
     }

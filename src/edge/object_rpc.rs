@@ -1,6 +1,6 @@
 //! Durable Object RPC for the edge's objects. Each object implements `dispatch(op, body)`
 //! (the JSON body of an operation in, the JSON answer out, `None` for "nothing there");
-//! [`rpc_call!`] exports it as the RPC method `call(op, body)`, and the object's `fetch`
+//! [`rpc_call!`] exports it as the RPC method `call(op, body, request)`, and the object's `fetch`
 //! serves the same operations as `POST /<op>` through [`http`]. `src/entry.mjs` declares the
 //! classes as `DurableObject` subclasses, which RPC requires.
 
@@ -50,13 +50,17 @@ macro_rules! rpc_call {
         impl $object {
             /// Durable Object RPC: operation `op` on the JSON `body`; resolves to the answer's
             /// JSON text, or `null` when there is nothing; rejects with the reason on failure.
+            /// `request`: the calling request's id, which this call's log lines carry (absent
+            /// from callers older than it).
             #[wasm_bindgen(js_name = call)]
             pub async fn rpc(
                 &self,
                 op: String,
                 body: String,
+                request: Option<String>,
             ) -> std::result::Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue> {
-                $crate::edge::object_rpc::js(self.dispatch(&op, &body).await)
+                let id = $crate::edge::platform::request_id(request.as_deref(), "call-");
+                $crate::edge::object_rpc::js($crate::edge::log::with_request(id, self.dispatch(&op, &body)).await)
             }
         }
     };

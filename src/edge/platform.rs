@@ -27,3 +27,11 @@ impl RandomSource for PlatformRandom {
         getrandom::fill(buf).map_err(|_| RandomError)
     }
 }
+
+/// The id a request's log lines carry ([`crate::core::log::request_id`]): its `cf-ray`, else
+/// `prefix` and 8 random bytes.
+pub fn request_id(cf_ray: Option<&str>, prefix: &str) -> std::rc::Rc<str> {
+    let mut random = [0u8; 8];
+    let _ = PlatformRandom.fill(&mut random);
+    crate::core::log::request_id(cf_ray, prefix, &random).into()
+}

@@ -95,7 +95,7 @@ impl DurableObject for SessionObject {
     /// tombstone, and set the next alarm.
     async fn alarm(&self) -> Result<Response> {
         self.alarm_at.set(Some(None));
-        self.check(now_ms()).await?;
+        log::with_request(super::platform::request_id(None, "alarm-"), self.check(now_ms())).await?;
         Response::ok("")
     }
 }
@@ -436,7 +436,7 @@ impl SessionObject {
     /// Counts an event for the dashboard's history (sent after this call, see [`stats`]).
     pub(super) fn count(&self, event: impl FnOnce(&mut Counts)) {
         if let Some(flush) = stats::count(&self.env, event) {
-            self.state.wait_until(flush);
+            self.state.wait_until(log::carried(flush));
         }
     }
 

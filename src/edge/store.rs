@@ -70,12 +70,12 @@ fn within(ns: &JsValue, j: Jurisdiction) -> Result<JsValue, JsValue> {
 
 #[wasm_bindgen::prelude::wasm_bindgen(
     wasm_bindgen = ::worker::wasm_bindgen,
-    inline_js = "export function callObject(ns, name, op, body, ms) {
+    inline_js = "export function callObject(ns, name, op, body, ms, request) {
         let timer;
         const late = new Promise((_, reject) => {
             timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms);
         });
-        return Promise.race([ns.getByName(name).call(op, body), late]).finally(() => clearTimeout(timer));
+        return Promise.race([ns.getByName(name).call(op, body, request), late]).finally(() => clearTimeout(timer));
     }"
 )]
 extern "C" {
@@ -89,6 +89,7 @@ extern "C" {
         op: &str,
         body: &str,
         ms: u32,
+        request: Option<String>,
     ) -> std::result::Result<js_sys::Promise, wasm_bindgen::JsValue>;
 }
 
@@ -111,8 +112,10 @@ pub async fn call<B: Serialize, R: DeserializeOwned>(
 /// built on either side), within [`CALL_TIMEOUT`]. The answer's JSON text; `None` for `null`.
 async fn exchange(ns: &Namespace, name: &str, op: &str, body: Option<String>) -> Result<Option<String>, EdgeError> {
     let ms = CALL_TIMEOUT.as_millis() as u32;
+    // The object's log lines carry the calling request's id.
+    let request = super::log::current_request().map(|id| id.to_string());
     let failed = |e: wasm_bindgen::JsValue| store_err(format!("{op}: {}", super::incoming::js_message(&e)));
-    let promise = call_object(ns, name, op, body.as_deref().unwrap_or("null"), ms).map_err(failed)?;
+    let promise = call_object(ns, name, op, body.as_deref().unwrap_or("null"), ms, request).map_err(failed)?;
     match worker::wasm_bindgen_futures::JsFuture::from(promise).await {
         Ok(v) if v.is_null() || v.is_undefined() => Ok(None),
         Ok(v) => v.as_string().map(Some).ok_or_else(|| store_err(format!("{op}: not a JSON text"))),

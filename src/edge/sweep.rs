@@ -19,7 +19,8 @@ const MAX_BATCHES: u32 = 50;
 
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    match sweep(&env).await {
+    let id = super::platform::request_id(None, "cron-");
+    match log::with_request(id, sweep(&env)).await {
         Ok(r) => log::emit(LogLine::info("sweep.done").msg(format!(
             "sweep checked {} sessions past their deadline, ended {}, failed {}, queued ends confirmed {}",
             r.checked, r.ended, r.failed, r.ends_confirmed

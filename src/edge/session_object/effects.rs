@@ -129,11 +129,11 @@ impl SessionObject {
                     self.indexed_at.set(at);
                     let env = self.env.clone();
                     let shards = config.index_shards;
-                    self.state.wait_until(async move {
+                    self.state.wait_until(log::carried(async move {
                         if let Ok(index) = Index::from_env(&env, shards) {
                             let _ = index.upsert(&entry).await;
                         }
-                    });
+                    }));
                 }
             }
             _ if matches!(before, Some(Stored::Live(_))) => {
