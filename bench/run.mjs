@@ -13,6 +13,12 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 
+/** A checkout's Worker configuration: `wrangler.jsonc`, or `wrangler.toml` in checkouts before 2026-12-02. */
+function baselineConfig(dir) {
+  const jsonc = path.join(dir, "wrangler.jsonc");
+  return fs.existsSync(jsonc) ? jsonc : path.join(dir, "wrangler.toml");
+}
+
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -112,14 +118,14 @@ const cfsessionVars = (hits) => ({
   ORIGIN_URL, SESSION_SIGNING_KEY: KEY, ADMIN_TOKEN: ADMIN, COOKIE_SECURE: "false", SESSION_HITS: String(hits),
 });
 const SYSTEMS = [
-  { name: "cfsession-edge", config: path.join(root, "wrangler.toml"), vars: cfsessionVars(false), health: "/__session/health" },
-  { name: "cfsession-edge (SESSION_HITS on)", config: path.join(root, "wrangler.toml"), vars: cfsessionVars(true),
+  { name: "cfsession-edge", config: path.join(root, "wrangler.jsonc"), vars: cfsessionVars(false), health: "/__session/health" },
+  { name: "cfsession-edge (SESSION_HITS on)", config: path.join(root, "wrangler.jsonc"), vars: cfsessionVars(true),
     health: "/__session/health", only: ["reads"] },
-  { name: GUARD, config: path.join(root, "wrangler.toml"), health: "/__session/health",
+  { name: GUARD, config: path.join(root, "wrangler.jsonc"), health: "/__session/health",
     vars: { ...cfsessionVars(false), ORIGIN_URL: `http://127.0.0.1:${guardOrigin.port}`, SESSION_MODE: "guard" } },
-  { name: "cfsession-edge (SESSION_BYPASS off)", config: path.join(root, "wrangler.toml"),
+  { name: "cfsession-edge (SESSION_BYPASS off)", config: path.join(root, "wrangler.jsonc"),
     vars: { ...cfsessionVars(false), SESSION_BYPASS: "off" }, health: "/__session/health", only: ["page"] },
-  ...(BASELINE ? [{ name: "cfsession-edge (baseline)", config: path.join(path.resolve(BASELINE), "wrangler.toml"),
+  ...(BASELINE ? [{ name: "cfsession-edge (baseline)", config: baselineConfig(path.resolve(BASELINE)),
     vars: cfsessionVars(false), health: "/__session/health" }] : []),
   { name: "pass-through", config: path.join(root, "bench/workers/passthrough/wrangler.toml"), vars: { ORIGIN_URL } },
   { name: "hono-sessions", config: path.join(root, "bench/workers/hono-sessions/wrangler.toml"),

@@ -1,44 +1,23 @@
-//! What an operator relies on: the deployment configuration keeps logs and serves no second
-//! hostname, and `GET /__session/ready` tells a monitor whether the edge can serve sessions.
+//! What an operator relies on: the deployment configuration (`wrangler.jsonc`) keeps logs and
+//! serves no second hostname, and `GET /__session/ready` tells a monitor whether the edge can serve sessions.
 
 mod common;
 
 use common::{edge::repo_root, Client, Edge, Origin};
 use serde_json::Value;
 
-/// `wrangler.toml` as `(table, key, value)` triples (`""` for top-level keys), values as
-/// written. Enough TOML for the keys checked here.
-fn config_entries() -> Vec<(String, String, String)> {
-    let text = std::fs::read_to_string(repo_root().join("wrangler.toml")).expect("wrangler.toml");
-    let mut table = String::new();
-    let mut out = Vec::new();
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-        if line.starts_with('[') {
-            table = line.trim_matches(['[', ']']).to_owned();
-        } else if let Some((k, v)) = line.split_once('=') {
-            out.push((table.clone(), k.trim().to_owned(), v.split('#').next().unwrap_or("").trim().to_owned()));
-        }
-    }
-    out
-}
-
-fn entry(table: &str, key: &str) -> Option<String> {
-    config_entries().into_iter().find(|(t, k, _)| t == table && k == key).map(|(_, _, v)| v)
-}
-
 #[test]
 fn the_config_keeps_every_log_line_and_serves_no_second_hostname() {
-    assert_eq!(entry("observability", "enabled").as_deref(), Some("true"), "Workers Logs would record nothing");
-    let rate: f64 = entry("observability", "head_sampling_rate").expect("a documented sampling rate").parse().unwrap();
+    let config = common::edge::wrangler_config();
+    assert_eq!(config["observability"]["enabled"], true, "Workers Logs would record nothing");
+    let rate = config["observability"]["head_sampling_rate"].as_f64().expect("a documented sampling rate");
     assert!(rate > 0.0 && rate <= 1.0, "head_sampling_rate {rate}");
-    assert_eq!(entry("", "workers_dev").as_deref(), Some("false"), "the site and admin on workers.dev too");
-    assert_eq!(entry("", "preview_urls").as_deref(), Some("false"));
-    for limiter in ["NEW_SESSION_LIMIT", "REFUSED_LIMIT"] {
-        assert!(
-            config_entries().iter().any(|(t, k, v)| t == "ratelimits" && k == "name" && v == &format!("\"{limiter}\"")),
-            "no {limiter} binding"
-        );
-    }
+    assert_eq!(config["workers_dev"], false, "the site and admin on workers.dev too");
+    assert_eq!(config["preview_urls"], false);
+    let limits: Vec<&str> =
+        config["ratelimits"].as_array().into_iter().flatten().filter_map(|l| l["name"].as_str()).collect();
+    assert_eq!(limits, ["NEW_SESSION_LIMIT", "REFUSED_LIMIT"]);
+    assert!(!repo_root().join("wrangler.toml").exists(), "two configurations: wrangler reads only one");
 }
 
 fn ready(edge: &Edge) -> (u16, Value) {

@@ -16,7 +16,7 @@ use std::{
 
 use super::{client::Client, wait};
 
-/// The repository root (where `wrangler.toml` is).
+/// The repository root (where `wrangler.jsonc` is).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -51,33 +51,52 @@ fn test_vars(origin_url: &str, vars: &[(&str, &str)]) -> Vec<(String, String)> {
     all
 }
 
-/// `target/wrangler-no-assets.toml`: the repository's `wrangler.toml` without its `[assets]`
-/// table, with absolute paths (see [`Edge::start_for_cron`]).
+/// The repository's `wrangler.jsonc`, parsed (comments removed).
+pub fn wrangler_config() -> serde_json::Value {
+    let text = fs::read_to_string(repo_root().join("wrangler.jsonc")).expect("wrangler.jsonc");
+    serde_json::from_str(&without_comments(&text)).expect("wrangler.jsonc is JSON with comments")
+}
+
+/// JSONC without its `//` comments (outside strings).
+fn without_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let (mut in_string, mut escaped, mut cut) = (false, false, line.len());
+        for (i, c) in line.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if in_string => escaped = true,
+                '"' => in_string = !in_string,
+                '/' if !in_string && line[i..].starts_with("//") => {
+                    cut = i;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        out.push_str(&line[..cut]);
+        out.push('\n');
+    }
+    out
+}
+
+/// `target/wrangler-no-assets.json`: a copy of the repository's `wrangler.jsonc` without its
+/// `assets`, with absolute paths (see [`Edge::start_for_cron`]). Generated from the parsed
+/// configuration, never by editing its lines.
 fn config_without_assets() -> PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
         let root = repo_root();
-        let original = fs::read_to_string(root.join("wrangler.toml")).expect("wrangler.toml");
-        let mut out = String::new();
-        let mut in_assets = false;
-        for line in original.lines() {
-            if line.starts_with('[') {
-                in_assets = line.trim() == "[assets]";
-            }
-            if in_assets {
-                continue;
-            }
-            let line = match line.trim() {
-                "main = \"src/entry.mjs\"" => format!("main = \"{}\"", root.join("src/entry.mjs").display()),
-                "command = \"scripts/build\"" => format!("command = \"{}\"", root.join("scripts/build").display()),
-                _ => line.to_owned(),
-            };
-            out.push_str(&line);
-            out.push('\n');
-        }
-        let path = root.join("target/wrangler-no-assets.toml");
+        let mut config = wrangler_config();
+        let object = config.as_object_mut().expect("an object");
+        object.remove("assets");
+        object.remove("$schema");
+        object.insert("main".into(), root.join("src/entry.mjs").display().to_string().into());
+        object
+            .insert("build".into(), serde_json::json!({ "command": root.join("scripts/build").display().to_string() }));
+        let path = root.join("target/wrangler-no-assets.json");
         fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(&path, out).unwrap();
+        fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
         path
     })
     .clone()
@@ -130,7 +149,7 @@ pub struct Edge {
     pub port: u16,
     child: Child,
     vars: Vec<(String, String)>,
-    /// `-c` for wrangler: `None` is the repository's `wrangler.toml`.
+    /// `-c` for wrangler: `None` is the repository's `wrangler.jsonc`.
     config: Option<PathBuf>,
     /// The `--persist-to` directory (local DO and KV state).
     pub state: TempDir,
@@ -154,7 +173,7 @@ impl Edge {
         Self::start_from(vars, None)
     }
 
-    /// Like [`Edge::start`], but from a copy of `wrangler.toml` without `[assets]`, for tests of
+    /// Like [`Edge::start`], but from a copy of `wrangler.jsonc` without `assets`, for tests of
     /// the cron handler: wrangler 4.86 (the newest that runs on Node 20) answers `exception` to
     /// `/cdn-cgi/handler/scheduled` when static assets are configured (miniflare bug
     /// workers-sdk#9882, fixed after 4.86). Deployed Workers are not affected.
