@@ -245,3 +245,27 @@ fn the_application_keeps_per_minute_counts_of_session_events() {
     // The forged pair was refused.
     assert!(sum(&h, &|m| m["refused"].as_u64().unwrap_or(0)) >= 1);
 }
+
+/// The `live` gauge is starts minus ends as isolates report them; counts an isolate never
+/// sends (here: every send fails) leave it wrong until the sweep sets it from the index.
+#[test]
+fn the_sweep_corrects_the_live_gauge_from_the_index() {
+    let origin = site();
+    let edge = Edge::start(&origin.url(), &[("TEST_FAULTS", "app.record=fail")]);
+    for _ in 0..3 {
+        let c = Client::new();
+        c.get(&edge.url("/"));
+        c.get(&edge.url("/"));
+    }
+    edge.wait_for_log("stats.send_failed");
+    let live = |edge: &Edge| -> Value {
+        let h: Value = serde_json::from_slice(&edge.admin("GET", "history").body).unwrap();
+        h["gauges"]["live"].clone()
+    };
+    assert_eq!(live(&edge), 0, "the counts were lost, the gauge does not know");
+    let r = edge.admin("POST", "sweep");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(serde_json::from_slice::<Value>(&r.body).unwrap()["live"], 3);
+    assert_eq!(live(&edge), 3, "corrected from the index shards");
+    edge.wait_for_log("stats.live_corrected");
+}

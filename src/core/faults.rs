@@ -31,6 +31,7 @@ pub const POINTS: &[&str] = &[
     "users.add",
     "users.remove",
     "users.list",
+    "app.record",
 ];
 
 /// The longest injectable delay (ms).

@@ -71,6 +71,7 @@ impl AppObject {
         match op {
             "record" => return self.record(from_json(body)?, now).await.map(|()| Some("true".into())),
             "history" => return Ok(Some(to_json(&self.history(now).await?)?)),
+            "live" => return self.correct_live(from_json(body)?).await.map(|()| Some("true".into())),
             _ => {}
         }
         let stored: Option<AppState> =
@@ -158,6 +159,20 @@ impl AppObject {
         Ok(())
     }
 
+    /// Sets the `live` gauge to `live` (the index shards' count, from the sweep).
+    async fn correct_live(&self, live: u64) -> Result<()> {
+        let gauges = self.gauges().await?;
+        if gauges.live != live {
+            log::emit(
+                LogLine::info("stats.live_corrected")
+                    .field("from", gauges.live)
+                    .field("to", live)
+                    .msg(format!("live gauge corrected from {} to {live} (the index shards' count)", gauges.live)),
+            );
+        }
+        self.state.storage().put(GAUGES, Gauges { live, ..gauges }).await
+    }
+
     async fn history(&self, now: u64) -> Result<History> {
         let start = stats::minute_key(stats::oldest_kept(now));
         let kept = self.state.storage().list_with_options(ListOptions::new().prefix("m:").start(&start)).await?;
@@ -198,6 +213,12 @@ pub fn touch(env: &Env, config: &Config, ctx: &Context) {
 pub async fn record(env: &Env, name: &str, batch: &[(u64, Counts)]) -> std::result::Result<(), EdgeError> {
     let ns = store::namespace(env, "APP")?;
     store::call::<_, bool>(&ns, name, "record", Some(&batch)).await.map(drop)
+}
+
+/// Sets the dashboard's `live` gauge to `live` (the sweep's count of the index shards).
+pub async fn correct_live(env: &Env, name: &str, live: u64) -> std::result::Result<(), EdgeError> {
+    let ns = store::namespace(env, "APP")?;
+    store::call::<_, bool>(&ns, name, "live", Some(&live)).await.map(drop)
 }
 
 /// The application's kept history.

@@ -40,7 +40,11 @@ pub fn count(env: &Env, event: impl FnOnce(&mut Counts)) -> Option<impl Future<O
             return;
         }
         let Ok(config) = super::config(&env) else { return };
-        if let Err(e) = app_object::record(&env, &config.app_name, &batch).await {
+        let sent = match super::faults::hit("app.record").await {
+            Ok(()) => app_object::record(&env, &config.app_name, &batch).await,
+            Err(e) => Err(crate::core::error::EdgeError::SessionStore(e.to_string())),
+        };
+        if let Err(e) = sent {
             log::emit(LogLine::warn("stats.send_failed").msg(format!("history counts kept for the next batch: {e}")));
             PENDING.with(|p| {
                 let mut p = p.borrow_mut();

@@ -7,11 +7,11 @@ use serde::Serialize;
 use worker::{event, Env, ScheduleContext, ScheduledEvent};
 
 use super::{
-    ending,
+    app_object, ending,
     platform::now_ms,
     store::{Index, Sessions},
 };
-use crate::core::{error::EdgeError, ids::Cfid, index::IndexEntry};
+use crate::core::{config::Config, error::EdgeError, ids::Cfid, index::IndexEntry};
 
 /// Candidates taken from each shard per batch, and batches per shard per run.
 const BATCH: u32 = 200;
@@ -22,8 +22,12 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let id = super::platform::request_id(None, "cron-");
     match log::with_request(id, sweep(&env)).await {
         Ok(r) => log::emit(LogLine::info("sweep.done").msg(format!(
-            "sweep checked {} sessions past their deadline, ended {}, failed {}, queued ends confirmed {}",
-            r.checked, r.ended, r.failed, r.ends_confirmed
+            "sweep checked {} sessions past their deadline, ended {}, failed {}, queued ends confirmed {}, live {}",
+            r.checked,
+            r.ended,
+            r.failed,
+            r.ends_confirmed,
+            r.live.map_or("not counted".to_owned(), |n| n.to_string())
         ))),
         Err(e) => log::emit(LogLine::error("sweep.failed").msg(format!("sweep failed: {e}"))),
     }
@@ -40,6 +44,9 @@ pub struct SweepReport {
     pub failed: u64,
     /// Queued ends (see `ending`) the session objects confirmed.
     pub ends_confirmed: u64,
+    /// The live sessions the index shards record after the sweep: the dashboard's `live`
+    /// gauge is set to it (`None` when a shard could not be counted; the gauge is left alone).
+    pub live: Option<u64>,
 }
 
 /// Retries queued ends, then checks every indexed session whose recorded deadline passed.
@@ -95,7 +102,34 @@ pub async fn sweep(env: &Env) -> Result<SweepReport, EdgeError> {
             }
         }
     }
+    r.live = correct_live(env, &config, &index).await;
     Ok(r)
+}
+
+/// Sets the dashboard's `live` gauge to what the index shards record. The gauge is moved by
+/// starts minus ends as isolates report them, and drifts when an isolate's counts are lost
+/// (an isolate evicted before it sent them); the shards are the truth. `None` when a shard
+/// could not be counted or the gauge not set (logged): nothing changes then.
+async fn correct_live(env: &Env, config: &Config, index: &Index) -> Option<u64> {
+    let mut live = 0;
+    for shard in 0..index.count {
+        match index.count(shard).await {
+            Ok(n) => live += n,
+            Err(e) => {
+                log::emit(
+                    LogLine::warn("sweep.count_failed").msg(format!("live gauge not corrected: shard {shard}: {e}")),
+                );
+                return None;
+            }
+        }
+    }
+    match app_object::correct_live(env, &config.app_name, live).await {
+        Ok(()) => Some(live),
+        Err(e) => {
+            log::emit(LogLine::warn("sweep.count_failed").msg(format!("live gauge not corrected: {e}")));
+            None
+        }
+    }
 }
 
 /// Ends the session if its deadline passed; refreshes the index entry of one still live.
