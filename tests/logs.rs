@@ -269,3 +269,40 @@ fn the_sweep_corrects_the_live_gauge_from_the_index() {
     assert_eq!(live(&edge), 3, "corrected from the index shards");
     edge.wait_for_log("stats.live_corrected");
 }
+
+/// With a `METRICS` Analytics Engine dataset bound, the per-minute counts are written there
+/// too (locally Miniflare's dataset accepts and drops them: what is checked is that the edge
+/// found the binding and wrote to it, and that the history still gets every count).
+#[test]
+fn the_counts_also_go_to_an_analytics_engine_dataset_when_one_is_bound() {
+    let config = common::edge::generated_config("wrangler-metrics", |c| {
+        c.insert(
+            "analytics_engine_datasets".into(),
+            serde_json::json!([{ "binding": "METRICS", "dataset": "cfsession_edge" }]),
+        );
+    });
+    let origin = site();
+    let edge = Edge::start_with_config(&origin.url(), &[], config);
+    let c = Client::new();
+    c.get(&edge.url("/"));
+    c.get(&edge.url("/"));
+    edge.wait_for_log("metrics.writing");
+    wait::until("the start reaches the history too", Duration::from_secs(20), Duration::from_millis(200), || {
+        let h: Value = serde_json::from_slice(&edge.admin("GET", "history").body).ok()?;
+        let starts: u64 = h["minutes"].as_array()?.iter().map(|m| m["starts"].as_u64().unwrap_or(0)).sum();
+        (starts == 1).then_some(())
+    });
+    assert!(!edge.log().contains("metrics.write_failed"), "{}", edge.log_tail());
+    // Without the binding nothing is written and nothing is said.
+    let plain = Edge::start(&origin.url(), &[]);
+    let c = Client::new();
+    c.get(&plain.url("/"));
+    c.get(&plain.url("/"));
+    // (The flush that sends the history its counts is the one that would write the metrics.)
+    wait::until("the start reaches the history", Duration::from_secs(20), Duration::from_millis(200), || {
+        let h: Value = serde_json::from_slice(&plain.admin("GET", "history").body).ok()?;
+        let starts: u64 = h["minutes"].as_array()?.iter().map(|m| m["starts"].as_u64().unwrap_or(0)).sum();
+        (starts == 1).then_some(())
+    });
+    assert!(!plain.log().contains("metrics.writing"));
+}

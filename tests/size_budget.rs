@@ -18,9 +18,11 @@ use common::edge::{repo_root, TempDir};
 /// parameters and cross-site requests (2026-12-01): raised as a decision (a security fix);
 /// 381,493 with the session controls of 2026-12-02 (hijack detection, per-path modes, AJAX
 /// ends, key rotation, jurisdiction, abuse limits, origin-API nonces): raised as a decision,
-/// the size work is issue #23's.
+/// the size work is issue #23's; 385,309 with the operations work of the same day (request ids
+/// in log lines, readiness, the live-gauge correction, Analytics Engine metrics; `std::net`
+/// replaced by a hand parser, which saved little): raised as a decision again.
 /// Budget: that plus ~0.5%. Lower it when the wasm shrinks; raise it only as a decision.
-const GZIP_BUDGET: u64 = 375 * 1024;
+const GZIP_BUDGET: u64 = 379 * 1024;
 
 #[test]
 fn release_wasm_fits_the_gzip_budget() {

@@ -8,6 +8,8 @@
 
 use serde::Deserialize;
 
+use super::ip::Ip;
+
 /// The test-only header (see the module docs): `{"ip":"203.0.113.9","country":"DE","asn":3320}`.
 pub const TEST_CLIENT_HEADER: &str = "x-test-client";
 
@@ -31,17 +33,10 @@ impl ClientNetwork {
     /// The key the abuse limits count this client by: its address, IPv6 cut to its /64 (one
     /// subscriber's prefix). `None` without an address (nothing is limited).
     pub fn limit_key(&self) -> Option<String> {
-        let address = self.address.as_deref()?.trim();
-        match address.parse::<std::net::IpAddr>().ok()? {
-            std::net::IpAddr::V4(v4) => Some(v4.to_string()),
-            std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => Some(v4.to_string()),
-                None => {
-                    let s = v6.segments();
-                    Some(format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3]))
-                }
-            },
-        }
+        Some(match Ip::parse(self.address.as_deref()?)? {
+            Ip::V4([a, b, c, d]) => format!("{a}.{b}.{c}.{d}"),
+            Ip::V6([a, b, c, d, ..]) => format!("{a:x}:{b:x}:{c:x}:{d:x}::/64"),
+        })
     }
 }
 

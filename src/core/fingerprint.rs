@@ -8,6 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::ip::Ip;
+
 /// What a request's client looks like. Every part is optional: locally there is no
 /// `request.cf`, and a client may send no `User-Agent`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -208,17 +210,10 @@ pub struct Probe {
 
 /// The network of an address: `a.b.c.0/24` for IPv4, the first three groups `/48` for IPv6.
 fn network(address: &str) -> Option<String> {
-    let address = address.trim();
-    if let Ok(v4) = address.parse::<std::net::Ipv4Addr>() {
-        let [a, b, c, _] = v4.octets();
-        return Some(format!("{a}.{b}.{c}.0/24"));
-    }
-    let v6 = address.parse::<std::net::Ipv6Addr>().ok()?;
-    if let Some(v4) = v6.to_ipv4_mapped() {
-        return network(&v4.to_string());
-    }
-    let s = v6.segments();
-    Some(format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]))
+    Some(match Ip::parse(address)? {
+        Ip::V4([a, b, c, _]) => format!("{a}.{b}.{c}.0/24"),
+        Ip::V6([a, b, c, ..]) => format!("{a:x}:{b:x}:{c:x}::/48"),
+    })
 }
 
 /// The browser family and major version of a `User-Agent`. The order matters: Edge and Opera

@@ -42,6 +42,19 @@ pub enum EndReason {
 }
 
 impl EndReason {
+    /// Every reason, in a fixed order (the metrics' layout depends on it: only append).
+    pub const ALL: [EndReason; 9] = [
+        EndReason::Timeout,
+        EndReason::Lifetime,
+        EndReason::Killed,
+        EndReason::Invalidated,
+        EndReason::Admin,
+        EndReason::Unreadable,
+        EndReason::Replaced,
+        EndReason::Revoked,
+        EndReason::Fingerprint,
+    ];
+
     /// The lower-case name used in hooks, logs and the admin API.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -80,24 +80,33 @@ fn without_comments(text: &str) -> String {
     out
 }
 
-/// `target/wrangler-no-assets.json`: a copy of the repository's `wrangler.jsonc` without its
-/// `assets`, with absolute paths (see [`Edge::start_for_cron`]). Generated from the parsed
-/// configuration, never by editing its lines.
+/// `target/<name>.json`: a copy of the repository's `wrangler.jsonc` with absolute paths,
+/// changed by `edit`. Generated from the parsed configuration, never by editing its lines.
+pub fn generated_config(name: &str, edit: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>)) -> PathBuf {
+    let root = repo_root();
+    let mut config = wrangler_config();
+    let object = config.as_object_mut().expect("an object");
+    object.remove("$schema");
+    object.insert("main".into(), root.join("src/entry.mjs").display().to_string().into());
+    object.insert("build".into(), serde_json::json!({ "command": root.join("scripts/build").display().to_string() }));
+    if let Some(assets) = object.get_mut("assets").and_then(|a| a.as_object_mut()) {
+        let dir = assets.get("directory").and_then(|d| d.as_str()).unwrap_or("").to_owned();
+        assets.insert("directory".into(), root.join(dir).display().to_string().into());
+    }
+    edit(object);
+    let path = root.join(format!("target/{name}.json"));
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    path
+}
+
+/// The configuration without `assets` (see [`Edge::start_for_cron`]).
 fn config_without_assets() -> PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
-        let root = repo_root();
-        let mut config = wrangler_config();
-        let object = config.as_object_mut().expect("an object");
-        object.remove("assets");
-        object.remove("$schema");
-        object.insert("main".into(), root.join("src/entry.mjs").display().to_string().into());
-        object
-            .insert("build".into(), serde_json::json!({ "command": root.join("scripts/build").display().to_string() }));
-        let path = root.join("target/wrangler-no-assets.json");
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
-        path
+        generated_config("wrangler-no-assets", |c| {
+            c.remove("assets");
+        })
     })
     .clone()
 }
@@ -179,6 +188,11 @@ impl Edge {
     /// workers-sdk#9882, fixed after 4.86). Deployed Workers are not affected.
     pub fn start_for_cron(origin_url: &str, vars: &[(&str, &str)]) -> Self {
         Self::start_from(&test_vars(origin_url, vars), Some(config_without_assets()))
+    }
+
+    /// Like [`Edge::start`], but from `config` (a [`generated_config`]).
+    pub fn start_with_config(origin_url: &str, vars: &[(&str, &str)], config: PathBuf) -> Self {
+        Self::start_from(&test_vars(origin_url, vars), Some(config))
     }
 
     fn start_from(vars: &[(String, String)], config: Option<PathBuf>) -> Self {
