@@ -5,7 +5,7 @@
 //! restarts it at once; sessions are not affected, as in ColdFusion.
 
 use crate::edge::log::{self, LogLine};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -20,6 +20,7 @@ use super::{
 use crate::core::{
     config::Config,
     error::EdgeError,
+    pacing::{Batch, Callers, NextBatch},
     stats::{self, Counts, Gauges, Minute},
 };
 
@@ -43,13 +44,15 @@ pub struct AppObject {
     env: Env,
     /// Minutes before this one are already deleted (by this instance; 0: not yet).
     pruned_before: Cell<u64>,
+    /// The isolates that sent batches recently, for pacing them ([`crate::core::pacing`]).
+    callers: RefCell<Callers>,
 }
 
 const KEY: &str = "app";
 
 impl DurableObject for AppObject {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env, pruned_before: Cell::new(0) }
+        Self { state, env, pruned_before: Cell::new(0), callers: RefCell::new(Callers::default()) }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -69,7 +72,14 @@ impl AppObject {
         let config = super::config(&self.env).map_err(rust_err)?;
         let now = now_ms();
         match op {
+            // (`record`: from Workers older than the pacing; their isolates send every second.)
             "record" => return self.record(from_json(body)?, now).await.map(|()| Some("true".into())),
+            "record_batch" => {
+                let batch: Batch = from_json(body)?;
+                self.record(batch.minutes, now).await?;
+                let next = NextBatch { in_ms: self.callers.borrow_mut().batch_from(&batch.caller, now) };
+                return Ok(Some(to_json(&next)?));
+            }
             "history" => return Ok(Some(to_json(&self.history(now).await?)?)),
             "live" => return self.correct_live(from_json(body)?).await.map(|()| Some("true".into())),
             _ => {}
@@ -209,10 +219,12 @@ pub fn touch(env: &Env, config: &Config, ctx: &Context) {
     }));
 }
 
-/// Sends a batch of per-minute counts to the application object.
-pub async fn record(env: &Env, name: &str, batch: &[(u64, Counts)]) -> std::result::Result<(), EdgeError> {
+/// Sends an isolate's batch of per-minute counts to the application object; the wait before
+/// the next batch (ms).
+pub async fn record(env: &Env, name: &str, batch: &Batch) -> std::result::Result<u64, EdgeError> {
     let ns = store::namespace(env, "APP")?;
-    store::call::<_, bool>(&ns, name, "record", Some(&batch)).await.map(drop)
+    let next: Option<NextBatch> = store::call(&ns, name, "record_batch", Some(batch)).await?;
+    next.map(|n| n.in_ms).ok_or_else(|| EdgeError::Internal("record_batch: no answer".into()))
 }
 
 /// Sets the dashboard's `live` gauge to `live` (the sweep's count of the index shards).

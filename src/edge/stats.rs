@@ -1,7 +1,10 @@
 //! Counting session events for the dashboard's history. Each isolate (the Worker's and the
-//! objects') counts into one [`Pending`] batch and sends it to the application object at
-//! most once per [`FLUSH_AFTER`], after the response (`waitUntil`): counting costs the
-//! request no call. A batch that cannot be sent is kept for the next one. With a `METRICS`
+//! objects') counts into one [`Pending`] batch and sends it to the application object after
+//! the response (`waitUntil`): counting costs the request no call. The object paces the
+//! isolates: each answer says how long until the next batch (one second when few isolates
+//! send, up to two minutes when many do: [`crate::core::pacing`]); counts made meanwhile wait
+//! in the batch, and the first event after the wait schedules it. A batch that cannot be sent
+//! is kept for the next one. With a `METRICS`
 //! Analytics Engine dataset bound, the same counts are written there too
 //! ([`crate::core::metrics`]).
 
@@ -16,12 +19,13 @@ use worker::{Delay, Env};
 use super::{app_object, platform::now_ms};
 use crate::core::{
     metrics::{data_point, METRICS_BINDING},
+    pacing::{Batch, MIN_WAIT_MS},
     stats::{Counts, Pending},
 };
 use crate::edge::log::{self, LogLine};
 
-/// How long an isolate gathers counts before sending them.
-pub const FLUSH_AFTER: Duration = Duration::from_secs(1);
+/// How long an isolate gathers counts once a batch is scheduled.
+const GATHER: Duration = Duration::from_millis(MIN_WAIT_MS);
 
 thread_local! {
     static PENDING: RefCell<Pending> = RefCell::new(Pending::default());
@@ -30,6 +34,23 @@ thread_local! {
     static METRICS: RefCell<Pending> = RefCell::new(Pending::default());
     static SCHEDULED: Cell<bool> = const { Cell::new(false) };
     static METRICS_ON: Cell<bool> = const { Cell::new(false) };
+    /// No batch is scheduled before this (ms): the application object's pacing. (A batch is
+    /// then sent [`GATHER`] after the event that schedules it; `waitUntil` work must be short,
+    /// so the wait is not spent inside it.)
+    static NOT_BEFORE: Cell<u64> = const { Cell::new(0) };
+    /// This isolate's caller id for the pacing (random, picked on the first batch).
+    static CALLER: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// This isolate's caller id.
+fn caller() -> String {
+    CALLER.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.is_empty() {
+            *c = super::platform::request_id(None, "isolate-").to_string();
+        }
+        c.clone()
+    })
 }
 
 #[wasm_bindgen::prelude::wasm_bindgen(
@@ -76,12 +97,12 @@ pub fn count(env: &Env, event: impl FnOnce(&mut Counts)) -> Option<impl Future<O
     let now = now_ms();
     PENDING.with(|p| p.borrow_mut().add(now, |c| c.merge(&counts)));
     METRICS.with(|p| p.borrow_mut().add(now, |c| c.merge(&counts)));
-    if SCHEDULED.with(|s| s.replace(true)) {
+    if NOT_BEFORE.with(Cell::get) > now || SCHEDULED.with(|s| s.replace(true)) {
         return None;
     }
     let env = env.clone();
     Some(async move {
-        Delay::from(FLUSH_AFTER).await;
+        Delay::from(GATHER).await;
         SCHEDULED.with(|s| s.set(false));
         let batch = PENDING.with(|p| p.borrow_mut().take());
         let fresh = METRICS.with(|p| p.borrow_mut().take());
@@ -93,9 +114,14 @@ pub fn count(env: &Env, event: impl FnOnce(&mut Counts)) -> Option<impl Future<O
             write_to_analytics_engine(&env, &config.app_name, &fresh);
         }
         let sent = match super::faults::hit("app.record").await {
-            Ok(()) => app_object::record(&env, &config.app_name, &batch).await,
+            Ok(()) => {
+                app_object::record(&env, &config.app_name, &Batch { caller: caller(), minutes: batch.clone() }).await
+            }
             Err(e) => Err(crate::core::error::EdgeError::SessionStore(e.to_string())),
         };
+        if let Ok(wait) = sent {
+            NOT_BEFORE.with(|n| n.set(now_ms() + wait.saturating_sub(GATHER.as_millis() as u64)));
+        }
         if let Err(e) = sent {
             log::emit(LogLine::warn("stats.send_failed").msg(format!("history counts kept for the next batch: {e}")));
             PENDING.with(|p| {
