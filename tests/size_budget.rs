@@ -20,9 +20,10 @@ use common::edge::{repo_root, TempDir};
 /// ends, key rotation, jurisdiction, abuse limits, origin-API nonces): raised as a decision,
 /// the size work is issue #23's; 385,309 with the operations work of the same day (request ids
 /// in log lines, readiness, the live-gauge correction, Analytics Engine metrics; `std::net`
-/// replaced by a hand parser, which saved little): raised as a decision again.
+/// replaced by a hand parser, which saved little): raised as a decision again; 390,032 with the
+/// application object's pacing: raised (384 KiB). Issue #23 owns bringing it down.
 /// Budget: that plus ~0.5%. Lower it when the wasm shrinks; raise it only as a decision.
-const GZIP_BUDGET: u64 = 379 * 1024;
+const GZIP_BUDGET: u64 = 384 * 1024;
 
 #[test]
 fn release_wasm_fits_the_gzip_budget() {
