@@ -40,9 +40,10 @@ pub fn next(
 mod tests {
     use super::*;
     use crate::core::{
+        end_reason::EndReason,
         hooks::{Hook, Outbox},
-        lifecycle::{EndReason, SessionEvent, Tombstone},
-        session::{Policy, SessionRecord},
+        record::{Policy, SessionRecord},
+        tombstone::{SessionEvent, Tombstone},
     };
 
     const NOW: UnixMs = 1_800_000_000_000;

@@ -23,7 +23,7 @@ use super::{
     kill::KillPolicy,
     path_policy::PathPolicy,
     protocol::{OriginKeys, MAX_TIMEOUT_S},
-    session::Policy,
+    record::Policy,
 };
 
 /// The largest `SESSION_DATA_LIMIT` (bytes of JSON). The data travels to the origin in a

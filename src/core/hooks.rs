@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{clock::UnixMs, guard::OriginIds, lifecycle::SessionEvent, protocol::OriginKeys};
+use super::{clock::UnixMs, guard::OriginIds, protocol::OriginKeys, tombstone::SessionEvent};
 
 /// Attempts before an event is given up. With [`backoff_ms`] that is about an hour of retries.
 pub const MAX_ATTEMPTS: u32 = 20;

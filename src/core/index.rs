@@ -38,7 +38,7 @@ impl IndexEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndedEntry {
     pub cfid: String,
-    /// An [`super::lifecycle::EndReason`], lower-case.
+    /// An [`super::end_reason::EndReason`], lower-case.
     pub reason: String,
     /// When it ended (ms).
     pub at: UnixMs,

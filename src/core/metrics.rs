@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::{lifecycle::EndReason, stats::Counts};
+use super::{end_reason::EndReason, stats::Counts};
 
 /// The binding name of the dataset (`"analytics_engine_datasets"` in `wrangler.jsonc`).
 pub const METRICS_BINDING: &str = "METRICS";

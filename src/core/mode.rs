@@ -23,7 +23,7 @@ use super::{
 
 /// The session ids a request presents, verified.
 #[derive(Debug, Clone)]
-pub struct Presented {
+pub struct VerifiedIds {
     /// The CFID (guard mode: the guard id).
     pub cfid: Cfid,
     /// The CFTOKEN (guard mode: the binding token).
@@ -35,7 +35,7 @@ pub struct Presented {
     pub previous_fp: Option<String>,
 }
 
-impl Presented {
+impl VerifiedIds {
     /// Verified ids: `token` made for `cfid` with `key`, or with `previous` (then re-minted
     /// under `key`, the same random part and issue time). `None` when neither made it.
     fn verified(
@@ -63,7 +63,7 @@ impl Presented {
 #[derive(Debug, Clone, Default)]
 pub struct Identified {
     /// The verified ids, if any.
-    pub presented: Option<Presented>,
+    pub presented: Option<VerifiedIds>,
     /// Why ids that were there are not used (for the log; never a value).
     pub ignored: Option<&'static str>,
 }
@@ -98,7 +98,7 @@ fn identify_edge(
     let previous = config.previous_token_key.as_ref();
     for cfid in cookies.cfid.iter().filter_map(|c| Cfid::parse(c)) {
         for token in cookies.cftoken.iter().filter_map(|t| CfToken::parse(t)) {
-            if let Some(p) = Presented::verified(cfid.clone(), token, key, previous, OriginIds::default()) {
+            if let Some(p) = VerifiedIds::verified(cfid.clone(), token, key, previous, OriginIds::default()) {
                 return Identified { presented: Some(p), ignored: None };
             }
         }
@@ -126,7 +126,7 @@ fn identify_guard(config: &Config, cookie_header: Option<&str>, key: &TokenKey) 
     let bound_before = config.previous_token_key.as_ref().map(|k| origin.binding_key(k));
     let binding = guard::binding_values(cookie_header.unwrap_or(""), guard::binding_name(&config.cookie))
         .filter_map(Binding::parse)
-        .find_map(|b| Presented::verified(b.gid, b.token, &bound, bound_before.as_ref(), origin.clone()));
+        .find_map(|b| VerifiedIds::verified(b.gid, b.token, &bound, bound_before.as_ref(), origin.clone()));
     match binding {
         Some(p) => Identified { presented: Some(p), ignored: None },
         None => Identified {

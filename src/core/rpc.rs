@@ -11,12 +11,13 @@ use serde_json::{Map, Value};
 
 use super::{
     clock::UnixMs,
+    end_reason::EndReason,
     fingerprint::{Flag, Probe},
     guard::OriginIds,
     hooks::Delivery,
     ids::{CfToken, Cfid},
-    lifecycle::EndReason,
-    session::{ClientHints, Policy, Presented, Refusal, SessionRecord, Update, Verdict},
+    record::{ClientHints, Policy, SessionRecord},
+    session::{Bearer, Refusal, Update, Verdict},
 };
 
 /// The ids a request presents, as the object sees them (never the token itself).
@@ -31,7 +32,7 @@ pub struct Ids {
     #[serde(default, skip_serializing_if = "OriginIds::is_empty")]
     pub origin: OriginIds,
     /// The token as sent, when it was made with `SESSION_SIGNING_KEY_PREVIOUS` (`token_fp`
-    /// is then the token re-minted under the current key). See [`Presented::previous_fp`].
+    /// is then the token re-minted under the current key). See [`Bearer::previous_fp`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_fp: Option<String>,
 }
@@ -50,7 +51,7 @@ impl Ids {
     }
 
     /// These ids, for a token re-minted from one made with the previous key whose fingerprint
-    /// is `previous_fp` (see [`Presented::previous_fp`]).
+    /// is `previous_fp` (see [`Bearer::previous_fp`]).
     pub fn rekeyed_from(mut self, previous_fp: Option<String>) -> Self {
         self.previous_fp = previous_fp;
         self
@@ -62,8 +63,8 @@ impl Ids {
         self
     }
 
-    pub fn presented(&self) -> Presented {
-        Presented {
+    pub fn bearer(&self) -> Bearer {
+        Bearer {
             cfid: self.cfid.clone(),
             token_fp: self.token_fp.clone(),
             issued_at: self.issued_at,
@@ -92,8 +93,8 @@ pub struct BeginRequest {
 
 impl BeginRequest {
     /// The ids as presented, with the client's hints and fingerprint.
-    pub fn presented(&self) -> Presented {
-        Presented { client: self.client.clone(), fingerprint: self.fingerprint.clone(), ..self.ids.presented() }
+    pub fn bearer(&self) -> Bearer {
+        Bearer { client: self.client.clone(), fingerprint: self.fingerprint.clone(), ..self.ids.bearer() }
     }
 }
 
@@ -175,7 +176,7 @@ impl SessionView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::session::Policy;
+    use crate::core::record::Policy;
 
     #[test]
     fn a_session_past_its_idle_timeout_is_not_shown_as_live() {

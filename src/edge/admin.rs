@@ -13,11 +13,11 @@ use super::{
 };
 use crate::core::{
     config::Config,
+    end_reason::EndReason,
     error::EdgeError,
     export,
     ids::Cfid,
     index::{Cursor, IndexEntry},
-    lifecycle::EndReason,
     query,
 };
 

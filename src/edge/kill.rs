@@ -20,11 +20,11 @@ use super::{
 };
 use crate::core::{
     cookie::{CFID, CFTOKEN},
+    end_reason::EndReason,
     error::EdgeError,
     headers::Edits,
     kill::{confirm_page, same_site_path, RequestSite, Trigger},
-    lifecycle::EndReason,
-    mode::{self, Presented},
+    mode::{self, VerifiedIds},
     query,
     rpc::EndRequest,
 };
@@ -37,7 +37,7 @@ pub async fn respond(
     url: &Url,
     trigger: Trigger,
     from: &RequestSite<'_>,
-    presented: Option<Presented>,
+    presented: Option<VerifiedIds>,
 ) -> Result<Response, EdgeError> {
     let config = edge.config;
     if !config.kill.allows(method) {

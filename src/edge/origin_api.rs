@@ -8,12 +8,12 @@ use worker::{Env, Request, Response};
 use super::{platform::now_ms, respond, store::Sessions, users};
 use crate::core::{
     config::{Config, Secret},
+    end_reason::EndReason,
     error::EdgeError,
     ids::Cfid,
-    lifecycle::EndReason,
     origin_api::{self, ApiCall, ApiRefusal, Signed},
+    record::ClientHints,
     rpc::SessionView,
-    session::ClientHints,
 };
 use crate::edge::log::{self, LogLine};
 

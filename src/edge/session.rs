@@ -36,8 +36,9 @@ use crate::core::{
     kill::RequestSite,
     mode,
     protocol::{parse_origin_changes, Attached, FINGERPRINT_HEADER},
+    record::{ClientHints, Policy},
     rpc::{Ids, SessionView},
-    session::{ClientHints, Policy, Refusal, Verdict},
+    session::{Refusal, Verdict},
     stats::Counts,
 };
 

@@ -24,7 +24,7 @@ use crate::core::{
     alarm,
     config::Config,
     hooks::{Hook, Outbox},
-    lifecycle::{self, Ending, SessionEvent, Tombstone},
+    lifecycle::{self, Ending},
     origin_api,
     rpc::{
         AdoptRequest, BeginRequest, EndRequest, Ids, Reply, RotateOutReply, RotateOutRequest, SessionView,
@@ -32,6 +32,7 @@ use crate::core::{
     },
     session::{self, Begin, Refusal, Stored, Updated, Write},
     stats::Counts,
+    tombstone::{Cause, SessionEvent, Tombstone},
 };
 
 mod effects;
@@ -168,7 +169,7 @@ impl SessionObject {
 
     async fn begin(&self, r: &BeginRequest, now: u64) -> Result<Reply> {
         let before = self.load().await?;
-        let (outcome, write) = session::begin(before.as_ref(), &r.presented(), now, &r.policy);
+        let (outcome, write) = session::begin(before.as_ref(), &r.bearer(), now, &r.policy);
         Ok(match outcome {
             Begin::Active { record, stored_now, touch, fingerprint } => {
                 let view = SessionView::from(&record);
@@ -189,7 +190,7 @@ impl SessionObject {
     async fn update(&self, r: &UpdateRequest, now: u64) -> Result<Reply> {
         let before = self.load().await?;
         let (outcome, write) =
-            session::apply_update(before.as_ref(), &r.ids.presented(), &r.update(), now, &r.policy, r.data_limit);
+            session::apply_update(before.as_ref(), &r.ids.bearer(), &r.update(), now, &r.policy, r.data_limit);
         Ok(match outcome {
             Updated::Applied { record, data_refused, stored_now } => {
                 let view = SessionView::from(&record);
@@ -214,7 +215,7 @@ impl SessionObject {
 
     async fn end(&self, r: &EndRequest, now: u64) -> Result<Ending> {
         let before = self.load().await?;
-        let presented = r.ids.as_ref().map(|ids| ids.presented());
+        let presented = r.ids.as_ref().map(|ids| ids.bearer());
         let (ending, write) =
             lifecycle::end(before.as_ref(), presented.as_ref(), r.only_user.as_deref(), r.reason, now);
         let after = match &write {
@@ -227,7 +228,7 @@ impl SessionObject {
 
     async fn rotate_out(&self, r: &RotateOutRequest, now: u64) -> Result<RotateOutReply> {
         let before = self.load().await?;
-        let (outcome, write) = lifecycle::rotate_out(before.as_ref(), &r.ids.presented(), now, &r.policy);
+        let (outcome, write) = lifecycle::rotate_out(before.as_ref(), &r.ids.bearer(), now, &r.policy);
         let after = match &write {
             Write::Put(s) => Some(s.clone()),
             _ => before.clone(),
@@ -249,7 +250,7 @@ impl SessionObject {
 
     async fn adopt(&self, r: AdoptRequest, _now: u64) -> Result<Reply> {
         let before = self.load().await?;
-        let (adopted, write) = lifecycle::adopt(before.as_ref(), r.record, &r.ids.presented());
+        let (adopted, write) = lifecycle::adopt(before.as_ref(), r.record, &r.ids.bearer());
         Ok(match adopted {
             Some(record) => {
                 let view = SessionView::from(&record);
@@ -336,8 +337,8 @@ impl SessionObject {
             // The events move to the outbox; the tombstone keeps no data and no cookies.
             ended = t.pending.take();
             let reason = match t.cause {
-                lifecycle::Cause::Ended(r) => Some(r),
-                lifecycle::Cause::Rotated => None,
+                Cause::Ended(r) => Some(r),
+                Cause::Rotated => None,
             };
             origin_kill = t.origin_kill.take().map(|ids| (ids, reason));
         }

@@ -5,9 +5,10 @@
 use super::store::{Index, Sessions};
 use crate::core::{
     config::Config,
+    end_reason::EndReason,
     error::EdgeError,
     ids::Cfid,
-    lifecycle::{EndReason, Ending},
+    lifecycle::Ending,
     rpc::{EndRequest, SessionView},
 };
 use crate::edge::log::{self, LogLine};

@@ -1,14 +1,18 @@
 use serde_json::json;
 
 use super::*;
-use crate::core::session::{begin, Begin, Policy};
+use crate::core::{
+    record::{ClientHints, MAX_CLAIM_WINDOW_MS},
+    session::{begin, Begin},
+    tombstone::{Cause, SessionEvent, ROTATE_GRACE_MS},
+};
 
 const T0: UnixMs = 1_800_000_000_000;
 
 /// Ids as the Worker presents them when the object may store them (with empty client hints).
-fn presented(fp: &str) -> Presented {
-    let client = Some(crate::core::session::ClientHints::default());
-    Presented { cfid: "c1".into(), token_fp: fp.into(), issued_at: T0, client, ..Presented::default() }
+fn presented(fp: &str) -> Bearer {
+    let client = Some(ClientHints::default());
+    Bearer { cfid: "c1".into(), token_fp: fp.into(), issued_at: T0, client, ..Bearer::default() }
 }
 
 fn live() -> (Stored, SessionRecord) {
@@ -82,12 +86,12 @@ fn rotation_moves_everything_but_the_token() {
     let (out, w) = rotate_out(Some(&stored), &presented("fp"), T0 + 10, &Policy::default());
     let moved = out.unwrap();
     let Write::Put(old) = w else { panic!() };
-    let new = Presented {
+    let new = Bearer {
         cfid: "c2".into(),
         token_fp: "new-fp".into(),
         issued_at: T0 + 10,
         fresh: true,
-        ..Presented::default()
+        ..Bearer::default()
     };
     let (adopted, w2) = adopt(None, moved, &new);
     let adopted = adopted.unwrap();
@@ -126,12 +130,12 @@ fn a_pair_rotated_late_and_killed_never_comes_back() {
     let (stored, _) = live();
     let later = T0 + 3 * 24 * 3600 * 1000;
     let (moved, _) = rotate_out(Some(&stored), &presented("fp"), later, &policy);
-    let new = Presented {
+    let new = Bearer {
         cfid: "c2".into(),
         token_fp: "new-fp".into(),
         issued_at: later,
         fresh: true,
-        ..Presented::default()
+        ..Bearer::default()
     };
     let (adopted, _) = adopt(None, moved.unwrap(), &new);
     let adopted = adopted.unwrap();
@@ -141,7 +145,7 @@ fn a_pair_rotated_late_and_killed_never_comes_back() {
     // The tombstone outlives the new token's claim window (not the session's creation's).
     assert!(t.purge_at >= later + MAX_CLAIM_WINDOW_MS, "purge at {} is inside the claim window", t.purge_at);
     let after_purge = t.purge_at + 1;
-    let claim_again = Presented { fresh: false, ..new.clone() };
+    let claim_again = Bearer { fresh: false, ..new.clone() };
     let (b, _) = begin(None, &claim_again, after_purge, &policy);
     assert_eq!(b, Begin::Refused(Refusal::Unknown), "a purged, killed pair was accepted again");
     // The end event is keyed by the session's first CFID, like its start.
@@ -165,7 +169,7 @@ fn origin(pairs: &[(&str, &str)]) -> crate::core::guard::OriginIds {
 #[test]
 fn a_guarded_session_keeps_its_origin_cookies_for_the_kill_call_and_events_carry_no_data() {
     let acf = origin(&[("CFID", "42"), ("CFTOKEN", "12345678")]);
-    let p = Presented { origin: acf.clone(), ..presented("fp") };
+    let p = Bearer { origin: acf.clone(), ..presented("fp") };
     let (b, _) = begin(None, &p, T0 + 1_000, &Policy::default());
     let Begin::Active { record, .. } = b else { panic!("not claimed") };
     assert_eq!(record.origin_cookies, acf);
@@ -183,7 +187,7 @@ fn a_guarded_session_keeps_its_origin_cookies_for_the_kill_call_and_events_carry
 
 #[test]
 fn a_guarded_session_never_stored_still_gets_its_origin_kill_call() {
-    let p = Presented { origin: origin(&[("cfid", "u-1"), ("cftoken", "0")]), ..presented("fp") };
+    let p = Bearer { origin: origin(&[("cfid", "u-1"), ("cftoken", "0")]), ..presented("fp") };
     let (out, w) = end(None, Some(&p), None, EndReason::Killed, T0 + 10);
     assert_eq!(out, Ending::Ended { stored: false });
     let Write::Put(Stored::Ended(t)) = w else { panic!() };
@@ -197,19 +201,19 @@ fn a_guarded_session_never_stored_still_gets_its_origin_kill_call() {
 
 #[test]
 fn an_origin_rotation_moves_the_guarded_session_to_its_new_cookies() {
-    let old = Presented { origin: origin(&[("CFID", "1"), ("CFTOKEN", "11111111")]), ..presented("fp") };
+    let old = Bearer { origin: origin(&[("CFID", "1"), ("CFTOKEN", "11111111")]), ..presented("fp") };
     let (b, _) = begin(None, &old, T0 + 1, &Policy::default());
     let Begin::Active { record, .. } = b else { panic!() };
     let (moved, w) = rotate_out(Some(&Stored::Live(record)), &old, T0 + 5, &Policy::default());
     let Write::Put(Stored::Ended(t)) = w else { panic!() };
     assert_eq!(t.origin_kill, None, "a rotation does not end the origin's session");
-    let new = Presented {
+    let new = Bearer {
         cfid: "c2".into(),
         token_fp: "fp2".into(),
         issued_at: T0 + 5,
         fresh: true,
         origin: origin(&[("CFID", "2"), ("CFTOKEN", "22222222")]),
-        ..Presented::default()
+        ..Bearer::default()
     };
     let (adopted, _) = adopt(None, moved.unwrap(), &new);
     assert_eq!(adopted.unwrap().origin_cookies, new.origin);

@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::core::{fingerprint::Fingerprint, path_policy::PathRule};
 
 const T0: UnixMs = 1_800_000_000_000;
 const S: u64 = 1000;
@@ -18,9 +19,9 @@ fn policy() -> Policy {
 
 /// Ids as the Worker presents them when the object may store them (with the client's hints,
 /// here empty).
-fn presented(fresh: bool, issued_at: UnixMs) -> Presented {
+fn presented(fresh: bool, issued_at: UnixMs) -> Bearer {
     let client = Some(ClientHints::default());
-    Presented { cfid: "c1".into(), token_fp: "fp".into(), issued_at, fresh, client, ..Presented::default() }
+    Bearer { cfid: "c1".into(), token_fp: "fp".into(), issued_at, fresh, client, ..Bearer::default() }
 }
 
 /// The rule of a `SESSION_POLICY` entry `=<seconds>`.
@@ -81,7 +82,7 @@ fn claim_window_is_capped_even_with_long_timeouts() {
 #[test]
 fn wrong_token_is_a_mismatch_and_writes_nothing() {
     let stored = live(T0);
-    let p = Presented { token_fp: "other".into(), ..presented(false, T0) };
+    let p = Bearer { token_fp: "other".into(), ..presented(false, T0) };
     assert_eq!(begin(Some(&stored), &p, T0 + S, &policy()), (Begin::Refused(Refusal::Mismatch), Write::Nothing));
 }
 
@@ -162,7 +163,7 @@ fn idle_timeout_ends_the_session_and_never_revives_it() {
     let (b, w) = begin(Some(&stored), &presented(false, T0), T0 + 60 * S, &policy());
     assert_eq!(b, Begin::Refused(Refusal::Expired));
     let Write::Put(Stored::Ended(tomb)) = w else { panic!("expected a tombstone, got {w:?}") };
-    assert_eq!(tomb.cause, crate::core::lifecycle::Cause::Ended(EndReason::Timeout));
+    assert_eq!(tomb.cause, crate::core::tombstone::Cause::Ended(EndReason::Timeout));
     assert_eq!(tomb.pending.as_ref().unwrap().reason, Some(EndReason::Timeout));
     let ended = Stored::Ended(tomb);
     let (b, w) = begin(Some(&ended), &presented(false, T0), T0 + 61 * S, &policy());
@@ -180,7 +181,7 @@ fn absolute_lifetime_ends_an_active_session() {
     let (b, w) = begin(Some(&stored), &presented(false, T0), T0 + 600 * S, &policy());
     assert_eq!(b, Begin::Refused(Refusal::Expired));
     let Write::Put(Stored::Ended(t)) = w else { panic!("{w:?}") };
-    assert_eq!(t.cause, crate::core::lifecycle::Cause::Ended(EndReason::Lifetime));
+    assert_eq!(t.cause, crate::core::tombstone::Cause::Ended(EndReason::Lifetime));
 }
 
 #[test]
@@ -248,7 +249,7 @@ fn updates_to_ended_or_foreign_sessions_are_refused() {
         apply_update(Some(&ended), &presented(false, T0), &u, T0, &policy(), 10).0,
         Updated::Refused(Refusal::Ended)
     );
-    let p = Presented { token_fp: "x".into(), ..presented(false, T0) };
+    let p = Bearer { token_fp: "x".into(), ..presented(false, T0) };
     assert_eq!(apply_update(Some(&live(T0)), &p, &u, T0, &policy(), 10).0, Updated::Refused(Refusal::Mismatch));
 }
 
@@ -259,14 +260,14 @@ fn client_hints_are_kept_when_the_session_is_first_stored_and_bounded() {
     assert_eq!(ClientHints::new(None, Some("XXX")), None, "not a country code, and no agent");
     let long = "é".repeat(150);
     assert_eq!(ClientHints::new(Some(&long), None).unwrap().user_agent.unwrap().len(), 200);
-    let p = Presented { client: hints.clone(), ..presented(true, T0) };
+    let p = Bearer { client: hints.clone(), ..presented(true, T0) };
     let (Begin::Active { record, .. }, _) = begin(None, &p, T0, &Policy::default()) else { panic!() };
     assert_eq!(record.client, hints);
 }
 
 #[test]
 fn a_claim_without_client_hints_asks_for_them_and_stores_nothing() {
-    let p = Presented { client: None, ..presented(false, T0) };
+    let p = Bearer { client: None, ..presented(false, T0) };
     assert_eq!(begin(None, &p, T0 + S, &policy()), (Begin::Refused(Refusal::NeedsClient), Write::Nothing));
     // Only a claimable pair asks: an unknown one is refused at once, a stored one never asks.
     assert_eq!(begin(None, &p, T0 + 3_600 * S, &policy()).0, Begin::Refused(Refusal::Unknown));
@@ -294,7 +295,7 @@ fn a_norefresh_request_does_not_extend_the_idle_timeout() {
 #[test]
 fn a_token_of_the_previous_key_moves_the_record_to_its_rekeyed_twin_once() {
     let stored = live(T0);
-    let rekeyed = Presented { token_fp: "fp-new".into(), previous_fp: Some("fp".into()), ..presented(false, T0) };
+    let rekeyed = Bearer { token_fp: "fp-new".into(), previous_fp: Some("fp".into()), ..presented(false, T0) };
     let (b, w) = begin(Some(&stored), &rekeyed, T0 + S, &policy());
     let (r, _, touch) = active(b);
     assert_eq!(r.token_fp, "fp-new");
@@ -321,12 +322,12 @@ fn at_home() -> Fingerprint {
 
 #[test]
 fn a_fingerprint_change_is_flagged_once_and_acted_on_at_the_threshold() {
-    let claimed = Presented { fingerprint: probe(at_home(), FingerprintAction::Log), ..presented(true, T0) };
+    let claimed = Bearer { fingerprint: probe(at_home(), FingerprintAction::Log), ..presented(true, T0) };
     let (b, _) = begin(None, &claimed, T0, &policy());
     let (r, _, _) = active(b);
     assert_eq!(r.fingerprint, Some(at_home()), "recorded when stored");
     let stored = Stored::Live(r);
-    let stolen = Presented { fingerprint: probe(thief(), FingerprintAction::Log), ..presented(false, T0) };
+    let stolen = Bearer { fingerprint: probe(thief(), FingerprintAction::Log), ..presented(false, T0) };
     let (b, w) = begin(Some(&stored), &stolen, T0 + S, &policy());
     let Begin::Active { record, fingerprint: Some(v), .. } = b else { panic!("no verdict") };
     assert!(v.acts && v.raised && v.score.score == 12, "{v:?}");
@@ -338,7 +339,7 @@ fn a_fingerprint_change_is_flagged_once_and_acted_on_at_the_threshold() {
     let Begin::Active { fingerprint: Some(v), .. } = b else { panic!() };
     assert!(!v.raised && matches!(w, Write::Nothing));
     // `end`: the session ends on this request, and its end event carries the flag.
-    let ending = Presented { fingerprint: probe(thief(), FingerprintAction::End), ..presented(false, T0) };
+    let ending = Bearer { fingerprint: probe(thief(), FingerprintAction::End), ..presented(false, T0) };
     let (b, w) = begin(Some(&Stored::Live(record.clone())), &ending, T0 + 3 * S, &policy());
     assert_eq!(b, Begin::Refused(Refusal::Fingerprint));
     let Write::Put(Stored::Ended(t)) = w else { panic!("not ended") };
@@ -346,7 +347,7 @@ fn a_fingerprint_change_is_flagged_once_and_acted_on_at_the_threshold() {
     assert_eq!(event.reason, Some(EndReason::Fingerprint));
     assert_eq!(event.fingerprint.map(|f| f.score), Some(12));
     // `rotate`: the new fingerprint is taken (the Worker moves the session to new ids).
-    let rotating = Presented { fingerprint: probe(thief(), FingerprintAction::Rotate), ..presented(false, T0) };
+    let rotating = Bearer { fingerprint: probe(thief(), FingerprintAction::Rotate), ..presented(false, T0) };
     let (b, _) = begin(Some(&Stored::Live(record)), &rotating, T0 + 4 * S, &policy());
     let Begin::Active { record, fingerprint: Some(v), .. } = b else { panic!() };
     assert!(v.acts && v.action == FingerprintAction::Rotate);

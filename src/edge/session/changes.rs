@@ -12,8 +12,8 @@ use crate::edge::log::{self, LogLine};
 use crate::{
     core::{
         config::SessionMode,
+        end_reason::EndReason,
         guard::OriginIds,
-        lifecycle::EndReason,
         protocol::{Action, OriginChanges},
         rpc::{AdoptRequest, EndRequest, Ids, Reply, RotateOutReply, RotateOutRequest, UpdateRequest},
         session::Refusal,

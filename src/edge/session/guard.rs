@@ -12,8 +12,8 @@ use super::{changes, start, CookieAction, Current, Edge};
 use crate::core::{
     config::Config,
     cookie::cookie_name,
+    end_reason::EndReason,
     guard::{origin_set, OriginIds, OriginSet},
-    lifecycle::EndReason,
     protocol::OriginChanges,
 };
 use crate::edge::log::{self, LogLine};

@@ -10,9 +10,10 @@ use crate::core::{
     fingerprint::{FingerprintAction, Probe},
     guard::{Binding, OriginIds},
     ids::{CfToken, Cfid, TokenKey},
-    mode::Presented,
+    mode::VerifiedIds,
+    record::SessionRecord,
     rpc::{BeginRequest, Ids, Reply, SessionView},
-    session::{Refusal, SessionRecord, Verdict},
+    session::{Refusal, Verdict},
 };
 use crate::edge::{
     abuse,
@@ -48,7 +49,7 @@ impl Edge<'_> {
 /// The live session for verified ids. A deferred session's claim costs one more object call:
 /// the object asks for the client's hints (`NeedsClient`), which are then sent; other
 /// requests never send them. A claim counts against `ABUSE_LIMITS` first.
-pub(super) async fn resume(edge: &Edge<'_>, p: Presented) -> Result<Resumed, EdgeError> {
+pub(super) async fn resume(edge: &Edge<'_>, p: VerifiedIds) -> Result<Resumed, EdgeError> {
     let mut begin = BeginRequest { ids: p.ids(), policy: edge.policy, client: None, fingerprint: edge.probe() };
     let mut reply = edge.sessions.begin(&p.cfid, &begin).await?;
     if matches!(reply, Reply::Refused { reason: Refusal::NeedsClient }) {
@@ -67,7 +68,7 @@ pub(super) async fn resume(edge: &Edge<'_>, p: Presented) -> Result<Resumed, Edg
             } else {
                 CookieAction::Keep
             };
-            let Presented { cfid, token, origin, .. } = p;
+            let VerifiedIds { cfid, token, origin, .. } = p;
             let mut current = Current {
                 cfid,
                 token,

@@ -8,12 +8,13 @@ use super::{rust_err, SessionObject};
 use crate::{
     core::{
         config::Config,
+        end_reason::EndReason,
         hooks::{Failure, Hook},
         ids::Cfid,
         index::{EndedEntry, IndexEntry, MaxSessionsPolicy},
-        lifecycle::{EndReason, SessionEvent},
         rpc::{EndRequest, SessionView},
         session::Stored,
+        tombstone::SessionEvent,
     },
     edge::{
         ending, hooks,

@@ -6,11 +6,7 @@ use worker::Result;
 
 use super::{rust_err, SessionObject, OUTBOX, SESSION};
 use crate::{
-    core::{
-        hooks::Outbox,
-        lifecycle::{EndReason, Tombstone},
-        session::Stored,
-    },
+    core::{end_reason::EndReason, hooks::Outbox, session::Stored, tombstone::Tombstone},
     edge::platform::now_ms,
 };
 

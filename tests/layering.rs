@@ -1,0 +1,200 @@
+//! The layering, read from the source: `src/core/` imports nothing from `src/edge/`, and no
+//! two modules import each other. A module is a file; an import is any `crate::…`, `super::…`
+//! or `self::…` path in it (in `use` lines or inline), resolved to the file it names.
+//! A module's own submodules declared inside it (`mod tests { … }`) count as the module.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fs,
+    path::Path,
+};
+
+/// Module path (`core::session`) → its source text, for every file under `src/`.
+fn modules() -> BTreeMap<String, String> {
+    fn walk(dir: &Path, prefix: &[String], out: &mut BTreeMap<String, String>) {
+        for entry in fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                walk(&path, &[prefix, &[name]].concat(), out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let module = match name.as_str() {
+                    "mod" | "lib" => prefix.to_vec(),
+                    _ => [prefix, &[name]].concat(),
+                };
+                out.insert(module.join("::"), fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &[], &mut out);
+    out
+}
+
+/// The text without comments (line comments and doc comments), so prose naming a path does
+/// not count as an import.
+fn code(text: &str) -> String {
+    text.lines().map(|l| l.split("//").next().unwrap_or("")).collect::<Vec<_>>().join("\n")
+}
+
+/// The path segments of every `crate::`/`super::`/`self::` path in `text`, including each
+/// name of a `use a::{b, c::d}` group.
+fn paths(text: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    // `crate::`, `super::`, `self::`, or a name followed by `::` (a submodule, resolved
+    // against the module's children by [`resolve`]).
+    let re = regex::Regex::new(r"(?:^|[^:\w])(\w+)((?:::\w+)*)(::\{)?").unwrap();
+    for m in re.captures_iter(text) {
+        let head: Vec<String> = std::iter::once(m[1].to_owned())
+            .chain(m[2].split("::").filter(|s| !s.is_empty()).map(str::to_owned))
+            .collect();
+        if m.get(3).is_none() {
+            out.push(head);
+            continue;
+        }
+        // A group: every path inside the braces, nested groups included.
+        group(&text[m.get(0).unwrap().end()..], &head, &mut out);
+    }
+    out
+}
+
+/// The paths of the `use` group whose text (after its `{`) starts `rest`, each prefixed with
+/// `prefix`; returns how much of `rest` the group took (up to its `}`).
+fn group(rest: &str, prefix: &[String], out: &mut Vec<Vec<String>>) -> usize {
+    let mut item = String::new();
+    let mut i = 0;
+    let bytes = rest.as_bytes();
+    while i < bytes.len() {
+        let c = bytes[i] as char;
+        match c {
+            '{' => {
+                let nested: Vec<String> = [prefix, &segments(&item)].concat();
+                i += 1 + group(&rest[i + 1..], &nested, out);
+                item.clear();
+                continue;
+            }
+            ',' | '}' => {
+                let segs = segments(&item);
+                if !segs.is_empty() && segs[0] != "self" {
+                    out.push([prefix, &segs].concat());
+                } else if item.trim() == "self" {
+                    out.push(prefix.to_vec());
+                }
+                item.clear();
+                if c == '}' {
+                    return i + 1;
+                }
+            }
+            _ => item.push(c),
+        }
+        i += 1;
+    }
+    i
+}
+
+/// `a::b as c` → `["a", "b"]`.
+fn segments(item: &str) -> Vec<String> {
+    let first = item.split_whitespace().next().unwrap_or("");
+    first.split("::").filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+/// The longest known module a path names, seen from module `from`.
+fn resolve(from: &str, path: &[String], known: &BTreeMap<String, String>) -> Option<String> {
+    let mut base: Vec<String> = if from.is_empty() { vec![] } else { from.split("::").map(str::to_owned).collect() };
+    let mut rest = path;
+    match path.first().map(String::as_str) {
+        Some("crate") => {
+            base.clear();
+            rest = &path[1..];
+        }
+        Some("self") => {
+            // `self::x` inside `a/mod.rs` names `a::x`; inside `a/b.rs` it names `a::b::x`.
+            rest = &path[1..];
+        }
+        Some("super") => {
+            let mut parent = base.clone();
+            let mut r = path;
+            while r.first().is_some_and(|s| s == "super") {
+                parent.pop();
+                r = &r[1..];
+            }
+            base = parent;
+            rest = r;
+        }
+        // Any other name: a child module named without `self::` (`mod resume;` …
+        // `resume::start`), else not a module of this crate (`std::…`, a local). A name
+        // alone is not a path (`mod resume;`, a variable).
+        _ if path.len() == 1 => return None,
+        _ => {}
+    }
+    let mut best = None;
+    let mut current = base;
+    if known.contains_key(&current.join("::")) {
+        best = Some(current.join("::"));
+    }
+    for seg in rest {
+        current.push(seg.clone());
+        if known.contains_key(&current.join("::")) {
+            best = Some(current.join("::"));
+        } else {
+            break;
+        }
+    }
+    best
+}
+
+/// Module → the modules it imports (itself and the crate root left out).
+fn imports() -> BTreeMap<String, BTreeSet<String>> {
+    let known = modules();
+    // A module's unit tests (`x/tests.rs`) are part of it.
+    let owner = |m: &str| m.strip_suffix("::tests").unwrap_or(m).to_owned();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (module, text) in &known {
+        let me = owner(module);
+        let targets: Vec<String> = paths(&code(text))
+            .iter()
+            .filter_map(|p| resolve(module, p, &known))
+            .map(|t| owner(&t))
+            .filter(|t| *t != me && !t.is_empty())
+            .collect();
+        graph.entry(me).or_default().extend(targets);
+    }
+    graph
+}
+
+#[test]
+fn the_core_imports_nothing_from_the_edge() {
+    let graph = imports();
+    let upward: Vec<String> = graph
+        .iter()
+        .filter(|(m, _)| m.starts_with("core"))
+        .flat_map(|(m, ts)| ts.iter().filter(|t| t.starts_with("edge")).map(move |t| format!("{m} -> {t}")))
+        .collect();
+    assert!(upward.is_empty(), "core imports the edge: {upward:#?}");
+}
+
+#[test]
+fn no_two_modules_import_each_other() {
+    let graph = imports();
+    let mut circles = Vec::new();
+    for (a, targets) in &graph {
+        for b in targets {
+            if a < b && graph.get(b).is_some_and(|back| back.contains(a)) {
+                circles.push(format!("{a} <-> {b}"));
+            }
+        }
+    }
+    assert!(circles.is_empty(), "modules importing each other: {circles:#?}");
+}
+
+#[test]
+fn the_reader_sees_the_imports_it_should() {
+    // The test's own reading, checked on known imports (a reader that saw nothing would pass
+    // the two tests above).
+    let graph = imports();
+    assert!(
+        graph["edge::store"].contains("core::rpc") || graph["edge::store"].iter().any(|t| t.starts_with("core::rpc"))
+    );
+    assert!(graph["edge"].contains("edge::session"), "{:?}", graph["edge"]);
+    assert!(graph["core::session"].contains("core::lifecycle"), "{:?}", graph["core::session"]);
+}
