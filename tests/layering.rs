@@ -32,9 +32,11 @@ fn modules() -> BTreeMap<String, String> {
 }
 
 /// The text without comments (line comments and doc comments), so prose naming a path does
-/// not count as an import.
+/// not count as an import, and without visibilities (`pub(super)` names no item).
 fn code(text: &str) -> String {
-    text.lines().map(|l| l.split("//").next().unwrap_or("")).collect::<Vec<_>>().join("\n")
+    let visibility = regex::Regex::new(r"pub\((?:crate|super|self|in [\w:]+)\)").unwrap();
+    let text: Vec<&str> = text.lines().map(|l| l.split("//").next().unwrap_or("")).collect();
+    visibility.replace_all(&text.join("\n"), "pub").into_owned()
 }
 
 /// The path segments of every `crate::`/`super::`/`self::` path in `text`, including each

@@ -2,26 +2,23 @@
 //! into typed values. Every default lives in [`Config::default`]; every bad value becomes a
 //! [`ConfigError`] that names the variable (never its value).
 
-use std::fmt;
-
 use url::Url;
 
-use self::controls::parse_controls;
-pub use self::controls::Jurisdiction;
 use self::parse::{hook_url, parse_bool, parse_cookie_names, parse_domain, parse_kill, parse_origin, parse_u64};
+pub use self::{
+    controls::{Controls, Jurisdiction},
+    error::ConfigError,
+    secret::{origin_key, Secret},
+};
+use self::{error::err, secret::MIN_SECRET_LEN};
 use super::{
-    ajax::AjaxEnds,
     bypass::Bypass,
     cookie::{CookieExpiry, CookiePolicy},
     cross_site::CrossSiteRequests,
-    crypto::{ct_eq, hex, hmac_sha256},
     faults::{self, Faults},
-    fingerprint::FingerprintPolicy,
     guard::GuardPolicy,
     ids::TokenKey,
-    index::MaxSessionsPolicy,
     kill::KillPolicy,
-    path_policy::PathPolicy,
     protocol::{OriginKeys, MAX_TIMEOUT_S},
     record::Policy,
 };
@@ -34,8 +31,6 @@ pub const MAX_DATA_LIMIT: usize = 64 * 1024;
 /// Lucee: 8 KB for the request line and all headers) with room for cookies and the rest;
 /// nginx allows 8 KB per header line, IIS 16 KB in all. `docs/security.md`, "Header budget".
 pub const DEFAULT_DATA_LIMIT: usize = 3 * 1024;
-/// The shortest accepted `SESSION_SIGNING_KEY` / `ADMIN_TOKEN`.
-const MIN_SECRET_LEN: usize = 32;
 
 /// Who owns the session (`SESSION_MODE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -57,28 +52,9 @@ pub struct Config {
     pub guard: GuardPolicy,
     /// `SESSION_BYPASS`: paths that have no session (static assets by default).
     pub bypass: Bypass,
-    /// `SESSION_POLICY` and `PATH_CASE`: per-path timeouts and modes (none by default).
-    pub paths: PathPolicy,
-    /// `SESSION_FINGERPRINT` and `FINGERPRINT_THRESHOLD`: hijack detection.
-    pub fingerprint: FingerprintPolicy,
-    /// `AJAX_ENDS`: what a non-navigation request whose session ended gets.
-    pub ajax_ends: AjaxEnds,
-    /// `SESSION_SIGNING_KEY_PREVIOUS` (secret): the CFTOKEN key of the previous signing key,
-    /// whose tokens and bindings are still accepted and re-minted under the current key.
-    pub previous_token_key: Option<TokenKey>,
-    /// The origin key of `SESSION_SIGNING_KEY_PREVIOUS`: origin-API calls signed with it are
-    /// accepted during the overlap (the edge signs with the current origin key only).
-    pub previous_origin_key: Option<Secret>,
-    /// `SESSION_JURISDICTION`: where every Durable Object is created (`None`: anywhere).
-    pub jurisdiction: Option<Jurisdiction>,
-    /// `ABUSE_LIMITS`: per-client-address limits on new stored sessions and refused ids
-    /// (the `NEW_SESSION_LIMIT` and `REFUSED_LIMIT` rate-limiting bindings).
-    pub abuse_limits: bool,
-    /// `MAX_SESSIONS_POLICY`: what a login beyond `MAX_SESSIONS_PER_USER` does.
-    pub max_sessions_policy: MaxSessionsPolicy,
-    /// `TEST_CLIENT_HEADER`: the client's address, country and ASN come from the
-    /// `X-Test-Client` header (tests only: refused unless `ORIGIN_URL` is a loopback address).
-    pub test_client_header: bool,
+    /// The session controls: per-path modes, hijack detection, AJAX ends, key rotation,
+    /// jurisdiction, abuse limits (see [`Controls`]).
+    pub controls: Controls,
     /// `ORIGIN_KILL_URL` (guard mode): where the edge POSTs an ended session's cookies, so
     /// the application ends its own session (`sessionInvalidate()`, `onSessionEnd`).
     pub origin_kill_url: Option<Url>,
@@ -148,15 +124,7 @@ impl Default for Config {
             guard: GuardPolicy::default(),
             origin_kill_url: None,
             bypass: Bypass::default(),
-            paths: PathPolicy::default(),
-            fingerprint: FingerprintPolicy::default(),
-            ajax_ends: AjaxEnds::Unauthorized,
-            previous_token_key: None,
-            previous_origin_key: None,
-            jurisdiction: None,
-            abuse_limits: true,
-            max_sessions_policy: MaxSessionsPolicy::EvictOldest,
-            test_client_header: false,
+            controls: Controls::default(),
             origin: None,
             signing_key: Secret(String::new()),
             origin_key: Secret(String::new()),
@@ -182,62 +150,6 @@ impl Default for Config {
             faults: Faults::default(),
         }
     }
-}
-
-/// The origin key for `signing_key`: lower-case hex of
-/// `HMAC-SHA256(signing_key, "cfsession-edge origin key v1")` (64 characters; the origin uses
-/// the text as its HMAC key). One-way: it reveals neither the signing key nor the CFTOKEN key.
-pub fn origin_key(signing_key: &[u8]) -> String {
-    hex(&hmac_sha256(signing_key, &[b"cfsession-edge origin key v1"]))
-}
-
-/// A secret value: redacted in `Debug`, compared in constant time.
-#[derive(Clone, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// The secret's bytes. Never log them.
-    pub fn expose(&self) -> &[u8] {
-        self.0.as_bytes()
-    }
-
-    /// Constant-time comparison with a presented value.
-    pub fn matches(&self, presented: &str) -> bool {
-        ct_eq(self.0.as_bytes(), presented.as_bytes())
-    }
-}
-
-impl PartialEq for Secret {
-    fn eq(&self, other: &Self) -> bool {
-        ct_eq(self.0.as_bytes(), other.0.as_bytes())
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-/// A configuration variable has a value the Worker cannot use.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The variable's name, e.g. `ORIGIN_URL`.
-    pub variable: &'static str,
-    /// What is wrong with it (never the value itself: it may be a secret).
-    pub reason: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid configuration: {}: {}", self.variable, self.reason)
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-pub(crate) fn err(variable: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError { variable, reason: reason.into() }
 }
 
 impl Config {
@@ -392,12 +304,15 @@ impl Config {
             }
             c.faults = Faults::parse(&v).map_err(|reason| err("TEST_FAULTS", reason))?;
         }
-        parse_controls(&get, &mut c)?;
+        c.controls = Controls::parse(&get, &c.signing_key, c.origin.as_ref())?;
+        c.bypass = std::mem::take(&mut c.bypass).with_case(c.controls.paths.case);
         Ok(c)
     }
 }
 
 mod controls;
+mod error;
 mod parse;
+mod secret;
 #[cfg(test)]
 mod tests;

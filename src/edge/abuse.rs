@@ -41,7 +41,7 @@ thread_local! {
 /// limit. Without an address, with the limits off, or without the binding (logged once per
 /// isolate), nothing is limited; a limiter that fails lets the request through (logged).
 pub async fn count(env: &Env, config: &Config, net: &ClientNetwork, limit: AbuseLimit) -> Result<(), EdgeError> {
-    if !config.abuse_limits {
+    if !config.controls.abuse_limits {
         return Ok(());
     }
     let Some(key) = net.limit_key() else { return Ok(()) };

@@ -80,7 +80,7 @@ async fn answer(req: &Request, rest: &str, env: &Env, config: &Config) -> Result
     let now_s = now_ms() / 1000;
     // During a key rotation, calls signed with the previous origin key are accepted too.
     let verify = |key: &Secret| origin_api::verify(key.expose(), &signed, sig.as_deref(), now_s);
-    let caller = match (verify(&config.origin_key), &config.previous_origin_key) {
+    let caller = match (verify(&config.origin_key), &config.controls.previous_origin_key) {
         (Err(ApiRefusal::BadSignature), Some(previous)) => verify(previous),
         (result, _) => result,
     }

@@ -115,7 +115,7 @@ pub struct Edge<'a> {
 impl Edge<'_> {
     /// The client's network (`CF-Connecting-IP`, `request.cf`), read once.
     pub fn client(&self) -> &ClientNetwork {
-        self.client.get_or_init(|| self.req.client_network(self.config.test_client_header))
+        self.client.get_or_init(|| self.req.client_network(self.config.controls.test_client_header))
     }
 
     /// What the client looks like now (hijack detection).
@@ -162,15 +162,15 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
     let url = &req.url;
     let cookie_header = req.header("cookie");
     let trigger = config.kill.trigger(url.path(), url.query());
-    let path = config.paths.normalize(url.path());
-    let rule = config.paths.rule_for(&path);
+    let path = config.controls.paths.normalize(url.path());
+    let rule = config.controls.paths.rule_for(&path);
     if trigger.is_none() && (rule.sessionless || config.bypass.matches(&path)) {
         return bypass(&req, config).await;
     }
     let now = now_ms();
     let key = config.token_key.clone();
     let policy = config.policy.for_path(&rule);
-    let ajax_401 = rule.ajax.unwrap_or(config.ajax_ends) == AjaxEnds::Unauthorized
+    let ajax_401 = rule.ajax.unwrap_or(config.controls.ajax_ends) == AjaxEnds::Unauthorized
         && is_ajax(req.header("sec-fetch-mode"), req.header("x-requested-with"), req.header("accept"));
     let sessions = Sessions::from_env(env)?;
     let edge = Edge { env, config, ctx, req: &req, sessions, key, now, policy, ajax_401, client: OnceCell::new() };

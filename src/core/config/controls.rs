@@ -1,10 +1,12 @@
 //! The session controls' settings: hijack detection, per-path modes, AJAX ends, key
 //! rotation, jurisdiction, abuse limits and the per-user session cap's policy.
 
+use url::Url;
+
 use super::{
-    err, origin_key,
+    error::{err, ConfigError},
     parse::{parse_bool, parse_u64},
-    Config, ConfigError, Secret, MIN_SECRET_LEN,
+    secret::{origin_key, Secret, MIN_SECRET_LEN},
 };
 use crate::core::{
     ajax::AjaxEnds,
@@ -43,54 +45,106 @@ impl Jurisdiction {
     }
 }
 
-/// Reads the controls' variables into `c` (after the signing key and `ORIGIN_URL`).
-pub(super) fn parse_controls(get: &dyn Fn(&str) -> Option<String>, c: &mut Config) -> Result<(), ConfigError> {
-    if let Some(v) = get("SESSION_FINGERPRINT") {
-        c.fingerprint.action =
-            FingerprintPolicy::parse_action(&v).map_err(|reason| err("SESSION_FINGERPRINT", reason))?;
-    }
-    if let Some(v) = get("FINGERPRINT_THRESHOLD") {
-        c.fingerprint.threshold = u32::try_from(parse_u64("FINGERPRINT_THRESHOLD", &v, 1, 100)?).unwrap_or(5);
-    }
-    let case = match get("PATH_CASE").map(|v| v.to_ascii_lowercase()).as_deref() {
-        None | Some("insensitive") => PathCase::Insensitive,
-        Some("sensitive") => PathCase::Sensitive,
-        Some(_) => return Err(err("PATH_CASE", "must be insensitive or sensitive")),
-    };
-    c.paths = PathPolicy::parse(&get("SESSION_POLICY").unwrap_or_default(), case)
-        .map_err(|reason| err("SESSION_POLICY", reason))?;
-    c.bypass = std::mem::take(&mut c.bypass).with_case(case);
-    if let Some(v) = get("AJAX_ENDS") {
-        c.ajax_ends = AjaxEnds::parse(&v).map_err(|reason| err("AJAX_ENDS", reason))?;
-    }
-    let previous = match get("SESSION_SIGNING_KEY_PREVIOUS") {
-        None => None,
-        Some(k) if k.len() < MIN_SECRET_LEN => {
-            return Err(err("SESSION_SIGNING_KEY_PREVIOUS", format!("must be at least {MIN_SECRET_LEN} characters")))
+/// The session controls' settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Controls {
+    /// `SESSION_POLICY` and `PATH_CASE`: per-path timeouts and modes (none by default).
+    pub paths: PathPolicy,
+    /// `SESSION_FINGERPRINT` and `FINGERPRINT_THRESHOLD`: hijack detection.
+    pub fingerprint: FingerprintPolicy,
+    /// `AJAX_ENDS`: what a non-navigation request whose session ended gets.
+    pub ajax_ends: AjaxEnds,
+    /// `SESSION_SIGNING_KEY_PREVIOUS` (secret): the CFTOKEN key of the previous signing key,
+    /// whose tokens and bindings are still accepted and re-minted under the current key.
+    pub previous_token_key: Option<TokenKey>,
+    /// The origin key of `SESSION_SIGNING_KEY_PREVIOUS`: origin-API calls signed with it are
+    /// accepted during the overlap (the edge signs with the current origin key only).
+    pub previous_origin_key: Option<Secret>,
+    /// `SESSION_JURISDICTION`: where every Durable Object is created (`None`: anywhere).
+    pub jurisdiction: Option<Jurisdiction>,
+    /// `ABUSE_LIMITS`: per-client-address limits on new stored sessions and refused ids
+    /// (the `NEW_SESSION_LIMIT` and `REFUSED_LIMIT` rate-limiting bindings).
+    pub abuse_limits: bool,
+    /// `MAX_SESSIONS_POLICY`: what a login beyond `MAX_SESSIONS_PER_USER` does.
+    pub max_sessions_policy: MaxSessionsPolicy,
+    /// `TEST_CLIENT_HEADER`: the client's address, country and ASN come from the
+    /// `X-Test-Client` header (tests only: refused unless `ORIGIN_URL` is a loopback address).
+    pub test_client_header: bool,
+}
+
+impl Default for Controls {
+    fn default() -> Self {
+        Self {
+            paths: PathPolicy::default(),
+            fingerprint: FingerprintPolicy::default(),
+            ajax_ends: AjaxEnds::Unauthorized,
+            previous_token_key: None,
+            previous_origin_key: None,
+            jurisdiction: None,
+            abuse_limits: true,
+            max_sessions_policy: MaxSessionsPolicy::EvictOldest,
+            test_client_header: false,
         }
-        Some(k) if c.signing_key.matches(&k) => {
-            return Err(err("SESSION_SIGNING_KEY_PREVIOUS", "is the same as SESSION_SIGNING_KEY"))
-        }
-        Some(k) => Some(k),
-    };
-    c.previous_token_key = previous.as_ref().map(|k| TokenKey::derive(k.as_bytes()));
-    c.previous_origin_key = previous.as_ref().map(|k| Secret(origin_key(k.as_bytes())));
-    c.jurisdiction = Jurisdiction::parse(&get("SESSION_JURISDICTION").unwrap_or_default())?;
-    if let Some(v) = get("ABUSE_LIMITS") {
-        c.abuse_limits = parse_bool("ABUSE_LIMITS", &v)?;
     }
-    if let Some(v) = get("MAX_SESSIONS_POLICY") {
-        c.max_sessions_policy = match v.to_ascii_lowercase().as_str() {
-            "evict-oldest" => MaxSessionsPolicy::EvictOldest,
-            "refuse" => MaxSessionsPolicy::Refuse,
-            _ => return Err(err("MAX_SESSIONS_POLICY", "must be evict-oldest or refuse")),
+}
+
+impl Controls {
+    /// Reads the controls' variables, given the signing key and `ORIGIN_URL` already read.
+    pub(super) fn parse(
+        get: &dyn Fn(&str) -> Option<String>,
+        signing_key: &Secret,
+        origin: Option<&Url>,
+    ) -> Result<Self, ConfigError> {
+        let mut c = Self::default();
+        if let Some(v) = get("SESSION_FINGERPRINT") {
+            c.fingerprint.action =
+                FingerprintPolicy::parse_action(&v).map_err(|reason| err("SESSION_FINGERPRINT", reason))?;
+        }
+        if let Some(v) = get("FINGERPRINT_THRESHOLD") {
+            c.fingerprint.threshold = u32::try_from(parse_u64("FINGERPRINT_THRESHOLD", &v, 1, 100)?).unwrap_or(5);
+        }
+        let case = match get("PATH_CASE").map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("insensitive") => PathCase::Insensitive,
+            Some("sensitive") => PathCase::Sensitive,
+            Some(_) => return Err(err("PATH_CASE", "must be insensitive or sensitive")),
         };
-    }
-    if let Some(v) = get("TEST_CLIENT_HEADER") {
-        c.test_client_header = parse_bool("TEST_CLIENT_HEADER", &v)?;
-        if c.test_client_header && !c.origin.as_ref().is_some_and(faults::is_loopback) {
-            return Err(err("TEST_CLIENT_HEADER", "is for tests only: it needs ORIGIN_URL on a loopback address"));
+        c.paths = PathPolicy::parse(&get("SESSION_POLICY").unwrap_or_default(), case)
+            .map_err(|reason| err("SESSION_POLICY", reason))?;
+        if let Some(v) = get("AJAX_ENDS") {
+            c.ajax_ends = AjaxEnds::parse(&v).map_err(|reason| err("AJAX_ENDS", reason))?;
         }
+        let previous = match get("SESSION_SIGNING_KEY_PREVIOUS") {
+            None => None,
+            Some(k) if k.len() < MIN_SECRET_LEN => {
+                return Err(err(
+                    "SESSION_SIGNING_KEY_PREVIOUS",
+                    format!("must be at least {MIN_SECRET_LEN} characters"),
+                ))
+            }
+            Some(k) if signing_key.matches(&k) => {
+                return Err(err("SESSION_SIGNING_KEY_PREVIOUS", "is the same as SESSION_SIGNING_KEY"))
+            }
+            Some(k) => Some(k),
+        };
+        c.previous_token_key = previous.as_ref().map(|k| TokenKey::derive(k.as_bytes()));
+        c.previous_origin_key = previous.as_ref().map(|k| Secret(origin_key(k.as_bytes())));
+        c.jurisdiction = Jurisdiction::parse(&get("SESSION_JURISDICTION").unwrap_or_default())?;
+        if let Some(v) = get("ABUSE_LIMITS") {
+            c.abuse_limits = parse_bool("ABUSE_LIMITS", &v)?;
+        }
+        if let Some(v) = get("MAX_SESSIONS_POLICY") {
+            c.max_sessions_policy = match v.to_ascii_lowercase().as_str() {
+                "evict-oldest" => MaxSessionsPolicy::EvictOldest,
+                "refuse" => MaxSessionsPolicy::Refuse,
+                _ => return Err(err("MAX_SESSIONS_POLICY", "must be evict-oldest or refuse")),
+            };
+        }
+        if let Some(v) = get("TEST_CLIENT_HEADER") {
+            c.test_client_header = parse_bool("TEST_CLIENT_HEADER", &v)?;
+            if c.test_client_header && !origin.is_some_and(faults::is_loopback) {
+                return Err(err("TEST_CLIENT_HEADER", "is for tests only: it needs ORIGIN_URL on a loopback address"));
+            }
+        }
+        Ok(c)
     }
-    Ok(())
 }

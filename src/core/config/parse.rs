@@ -3,7 +3,7 @@
 
 use url::Url;
 
-use super::{err, ConfigError};
+use super::error::{err, ConfigError};
 use crate::core::kill::{CrossSite, KillPolicy};
 
 /// The `KILL_*` settings. `KILL_PARAM=off` and `KILL_PATH=off` turn those triggers off.

@@ -70,7 +70,7 @@ fn every_variable_parses() {
             no_refresh: false
         }
     );
-    assert_eq!(c.paths.rule_for(&c.paths.normalize("/Admin/x")).timeout_s, Some(300));
+    assert_eq!(c.controls.paths.rule_for(&c.controls.paths.normalize("/Admin/x")).timeout_s, Some(300));
     assert!(!c.defer && c.url_tokens);
     assert_eq!(c.data_limit, 1024);
     assert!(c.admin_token.unwrap().matches("admin-token-admin-token-admin-token"));

@@ -86,13 +86,8 @@ fn rotation_moves_everything_but_the_token() {
     let (out, w) = rotate_out(Some(&stored), &presented("fp"), T0 + 10, &Policy::default());
     let moved = out.unwrap();
     let Write::Put(old) = w else { panic!() };
-    let new = Bearer {
-        cfid: "c2".into(),
-        token_fp: "new-fp".into(),
-        issued_at: T0 + 10,
-        fresh: true,
-        ..Bearer::default()
-    };
+    let new =
+        Bearer { cfid: "c2".into(), token_fp: "new-fp".into(), issued_at: T0 + 10, fresh: true, ..Bearer::default() };
     let (adopted, w2) = adopt(None, moved, &new);
     let adopted = adopted.unwrap();
     assert_eq!((adopted.cfid.as_str(), adopted.token_fp.as_str()), ("c2", "new-fp"));
@@ -130,13 +125,8 @@ fn a_pair_rotated_late_and_killed_never_comes_back() {
     let (stored, _) = live();
     let later = T0 + 3 * 24 * 3600 * 1000;
     let (moved, _) = rotate_out(Some(&stored), &presented("fp"), later, &policy);
-    let new = Bearer {
-        cfid: "c2".into(),
-        token_fp: "new-fp".into(),
-        issued_at: later,
-        fresh: true,
-        ..Bearer::default()
-    };
+    let new =
+        Bearer { cfid: "c2".into(), token_fp: "new-fp".into(), issued_at: later, fresh: true, ..Bearer::default() };
     let (adopted, _) = adopt(None, moved.unwrap(), &new);
     let adopted = adopted.unwrap();
     assert_eq!((adopted.session_key.as_str(), adopted.issued_at), ("c1", later));

@@ -36,7 +36,7 @@ pub(super) enum Resumed {
 impl Edge<'_> {
     /// The request's fingerprint to judge, with `SESSION_FINGERPRINT` on.
     fn probe(&self) -> Option<Probe> {
-        let policy = self.config.fingerprint;
+        let policy = self.config.controls.fingerprint;
         policy.is_on().then(|| Probe { seen: self.fingerprint(), policy })
     }
 

@@ -43,7 +43,9 @@ impl SessionObject {
             return Ok(());
         }
         let index = Index::from_env(&self.env, config.index_shards).map_err(rust_err)?;
-        if let (MaxSessionsPolicy::Refuse, Some(max)) = (config.max_sessions_policy, config.max_sessions_per_user) {
+        if let (MaxSessionsPolicy::Refuse, Some(max)) =
+            (config.controls.max_sessions_policy, config.max_sessions_per_user)
+        {
             let within = index
                 .add_user_within(user, cfid, now_ms(), max)
                 .await
