@@ -13,7 +13,7 @@ use crate::core::{
     config::Config,
     error::EdgeError,
 };
-use crate::edge::log::{self, LogLine};
+use crate::edge::platform::log::{self, LogLine};
 
 #[wasm_bindgen::prelude::wasm_bindgen(
     wasm_bindgen = ::worker::wasm_bindgen,

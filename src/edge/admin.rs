@@ -3,7 +3,7 @@
 //! errors are `{"error": "<reason>"}`. The API requires `Authorization: Bearer <ADMIN_TOKEN>`;
 //! with no token configured the admin does not exist (404). No answer ever holds a CFTOKEN.
 
-use crate::edge::log::{self, LogLine};
+use crate::edge::platform::log::{self, LogLine};
 use worker::{Env, Method, Request, Response};
 
 use super::{

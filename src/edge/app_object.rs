@@ -4,7 +4,7 @@
 //! `APPLICATION_TIMEOUT` without one restarts the application. `applicationStop` (admin)
 //! restarts it at once; sessions are not affected, as in ColdFusion.
 
-use crate::edge::log::{self, LogLine};
+use crate::edge::platform::log::{self, LogLine};
 use std::cell::{Cell, RefCell};
 
 use serde::{Deserialize, Serialize};
@@ -69,7 +69,7 @@ impl AppObject {
     /// the first start). `record` (a batch of per-minute counts) and `history` (the kept
     /// minutes and the gauges): see [`crate::core::stats`].
     async fn dispatch(&self, op: &str, body: &str) -> Result<Option<String>> {
-        let config = super::config(&self.env).map_err(rust_err)?;
+        let config = super::platform::config(&self.env).map_err(rust_err)?;
         let now = now_ms();
         match op {
             // (`record`: from Workers older than the pacing; their isolates send every second.)

@@ -5,7 +5,7 @@
 //! through. While the object keeps failing, requests with those ids fail too (503), so they
 //! are never served as a session.
 
-use crate::edge::log::{self, LogLine};
+use crate::edge::platform::log::{self, LogLine};
 use std::time::Duration;
 
 use worker::{Context, Delay, Env};

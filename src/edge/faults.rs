@@ -2,7 +2,7 @@
 //! faults of this isolate, and each fault point calls [`hit`] before doing its work.
 //! With no faults configured (always, in a real deployment) [`hit`] returns at once.
 
-use crate::edge::log::{self, LogLine};
+use crate::edge::platform::log::{self, LogLine};
 use std::{cell::RefCell, time::Duration};
 
 use worker::Delay;

@@ -2,7 +2,7 @@
 //! session) and `UserIndex` (one per user id, the CFIDs tagged with it). Both are written by
 //! the session objects and read by the sweep and the admin API.
 
-use crate::edge::log::{self, LogLine};
+use crate::edge::platform::log::{self, LogLine};
 use serde::Deserialize;
 use wasm_bindgen::prelude::wasm_bindgen;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorageValue, State};

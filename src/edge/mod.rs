@@ -9,8 +9,6 @@ mod faults;
 mod hooks;
 mod incoming;
 mod index_object;
-mod kill;
-mod log;
 mod object_rpc;
 mod origin_api;
 mod platform;
@@ -24,11 +22,9 @@ mod store;
 mod sweep;
 mod users;
 
-use std::{cell::RefCell, rc::Rc};
-
 use worker::{event, Context, Env, Request, Result};
 
-use crate::core::{config::Config, error::EdgeError, forward::HOP_MARKER};
+use crate::core::{error::EdgeError, forward::HOP_MARKER};
 use incoming::Incoming;
 
 /// Paths under this prefix are answered by the edge itself and never forwarded (and so are
@@ -40,7 +36,7 @@ const EDGE_PREFIX: &str = "/__session/";
 #[event(fetch)]
 async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
     let id = platform::request_id(req.headers().get("cf-ray").ok().flatten().as_deref(), "req-");
-    match log::with_request(id, handle(req, &env, &ctx)).await {
+    match platform::log::with_request(id, handle(req, &env, &ctx)).await {
         Ok(resp) => Ok(resp),
         Err(err) => respond::error(&err).map(Into::into),
     }
@@ -61,7 +57,7 @@ async fn handle(sys: web_sys::Request, env: &Env, ctx: &Context) -> std::result:
         // configuration is invalid (with 503 naming the variable).
         return ready::handle(env).await.map(Into::into);
     }
-    let config = config(env)?;
+    let config = platform::config(env)?;
     faults::install(&config.faults);
     let admin_root = config.admin_prefix.trim_end_matches('/');
     if let Some(rest) = path.strip_prefix(config.admin_prefix.as_str()).or_else(|| (path == admin_root).then_some("")) {
@@ -79,21 +75,4 @@ async fn handle(sys: web_sys::Request, env: &Env, ctx: &Context) -> std::result:
     }
     app_object::touch(env, &config, ctx);
     session::handle(req, env, &config, ctx).await
-}
-
-thread_local! {
-    /// The configuration of this isolate, parsed on its first request.
-    static CONFIG: RefCell<Option<Rc<Config>>> = const { RefCell::new(None) };
-}
-
-/// The configuration, parsed once per isolate: variables and secrets change only with a
-/// deploy (or a `wrangler dev` reload), which starts new isolates. An invalid configuration is
-/// not cached: every request answers with the error until it is fixed.
-pub fn config(env: &Env) -> std::result::Result<Rc<Config>, EdgeError> {
-    if let Some(c) = CONFIG.with(|c| c.borrow().clone()) {
-        return Ok(c);
-    }
-    let parsed = Rc::new(Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))?);
-    CONFIG.with(|c| *c.borrow_mut() = Some(parsed.clone()));
-    Ok(parsed)
 }

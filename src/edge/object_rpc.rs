@@ -60,7 +60,9 @@ macro_rules! rpc_call {
                 request: Option<String>,
             ) -> std::result::Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue> {
                 let id = $crate::edge::platform::request_id(request.as_deref(), "call-");
-                $crate::edge::object_rpc::js($crate::edge::log::with_request(id, self.dispatch(&op, &body)).await)
+                $crate::edge::object_rpc::js(
+                    $crate::edge::platform::log::with_request(id, self.dispatch(&op, &body)).await,
+                )
             }
         }
     };

@@ -15,7 +15,7 @@ use crate::core::{
     record::ClientHints,
     rpc::SessionView,
 };
-use crate::edge::log::{self, LogLine};
+use crate::edge::platform::log::{self, LogLine};
 
 /// One session as the application sees it.
 #[derive(Serialize)]

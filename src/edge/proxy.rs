@@ -2,7 +2,7 @@
 //! (never buffered); redirects are returned to the client, not followed. Which headers pass
 //! either way is decided in [`crate::core::headers`].
 
-use crate::edge::log::{self, LogLine};
+use crate::edge::platform::log::{self, LogLine};
 use url::Url;
 
 use super::incoming::{self, Incoming};

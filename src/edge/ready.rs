@@ -4,7 +4,11 @@
 
 use worker::Env;
 
-use super::{config, faults, platform::now_ms, respond, store};
+use super::{
+    faults,
+    platform::{config, now_ms},
+    respond, store,
+};
 use crate::core::{
     error::EdgeError,
     ids::Cfid,

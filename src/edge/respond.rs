@@ -1,6 +1,6 @@
 //! The one place where edge errors become HTTP responses, plus small response helpers.
 
-use crate::edge::log::{self, LogLine};
+use crate::edge::platform::log::{self, LogLine};
 use worker::{Headers, Response, Result};
 
 use crate::core::{

@@ -3,159 +3,47 @@
 //! (see [`changes`]; guard mode's origin cookies: [`guard`]), and set or expire cookies. What
 //! differs between the modes is decided in [`crate::core::mode`].
 
-use crate::edge::log::{self, LogLine};
-use std::cell::{Cell, OnceCell};
+use crate::edge::platform::log::{self, LogLine};
+use std::cell::Cell;
 
 use url::Url;
 use worker::{Context, Env};
 
 use super::{
-    abuse,
     ending::UNCONFIRMED_HEADER,
     incoming::Incoming,
-    kill,
     platform::now_ms,
     proxy::{self, OriginReply},
-    respond, stats,
+    respond,
     store::Sessions,
 };
 use crate::core::{
     ajax::{is_ajax, AjaxEnds},
-    client::{AbuseLimit, ClientNetwork},
     clock::UnixMs,
     config::{Config, SessionMode},
     cookie::CookieExpiry,
     cookie_header::Removed,
     cross_site::{withholds_lax_cookies, CrossSiteRequests},
     error::EdgeError,
-    fingerprint::Fingerprint,
     forward,
     guard::OriginIds,
     headers::{Additions, Edits},
-    ids::{CfToken, Cfid, TokenKey},
     kill::RequestSite,
     mode,
     protocol::{parse_origin_changes, Attached, FINGERPRINT_HEADER},
-    record::{ClientHints, Policy},
-    rpc::{Ids, SessionView},
-    session::{Refusal, Verdict},
-    stats::Counts,
+    session::Refusal,
 };
 
 mod changes;
+mod context;
+mod current;
 mod guard;
+mod kill;
 mod resume;
 
-pub(super) use resume::mint;
+use context::Edge;
+use current::{CookieAction, Current};
 use resume::{resume, start, Resumed};
-
-/// What this response does to the session cookies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CookieAction {
-    /// Nothing.
-    Keep,
-    /// Set the session's cookies: a new session, or new ids after a rotation.
-    SetNew,
-    /// Re-set them if the cookies slide (a touch or a new timeout).
-    Refresh,
-    /// Expire them: the session was invalidated.
-    Expire,
-}
-
-/// The session attached to this request.
-struct Current {
-    /// The CFID (guard mode: the guard id).
-    cfid: Cfid,
-    /// The CFTOKEN (guard mode: the binding token).
-    token: CfToken,
-    /// Guard mode: the origin's session cookies it is bound to (empty in edge mode).
-    origin: OriginIds,
-    view: SessionView,
-    /// Started on this request.
-    new: bool,
-    /// A stand-in for a request that still carried just-rotated ids (the browser already has
-    /// the new ones) or none because it is cross-site: never stored, and the response sets no
-    /// cookies.
-    quiet: bool,
-    cookies: CookieAction,
-    /// An end of this session could not be confirmed yet (the response says so).
-    end_unconfirmed: bool,
-    /// The request's fingerprint change reached the threshold: the origin gets
-    /// `X-Session-Fingerprint` (`score=…; reasons=…; action=…`).
-    fingerprint: Option<Verdict>,
-    /// The origin's login was refused (`MAX_SESSIONS_POLICY=refuse`): the client gets `409`
-    /// instead of the origin's answer.
-    login_refused: bool,
-}
-
-impl Current {
-    fn ids(&self) -> Ids {
-        Ids::of(&self.cfid, &self.token, self.new).bound(self.origin.clone())
-    }
-}
-
-/// What a request handler needs besides the request.
-pub struct Edge<'a> {
-    pub env: &'a Env,
-    pub config: &'a Config,
-    pub ctx: &'a Context,
-    pub req: &'a Incoming,
-    pub sessions: Sessions,
-    pub key: TokenKey,
-    pub now: UnixMs,
-    /// The session policy for this request: the configuration's, with what its path sets
-    /// (`SESSION_POLICY`: a timeout, `norefresh`).
-    pub policy: Policy,
-    /// A non-navigation request whose session ended gets `401` (`AJAX_ENDS`, per path).
-    pub ajax_401: bool,
-    /// The client's network, read when first needed.
-    client: OnceCell<ClientNetwork>,
-}
-
-impl Edge<'_> {
-    /// The client's network (`CF-Connecting-IP`, `request.cf`), read once.
-    pub fn client(&self) -> &ClientNetwork {
-        self.client.get_or_init(|| self.req.client_network(self.config.controls.test_client_header))
-    }
-
-    /// What the client looks like now (hijack detection).
-    pub fn fingerprint(&self) -> Fingerprint {
-        let net = self.client();
-        Fingerprint::of(
-            net.address.as_deref(),
-            net.country.as_deref(),
-            net.asn,
-            self.req.header("user-agent"),
-            self.req.header("accept-language"),
-        )
-    }
-
-    /// The client's hints, kept with a session when it is stored.
-    pub fn client_hints(&self) -> ClientHints {
-        ClientHints::new(self.req.header("user-agent"), self.client().country.as_deref()).unwrap_or_default()
-    }
-
-    /// Counts refused ids against the client's limit (`ABUSE_LIMITS`); for a non-navigation
-    /// request with `AJAX_ENDS=401`, the `401` that says why (`reason`) instead of going on.
-    async fn refused(&self, reason: &'static str) -> Result<Option<worker::Response>, EdgeError> {
-        abuse::count(self.env, self.config, self.client(), AbuseLimit::Refused).await?;
-        self.ajax_401.then(|| respond::session_ended(reason, mode::expiry(self.config))).transpose()
-    }
-
-    /// Whether a session started on this request is stored at once: with deferral off, and on
-    /// a path that sets its own timeout (a deferred session could otherwise be claimed within
-    /// `SESSION_TIMEOUT` instead of the path's timeout).
-    fn stores_new_sessions(&self) -> bool {
-        !self.config.defer || self.policy.path_timeout_s.is_some()
-    }
-
-    /// Counts an event for the dashboard's history (sent after the response, see [`stats`]).
-    pub fn count(&self, event: impl FnOnce(&mut Counts)) {
-        if let Some(flush) = stats::count(self.env, event) {
-            self.ctx.wait_until(log::carried(flush));
-        }
-    }
-}
 
 /// Handles a request for the site (anything outside the edge's own paths).
 pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) -> Result<web_sys::Response, EdgeError> {
@@ -168,12 +56,11 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
         return bypass(&req, config).await;
     }
     let now = now_ms();
-    let key = config.token_key.clone();
     let policy = config.policy.for_path(&rule);
     let ajax_401 = rule.ajax.unwrap_or(config.controls.ajax_ends) == AjaxEnds::Unauthorized
         && is_ajax(req.header("sec-fetch-mode"), req.header("x-requested-with"), req.header("accept"));
     let sessions = Sessions::from_env(env)?;
-    let edge = Edge { env, config, ctx, req: &req, sessions, key, now, policy, ajax_401, client: OnceCell::new() };
+    let edge = Edge::new(env, config, ctx, &req, sessions, now, policy, ajax_401);
     let identified = mode::identify(config, cookie_header, url.query(), &edge.key);
     if let Some(why) = identified.ignored {
         edge.count(|c| c.refused += 1);

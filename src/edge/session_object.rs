@@ -5,7 +5,7 @@
 //! The state is cached in memory; the cache is updated before any write is awaited, so
 //! requests queued behind a write see it.
 
-use crate::edge::log::{self, LogLine};
+use crate::edge::platform::log::{self, LogLine};
 use std::{
     cell::{Cell, RefCell},
     rc::Rc,
@@ -441,9 +441,9 @@ impl SessionObject {
         }
     }
 
-    /// The isolate's configuration (see [`super::config`]); `None` (logged) when invalid.
+    /// The isolate's configuration (see [`super::platform::config`]); `None` (logged) when invalid.
     pub(super) fn config(&self) -> Option<Rc<Config>> {
-        match super::config(&self.env) {
+        match super::platform::config(&self.env) {
             Ok(c) => Some(c),
             Err(e) => {
                 log::emit(LogLine::error("config.invalid").msg(format!("session object: {e}")));

@@ -22,7 +22,7 @@ use crate::core::{
     pacing::{Batch, MIN_WAIT_MS},
     stats::{Counts, Pending},
 };
-use crate::edge::log::{self, LogLine};
+use crate::edge::platform::log::{self, LogLine};
 
 /// How long an isolate gathers counts once a batch is scheduled.
 const GATHER: Duration = Duration::from_millis(MIN_WAIT_MS);
@@ -109,7 +109,7 @@ pub fn count(env: &Env, event: impl FnOnce(&mut Counts)) -> Option<impl Future<O
         if batch.is_empty() {
             return;
         }
-        let Ok(config) = super::config(&env) else { return };
+        let Ok(config) = super::platform::config(&env) else { return };
         if !fresh.is_empty() {
             write_to_analytics_engine(&env, &config.app_name, &fresh);
         }

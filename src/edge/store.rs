@@ -113,7 +113,7 @@ pub async fn call<B: Serialize, R: DeserializeOwned>(
 async fn exchange(ns: &Namespace, name: &str, op: &str, body: Option<String>) -> Result<Option<String>, EdgeError> {
     let ms = CALL_TIMEOUT.as_millis() as u32;
     // The object's log lines carry the calling request's id.
-    let request = super::log::current_request().map(|id| id.to_string());
+    let request = super::platform::log::current_request().map(|id| id.to_string());
     let failed = |e: wasm_bindgen::JsValue| store_err(format!("{op}: {}", super::incoming::js_message(&e)));
     let promise = call_object(ns, name, op, body.as_deref().unwrap_or("null"), ms, request).map_err(failed)?;
     match worker::wasm_bindgen_futures::JsFuture::from(promise).await {

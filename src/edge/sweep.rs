@@ -2,7 +2,7 @@
 //! ended them (a lost alarm; locally, alarms do not survive a wrangler restart), and drops
 //! index entries of sessions that no longer exist.
 
-use crate::edge::log::{self, LogLine};
+use crate::edge::platform::log::{self, LogLine};
 use serde::Serialize;
 use worker::{event, Env, ScheduleContext, ScheduledEvent};
 
@@ -52,7 +52,7 @@ pub struct SweepReport {
 /// Retries queued ends, then checks every indexed session whose recorded deadline passed.
 /// An error on one entry or shard is logged and skipped: the rest is still swept.
 pub async fn sweep(env: &Env) -> Result<SweepReport, EdgeError> {
-    let config = super::config(env)?;
+    let config = super::platform::config(env)?;
     super::faults::install(&config.faults);
     let index = Index::from_env(env, config.index_shards)?;
     let sessions = Sessions::from_env(env)?;

@@ -11,7 +11,7 @@ use crate::core::{
     lifecycle::Ending,
     rpc::{EndRequest, SessionView},
 };
-use crate::edge::log::{self, LogLine};
+use crate::edge::platform::log::{self, LogLine};
 use worker::Env;
 
 /// The live sessions tagged with `user`, and the CFIDs whose object could not be read.

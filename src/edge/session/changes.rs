@@ -7,8 +7,11 @@
 //! confirmed, see [`crate::edge::ending`]) and the response carries `x-cfsession-end: retrying`.
 //! Other failures (a data update) are logged; the origin's response is delivered either way.
 
-use super::{mint, CookieAction, Current, Edge};
-use crate::edge::log::{self, LogLine};
+use super::{
+    context::Edge,
+    current::{CookieAction, Current},
+};
+use crate::edge::platform::log::{self, LogLine};
 use crate::{
     core::{
         config::SessionMode,
@@ -148,7 +151,7 @@ pub(super) async fn rotate(edge: &Edge<'_>, current: &mut Current, origin: Optio
         }
     };
     let origin = origin.unwrap_or_else(|| current.origin.clone());
-    let adopted = match mint(&edge.key, &origin, edge.now) {
+    let adopted = match edge.mint(&origin) {
         Ok((cfid, token)) => {
             let ids = Ids::of(&cfid, &token, true).bound(origin.clone());
             match edge.sessions.adopt(&cfid, &AdoptRequest { ids, record, starts }).await {

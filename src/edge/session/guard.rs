@@ -8,7 +8,12 @@
 //!
 //! The origin's `X-Session-*` headers apply as in edge mode.
 
-use super::{changes, start, CookieAction, Current, Edge};
+use super::{
+    changes,
+    context::Edge,
+    current::{CookieAction, Current},
+    resume::start,
+};
 use crate::core::{
     config::Config,
     cookie::cookie_name,
@@ -16,7 +21,7 @@ use crate::core::{
     guard::{origin_set, OriginIds, OriginSet},
     protocol::OriginChanges,
 };
-use crate::edge::log::{self, LogLine};
+use crate::edge::platform::log::{self, LogLine};
 
 /// Whether an origin `Set-Cookie` is for one of its guarded session cookies.
 pub(super) fn is_guarded(config: &Config, set_cookie: &str) -> bool {

@@ -1,15 +1,18 @@
 //! Finding the request's session: resuming the one its verified ids name (with hijack
 //! detection and key rotation), or starting a new one.
 
-use super::{changes, CookieAction, Current, Edge};
+use super::{
+    changes,
+    context::Edge,
+    current::{CookieAction, Current},
+};
 use crate::core::{
     client::AbuseLimit,
     clock::UnixMs,
     config::Config,
     error::EdgeError,
     fingerprint::{FingerprintAction, Probe},
-    guard::{Binding, OriginIds},
-    ids::{CfToken, Cfid, TokenKey},
+    guard::OriginIds,
     mode::VerifiedIds,
     record::SessionRecord,
     rpc::{BeginRequest, Ids, Reply, SessionView},
@@ -17,8 +20,7 @@ use crate::core::{
 };
 use crate::edge::{
     abuse,
-    log::{self, LogLine},
-    platform::PlatformRandom,
+    platform::log::{self, LogLine},
 };
 
 /// What became of the ids a request presented (short-lived, moved once: boxing `Live` would
@@ -126,27 +128,12 @@ async fn judged(edge: &Edge<'_>, current: &mut Current, verdict: Verdict) {
     }
 }
 
-/// New ids from the platform CSPRNG: a CFID and CFTOKEN, or (for `origin` cookies, guard
-/// mode) a guard id and a binding token over them.
-pub(in crate::edge) fn mint(key: &TokenKey, origin: &OriginIds, now: UnixMs) -> Result<(Cfid, CfToken), EdgeError> {
-    let mut rng = PlatformRandom;
-    let no_random = |_| EdgeError::Internal("no randomness for session ids".into());
-    if origin.is_empty() {
-        let cfid = Cfid::generate(&mut rng).map_err(no_random)?;
-        let token = CfToken::mint(&cfid, key, now, &mut rng).map_err(no_random)?;
-        Ok((cfid, token))
-    } else {
-        let b = Binding::mint(origin, key, now, &mut rng).map_err(no_random)?;
-        Ok((b.gid, b.token))
-    }
-}
-
 /// A brand-new session (guard mode: bound to `origin`). Stored at once only when
 /// [`Edge::stores_new_sessions`] (and never when `quiet`); a stored one counts against
 /// `ABUSE_LIMITS` first.
 pub(super) async fn start(edge: &Edge<'_>, origin: OriginIds, quiet: bool) -> Result<Current, EdgeError> {
     let (config, now) = (edge.config, edge.now);
-    let (cfid, token) = mint(&edge.key, &origin, now)?;
+    let (cfid, token) = edge.mint(&origin)?;
     let view = if quiet || !edge.stores_new_sessions() {
         unstored_view(config, now)
     } else {

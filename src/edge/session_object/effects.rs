@@ -1,7 +1,7 @@
 //! The side effects of a session's changes: keeping the session index in step, and
 //! delivering the hook outbox.
 
-use crate::edge::log::{self, LogLine};
+use crate::edge::platform::log::{self, LogLine};
 use worker::Result;
 
 use super::{rust_err, SessionObject};

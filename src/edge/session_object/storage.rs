@@ -1,7 +1,7 @@
 //! The session object's storage: the state and the hook outbox, each cached in memory and
 //! read from storage once per instance.
 
-use crate::edge::log::{self, LogLine};
+use crate::edge::platform::log::{self, LogLine};
 use worker::Result;
 
 use super::{rust_err, SessionObject, OUTBOX, SESSION};

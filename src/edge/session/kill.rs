@@ -5,19 +5,15 @@
 //! A kill request from another site (`KILL_CROSS_SITE=confirm`, the default) gets a small
 //! page with a button instead, and nothing ends until the user presses it. When the object
 //! cannot confirm the end, the cookies are expired anyway and the end is retried
-//! ([`super::ending`]); the response carries `x-cfsession-end: retrying`. A kill by a
+//! ([`crate::edge::ending`]); the response carries `x-cfsession-end: retrying`. A kill by a
 //! non-navigation request (`fetch()`) is answered `401` with JSON instead of the redirect
 //! (`AJAX_ENDS`, see [`crate::core::ajax`]).
 
-use crate::edge::log::{self, LogLine};
+use crate::edge::platform::log::{self, LogLine};
 use url::Url;
 use worker::Response;
 
-use super::{
-    ending::{self, UNCONFIRMED_HEADER},
-    respond,
-    session::Edge,
-};
+use super::context::Edge;
 use crate::core::{
     cookie::{CFID, CFTOKEN},
     end_reason::EndReason,
@@ -27,6 +23,10 @@ use crate::core::{
     mode::{self, VerifiedIds},
     query,
     rpc::EndRequest,
+};
+use crate::edge::{
+    ending::{self, UNCONFIRMED_HEADER},
+    respond,
 };
 
 /// Answers a kill request. Idempotent: with no session, or an unknown or ended one, the

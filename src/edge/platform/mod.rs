@@ -1,4 +1,10 @@
-//! The platform's clock and randomness, behind the core's seams.
+//! What the Worker and its objects take from the platform: the clock, randomness, the
+//! isolate's configuration ([`config`]) and the log ([`log`]).
+
+mod config;
+pub mod log;
+
+pub use config::config;
 
 use crate::core::{
     clock::{Clock, UnixMs},
