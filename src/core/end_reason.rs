@@ -40,6 +40,11 @@ impl EndReason {
         EndReason::Fingerprint,
     ];
 
+    /// The reason named `name` ([`EndReason::as_str`]).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+
     /// The lower-case name used in hooks, logs and the admin API.
     pub fn as_str(self) -> &'static str {
         match self {

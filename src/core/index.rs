@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{clock::UnixMs, rpc::SessionView};
+use super::{clock::UnixMs, end_reason::EndReason, rpc::SessionView};
 
 /// One live session in an index shard (never the token).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,8 +38,7 @@ impl IndexEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndedEntry {
     pub cfid: String,
-    /// An [`super::end_reason::EndReason`], lower-case.
-    pub reason: String,
+    pub reason: EndReason,
     /// When it ended (ms).
     pub at: UnixMs,
     pub user: Option<String>,

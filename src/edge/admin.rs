@@ -19,6 +19,7 @@ use crate::core::{
     ids::Cfid,
     index::{Cursor, IndexEntry},
     query,
+    rpc::AppCall,
 };
 
 /// Page sizes of `GET sessions`.
@@ -142,7 +143,7 @@ async fn api(req: &Request, path: &str, env: &Env, config: &Config) -> Result<Re
             json(200, &serde_json::json!({ "items": items }))
         }
         (Method::Get, ["application"]) => {
-            let state = app_object::call(env, &config.app_name, "get").await?;
+            let state = app_object::call(env, &config.app_name, AppCall::Get).await?;
             let state = state.ok_or(EdgeError::NotFound("the application has not started yet"))?;
             json(200, &serde_json::to_value(state).map_err(EdgeError::internal)?)
         }
@@ -151,7 +152,7 @@ async fn api(req: &Request, path: &str, env: &Env, config: &Config) -> Result<Re
             json(200, &serde_json::to_value(r).map_err(EdgeError::internal)?)
         }
         (Method::Post, ["application", "stop"]) => {
-            let state = app_object::call(env, &config.app_name, "stop").await?;
+            let state = app_object::call(env, &config.app_name, AppCall::Stop).await?;
             json(200, &serde_json::to_value(state).map_err(EdgeError::internal)?)
         }
         _ => Err(EdgeError::NotFound("no such admin endpoint")),

@@ -13,7 +13,7 @@ use worker::{durable_object, Context, DurableObject, Env, ListOptions, Request, 
 
 use super::{
     hooks,
-    object_rpc::{from_json, http, operation, rpc_call, rust_err, to_json},
+    object_rpc::{http, operation, rpc_call},
     platform::now_ms,
     store,
 };
@@ -21,6 +21,7 @@ use crate::core::{
     config::Config,
     error::EdgeError,
     pacing::{Batch, Callers, NextBatch},
+    rpc::{AppCall, Call},
     stats::{self, Counts, Gauges, Minute},
 };
 
@@ -64,40 +65,35 @@ impl DurableObject for AppObject {
 rpc_call!(AppObject);
 
 impl AppObject {
-    /// `get`, `touch` (a request arrived; restarts the application after its timeout) or
-    /// `stop` (`applicationStop()`): answer the application's state (`None` for `get` before
-    /// the first start). `record` (a batch of per-minute counts) and `history` (the kept
-    /// minutes and the gauges): see [`crate::core::stats`].
+    /// One operation ([`AppCall`]): `get`, `touch` and `stop` answer the application's state
+    /// (`None` for `get` before the first start); `record`, `record_batch` and `history`: see
+    /// [`crate::core::stats`]; `live`: the sweep's count.
     async fn dispatch(&self, op: &str, body: &str) -> Result<Option<String>> {
-        let config = super::platform::config(&self.env).map_err(rust_err)?;
+        let call = AppCall::parse(op, body).map_err(|e| e.to_string())?;
+        let config = super::platform::config(&self.env).map_err(|e| e.to_string())?;
         let now = now_ms();
-        match op {
-            // (`record`: from Workers older than the pacing; their isolates send every second.)
-            "record" => return self.record(from_json(body)?, now).await.map(|()| Some("true".into())),
-            "record_batch" => {
-                let batch: Batch = from_json(body)?;
+        let stored = match call {
+            AppCall::Record(minutes) => return self.record(minutes, now).await.map(|()| Some("true".into())),
+            AppCall::RecordBatch(batch) => {
                 self.record(batch.minutes, now).await?;
                 let next = NextBatch { in_ms: self.callers.borrow_mut().batch_from(&batch.caller, now) };
-                return Ok(Some(to_json(&next)?));
+                return Ok(Some(serde_json::to_string(&next)?));
             }
-            "history" => return Ok(Some(to_json(&self.history(now).await?)?)),
-            "live" => return self.correct_live(from_json(body)?).await.map(|()| Some("true".into())),
-            _ => {}
-        }
-        let stored: Option<AppState> =
-            self.state.storage().get::<String>(KEY).await?.and_then(|json| serde_json::from_str(&json).ok());
-        let next = match (op, stored) {
-            ("get", Some(s)) => return Ok(Some(to_json(&s)?)),
-            ("get", None) => return Ok(None),
-            ("touch", Some(s)) if now.saturating_sub(s.last_request) < config.app_timeout_s * 1000 => {
+            AppCall::History => return Ok(Some(serde_json::to_string(&self.history(now).await?)?)),
+            AppCall::Live(live) => return self.correct_live(live).await.map(|()| Some("true".into())),
+            AppCall::Get | AppCall::Touch | AppCall::Stop => self.stored().await?,
+        };
+        let next = match (call, stored) {
+            (AppCall::Get, Some(s)) => return Ok(Some(serde_json::to_string(&s)?)),
+            (AppCall::Get, None) => return Ok(None),
+            (AppCall::Touch, Some(s)) if now.saturating_sub(s.last_request) < config.app_timeout_s * 1000 => {
                 AppState { last_request: now, ..s }
             }
-            ("touch", Some(s)) => start(&config, now, s.generation + 1, "timeout"),
-            ("touch", None) => start(&config, now, 1, "first_request"),
-            ("stop", s) => start(&config, now, s.map_or(1, |s| s.generation + 1), "stop"),
-            _ => return Err(rust_err(format!("unknown application operation {op:?}"))),
+            (AppCall::Touch, Some(s)) => start(&config, now, s.generation + 1, "timeout"),
+            (AppCall::Touch, None) => start(&config, now, 1, "first_request"),
+            (_, s) => start(&config, now, s.map_or(1, |s| s.generation + 1), "stop"),
         };
-        self.state.storage().put(KEY, to_json(&next)?).await?;
+        self.state.storage().put(KEY, serde_json::to_string(&next)?).await?;
         if next.started_at == now {
             log::emit(
                 LogLine::info("application.start").msg(format!("application {} started ({})", next.name, next.reason)),
@@ -122,7 +118,7 @@ impl AppObject {
                 }
             }
         }
-        Ok(Some(to_json(&next)?))
+        Ok(Some(serde_json::to_string(&next)?))
     }
 }
 
@@ -136,6 +132,11 @@ pub struct History {
 }
 
 impl AppObject {
+    /// The application's state as stored (`None` before the first start, or unreadable).
+    async fn stored(&self) -> Result<Option<AppState>> {
+        Ok(self.state.storage().get::<String>(KEY).await?.and_then(|json| serde_json::from_str(&json).ok()))
+    }
+
     async fn gauges(&self) -> Result<Gauges> {
         Ok(self.state.storage().get::<Gauges>(GAUGES).await?.unwrap_or_default())
     }
@@ -150,7 +151,7 @@ impl AppObject {
             let (kept, next) = stats::record(stored, gauges, minute, &delta, now);
             gauges = next;
             if let Some(m) = kept {
-                storage.put(&key, to_json(&m)?).await?;
+                storage.put(&key, serde_json::to_string(&m)?).await?;
             }
         }
         storage.put(GAUGES, gauges).await?;
@@ -213,36 +214,35 @@ pub fn touch(env: &Env, config: &Config, ctx: &Context) {
     LAST_TOUCH.with(|t| t.set(now));
     let (env, name) = (env.clone(), config.app_name.clone());
     ctx.wait_until(log::carried(async move {
-        if let Err(e) = call(&env, &name, "touch").await {
+        if let Err(e) = call(&env, &name, AppCall::Touch).await {
             log::emit(LogLine::warn("application.touch_failed").msg(format!("application touch failed: {e}")));
         }
     }));
 }
 
-/// Sends an isolate's batch of per-minute counts to the application object; the wait before
-/// the next batch (ms).
-pub async fn record(env: &Env, name: &str, batch: &Batch) -> std::result::Result<u64, EdgeError> {
+/// Sends an isolate's batch of per-minute counts to the application object (fault point
+/// `app.record`); the wait before the next batch (ms).
+pub async fn record(env: &Env, name: &str, batch: Batch) -> std::result::Result<u64, EdgeError> {
     let ns = store::namespace(env, "APP")?;
-    let next: Option<NextBatch> = store::call(&ns, name, "record_batch", Some(batch)).await?;
-    next.map(|n| n.in_ms).ok_or_else(|| EdgeError::Internal("record_batch: no answer".into()))
+    let next: NextBatch = store::must_at(&ns, name, &AppCall::RecordBatch(batch)).await?;
+    Ok(next.in_ms)
 }
 
 /// Sets the dashboard's `live` gauge to `live` (the sweep's count of the index shards).
 pub async fn correct_live(env: &Env, name: &str, live: u64) -> std::result::Result<(), EdgeError> {
     let ns = store::namespace(env, "APP")?;
-    store::call::<_, bool>(&ns, name, "live", Some(&live)).await.map(drop)
+    store::must_at::<_, bool>(&ns, name, &AppCall::Live(live)).await.map(drop)
 }
 
 /// The application's kept history.
 pub async fn history(env: &Env, name: &str) -> std::result::Result<History, EdgeError> {
     let ns = store::namespace(env, "APP")?;
-    store::call::<(), History>(&ns, name, "history", None)
-        .await?
-        .ok_or_else(|| EdgeError::Internal("history: no answer".into()))
+    store::must_at(&ns, name, &AppCall::History).await
 }
 
-/// Calls `op` (`get`, `touch`, `stop`) on the application object.
-pub async fn call(env: &Env, name: &str, op: &str) -> std::result::Result<Option<AppState>, EdgeError> {
+/// `get`, `touch` or `stop` on the application object: its state (`None` for `get` before the
+/// first start).
+pub async fn call(env: &Env, name: &str, call: AppCall) -> std::result::Result<Option<AppState>, EdgeError> {
     let ns = store::namespace(env, "APP")?;
-    store::call::<(), AppState>(&ns, name, op, None).await
+    store::call(&ns, name, &call).await
 }

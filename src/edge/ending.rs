@@ -29,7 +29,7 @@ pub async fn end_or_retry(
     config: &Config,
     ctx: &Context,
 ) -> Result<bool, EdgeError> {
-    match sessions.end(cfid, &req).await {
+    match sessions.end(cfid, req.clone()).await {
         Ok(ending) => {
             if ending == Ending::Mismatch {
                 log::emit(
@@ -56,7 +56,7 @@ async fn retry(env: Env, shards: u32, req: EndRequest) {
     let Ok(sessions) = Sessions::from_env(&env) else { return };
     for wait in RETRIES_MS {
         Delay::from(Duration::from_millis(*wait)).await;
-        match sessions.end(&cfid, &req).await {
+        match sessions.end(&cfid, req.clone()).await {
             Ok(_) => {
                 log::emit(
                     LogLine::info("session.end_confirmed").msg(format!("session {cfid}: end confirmed on retry")),
@@ -68,24 +68,24 @@ async fn retry(env: Env, shards: u32, req: EndRequest) {
             ),
         }
     }
-    queue_for_sweep(&env, shards, &req).await;
+    queue_for_sweep(&env, shards, req).await;
 }
 
 /// Queues an end the object did not confirm in its index shard, where every sweep retries it
 /// until the object confirms. Logged either way.
-pub async fn queue_for_sweep(env: &Env, shards: u32, req: &EndRequest) {
-    let cfid = &req.cfid;
+pub async fn queue_for_sweep(env: &Env, shards: u32, req: EndRequest) {
+    let cfid = req.cfid.clone();
     let queued = match Index::from_env(env, shards) {
         Ok(index) => index.queue_end(req).await,
         Err(e) => Err(e),
     };
     match queued {
         Ok(()) => log::emit(
-            LogLine::warn("session.end_queued").cfid(cfid).msg(format!("session {cfid}: end queued for the sweep")),
+            LogLine::warn("session.end_queued").cfid(&cfid).msg(format!("session {cfid}: end queued for the sweep")),
         ),
         Err(e) => log::emit(
             LogLine::error("session.end_queue_failed")
-                .cfid(cfid)
+                .cfid(&cfid)
                 .msg(format!("session {cfid}: end could not be queued ({e}); ids stay refused while the object fails")),
         ),
     }
@@ -107,7 +107,7 @@ pub async fn retry_queued(index: &Index, sessions: &Sessions) -> u64 {
         };
         for p in pending {
             let Some(cfid) = Cfid::parse(&p.request.cfid) else { continue };
-            match sessions.end(&cfid, &p.request).await {
+            match sessions.end(&cfid, p.request).await {
                 Ok(_) => match index.end_confirmed(cfid.as_str()).await {
                     Ok(()) => confirmed += 1,
                     Err(e) => log::emit(

@@ -7,11 +7,12 @@ use serde::Deserialize;
 use wasm_bindgen::prelude::wasm_bindgen;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorageValue, State};
 
-use super::object_rpc::{from_json, http, operation, rpc_call, rust_err, to_json};
+use super::object_rpc::{http, operation, rpc_call};
 
 use crate::core::{
+    end_reason::EndReason,
     index::{over_limit, EndedEntry, IndexEntry, Page, PendingEnd, ENDED_PER_SHARD},
-    rpc::EndRequest,
+    rpc::{Call, CfidOf, IndexCall, UserCall},
 };
 
 #[durable_object]
@@ -20,36 +21,11 @@ pub struct IndexShard {
 }
 
 #[derive(Deserialize)]
-struct CfidBody {
-    cfid: String,
-}
-
-#[derive(Deserialize)]
-struct RemoveBody {
-    cfid: String,
-    /// Set when the session ended (not when it rotated away): goes to the ended log.
-    #[serde(default)]
-    ended: Option<EndedEntry>,
-}
-
-#[derive(Deserialize)]
 struct EndedRow {
     cfid: String,
     reason: String,
     at: f64,
     user: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ExpiredBody {
-    before: u64,
-    limit: u32,
-}
-
-#[derive(Deserialize)]
-struct ListBody {
-    after: Option<String>,
-    limit: u32,
 }
 
 /// A row as SQLite returns it (integers arrive as JS numbers).
@@ -108,11 +84,11 @@ impl DurableObject for IndexShard {
 rpc_call!(IndexShard);
 
 impl IndexShard {
+    /// One operation ([`IndexCall`]).
     async fn dispatch(&self, op: &str, body: &str) -> Result<Option<String>> {
         let sql = self.state.storage().sql();
-        match op {
-            "upsert" => {
-                let e: IndexEntry = from_json(body)?;
+        match IndexCall::parse(op, body).map_err(|e| e.to_string())? {
+            IndexCall::Upsert(e) => {
                 let user = e.user.map_or(SqlStorageValue::Null, SqlStorageValue::String);
                 sql.exec(
                     "INSERT OR REPLACE INTO sessions (cfid, created, last_access, expires_at, hits, user) VALUES (?, ?, ?, ?, ?, ?)",
@@ -124,27 +100,25 @@ impl IndexShard {
                         vec![e.cfid.into(), int(u64::from(score))],
                     )?;
                 }
-                Ok(Some(to_json(&true)?))
+                Ok(Some(serde_json::to_string(&true)?))
             }
-            "remove" => {
-                let b: RemoveBody = from_json(body)?;
+            IndexCall::Remove(b) => {
                 sql.exec("DELETE FROM sessions WHERE cfid = ?", vec![b.cfid.clone().into()])?;
                 sql.exec("DELETE FROM flags WHERE cfid = ?", vec![b.cfid.into()])?;
                 if let Some(e) = b.ended {
                     let user = e.user.map_or(SqlStorageValue::Null, SqlStorageValue::String);
                     sql.exec(
                         "INSERT OR REPLACE INTO ended (cfid, reason, at, user) VALUES (?, ?, ?, ?)",
-                        vec![e.cfid.into(), e.reason.into(), int(e.at), user],
+                        vec![e.cfid.into(), e.reason.as_str().into(), int(e.at), user],
                     )?;
                     sql.exec(
                         "DELETE FROM ended WHERE cfid NOT IN (SELECT cfid FROM ended ORDER BY at DESC LIMIT ?)",
                         vec![int(u64::from(ENDED_PER_SHARD))],
                     )?;
                 }
-                Ok(Some(to_json(&true)?))
+                Ok(Some(serde_json::to_string(&true)?))
             }
-            "ended" => {
-                let b: ListBody = from_json(body)?;
+            IndexCall::Ended(b) => {
                 let rows: Vec<EndedRow> = sql
                     .exec(
                         "SELECT cfid, reason, at, user FROM ended ORDER BY at DESC LIMIT ?",
@@ -153,22 +127,24 @@ impl IndexShard {
                     .to_array()?;
                 let items: Vec<EndedEntry> = rows
                     .into_iter()
-                    .map(|r| EndedEntry { cfid: r.cfid, reason: r.reason, at: r.at as u64, user: r.user })
+                    // (A reason this version does not know, from a newer one, is left out.)
+                    .filter_map(|r| {
+                        let reason = EndReason::parse(&r.reason)?;
+                        Some(EndedEntry { cfid: r.cfid, reason, at: r.at as u64, user: r.user })
+                    })
                     .collect();
-                Ok(Some(to_json(&items)?))
+                Ok(Some(serde_json::to_string(&items)?))
             }
-            "expired" => {
-                let b: ExpiredBody = from_json(body)?;
-                let rows: Vec<CfidBody> = sql
+            IndexCall::Expired(b) => {
+                let rows: Vec<CfidOf> = sql
                     .exec(
                         "SELECT cfid FROM sessions WHERE expires_at <= ? ORDER BY expires_at LIMIT ?",
                         vec![int(b.before), int(u64::from(b.limit))],
                     )?
                     .to_array()?;
-                Ok(Some(to_json(&rows.into_iter().map(|r| r.cfid).collect::<Vec<_>>())?))
+                Ok(Some(serde_json::to_string(&rows.into_iter().map(|r| r.cfid).collect::<Vec<_>>())?))
             }
-            "list" => {
-                let b: ListBody = from_json(body)?;
+            IndexCall::List(b) => {
                 let limit = b.limit.clamp(1, 1000);
                 let rows: Vec<Row> = sql
                     .exec(
@@ -181,23 +157,22 @@ impl IndexShard {
                 let more = items.len() > limit as usize;
                 items.truncate(limit as usize);
                 let next = if more { items.last().map(|e| e.cfid.clone()) } else { None };
-                Ok(Some(to_json(&Page { items, next })?))
+                Ok(Some(serde_json::to_string(&Page { items, next })?))
             }
-            "queue_end" => {
-                let end: EndRequest = from_json(body)?; // (validated; stored as sent)
+            IndexCall::QueueEnd(end) => {
+                let request = serde_json::to_string(&end)?;
                 sql.exec(
                     "INSERT OR REPLACE INTO pending_ends (cfid, request, at) VALUES (?, ?, ?)",
-                    vec![end.cfid.into(), body.into(), int(crate::edge::platform::now_ms())],
+                    vec![end.cfid.into(), request.into(), int(crate::edge::platform::now_ms())],
                 )?;
-                Ok(Some(to_json(&true)?))
+                Ok(Some(serde_json::to_string(&true)?))
             }
-            "pending_ends" => {
+            IndexCall::PendingEnds(b) => {
                 #[derive(Deserialize)]
                 struct PendingRow {
                     request: String,
                     at: f64,
                 }
-                let b: ListBody = from_json(body)?;
                 let rows: Vec<PendingRow> = sql
                     .exec(
                         "SELECT request, at FROM pending_ends ORDER BY at LIMIT ?",
@@ -211,22 +186,20 @@ impl IndexShard {
                         Some(PendingEnd { request, at: r.at as u64 })
                     })
                     .collect();
-                Ok(Some(to_json(&items)?))
+                Ok(Some(serde_json::to_string(&items)?))
             }
-            "end_confirmed" => {
-                let b: CfidBody = from_json(body)?;
+            IndexCall::EndConfirmed(b) => {
                 sql.exec("DELETE FROM pending_ends WHERE cfid = ?", vec![b.cfid.into()])?;
-                Ok(Some(to_json(&true)?))
+                Ok(Some(serde_json::to_string(&true)?))
             }
-            "count" => {
+            IndexCall::Count => {
                 #[derive(Deserialize)]
                 struct Count {
                     n: f64,
                 }
                 let c: Count = sql.exec("SELECT COUNT(*) AS n FROM sessions", None)?.one()?;
-                Ok(Some(to_json(&(c.n as u64))?))
+                Ok(Some(serde_json::to_string(&(c.n as u64))?))
             }
-            _ => Err(rust_err(format!("unknown index operation {op:?}"))),
         }
     }
 }
@@ -249,16 +222,6 @@ impl DurableObject for UserIndex {
 
 rpc_call!(UserIndex);
 
-#[derive(Deserialize)]
-struct AddBody {
-    cfid: String,
-    /// When it was tagged (ms).
-    #[serde(default)]
-    at: u64,
-    #[serde(default)]
-    max: Option<u32>,
-}
-
 impl UserIndex {
     /// The user's CFIDs with the time each was tagged (ms; 1 for entries stored before
     /// times were kept).
@@ -273,13 +236,13 @@ impl UserIndex {
         Ok(out)
     }
 
+    /// One operation ([`UserCall`]).
     async fn dispatch(&self, op: &str, body: &str) -> Result<Option<String>> {
         let storage = self.state.storage();
-        match op {
-            "add" => {
+        match UserCall::parse(op, body).map_err(|e| e.to_string())? {
+            UserCall::Add(b) => {
                 // One step (the object runs one call at a time): tag, then drop the oldest
                 // others beyond `max`.
-                let b: AddBody = from_json(body)?;
                 storage.put(&b.cfid, b.at).await?;
                 let mut evicted = Vec::new();
                 if let Some(max) = b.max {
@@ -289,30 +252,27 @@ impl UserIndex {
                         storage.delete_multiple(evicted.clone()).await?;
                     }
                 }
-                Ok(Some(to_json(&evicted)?))
+                Ok(Some(serde_json::to_string(&evicted)?))
             }
-            "add_within" => {
+            UserCall::AddWithin(b) => {
                 // MAX_SESSIONS_POLICY=refuse: tag only while the user has fewer than `max`
                 // other sessions (one step, so two logins at once cannot both pass).
-                let b: AddBody = from_json(body)?;
                 let tagged = self.tagged().await?;
                 let others = tagged.iter().filter(|(cfid, _)| *cfid != b.cfid).count();
                 let within = b.max.is_none_or(|max| others < max as usize);
                 if within {
                     storage.put(&b.cfid, b.at).await?;
                 }
-                Ok(Some(to_json(&within)?))
+                Ok(Some(serde_json::to_string(&within)?))
             }
-            "remove" => {
-                let b: CfidBody = from_json(body)?;
+            UserCall::Remove(b) => {
                 storage.delete(&b.cfid).await?;
-                Ok(Some(to_json(&true)?))
+                Ok(Some(serde_json::to_string(&true)?))
             }
-            "list" => {
+            UserCall::List => {
                 let keys: Vec<String> = self.tagged().await?.into_iter().map(|(cfid, _)| cfid).collect();
-                Ok(Some(to_json(&keys)?))
+                Ok(Some(serde_json::to_string(&keys)?))
             }
-            _ => Err(rust_err(format!("unknown user index operation {op:?}"))),
         }
     }
 }

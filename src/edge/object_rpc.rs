@@ -7,18 +7,6 @@
 use wasm_bindgen::JsValue;
 use worker::{Request, Response, Result};
 
-pub fn rust_err(e: impl std::fmt::Display) -> worker::Error {
-    worker::Error::RustError(e.to_string())
-}
-
-pub fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
-    serde_json::to_string(v).map_err(rust_err)
-}
-
-pub fn from_json<T: serde::de::DeserializeOwned>(body: &str) -> Result<T> {
-    serde_json::from_str(body).map_err(rust_err)
-}
-
 /// A dispatch result as the RPC answer: the JSON text, `null`, or a rejection with the reason.
 pub fn js(result: Result<Option<String>>) -> std::result::Result<JsValue, JsValue> {
     match result {

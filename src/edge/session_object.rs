@@ -16,7 +16,7 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, Stat
 
 use super::{
     faults,
-    object_rpc::{from_json, http, operation, rpc_call, to_json},
+    object_rpc::{http, operation, rpc_call},
     platform::now_ms,
     stats,
 };
@@ -27,8 +27,8 @@ use crate::core::{
     lifecycle::{self, Ending},
     origin_api,
     rpc::{
-        AdoptRequest, BeginRequest, EndRequest, Ids, Reply, RotateOutReply, RotateOutRequest, SessionView,
-        UpdateRequest,
+        AdoptRequest, BeginRequest, Call, EndRequest, Ids, Reply, RotateOutReply, RotateOutRequest, SessionCall,
+        SessionView, UpdateRequest,
     },
     session::{self, Begin, Refusal, Stored, Updated, Write},
     stats::Counts,
@@ -48,11 +48,12 @@ const NONCES: &str = "nonces";
 pub struct SessionObject {
     state: State,
     env: Env,
-    /// `None`: not loaded yet. `Some(None)`: nothing stored.
-    cached: RefCell<Option<Option<Stored>>>,
-    outbox: RefCell<Option<Outbox>>,
-    /// The alarm as last set: `None` unknown, `Some(None)` none.
-    alarm_at: Cell<Option<Option<u64>>>,
+    /// The stored state (`None`: nothing stored), once read.
+    cached: RefCell<Cached<Option<Stored>>>,
+    /// The hook outbox, once read.
+    outbox: RefCell<Cached<Outbox>>,
+    /// The alarm as last set (`None`: no alarm), once read.
+    alarm_at: Cell<Cached<Option<u64>>>,
     /// When this instance last refreshed the session's index entry (ms; 0: never).
     indexed_at: Cell<u64>,
     /// Idempotency keys being delivered right now: a concurrent delivery pass (the alarm and
@@ -67,16 +68,43 @@ pub struct SessionObject {
     login_refused: Cell<bool>,
 }
 
-pub(super) use super::object_rpc::rust_err;
+/// A value this instance reads from storage once, then keeps in step with its writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Cached<T> {
+    Unread,
+    Read(T),
+}
+
+/// What a commit is, besides its write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Occasion {
+    /// The session is stored for the first time: its start event, and its index entry now.
+    Start,
+    /// A rotated session arrives under its new ids: its index entry now.
+    Adoption,
+    /// Anything else: the index entry is refreshed at most once per touch interval.
+    Other,
+}
+
+impl Occasion {
+    /// [`Occasion::Start`] when the session was `stored_now`.
+    fn first_store(stored_now: bool) -> Self {
+        if stored_now {
+            Occasion::Start
+        } else {
+            Occasion::Other
+        }
+    }
+}
 
 impl DurableObject for SessionObject {
     fn new(state: State, env: Env) -> Self {
         Self {
             state,
             env,
-            cached: RefCell::new(None),
-            outbox: RefCell::new(None),
-            alarm_at: Cell::new(None),
+            cached: RefCell::new(Cached::Unread),
+            outbox: RefCell::new(Cached::Unread),
+            alarm_at: Cell::new(Cached::Unread),
             indexed_at: Cell::new(0),
             in_flight: RefCell::new(Vec::new()),
             turns: turns::Turns::default(),
@@ -95,7 +123,7 @@ impl DurableObject for SessionObject {
     /// at-least-once and may be early or late), deliver due events, purge a finished
     /// tombstone, and set the next alarm.
     async fn alarm(&self) -> Result<Response> {
-        self.alarm_at.set(Some(None));
+        self.alarm_at.set(Cached::Read(None));
         log::with_request(super::platform::request_id(None, "alarm-"), self.check(now_ms())).await?;
         Response::ok("")
     }
@@ -109,61 +137,44 @@ fn log_stored(ids: &Ids, view: &SessionView) {
     log::emit(LogLine::info(event).cfid(&ids.cfid).field("mode", view.mode.clone()));
 }
 
-/// The `TEST_FAULTS` point of an operation.
-fn fault_point(op: &str) -> Option<&'static str> {
-    Some(match op {
-        "begin" => "session.begin",
-        "update" => "session.update",
-        "end" => "session.end",
-        "rotate_out" => "session.rotate_out",
-        "adopt" => "session.adopt",
-        "check" => "session.check",
-        "inspect" => "session.inspect",
-        "nonce" => "session.nonce",
-        "ping" => "session.ping",
-        _ => return None,
-    })
-}
-
 rpc_call!(SessionObject);
 
 impl SessionObject {
-    /// One operation: its fault point first (tests), then the work. `Ok(None)`: nothing there.
+    /// One operation ([`SessionCall`]): its fault point first (tests), then the work, in a
+    /// turn of its own when it changes state. `Ok(None)`: nothing there.
     async fn dispatch(&self, op: &str, body: &str) -> Result<Option<String>> {
+        let call = SessionCall::parse(op, body).map_err(|e| e.to_string())?;
         let now = now_ms();
-        if let Some(point) = fault_point(op) {
+        if let Some(point) = call.fault_point() {
             if let Some(config) = self.config() {
                 faults::install(&config.faults);
             }
-            faults::hit(point).await.map_err(rust_err)?;
+            faults::hit(point).await.map_err(|e| e.to_string())?;
         }
-        let changes_state = matches!(op, "begin" | "update" | "end" | "rotate_out" | "adopt" | "nonce");
-        let turn = if changes_state { Some(self.turns.take().await) } else { None };
-        let answer = self.operation(op, body, now).await;
+        let turn = if call.changes_state() { Some(self.turns.take().await) } else { None };
+        let answer = self.operation(call, now).await;
         drop(turn);
         self.end_evicted().await;
         answer
     }
 
-    async fn operation(&self, op: &str, body: &str, now: u64) -> Result<Option<String>> {
-        Ok(Some(match op {
-            "begin" => to_json(&self.begin(&from_json(body)?, now).await?)?,
-            "update" => to_json(&self.update(&from_json(body)?, now).await?)?,
-            "end" => to_json(&self.end(&from_json(body)?, now).await?)?,
-            "rotate_out" => to_json(&self.rotate_out(&from_json(body)?, now).await?)?,
-            "adopt" => to_json(&self.adopt(from_json(body)?, now).await?)?,
-            "check" => to_json(&self.check(now).await?)?,
-            "nonce" => to_json(&self.nonce(&from_json::<String>(body)?, now).await?)?,
-            // Readiness: the object answers (its storage is not touched).
-            "ping" => to_json(&true)?,
-            "inspect" => match self.load().await? {
+    async fn operation(&self, call: SessionCall, now: u64) -> Result<Option<String>> {
+        Ok(Some(match call {
+            SessionCall::Begin(r) => serde_json::to_string(&self.begin(&r, now).await?)?,
+            SessionCall::Update(r) => serde_json::to_string(&self.update(&r, now).await?)?,
+            SessionCall::End(r) => serde_json::to_string(&self.end(&r, now).await?)?,
+            SessionCall::RotateOut(r) => serde_json::to_string(&self.rotate_out(&r, now).await?)?,
+            SessionCall::Adopt(r) => serde_json::to_string(&self.adopt(r).await?)?,
+            SessionCall::Check => serde_json::to_string(&self.check(now).await?)?,
+            SessionCall::Nonce(n) => serde_json::to_string(&self.nonce(&n, now).await?)?,
+            SessionCall::Ping => serde_json::to_string(&true)?,
+            SessionCall::Inspect => match self.load().await? {
                 Some(Stored::Live(record)) => match SessionView::inspected(&record, now) {
-                    Some(view) => to_json(&view)?,
+                    Some(view) => serde_json::to_string(&view)?,
                     None => return Ok(None),
                 },
                 _ => return Ok(None),
             },
-            _ => return Err(rust_err(format!("unknown session operation {op:?}"))),
         }))
     }
 
@@ -176,12 +187,12 @@ impl SessionObject {
                 if stored_now {
                     log_stored(&r.ids, &view);
                 }
-                self.commit(&before, Some(Stored::Live(record)), write, stored_now, stored_now).await?;
+                self.commit(&before, Some(Stored::Live(record)), write, Occasion::first_store(stored_now)).await?;
                 let refresh_cookie = touch.refresh_cookie;
                 Reply::Active { session: view, stored_now, refresh_cookie, data_refused: false, fingerprint }
             }
             Begin::Refused(reason) => {
-                self.commit(&before, before.clone(), write, false, false).await?;
+                self.commit(&before, before.clone(), write, Occasion::Other).await?;
                 Reply::Refused { reason }
             }
         })
@@ -195,7 +206,8 @@ impl SessionObject {
             Updated::Applied { record, data_refused, stored_now } => {
                 let view = SessionView::from(&record);
                 self.login_refused.set(false);
-                let committed = self.commit(&before, Some(Stored::Live(record)), write, stored_now, stored_now).await;
+                let committed =
+                    self.commit(&before, Some(Stored::Live(record)), write, Occasion::first_store(stored_now)).await;
                 if self.login_refused.take() {
                     // Nothing of this update was stored: the session stays as it was.
                     return Ok(Reply::Refused { reason: Refusal::TooManySessions });
@@ -207,7 +219,7 @@ impl SessionObject {
                 Reply::Active { session: view, stored_now, refresh_cookie: false, data_refused, fingerprint: None }
             }
             Updated::Refused(reason) => {
-                self.commit(&before, before.clone(), write, false, false).await?;
+                self.commit(&before, before.clone(), write, Occasion::Other).await?;
                 Reply::Refused { reason }
             }
         })
@@ -222,7 +234,7 @@ impl SessionObject {
             Write::Put(s) => Some(s.clone()),
             _ => before.clone(),
         };
-        self.commit(&before, after, write, false, false).await?;
+        self.commit(&before, after, write, Occasion::Other).await?;
         Ok(ending)
     }
 
@@ -233,7 +245,7 @@ impl SessionObject {
             Write::Put(s) => Some(s.clone()),
             _ => before.clone(),
         };
-        self.commit(&before, after, write, false, false).await?;
+        self.commit(&before, after, write, Occasion::Other).await?;
         Ok(match outcome {
             Ok(record) => {
                 // Undelivered start events go with the session: its end (from the new
@@ -248,7 +260,7 @@ impl SessionObject {
         })
     }
 
-    async fn adopt(&self, r: AdoptRequest, _now: u64) -> Result<Reply> {
+    async fn adopt(&self, r: AdoptRequest) -> Result<Reply> {
         let before = self.load().await?;
         let (adopted, write) = lifecycle::adopt(before.as_ref(), r.record, &r.ids.bearer());
         Ok(match adopted {
@@ -258,7 +270,7 @@ impl SessionObject {
                     self.outbox_mut(|o| o.extend(r.starts)).await?;
                     self.save_outbox().await?;
                 }
-                self.commit(&before, Some(Stored::Live(record)), write, false, true).await?;
+                self.commit(&before, Some(Stored::Live(record)), write, Occasion::Adoption).await?;
                 Reply::Active {
                     session: view,
                     stored_now: false,
@@ -291,7 +303,7 @@ impl SessionObject {
         if let Some(Stored::Live(r)) = &before {
             if let Some(reason) = r.expired(now) {
                 let tomb = Stored::Ended(Tombstone::ended(r, &self.cfid(&before), reason, now));
-                self.commit(&before, Some(tomb.clone()), Write::Put(tomb), false, false).await?;
+                self.commit(&before, Some(tomb.clone()), Write::Put(tomb), Occasion::Other).await?;
             }
         }
         drop(turn);
@@ -302,9 +314,9 @@ impl SessionObject {
         if let Some(Stored::Ended(t)) = &after {
             if now >= t.purge_at && self.load_outbox().await?.is_empty() {
                 self.state.storage().delete_all().await?;
-                *self.cached.borrow_mut() = Some(None);
-                *self.outbox.borrow_mut() = Some(Outbox::default());
-                self.alarm_at.set(Some(None));
+                *self.cached.borrow_mut() = Cached::Read(None);
+                *self.outbox.borrow_mut() = Cached::Read(Outbox::default());
+                self.alarm_at.set(Cached::Read(None));
                 return Ok(false);
             }
         }
@@ -314,15 +326,12 @@ impl SessionObject {
 
     /// Carries out a decision: caches and writes the new state, queues start and end events,
     /// keeps the index in step, and moves the alarm earlier if needed.
-    /// `started`: the session was stored for the first time (its start event).
-    /// `reindex`: its index entry must be written now (start, update, adoption).
     async fn commit(
         &self,
         before: &Option<Stored>,
         in_memory: Option<Stored>,
         write: Write,
-        started: bool,
-        reindex: bool,
+        occasion: Occasion,
     ) -> Result<()> {
         let now = now_ms();
         let cfid = match &in_memory {
@@ -348,7 +357,7 @@ impl SessionObject {
         };
 
         let mut outbox_changed = false;
-        if let (true, Some(Stored::Live(r)), Some(c)) = (started, &after, &config) {
+        if let (Occasion::Start, Some(Stored::Live(r)), Some(c)) = (occasion, &after, &config) {
             if c.start_url.is_some() {
                 self.outbox_mut(|o| o.push(Hook::Start, SessionEvent::start(r, &cfid, now), now)).await?;
                 outbox_changed = true;
@@ -384,20 +393,20 @@ impl SessionObject {
         // A new user tag is recorded in the user's index object before the session itself:
         // a session is never tagged without "log out everywhere" being able to find it.
         if let Err(e) = self.tag_user_first(before, &after, &cfid, config.as_deref()).await {
-            *self.outbox.borrow_mut() = None;
+            *self.outbox.borrow_mut() = Cached::Unread;
             return Err(e);
         }
-        *self.cached.borrow_mut() = Some(after.clone());
+        *self.cached.borrow_mut() = Cached::Read(after.clone());
         if let Write::Put(stored) = &write {
-            let json = serde_json::to_string(stored).map_err(rust_err)?;
+            let json = serde_json::to_string(stored).map_err(|e| e.to_string())?;
             let put = match faults::hit("storage.put").await {
                 Ok(()) => self.state.storage().put(SESSION, json).await,
-                Err(e) => Err(rust_err(e)),
+                Err(e) => Err(worker::Error::from(e.to_string())),
             };
             if let Err(e) = put {
                 // Nothing half-way: the cache and the outbox reload from storage next time.
-                *self.cached.borrow_mut() = None;
-                *self.outbox.borrow_mut() = None;
+                *self.cached.borrow_mut() = Cached::Unread;
+                *self.outbox.borrow_mut() = Cached::Unread;
                 return Err(e);
             }
         }
@@ -406,7 +415,8 @@ impl SessionObject {
         }
 
         let touched = matches!(write, Write::Put(Stored::Live(_)));
-        self.reindex(before, &after, &cfid, reindex, touched, ended.as_ref(), config.as_deref()).await;
+        let index_now = occasion != Occasion::Other;
+        self.reindex(before, &after, &cfid, index_now, touched, ended.as_ref(), config.as_deref()).await;
         if outbox_changed || matches!(write, Write::Put(_)) {
             self.arm(false).await?;
         }
@@ -422,14 +432,14 @@ impl SessionObject {
             return Ok(());
         };
         let current = match self.alarm_at.get() {
-            Some(known) => known,
-            None => self.state.storage().get_alarm().await?.map(|ms| ms.max(0) as u64),
+            Cached::Read(known) => known,
+            Cached::Unread => self.state.storage().get_alarm().await?.map(|ms| ms.max(0) as u64),
         };
         if force || current.is_none_or(|c| at < c) {
             self.state.storage().set_alarm(at.max(now_ms()) as i64 - now_ms() as i64).await?;
-            self.alarm_at.set(Some(Some(at)));
+            self.alarm_at.set(Cached::Read(Some(at)));
         } else {
-            self.alarm_at.set(Some(current));
+            self.alarm_at.set(Cached::Read(current));
         }
         Ok(())
     }

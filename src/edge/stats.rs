@@ -113,12 +113,7 @@ pub fn count(env: &Env, event: impl FnOnce(&mut Counts)) -> Option<impl Future<O
         if !fresh.is_empty() {
             write_to_analytics_engine(&env, &config.app_name, &fresh);
         }
-        let sent = match super::faults::hit("app.record").await {
-            Ok(()) => {
-                app_object::record(&env, &config.app_name, &Batch { caller: caller(), minutes: batch.clone() }).await
-            }
-            Err(e) => Err(crate::core::error::EdgeError::SessionStore(e.to_string())),
-        };
+        let sent = app_object::record(&env, &config.app_name, Batch { caller: caller(), minutes: batch.clone() }).await;
         if let Ok(wait) = sent {
             NOT_BEFORE.with(|n| n.set(now_ms() + wait.saturating_sub(GATHER.as_millis() as u64)));
         }

@@ -8,7 +8,7 @@
 use std::{cell::RefCell, time::Duration};
 
 use js_sys::Reflect;
-use serde::{de::DeserializeOwned, Serialize};
+use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::Env;
 
@@ -21,7 +21,8 @@ use crate::core::{
     index::{shard_for, user_object, EndedEntry, IndexEntry, Page, PendingEnd},
     lifecycle::Ending,
     rpc::{
-        AdoptRequest, BeginRequest, EndRequest, Reply, RotateOutReply, RotateOutRequest, SessionView, UpdateRequest,
+        AddUser, AdoptRequest, BeginRequest, Call, CfidOf, Due, EndRequest, IndexCall, Limit, ListAfter, Removal,
+        Reply, RotateOutReply, RotateOutRequest, SessionCall, SessionView, UpdateRequest, UserCall,
     },
 };
 
@@ -93,15 +94,13 @@ extern "C" {
     ) -> std::result::Result<js_sys::Promise, wasm_bindgen::JsValue>;
 }
 
-/// Calls operation `op` on the object named `name`. `Ok(None)` when it has nothing (404).
-pub async fn call<B: Serialize, R: DeserializeOwned>(
-    ns: &Namespace,
-    name: &str,
-    op: &str,
-    body: Option<&B>,
-) -> Result<Option<R>, EdgeError> {
-    let json = body.map(serde_json::to_string).transpose().map_err(EdgeError::internal)?;
-    match exchange(ns, name, op, json).await? {
+/// Makes `call` on the object named `name`: its fault point first when the caller hits it
+/// (not a session call's: the session object hits those), then the call. `Ok(None)` when the
+/// object has nothing (`null`).
+pub async fn call<C: Call, R: DeserializeOwned>(ns: &Namespace, name: &str, call: &C) -> Result<Option<R>, EdgeError> {
+    let op = call.op();
+    let body = call.body().map_err(EdgeError::internal)?;
+    match exchange(ns, name, op, body).await? {
         Some(text) => serde_json::from_str(&text).map(Some).map_err(store_err),
         None => Ok(None),
     }
@@ -110,12 +109,12 @@ pub async fn call<B: Serialize, R: DeserializeOwned>(
 /// The untyped part of [`call`] (one copy in the wasm, not one per message type): calls
 /// `call(op, body)` on the object over Durable Object RPC (no HTTP request or response is
 /// built on either side), within [`CALL_TIMEOUT`]. The answer's JSON text; `None` for `null`.
-async fn exchange(ns: &Namespace, name: &str, op: &str, body: Option<String>) -> Result<Option<String>, EdgeError> {
+async fn exchange(ns: &Namespace, name: &str, op: &str, body: String) -> Result<Option<String>, EdgeError> {
     let ms = CALL_TIMEOUT.as_millis() as u32;
     // The object's log lines carry the calling request's id.
     let request = super::platform::log::current_request().map(|id| id.to_string());
     let failed = |e: wasm_bindgen::JsValue| store_err(format!("{op}: {}", super::incoming::js_message(&e)));
-    let promise = call_object(ns, name, op, body.as_deref().unwrap_or("null"), ms, request).map_err(failed)?;
+    let promise = call_object(ns, name, op, &body, ms, request).map_err(failed)?;
     match worker::wasm_bindgen_futures::JsFuture::from(promise).await {
         Ok(v) if v.is_null() || v.is_undefined() => Ok(None),
         Ok(v) => v.as_string().map(Some).ok_or_else(|| store_err(format!("{op}: not a JSON text"))),
@@ -123,13 +122,19 @@ async fn exchange(ns: &Namespace, name: &str, op: &str, body: Option<String>) ->
     }
 }
 
-async fn must<B: Serialize, R: DeserializeOwned>(
-    ns: &Namespace,
-    name: &str,
-    op: &str,
-    body: &B,
-) -> Result<R, EdgeError> {
-    call(ns, name, op, Some(body)).await?.ok_or_else(|| store_err(format!("{op}: not found")))
+/// [`call`], for a call that always answers.
+pub async fn must<C: Call, R: DeserializeOwned>(ns: &Namespace, name: &str, call: &C) -> Result<R, EdgeError> {
+    let op = call.op();
+    self::call(ns, name, call).await?.ok_or_else(|| store_err(format!("{op}: not found")))
+}
+
+/// [`must`] for an index, user or application call: its fault point is hit here, before the
+/// call is sent.
+pub async fn must_at<C: Call, R: DeserializeOwned>(ns: &Namespace, name: &str, call: &C) -> Result<R, EdgeError> {
+    if let Some(point) = call.fault_point() {
+        faults::hit(point).await.map_err(store_err)?;
+    }
+    must(ns, name, call).await
 }
 
 /// The `SESSIONS` namespace: one object per CFID.
@@ -142,47 +147,47 @@ impl Sessions {
         Ok(Self { ns: namespace(env, "SESSIONS")? })
     }
 
-    pub async fn begin(&self, cfid: &Cfid, req: &BeginRequest) -> Result<Reply, EdgeError> {
-        must(&self.ns, cfid.as_str(), "begin", req).await
+    pub async fn begin(&self, cfid: &Cfid, req: BeginRequest) -> Result<Reply, EdgeError> {
+        must(&self.ns, cfid.as_str(), &SessionCall::Begin(req)).await
     }
 
-    pub async fn update(&self, cfid: &Cfid, req: &UpdateRequest) -> Result<Reply, EdgeError> {
-        must(&self.ns, cfid.as_str(), "update", req).await
+    pub async fn update(&self, cfid: &Cfid, req: UpdateRequest) -> Result<Reply, EdgeError> {
+        must(&self.ns, cfid.as_str(), &SessionCall::Update(req)).await
     }
 
     /// Ends the session now (idempotent).
-    pub async fn end(&self, cfid: &Cfid, req: &EndRequest) -> Result<Ending, EdgeError> {
-        must(&self.ns, cfid.as_str(), "end", req).await
+    pub async fn end(&self, cfid: &Cfid, req: EndRequest) -> Result<Ending, EdgeError> {
+        must(&self.ns, cfid.as_str(), &SessionCall::End(req)).await
     }
 
     /// Takes the session out of its old ids (the first half of a rotation).
-    pub async fn rotate_out(&self, cfid: &Cfid, req: &RotateOutRequest) -> Result<RotateOutReply, EdgeError> {
-        must(&self.ns, cfid.as_str(), "rotate_out", req).await
+    pub async fn rotate_out(&self, cfid: &Cfid, req: RotateOutRequest) -> Result<RotateOutReply, EdgeError> {
+        must(&self.ns, cfid.as_str(), &SessionCall::RotateOut(req)).await
     }
 
     /// Stores a rotated session under its new ids (the second half).
-    pub async fn adopt(&self, cfid: &Cfid, req: &AdoptRequest) -> Result<Reply, EdgeError> {
-        must(&self.ns, cfid.as_str(), "adopt", req).await
+    pub async fn adopt(&self, cfid: &Cfid, req: AdoptRequest) -> Result<Reply, EdgeError> {
+        must(&self.ns, cfid.as_str(), &SessionCall::Adopt(req)).await
     }
 
     /// Ends the session if its deadline passed (the sweep); `true` when it is still live.
     pub async fn check(&self, cfid: &Cfid) -> Result<bool, EdgeError> {
-        must(&self.ns, cfid.as_str(), "check", &()).await
+        must(&self.ns, cfid.as_str(), &SessionCall::Check).await
     }
 
     /// Records an origin-API call's nonce with its calling session; `false` for a replay.
     pub async fn use_nonce(&self, cfid: &Cfid, nonce: &str) -> Result<bool, EdgeError> {
-        must(&self.ns, cfid.as_str(), "nonce", &nonce).await
+        must(&self.ns, cfid.as_str(), &SessionCall::Nonce(nonce.to_owned())).await
     }
 
     /// Whether the object named `cfid` answers (readiness; touches no storage).
     pub async fn ping(&self, cfid: &Cfid) -> Result<(), EdgeError> {
-        must::<_, bool>(&self.ns, cfid.as_str(), "ping", &()).await.map(drop)
+        must::<_, bool>(&self.ns, cfid.as_str(), &SessionCall::Ping).await.map(drop)
     }
 
     /// The live session, or `None` when there is none.
     pub async fn inspect(&self, cfid: &Cfid) -> Result<Option<SessionView>, EdgeError> {
-        call::<(), SessionView>(&self.ns, cfid.as_str(), "inspect", None).await
+        call(&self.ns, cfid.as_str(), &SessionCall::Inspect).await
     }
 }
 
@@ -199,85 +204,87 @@ impl Index {
         Ok(Self { shards: namespace(env, "INDEX")?, users: namespace(env, "USERS")?, count })
     }
 
+    /// `call` on the shard of `cfid`.
+    async fn on_shard_of<R: DeserializeOwned>(&self, cfid: &str, call: IndexCall) -> Result<R, EdgeError> {
+        must_at(&self.shards, &shard_for(cfid, self.count), &call).await
+    }
+
+    /// `call` on shard `shard`.
+    async fn on_shard<R: DeserializeOwned>(&self, shard: u32, call: IndexCall) -> Result<R, EdgeError> {
+        must_at(&self.shards, &format!("shard-{shard}"), &call).await
+    }
+
+    /// `call` on the index of `user`.
+    async fn on_user<R: DeserializeOwned>(&self, user: &str, call: UserCall) -> Result<R, EdgeError> {
+        must_at(&self.users, &user_object(user), &call).await
+    }
+
     pub async fn upsert(&self, entry: &IndexEntry) -> Result<(), EdgeError> {
-        faults::hit("index.upsert").await.map_err(store_err)?;
-        must::<_, bool>(&self.shards, &shard_for(&entry.cfid, self.count), "upsert", entry).await.map(drop)
+        self.on_shard_of::<bool>(&entry.cfid, IndexCall::Upsert(entry.clone())).await.map(drop)
     }
 
     /// Removes `cfid`'s entry; `ended` (when the session ended, not rotated) goes to the log.
-    pub async fn remove(&self, cfid: &str, ended: Option<&EndedEntry>) -> Result<(), EdgeError> {
-        faults::hit("index.remove").await.map_err(store_err)?;
-        let body = serde_json::json!({ "cfid": cfid, "ended": ended });
-        must::<_, bool>(&self.shards, &shard_for(cfid, self.count), "remove", &body).await.map(drop)
+    pub async fn remove(&self, cfid: &str, ended: Option<EndedEntry>) -> Result<(), EdgeError> {
+        let removal = Removal { cfid: cfid.to_owned(), ended };
+        self.on_shard_of::<bool>(cfid, IndexCall::Remove(removal)).await.map(drop)
     }
 
     /// Tags `cfid` with `user` at `at` (ms). With `max`, the user's oldest other sessions
     /// beyond it are removed from the user's index in the same step and returned: the caller
     /// ends them (reason `replaced`).
     pub async fn add_user(&self, user: &str, cfid: &str, at: u64, max: Option<u32>) -> Result<Vec<String>, EdgeError> {
-        faults::hit("users.add").await.map_err(store_err)?;
-        let body = serde_json::json!({ "cfid": cfid, "at": at, "max": max });
-        must(&self.users, &user_object(user), "add", &body).await
+        self.on_user(user, UserCall::Add(AddUser { cfid: cfid.to_owned(), at, max })).await
     }
 
     /// Tags `cfid` with `user` only while the user has fewer than `max` other sessions
     /// (`MAX_SESSIONS_POLICY=refuse`); `false` when refused.
     pub async fn add_user_within(&self, user: &str, cfid: &str, at: u64, max: u32) -> Result<bool, EdgeError> {
-        faults::hit("users.add").await.map_err(store_err)?;
-        let body = serde_json::json!({ "cfid": cfid, "at": at, "max": max });
-        must(&self.users, &user_object(user), "add_within", &body).await
+        self.on_user(user, UserCall::AddWithin(AddUser { cfid: cfid.to_owned(), at, max: Some(max) })).await
     }
 
     pub async fn remove_user(&self, user: &str, cfid: &str) -> Result<(), EdgeError> {
-        faults::hit("users.remove").await.map_err(store_err)?;
-        must::<_, bool>(&self.users, &user_object(user), "remove", &serde_json::json!({ "cfid": cfid })).await.map(drop)
+        self.on_user::<bool>(user, UserCall::Remove(CfidOf { cfid: cfid.to_owned() })).await.map(drop)
     }
 
     /// The CFIDs tagged with `user` (strongly consistent: one object per user).
     pub async fn user_sessions(&self, user: &str) -> Result<Vec<String>, EdgeError> {
-        faults::hit("users.list").await.map_err(store_err)?;
-        must(&self.users, &user_object(user), "list", &()).await
+        self.on_user(user, UserCall::List).await
     }
 
     /// Up to `limit` CFIDs of shard `shard` whose recorded deadline is at or before `before`.
     pub async fn expired(&self, shard: u32, before: u64, limit: u32) -> Result<Vec<String>, EdgeError> {
-        let body = serde_json::json!({ "before": before, "limit": limit });
-        must(&self.shards, &format!("shard-{shard}"), "expired", &body).await
+        self.on_shard(shard, IndexCall::Expired(Due { before, limit })).await
     }
 
     /// A page of shard `shard`, after CFID `after`.
     pub async fn list(&self, shard: u32, after: Option<&str>, limit: u32) -> Result<Page, EdgeError> {
-        faults::hit("index.list").await.map_err(store_err)?;
-        let body = serde_json::json!({ "after": after, "limit": limit });
-        must(&self.shards, &format!("shard-{shard}"), "list", &body).await
+        self.on_shard(shard, IndexCall::List(ListAfter { after: after.map(str::to_owned), limit })).await
     }
 
     /// The most recently ended sessions of shard `shard`, newest first.
     pub async fn ended(&self, shard: u32, limit: u32) -> Result<Vec<EndedEntry>, EdgeError> {
-        let body = serde_json::json!({ "limit": limit });
-        must(&self.shards, &format!("shard-{shard}"), "ended", &body).await
+        self.on_shard(shard, IndexCall::Ended(Limit { limit })).await
     }
 
     /// Queues an end the session object could not confirm, for the sweep to retry until it
     /// does (kept in the shard of its CFID).
-    pub async fn queue_end(&self, end: &EndRequest) -> Result<(), EdgeError> {
-        faults::hit("index.queue_end").await.map_err(store_err)?;
-        must::<_, bool>(&self.shards, &shard_for(&end.cfid, self.count), "queue_end", end).await.map(drop)
+    pub async fn queue_end(&self, end: EndRequest) -> Result<(), EdgeError> {
+        let cfid = end.cfid.clone();
+        self.on_shard_of::<bool>(&cfid, IndexCall::QueueEnd(end)).await.map(drop)
     }
 
     /// Up to `limit` queued ends of shard `shard`.
     pub async fn pending_ends(&self, shard: u32, limit: u32) -> Result<Vec<PendingEnd>, EdgeError> {
-        must(&self.shards, &format!("shard-{shard}"), "pending_ends", &serde_json::json!({ "limit": limit })).await
+        self.on_shard(shard, IndexCall::PendingEnds(Limit { limit })).await
     }
 
     /// Drops a queued end once its session object confirmed it.
     pub async fn end_confirmed(&self, cfid: &str) -> Result<(), EdgeError> {
-        let body = serde_json::json!({ "cfid": cfid });
-        must::<_, bool>(&self.shards, &shard_for(cfid, self.count), "end_confirmed", &body).await.map(drop)
+        self.on_shard_of::<bool>(cfid, IndexCall::EndConfirmed(CfidOf { cfid: cfid.to_owned() })).await.map(drop)
     }
 
     /// How many sessions shard `shard` records.
     pub async fn count(&self, shard: u32) -> Result<u64, EdgeError> {
-        must(&self.shards, &format!("shard-{shard}"), "count", &()).await
+        self.on_shard(shard, IndexCall::Count).await
     }
 }

@@ -50,7 +50,7 @@ pub async fn end(
     only_user: Option<&str>,
 ) -> Result<bool, EdgeError> {
     let req = EndRequest { cfid: cfid.to_string(), ids: None, reason, only_user: only_user.map(str::to_owned) };
-    Ok(matches!(sessions.end(cfid, &req).await?, Ending::Ended { .. }))
+    Ok(matches!(sessions.end(cfid, req).await?, Ending::Ended { .. }))
 }
 
 /// What ending several sessions did.

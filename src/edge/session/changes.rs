@@ -79,7 +79,7 @@ async fn update(edge: &Edge<'_>, current: &mut Current, changes: &OriginChanges,
         idle_timeout_s: timeout,
         user: changes.user.clone(),
     };
-    match edge.sessions.update(&current.cfid, &req).await {
+    match edge.sessions.update(&current.cfid, req).await {
         Ok(Reply::Active { session, data_refused, .. }) => {
             if data_refused {
                 log::emit(LogLine::warn("origin.change_refused").msg(format!(
@@ -124,7 +124,7 @@ async fn update(edge: &Edge<'_>, current: &mut Current, changes: &OriginChanges,
 pub(super) async fn rotate(edge: &Edge<'_>, current: &mut Current, origin: Option<OriginIds>) {
     let old = current.cfid.clone();
     let out = RotateOutRequest { ids: current.ids(), policy: edge.policy };
-    let (record, starts) = match edge.sessions.rotate_out(&old, &out).await {
+    let (record, starts) = match edge.sessions.rotate_out(&old, out).await {
         Ok(RotateOutReply::Moved { record, starts }) => (record, starts),
         Ok(RotateOutReply::Refused { reason: Refusal::RotatedRecently }) => {
             log::emit(
@@ -154,7 +154,7 @@ pub(super) async fn rotate(edge: &Edge<'_>, current: &mut Current, origin: Optio
     let adopted = match edge.mint(&origin) {
         Ok((cfid, token)) => {
             let ids = Ids::of(&cfid, &token, true).bound(origin.clone());
-            match edge.sessions.adopt(&cfid, &AdoptRequest { ids, record, starts }).await {
+            match edge.sessions.adopt(&cfid, AdoptRequest { ids, record, starts }).await {
                 Ok(Reply::Active { session, .. }) => Some((cfid, token, session)),
                 Ok(Reply::Refused { reason }) => {
                     log::emit(

@@ -53,11 +53,11 @@ impl Edge<'_> {
 /// requests never send them. A claim counts against `ABUSE_LIMITS` first.
 pub(super) async fn resume(edge: &Edge<'_>, p: VerifiedIds) -> Result<Resumed, EdgeError> {
     let mut begin = BeginRequest { ids: p.ids(), policy: edge.policy, client: None, fingerprint: edge.probe() };
-    let mut reply = edge.sessions.begin(&p.cfid, &begin).await?;
+    let mut reply = edge.sessions.begin(&p.cfid, begin.clone()).await?;
     if matches!(reply, Reply::Refused { reason: Refusal::NeedsClient }) {
         edge.may_store().await?;
         begin.client = Some(edge.client_hints());
-        reply = edge.sessions.begin(&p.cfid, &begin).await?;
+        reply = edge.sessions.begin(&p.cfid, begin).await?;
     }
     match reply {
         Reply::Active { session, refresh_cookie, fingerprint, .. } => {
@@ -141,7 +141,7 @@ pub(super) async fn start(edge: &Edge<'_>, origin: OriginIds, quiet: bool) -> Re
         let ids = Ids::of(&cfid, &token, true).bound(origin.clone());
         let begin =
             BeginRequest { ids, policy: edge.policy, client: Some(edge.client_hints()), fingerprint: edge.probe() };
-        match edge.sessions.begin(&cfid, &begin).await? {
+        match edge.sessions.begin(&cfid, begin).await? {
             Reply::Active { session, .. } => session,
             Reply::Refused { reason } => return Err(EdgeError::Internal(format!("new session refused: {reason:?}"))),
         }

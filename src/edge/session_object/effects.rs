@@ -4,7 +4,7 @@
 use crate::edge::platform::log::{self, LogLine};
 use worker::Result;
 
-use super::{rust_err, SessionObject};
+use super::SessionObject;
 use crate::{
     core::{
         config::Config,
@@ -42,24 +42,26 @@ impl SessionObject {
         if old == Some(user) {
             return Ok(());
         }
-        let index = Index::from_env(&self.env, config.index_shards).map_err(rust_err)?;
+        let index = Index::from_env(&self.env, config.index_shards).map_err(|e| e.to_string())?;
         if let (MaxSessionsPolicy::Refuse, Some(max)) =
             (config.controls.max_sessions_policy, config.max_sessions_per_user)
         {
             let within = index
                 .add_user_within(user, cfid, now_ms(), max)
                 .await
-                .map_err(|e| rust_err(format!("user index add failed: {e}")))?;
+                .map_err(|e| worker::Error::from(format!("user index add failed: {e}")))?;
             if !within {
                 self.login_refused.set(true);
-                return Err(rust_err(format!("user already has {max} sessions (MAX_SESSIONS_POLICY=refuse)")));
+                return Err(worker::Error::from(format!(
+                    "user already has {max} sessions (MAX_SESSIONS_POLICY=refuse)"
+                )));
             }
             return Ok(());
         }
         let evicted = index
             .add_user(user, cfid, now_ms(), config.max_sessions_per_user)
             .await
-            .map_err(|e| rust_err(format!("user index add failed: {e}")))?;
+            .map_err(|e| worker::Error::from(format!("user index add failed: {e}")))?;
         self.evicted.borrow_mut().extend(evicted.into_iter().map(|c| (user.clone(), c)));
         Ok(())
     }
@@ -76,9 +78,9 @@ impl SessionObject {
         for (user, raw) in evicted {
             let Some(cfid) = Cfid::parse(&raw) else { continue };
             let req = EndRequest { cfid: raw, ids: None, reason: EndReason::Replaced, only_user: Some(user) };
-            if let Err(e) = sessions.end(&cfid, &req).await {
+            if let Err(e) = sessions.end(&cfid, req.clone()).await {
                 log::emit(LogLine::warn("session.end_unconfirmed").cfid(&cfid).msg(format!("replaced session: {e}")));
-                ending::queue_for_sweep(&self.env, config.index_shards, &req).await;
+                ending::queue_for_sweep(&self.env, config.index_shards, req).await;
             }
         }
     }
@@ -140,13 +142,10 @@ impl SessionObject {
                 }
             }
             _ if matches!(before, Some(Stored::Live(_))) => {
-                let ended = ended.map(|ev| EndedEntry {
-                    cfid: cfid.to_owned(),
-                    reason: ev.reason.map(|r| r.as_str().to_owned()).unwrap_or_default(),
-                    at: ev.at,
-                    user: ev.user.clone(),
+                let ended = ended.and_then(|ev| {
+                    Some(EndedEntry { cfid: cfid.to_owned(), reason: ev.reason?, at: ev.at, user: ev.user.clone() })
                 });
-                log("remove", index.remove(cfid, ended.as_ref()).await);
+                log("remove", index.remove(cfid, ended).await);
                 if let Some(u) = &old_user {
                     log("user remove", index.remove_user(u, cfid).await);
                 }
@@ -178,7 +177,7 @@ impl SessionObject {
                 Hook::OriginKill => config.origin_kill_url.as_ref(),
             };
             let cookie = (d.hook == Hook::OriginKill).then(|| d.cookies.cookie_header());
-            let mut body = serde_json::to_value(&d.event).map_err(rust_err)?;
+            let mut body = serde_json::to_value(&d.event).map_err(|e| e.to_string())?;
             if let Some(obj) = body.as_object_mut() {
                 obj.insert("app".into(), config.app_name.clone().into());
             }

@@ -4,7 +4,7 @@
 use crate::edge::platform::log::{self, LogLine};
 use worker::Result;
 
-use super::{rust_err, SessionObject, OUTBOX, SESSION};
+use super::{Cached, SessionObject, OUTBOX, SESSION};
 use crate::{
     core::{end_reason::EndReason, hooks::Outbox, session::Stored, tombstone::Tombstone},
     edge::platform::now_ms,
@@ -12,8 +12,8 @@ use crate::{
 
 impl SessionObject {
     pub(super) async fn load(&self) -> Result<Option<Stored>> {
-        if let Some(cached) = self.cached.borrow().clone() {
-            return Ok(cached);
+        if let Cached::Read(cached) = &*self.cached.borrow() {
+            return Ok(cached.clone());
         }
         let raw: Option<String> = self.state.storage().get(SESSION).await?;
         let stored = match raw.map(|json| serde_json::from_str::<Stored>(&json)).transpose() {
@@ -27,17 +27,17 @@ impl SessionObject {
                 );
                 let now = now_ms();
                 let tomb = Stored::Ended(Tombstone::unstored(now, EndReason::Unreadable, now));
-                self.state.storage().put(SESSION, serde_json::to_string(&tomb).map_err(rust_err)?).await?;
+                self.state.storage().put(SESSION, serde_json::to_string(&tomb)?).await?;
                 Some(tomb)
             }
         };
-        *self.cached.borrow_mut() = Some(stored.clone());
+        *self.cached.borrow_mut() = Cached::Read(stored.clone());
         Ok(stored)
     }
 
     pub(super) async fn load_outbox(&self) -> Result<Outbox> {
-        if let Some(o) = self.outbox.borrow().clone() {
-            return Ok(o);
+        if let Cached::Read(o) = &*self.outbox.borrow() {
+            return Ok(o.clone());
         }
         let raw: Option<String> = self.state.storage().get(OUTBOX).await?;
         let outbox: Outbox = match raw.map(|json| serde_json::from_str(&json)).transpose() {
@@ -50,7 +50,7 @@ impl SessionObject {
                 Outbox::default()
             }
         };
-        *self.outbox.borrow_mut() = Some(outbox.clone());
+        *self.outbox.borrow_mut() = Cached::Read(outbox.clone());
         Ok(outbox)
     }
 
@@ -58,7 +58,7 @@ impl SessionObject {
     pub(super) async fn outbox_mut<T>(&self, f: impl FnOnce(&mut Outbox) -> T) -> Result<T> {
         let mut outbox = self.load_outbox().await?;
         let out = f(&mut outbox);
-        *self.outbox.borrow_mut() = Some(outbox);
+        *self.outbox.borrow_mut() = Cached::Read(outbox);
         Ok(out)
     }
 
@@ -68,7 +68,7 @@ impl SessionObject {
         if outbox.is_empty() {
             storage.delete(OUTBOX).await.map(drop)
         } else {
-            storage.put(OUTBOX, serde_json::to_string(&outbox).map_err(rust_err)?).await
+            storage.put(OUTBOX, serde_json::to_string(&outbox)?).await
         }
     }
 }

@@ -1,6 +1,5 @@
-//! The messages between the Worker and a session's Durable Object: the JSON bodies of the
-//! object's RPC operations (`call(op, body)`, `src/edge/store.rs`). Fields only get added, with
-//! defaults, so a new Worker can talk to an old object during a rollout and back.
+//! The messages between the Worker and a session's Durable Object: the bodies of the
+//! [`super::SessionCall`]s and their answers.
 
 // Outcomes that carry a record are short-lived and moved once: boxing would only add an
 // allocation.
@@ -9,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{
+use crate::core::{
     clock::UnixMs,
     end_reason::EndReason,
     fingerprint::{Flag, Probe},
