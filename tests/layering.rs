@@ -1,7 +1,8 @@
 //! The layering, read from the source: `src/core/` imports nothing from `src/edge/`, and no
 //! two modules import each other. A module is a file; an import is any `crate::…`, `super::…`
 //! or `self::…` path in it (in `use` lines or inline), resolved to the file it names.
-//! A module's own submodules declared inside it (`mod tests { … }`) count as the module.
+//! Unit tests (`tests.rs` files and inline `mod tests { … }`) are left out: test code may
+//! reach anywhere.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -58,6 +59,24 @@ fn paths(text: &str) -> Vec<Vec<String>> {
         group(&text[m.get(0).unwrap().end()..], &head, &mut out);
     }
     out
+}
+
+/// `text` without its inline unit tests (`#[cfg(test)] mod tests { … }`, to its closing brace).
+fn without_inline_tests(text: &str) -> String {
+    let Some(start) = text.find("#[cfg(test)]\nmod tests {") else { return text.to_owned() };
+    let open = start + text[start..].find('{').unwrap();
+    let mut depth = 0;
+    for (i, c) in text[open..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            _ => {}
+        }
+        if depth == 0 {
+            return format!("{}{}", &text[..start], without_inline_tests(&text[open + i + 1..]));
+        }
+    }
+    text[..start].to_owned()
 }
 
 /// The paths of the `use` group whose text (after its `{`) starts `rest`, each prefixed with
@@ -153,18 +172,14 @@ fn imports() -> BTreeMap<String, BTreeSet<String>> {
 
 /// Module → the modules it imports, for modules `known` (path → source).
 fn imports_of(known: &BTreeMap<String, String>) -> BTreeMap<String, BTreeSet<String>> {
-    // A module's unit tests (`x/tests.rs`) are part of it.
-    let owner = |m: &str| m.strip_suffix("::tests").unwrap_or(m).to_owned();
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (module, text) in known {
-        let me = owner(module);
-        let targets: Vec<String> = paths(&code(text))
+    for (module, text) in known.iter().filter(|(m, _)| !m.ends_with("::tests")) {
+        let targets: Vec<String> = paths(&code(&without_inline_tests(text)))
             .iter()
             .filter_map(|p| resolve(module, p, known))
-            .map(|t| owner(&t))
-            .filter(|t| *t != me && !t.is_empty())
+            .filter(|t| t != module && !t.is_empty() && !t.ends_with("::tests"))
             .collect();
-        graph.entry(me).or_default().extend(targets);
+        graph.entry(module.clone()).or_default().extend(targets);
     }
     graph
 }
@@ -225,6 +240,10 @@ fn a_circle_is_seen_however_it_is_written() {
         ("edge::e", "mod f; fn h() { f::go() }"),
         ("edge::e::f", "// super::nothing (a comment)\npub(super) fn go() { super::h() }"),
         ("edge::g", "//! crate::edge::a is only named in prose\npub(super) fn alone() {}"),
+        // Unit tests reach anywhere.
+        ("edge::h", "#[cfg(test)]\nmod tests {\n    use crate::edge::i::x;\n}\npub fn h() {}"),
+        ("edge::i", "use super::h::h;"),
+        ("edge::i::tests", "use crate::edge::h;"),
         ("core::x", ""),
         ("edge", ""),
         ("core", ""),

@@ -5,7 +5,9 @@ use super::{
     messages::{AdoptRequest, BeginRequest, EndRequest, RotateOutRequest, UpdateRequest},
 };
 
-/// An operation on a session's Durable Object (one per CFID).
+/// An operation on a session's Durable Object (one per CFID). (Short-lived and moved once:
+/// boxing the large variants would only add an allocation.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum SessionCall {
     /// A request arrives in this session. Answer: [`super::Reply`].
