@@ -331,3 +331,20 @@ fn parallel_logins_keep_exactly_the_limit() {
         .count();
     assert_eq!(carols, 3, "live: {live:?}");
 }
+
+#[test]
+fn a_store_failure_is_answered_as_json_with_its_status_by_both_apis() {
+    let origin = Origin::session_app();
+    let edge = Edge::start(&origin.url(), &[("TEST_FAULTS", "users.list=fail;session.inspect=fail*1")]);
+    let (_c, a) = logged_in(&edge, &origin, "alice");
+    let answers = [
+        ("origin API", call(&edge, "GET", "sessions", &a)),
+        ("admin user list", edge.admin("GET", "users/alice/sessions")),
+        ("admin session", edge.admin("GET", &format!("sessions/{a}"))),
+    ];
+    for (what, r) in answers {
+        assert_eq!(r.status, 503, "{what}: {}", r.text());
+        assert!(r.header("content-type").is_some_and(|t| t.starts_with("application/json")), "{what}");
+        assert_eq!(json(&r)["error"], "session store unavailable, try again", "{what}");
+    }
+}

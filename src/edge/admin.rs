@@ -31,28 +31,30 @@ const MAX_LIMIT: usize = 500;
 const CREDENTIAL_PARAMS: &[&str] = &["token", "access_token", "admin_token", "auth", "authorization"];
 
 /// Handles `rest`, the path after `ADMIN_PREFIX`.
-pub async fn handle(req: Request, rest: &str, env: &Env, config: &Config) -> worker::Result<Response> {
+pub async fn handle(req: Request, rest: &str, env: &Env, config: &Config) -> Result<Response, EdgeError> {
     if config.admin_token.is_none() {
-        return respond::json_error(&EdgeError::NotFound("the admin is off (ADMIN_TOKEN is not set)"));
+        return Err(EdgeError::NotFound("the admin is off (ADMIN_TOKEN is not set)"));
     }
     match rest.strip_prefix("api/") {
-        Some(api_path) => match api(&req, api_path, env, config).await {
-            Ok(resp) => Ok(resp),
-            Err(e) => respond::json_error(&e),
-        },
+        Some(api_path) => api(&req, api_path, env, config).await,
         None => dashboard(&req, rest, env).await,
     }
 }
 
 /// Serves the dashboard's static files (public: the data behind them needs the token).
-async fn dashboard(req: &Request, rest: &str, env: &Env) -> worker::Result<Response> {
+async fn dashboard(req: &Request, rest: &str, env: &Env) -> Result<Response, EdgeError> {
     if !matches!(req.method(), Method::Get | Method::Head) {
-        return respond::json_error(&EdgeError::NotFound("no such admin page"));
+        return Err(EdgeError::NotFound("no such admin page"));
     }
     let file = if rest.is_empty() { "index.html" } else { rest };
     if file.contains("..") {
-        return respond::json_error(&EdgeError::NotFound("no such admin page"));
+        return Err(EdgeError::NotFound("no such admin page"));
     }
+    static_file(env, file).await.map_err(EdgeError::internal)
+}
+
+/// The dashboard's file `file`, from the `ASSETS` binding, never cached.
+async fn static_file(env: &Env, file: &str) -> worker::Result<Response> {
     let resp = env.assets("ASSETS")?.fetch(format!("https://assets.local/{file}"), None).await?;
     let status = resp.status_code();
     let incoming = resp.headers();

@@ -62,17 +62,26 @@ async fn handle(sys: web_sys::Request, env: &Env, ctx: &Context) -> std::result:
     let admin_root = config.admin_prefix.trim_end_matches('/');
     if let Some(rest) = path.strip_prefix(config.admin_prefix.as_str()).or_else(|| (path == admin_root).then_some("")) {
         let rest = rest.to_owned();
-        let resp = admin::handle(Request::from(req.sys), &rest, env, &config).await;
-        return resp.map(Into::into).map_err(|e| EdgeError::Internal(e.to_string()));
+        return json_api(admin::handle(Request::from(req.sys), &rest, env, &config).await);
     }
     if let Some(rest) = path.strip_prefix(crate::core::origin_api::API_PREFIX) {
         let rest = rest.to_owned();
-        let resp = origin_api::handle(Request::from(req.sys), &rest, env, &config).await;
-        return resp.map(Into::into).map_err(|e| EdgeError::Internal(e.to_string()));
+        return json_api(origin_api::handle(&Request::from(req.sys), &rest, env, &config).await);
     }
     if path.starts_with(EDGE_PREFIX) {
         return Err(EdgeError::NotFound("no such edge endpoint"));
     }
     app_object::touch(env, &config, ctx);
     session::handle(req, env, &config, ctx).await
+}
+
+/// The answer of a JSON API (the admin's, the origin's): its response, or its error as JSON
+/// with the error's status.
+fn json_api(
+    answer: std::result::Result<worker::Response, EdgeError>,
+) -> std::result::Result<web_sys::Response, EdgeError> {
+    match answer {
+        Ok(resp) => Ok(resp.into()),
+        Err(e) => respond::json_error(&e).map(Into::into).map_err(EdgeError::internal),
+    }
 }

@@ -47,14 +47,7 @@ impl Listed {
 }
 
 /// Handles `rest`, the path after [`origin_api::API_PREFIX`].
-pub async fn handle(req: Request, rest: &str, env: &Env, config: &Config) -> worker::Result<Response> {
-    match answer(&req, rest, env, config).await {
-        Ok(resp) => Ok(resp),
-        Err(e) => respond::json_error(&e),
-    }
-}
-
-async fn answer(req: &Request, rest: &str, env: &Env, config: &Config) -> Result<Response, EdgeError> {
+pub async fn handle(req: &Request, rest: &str, env: &Env, config: &Config) -> Result<Response, EdgeError> {
     let method = req.inner().method();
     let header = |name: &str| req.headers().get(name).ok().flatten();
     let call = origin_api::route(&method, rest).map_err(refused)?;
