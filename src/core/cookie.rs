@@ -4,6 +4,7 @@
 use super::{
     clock::UnixMs,
     cookie_header::{pairs, rebuild, same_name, split_pair, Rebuilt},
+    date::http_date,
 };
 
 /// Cookie headers beyond this many bytes in total are ignored (treated as no session).
@@ -42,7 +43,8 @@ fn is_named(name: &str, base: &str, prefixed: bool) -> bool {
     name.eq_ignore_ascii_case(base)
 }
 
-/// The name of a cookie pair (`name=value`) or of a `Set-Cookie` value, trimmed.
+/// The name of a cookie pair (`name=value`) or of a `Set-Cookie` value, trimmed (also for a
+/// value without `=`, which [`SetCookie::parse`] refuses).
 pub fn cookie_name(cookie: &str) -> &str {
     cookie.split(['=', ';']).next().unwrap_or("").trim()
 }
@@ -174,39 +176,49 @@ impl CookiePolicy {
     }
 }
 
-/// An IMF-fixdate (RFC 9110 §5.6.7), e.g. `Thu, 01 Jan 1970 00:00:00 GMT`.
-pub fn http_date(ms: UnixMs) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let secs = ms / 1000;
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    let weekday = DAYS.get((days % 7) as usize).copied().unwrap_or("Thu");
-    let month = MONTHS.get((m - 1) as usize).copied().unwrap_or("Jan");
-    format!("{weekday}, {d:02} {month} {y} {:02}:{:02}:{:02} GMT", rem / 3600, rem % 3600 / 60, rem % 60)
+/// A `Set-Cookie` value as servers and browsers read it (RFC 6265 §5.2): the first pair is
+/// the cookie, the rest are attributes, names compared in any case, whitespace trimmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SetCookie<'a> {
+    pub name: &'a str,
+    pub value: &'a str,
+    attributes: &'a str,
 }
 
-/// An ISO 8601 UTC time to the second, e.g. `1970-01-01T00:00:00Z`.
-pub fn iso8601(ms: UnixMs) -> String {
-    let secs = ms / 1000;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(secs / 86_400);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
+impl<'a> SetCookie<'a> {
+    /// `None` when the first pair has no `=` (browsers ignore such a `Set-Cookie`).
+    pub fn parse(header: &'a str) -> Option<Self> {
+        let (pair, attributes) = header.split_once(';').unwrap_or((header, ""));
+        let (name, value) = pair.split_once('=')?;
+        Some(Self { name: name.trim(), value: value.trim(), attributes })
+    }
 
-/// Howard Hinnant's days-to-civil algorithm, for days since 1970-01-01 (non-negative).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
-    (y, m, d)
+    /// The value of attribute `name` (the last one wins, as in browsers); `Some("")` for a
+    /// flag such as `HttpOnly`.
+    pub fn attribute(&self, name: &str) -> Option<&'a str> {
+        self.attributes
+            .split(';')
+            .map(|a| a.split_once('=').map_or((a.trim(), ""), |(k, v)| (k.trim(), v.trim())))
+            .rfind(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    /// `Max-Age`, seconds (negative: already expired), when it is a number.
+    pub fn max_age(&self) -> Option<i64> {
+        self.attribute("max-age").and_then(|v| v.parse().ok())
+    }
+
+    /// The year of `Expires` (the first four-digit number in it).
+    pub fn expires_year(&self) -> Option<u64> {
+        let v = self.attribute("expires")?;
+        v.split(|c: char| !c.is_ascii_digit()).find(|p| p.len() == 4).and_then(|p| p.parse().ok())
+    }
+
+    /// Whether this `Set-Cookie` deletes its cookie in the year `year`: an empty value, a
+    /// `Max-Age` of 0 or less, or an `Expires` in an earlier year.
+    pub fn deletes(&self, year: u64) -> bool {
+        self.value.is_empty() || self.max_age().is_some_and(|s| s <= 0) || self.expires_year().is_some_and(|y| y < year)
+    }
 }
 
 #[cfg(test)]
@@ -320,10 +332,17 @@ mod tests {
     }
 
     #[test]
-    fn http_dates() {
-        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
-        assert_eq!(http_date(784_111_777_000), "Sun, 06 Nov 1994 08:49:37 GMT");
-        assert_eq!(http_date(951_782_400_000), "Tue, 29 Feb 2000 00:00:00 GMT");
-        assert_eq!(http_date(4_102_444_800_000), "Fri, 01 Jan 2100 00:00:00 GMT");
+    fn set_cookie_attributes_are_read_in_any_case_and_the_last_wins() {
+        let sc = SetCookie::parse(" JSESSIONID = abc ; Path=/; max-age=60; MAX-AGE=-1; HttpOnly").unwrap();
+        assert_eq!((sc.name, sc.value), ("JSESSIONID", "abc"));
+        assert_eq!(sc.max_age(), Some(-1));
+        assert_eq!(sc.attribute("httponly"), Some(""));
+        assert!(sc.deletes(2026));
+        assert_eq!(SetCookie::parse("no-equals-sign; Path=/"), None);
+        let sc = SetCookie::parse("PHPSESSID=x; Expires=Thu, 01 Jan 1970 00:00:00 GMT").unwrap();
+        assert_eq!(sc.expires_year(), Some(1970));
+        assert!(sc.deletes(2026) && !sc.deletes(1970));
+        assert!(SetCookie::parse("sid=; Path=/").unwrap().deletes(1970));
+        assert!(!SetCookie::parse("sid=v; Max-Age=soon").unwrap().deletes(2026));
     }
 }

@@ -1,6 +1,6 @@
 //! CSV export of the session list (admin dashboard, `?format=csv`).
 
-use super::{cookie::iso8601, index::IndexEntry};
+use super::{date::iso8601, index::IndexEntry};
 
 /// The header row.
 pub const CSV_HEADER: &str = "cfid,user,created,last_access,expires_at,hits";

@@ -17,9 +17,10 @@
 
 use super::{
     clock::UnixMs,
-    cookie::CookiePolicy,
+    cookie::{CookiePolicy, SetCookie},
     cookie_header::{pairs, rebuild, same_name, split_pair, Rebuilt},
     crypto::sha256,
+    date,
     ids::{CfToken, Cfid, TokenKey},
 };
 
@@ -218,9 +219,10 @@ impl Binding {
         Ok(Self { gid, token })
     }
 
-    /// The cookie value. Only for `Set-Cookie`; never log it.
-    pub fn expose(&self) -> String {
-        format!("{}.{}", self.gid, self.token.expose())
+    /// The binding cookie's value for guard id `gid` and binding token `token` (the shape
+    /// [`Binding::parse`] reads). Only for `Set-Cookie`; never log it.
+    pub fn cookie_value(gid: &Cfid, token: &CfToken) -> String {
+        format!("{gid}.{}", token.expose())
     }
 }
 
@@ -239,23 +241,15 @@ pub enum OriginSet {
 /// or less, or an `Expires` before the current year is an expiry. New values win over an
 /// expiry in the same response (ColdFusion's `sessionInvalidate()` followed by a new session).
 pub fn origin_set(set_cookies: &[String], policy: &GuardPolicy, now: UnixMs) -> OriginSet {
-    let year = super::cookie::http_date(now).split(' ').nth(3).and_then(|y| y.parse::<u32>().ok()).unwrap_or(1970);
+    let year = date::year(now);
     let mut values: Vec<(String, String)> = Vec::new();
     let mut expired = false;
-    for sc in set_cookies {
-        let mut parts = sc.split(';');
-        let Some((name, value)) = parts.next().and_then(|nv| nv.split_once('=')) else { continue };
-        let (name, value) = (name.trim(), value.trim());
+    for sc in set_cookies.iter().filter_map(|sc| SetCookie::parse(sc)) {
+        let (name, value) = (sc.name, sc.value);
         if !policy.is_guarded(name) {
             continue;
         }
-        let gone = value.is_empty()
-            || parts.any(|attr| {
-                let (k, v) = attr.split_once('=').map_or((attr.trim(), ""), |(k, v)| (k.trim(), v.trim()));
-                (k.eq_ignore_ascii_case("max-age") && v.parse::<i64>().is_ok_and(|s| s <= 0))
-                    || (k.eq_ignore_ascii_case("expires") && expires_year(v).is_some_and(|y| y < year))
-            });
-        if gone {
+        if sc.deletes(year) {
             expired = true;
         } else if valid_value(value) {
             values.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
@@ -267,11 +261,6 @@ pub fn origin_set(set_cookies: &[String], policy: &GuardPolicy, now: UnixMs) -> 
         (true, true) => OriginSet::Expired,
         (true, false) => OriginSet::Nothing,
     }
-}
-
-/// The year of an `Expires` date (the first four-digit number in it).
-fn expires_year(v: &str) -> Option<u32> {
-    v.split(|c: char| !c.is_ascii_digit()).find(|p| p.len() == 4).and_then(|p| p.parse().ok())
 }
 
 /// Whether a server could read cookie name `name` as the binding cookie.

@@ -196,7 +196,7 @@ pub fn session_cookies(config: &Config, cfid: &Cfid, token: &CfToken, idle_timeo
             config.cookie.set(CFTOKEN, token.expose(), idle_timeout_s, now),
         ],
         SessionMode::Guard => {
-            let value = format!("{cfid}.{}", token.expose());
+            let value = guard::Binding::cookie_value(cfid, token);
             vec![binding_policy(config).set(guard::binding_name(&config.cookie), &value, idle_timeout_s, now)]
         }
     }

@@ -2,7 +2,7 @@
 //!
 //! Each function takes the stored state, a request and the current time, and returns what to
 //! answer and what to write. The Durable Object glue only loads, calls and stores, so every
-//! rule here is unit-tested with a fake clock.
+//! rule here is unit-tested with the times each case needs.
 //!
 //! Both timeouts ([`super::record`]) are checked on every request, so an expired session is
 //! never revived, whatever any timer did.

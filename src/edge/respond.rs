@@ -111,7 +111,6 @@ pub fn json<T: serde::Serialize>(status: u16, body: &T) -> Result<Response> {
 }
 
 /// A plain-text response the edge produced itself.
-#[allow(dead_code)]
 pub fn text(status: u16, body: &str) -> std::result::Result<Response, EdgeError> {
     plain(status, body).map_err(|e| EdgeError::Internal(e.to_string()))
 }

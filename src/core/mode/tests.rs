@@ -16,15 +16,15 @@ fn guard_mode_identifies_only_bound_origin_cookies() {
     let c = config(&[("SESSION_MODE", "guard")]);
     let origin = OriginIds::from_cookie_header(Some("CFID=42; CFTOKEN=12345678"), &c.guard).unwrap().unwrap();
     let b = Binding::mint(&origin, &key(&c), 5, &mut SeqRandom::default()).unwrap();
-    let good = format!("CFID=42; CFTOKEN=12345678; CFGUARD={}", b.expose());
+    let good = format!("CFID=42; CFTOKEN=12345678; CFGUARD={}", Binding::cookie_value(&b.gid, &b.token));
     let p = identify(&c, Some(&good), None, &key(&c)).presented.expect("bound");
     assert_eq!((p.cfid, p.origin), (b.gid.clone(), origin));
     // Another value, a missing binding, a binding of another session: not identified.
     for bad in [
-        format!("CFID=43; CFTOKEN=12345678; CFGUARD={}", b.expose()),
+        format!("CFID=43; CFTOKEN=12345678; CFGUARD={}", Binding::cookie_value(&b.gid, &b.token)),
         "CFID=42; CFTOKEN=12345678".to_owned(),
-        format!("CFID=42; CFTOKEN=12345678; __Host-CFGUARD={}", b.expose()),
-        format!("CFID=42; cfid=43; CFTOKEN=12345678; CFGUARD={}", b.expose()),
+        format!("CFID=42; CFTOKEN=12345678; __Host-CFGUARD={}", Binding::cookie_value(&b.gid, &b.token)),
+        format!("CFID=42; cfid=43; CFTOKEN=12345678; CFGUARD={}", Binding::cookie_value(&b.gid, &b.token)),
     ] {
         let id = identify(&c, Some(&bad), None, &key(&c));
         assert!(id.presented.is_none(), "{bad}");
@@ -55,9 +55,9 @@ fn guard_mode_identifies_bindings_within_a_bounded_number_of_tries() {
     let origin = OriginIds::from_cookie_header(Some("CFID=42; CFTOKEN=1"), &c.guard).unwrap().unwrap();
     let b = Binding::mint(&origin, &key(&c), 5, &mut SeqRandom::default()).unwrap();
     let junk: String = (0..guard::MAX_BINDINGS).map(|i| format!("CFGUARD={}.x{i}; ", b.gid)).collect();
-    let late = format!("CFID=42; CFTOKEN=1; {junk}CFGUARD={}", b.expose());
+    let late = format!("CFID=42; CFTOKEN=1; {junk}CFGUARD={}", Binding::cookie_value(&b.gid, &b.token));
     assert!(identify(&c, Some(&late), None, &key(&c)).presented.is_none(), "a binding past the cap was tried");
-    let early = format!("CFID=42; CFTOKEN=1; CFGUARD={}; {junk}", b.expose());
+    let early = format!("CFID=42; CFTOKEN=1; CFGUARD={}; {junk}", Binding::cookie_value(&b.gid, &b.token));
     assert!(identify(&c, Some(&early), None, &key(&c)).presented.is_some());
 }
 

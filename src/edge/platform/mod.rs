@@ -7,22 +7,14 @@ pub mod log;
 pub use config::config;
 
 use crate::core::{
-    clock::{Clock, UnixMs},
+    clock::UnixMs,
     random::{RandomError, RandomSource},
 };
 
-/// `Date.now()`: on wasm32, `std::time::SystemTime::now()` panics.
-pub struct PlatformClock;
-
-impl Clock for PlatformClock {
-    fn now_ms(&self) -> UnixMs {
-        worker::Date::now().as_millis()
-    }
-}
-
-/// The current time, ms since the epoch.
+/// The current time, ms since the epoch: `Date.now()` (on wasm32,
+/// `std::time::SystemTime::now()` panics).
 pub fn now_ms() -> UnixMs {
-    PlatformClock.now_ms()
+    worker::Date::now().as_millis()
 }
 
 /// `crypto.getRandomValues`, through `getrandom`.
