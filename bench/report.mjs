@@ -48,7 +48,41 @@ function targets(results) {
     "| system | workload | ratio | measured | target | |", "|---|---|---|---|---|---|", ...rows, ""];
 }
 
-export function report({ meta, results }) {
+/**
+ * The latency model's table (`--object-rtt`): p50 and p99 per workload and system at each
+ * round trip, and the target that needs it (issue #23: at 30 ms, cfsession-edge's writes p50
+ * within 1.2× its reads p50).
+ */
+function latency(model) {
+  if (!model) return [];
+  const { meta, results } = model;
+  const rtts = [...new Set(results.map((r) => r.rtt))].sort((a, b) => a - b);
+  const find = (base, workload, rtt) => results.find((r) => r.base === base && r.workload === workload && r.rtt === rtt)?.summary;
+  const lines = ["## Latency model (object round trip added to every Durable Object call)", "",
+    `Run ${meta.date}, ${meta.runs} runs per cell, interleaved; \`scripts/bench --object-rtt ${rtts.join(",")}\`. ` +
+      "Every call to a Durable Object, by cfsession-edge (`TEST_FAULTS=object.call=delay:MS`) or by a peer " +
+      "(`OBJECT_RTT_MS`), first waits MS. Cells: p50 / p99 ms (medians of the runs); req/s in brackets.", "",
+    `| workload | system | ${rtts.map((t) => `${t} ms RTT`).join(" | ")} |`, `|---|---|${rtts.map(() => "---|").join("")}`];
+  for (const workload of [...new Set(results.map((r) => r.workload))]) {
+    for (const base of [...new Set(results.filter((r) => r.workload === workload).map((r) => r.base))]) {
+      const cells = rtts.map((t) => {
+        const s = find(base, workload, t);
+        return s ? `${fmt(s.p50?.median, 1)} / ${fmt(s.p99?.median, 1)} (${fmt(s.rps?.median)})` : "—";
+      });
+      lines.push(`| ${workload} | ${base} | ${cells.join(" | ")} |`);
+    }
+  }
+  const at30 = (workload) => find(EDGE, workload, 30)?.p50?.median;
+  if (at30("writes") && at30("reads")) {
+    const r = at30("writes") / at30("reads");
+    lines.push("", "| system | ratio | measured | target | |", "|---|---|---|---|---|",
+      `| cfsession-edge | writes p50 ÷ reads p50, at 30 ms RTT | ${r.toFixed(2)} | ≤ 1.2 | ${r <= 1.2 ? "met" : "**not met**"} |`);
+  }
+  lines.push("");
+  return lines;
+}
+
+export function report({ meta, results }, latencyModel = null) {
   const lines = [
     "# Benchmark results",
     "",
@@ -63,6 +97,7 @@ export function report({ meta, results }) {
     lines.push(`Release wasm (\`wrangler deploy --dry-run --outdir\`): ${meta.wasm.raw} bytes raw, ${meta.wasm.gzip} bytes gzip -9.`, "");
   }
   lines.push(...targets(results));
+  lines.push(...latency(latencyModel));
   for (const workload of [...new Set(results.map((r) => r.workload))]) {
     const rows = results.filter((r) => r.workload === workload);
     const cf = rows.find((r) => r.system === EDGE)?.summary;

@@ -3,10 +3,16 @@
 //
 // Usage: node bench/run.mjs [--runs 3] [--duration 5] [--out bench/results]
 //                           [--systems <substring or =name>,…] [--workloads reads,writes,new,kill,page,mixed]
-//                           [--baseline <dir>] [--warmup 2]
+//                           [--baseline <dir>] [--warmup 2] [--object-rtt 1,10,30]
 // --baseline: a second checkout of this repository, built (`scripts/build` there), benchmarked
 // as the system "cfsession-edge (baseline)" in the same interleaved rounds: A/B a change
 // against its parent, e.g. `git worktree add /tmp/base HEAD~1 && (cd /tmp/base && scripts/build)`.
+// --object-rtt: the production latency model instead of the usual run. In production every
+// call to a Durable Object is a network round trip (same location: about 1 ms; another region:
+// tens of ms), which local `wrangler dev` does not have. With it, every object call of
+// cfsession-edge (`TEST_FAULTS=object.call=delay:MS`) and of the Durable Object peers
+// (`OBJECT_RTT_MS`) first waits MS, for each MS listed; the results go to latency.json and the
+// "Latency model" table of latest.md.
 import { spawn, spawnSync, execFileSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
@@ -34,6 +40,7 @@ const OUT = path.resolve(root, arg("out", "bench/results"));
 const ONLY_SYSTEMS = arg("systems", "").split(",").filter(Boolean);
 const ONLY_WORKLOADS = arg("workloads", "").split(",").filter(Boolean);
 const BASELINE = arg("baseline", "");
+const RTTS = arg("object-rtt", "").split(",").filter(Boolean).map(Number);
 const SESSIONS = 1000;
 const CONNECTIONS = 16;
 const THREADS = 2;
@@ -135,6 +142,19 @@ const SYSTEMS = [
   { name: "RPC design floor (one DO RPC read + origin)", config: path.join(root, "bench/workers/floor-rpc/wrangler.toml"),
     vars: { ORIGIN_URL }, only: ["reads", "new", "page", "mixed"] },
 ];
+
+// The latency model's systems: cfsession-edge and the peers whose calls go to Durable
+// Objects, each at every round trip of --object-rtt, on the workloads those calls decide.
+const LATENCY_WORKLOADS = ["reads", "writes", "new", "mixed"];
+const byName = (name) => SYSTEMS.find((s) => s.name === name);
+const LATENCY_SYSTEMS = RTTS.flatMap((ms) => [
+  { ...byName("cfsession-edge"), vars: { ...cfsessionVars(false), TEST_FAULTS: `object.call=delay:${ms}` } },
+  { ...byName("hand-written DO sessions"), vars: { ORIGIN_URL, OBJECT_RTT_MS: String(ms) } },
+  { ...byName("RPC design floor (one DO RPC read + origin)"), vars: { ORIGIN_URL, OBJECT_RTT_MS: String(ms) } },
+].map((sys) => ({
+  ...sys, name: `${sys.name} @ ${ms} ms`, base: sys.name, rtt: ms,
+  only: (sys.only ?? LATENCY_WORKLOADS).filter((w) => LATENCY_WORKLOADS.includes(w)),
+})));
 
 async function startSystem(sys) {
   const port = await freePort();
@@ -292,7 +312,7 @@ const WORKLOADS = ["reads", "writes", "new", "kill", "page", "mixed"];
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 // `--systems` entries match names by substring, or exactly with a leading `=`.
 const picked = (name) => ONLY_SYSTEMS.some((o) => (o.startsWith("=") ? name === o.slice(1) : name.includes(o)));
-const chosen = SYSTEMS.filter((s) => !ONLY_SYSTEMS.length || picked(s.name));
+const chosen = (RTTS.length ? LATENCY_SYSTEMS : SYSTEMS).filter((s) => !ONLY_SYSTEMS.length || picked(s.name));
 const cells = chosen.flatMap((sys) =>
   WORKLOADS.filter((w) => (!sys.only || sys.only.includes(w)) && (!ONLY_WORKLOADS.length || ONLY_WORKLOADS.includes(w)))
     .map((workload) => ({ sys, workload, runs: [] })),
@@ -341,7 +361,7 @@ const results = cells.map(({ sys, workload, runs }) => {
     const xs = pick(k);
     if (xs.length) summary[k] = { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) };
   }
-  return { system: sys.name, workload, runs, summary };
+  return { system: sys.name, workload, runs, summary, ...(sys.rtt !== undefined ? { base: sys.base, rtt: sys.rtt } : {}) };
 });
 
 /** The release wasm as `wrangler deploy --dry-run` would upload it. */
@@ -364,9 +384,13 @@ const meta = {
   wasm: wasmSize(),
 };
 fs.mkdirSync(OUT, { recursive: true });
-fs.writeFileSync(path.join(OUT, "latest.json"), JSON.stringify({ meta, results }, null, 2) + "\n");
-fs.writeFileSync(path.join(OUT, "latest.md"), (await import("./report.mjs")).report({ meta, results }));
-console.log(`wrote ${path.relative(root, OUT)}/latest.md and latest.json`);
+const written = RTTS.length ? "latency.json" : "latest.json";
+fs.writeFileSync(path.join(OUT, written), JSON.stringify({ meta, results }, null, 2) + "\n");
+// latest.md shows the last usual run and the last latency-model run, whichever was just made.
+const read = (f) => (fs.existsSync(path.join(OUT, f)) ? JSON.parse(fs.readFileSync(path.join(OUT, f), "utf8")) : null);
+const usual = read("latest.json");
+if (usual) fs.writeFileSync(path.join(OUT, "latest.md"), (await import("./report.mjs")).report(usual, read("latency.json")));
+console.log(`wrote ${path.relative(root, OUT)}/${written}${usual ? " and latest.md" : ""}`);
 stop(origin.proc);
 stop(guardOrigin.proc);
 process.exit(0);

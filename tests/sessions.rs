@@ -156,6 +156,18 @@ fn deferred_sessions_store_nothing_for_cookieless_clients() {
 }
 
 #[test]
+fn a_deferred_session_is_claimed_in_one_object_call_with_the_clients_hints() {
+    let origin = Origin::ok();
+    let edge = Edge::start(&origin.url(), &[]);
+    let (_c, id) = common::stored_session(&edge, &origin);
+    let stored = edge.inspect(&id).unwrap();
+    assert!(stored["client"]["user_agent"].as_str().is_some_and(|ua| ua.starts_with("ureq")), "{stored}");
+    // The claim's `begin` carried the hints: the object never had to ask for them.
+    edge.wait_for_log("session.claim");
+    assert!(!edge.log().contains("session.needs_client"), "the claim took a second call");
+}
+
+#[test]
 fn without_deferral_the_first_request_stores_the_session() {
     let origin = Origin::ok();
     let edge = Edge::start(&origin.url(), &[("SESSION_DEFER", "false")]);

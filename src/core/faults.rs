@@ -1,6 +1,10 @@
 //! Fault injection for tests: `TEST_FAULTS` names points in the edge (a session-object
 //! operation, a storage write, an index call) and what happens there (fail, or wait).
 //!
+//! `object.call` is every call to a Durable Object, from the Worker or from another object:
+//! `object.call=delay:30` is the benchmark's production latency model (`scripts/bench
+//! --object-rtt`), each call paying a 30 ms network round trip.
+//!
 //! Format: `point=action` items separated by `;`, e.g.
 //! `session.end=fail; session.update=delay:1500; users.add=fail*2`.
 //! - `fail`: every call at that point fails; `fail*N`: the first N calls fail (per isolate).
@@ -32,6 +36,7 @@ pub const POINTS: &[&str] = &[
     "users.remove",
     "users.list",
     "app.record",
+    "object.call",
 ];
 
 /// The longest injectable delay (ms).

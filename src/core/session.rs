@@ -93,9 +93,14 @@ pub enum Refusal {
     /// Nothing of the update was applied.
     TooManySessions,
     /// Not a refusal of the ids: a deferred session is about to be stored and the request
-    /// carried no client hints. The Worker asks again with them (once per session; the hot
-    /// path never reads or sends them).
+    /// carried no client hints. The Worker asks again with them. (Workers since the latency
+    /// model send them whenever the ids may be unclaimed, see [`may_be_unclaimed`]; kept for
+    /// older ones.)
     NeedsClient,
+    /// Not a refusal of the ids: a deferred session was about to be stored and its client is
+    /// over the new-session limit (`ABUSE_LIMITS`, counted by the object on the claim).
+    /// Nothing was stored; the Worker answers `429`.
+    AbuseLimited,
 }
 
 impl Refusal {
@@ -119,6 +124,7 @@ impl Refusal {
             Refusal::Fingerprint => "fingerprint",
             Refusal::TooManySessions => "too_many_sessions",
             Refusal::NeedsClient => "needs_client",
+            Refusal::AbuseLimited => "abuse_limited",
         }
     }
 }
@@ -244,6 +250,14 @@ fn judge(record: &mut SessionRecord, probe: &Probe, now: UnixMs) -> Option<Verdi
     (raised || acts).then_some(Verdict { score, acts, action: policy.action, raised })
 }
 
+/// Whether ids issued at `issued_at` may still be a deferred session nobody stored, at `now`:
+/// they are within the claim window (the idle timeout, at most [`MAX_CLAIM_WINDOW_MS`]). The
+/// Worker then sends what a claim needs with `begin` (the client's hints and abuse key), so a
+/// claim takes one object call.
+pub fn may_be_unclaimed(issued_at: UnixMs, now: UnixMs, policy: &Policy) -> bool {
+    now < issued_at.saturating_add(policy.idle_timeout_s.saturating_mul(1000).min(MAX_CLAIM_WINDOW_MS))
+}
+
 /// A new record for ids with no stored state: fresh ids (stored on their first request), or
 /// a deferred session coming back within its claim window and lifetime.
 pub(crate) fn claim(p: &Bearer, now: UnixMs, policy: &Policy) -> Option<SessionRecord> {
@@ -258,8 +272,7 @@ pub(crate) fn claim(p: &Bearer, now: UnixMs, policy: &Policy) -> Option<SessionR
     if p.fresh {
         return Some(record);
     }
-    let window = policy.idle_timeout_s.saturating_mul(1000).min(MAX_CLAIM_WINDOW_MS);
-    let issued_ok = p.issued_at <= now.saturating_add(60_000) && now < p.issued_at.saturating_add(window);
+    let issued_ok = p.issued_at <= now.saturating_add(60_000) && may_be_unclaimed(p.issued_at, now, policy);
     if !issued_ok || record.absolute_deadline.is_some_and(|d| now >= d) {
         return None;
     }

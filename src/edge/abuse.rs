@@ -8,11 +8,7 @@ use std::cell::Cell;
 
 use worker::Env;
 
-use crate::core::{
-    client::{AbuseLimit, ClientNetwork},
-    config::Config,
-    error::EdgeError,
-};
+use crate::core::{client::AbuseLimit, config::Config, error::EdgeError};
 use crate::edge::platform::log::{self, LogLine};
 
 #[wasm_bindgen::prelude::wasm_bindgen(
@@ -37,15 +33,17 @@ thread_local! {
     static WARNED_UNBOUND: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Counts one event of `limit` for the client; `Err(TooManyRequests)` when it is over the
-/// limit. Without an address, with the limits off, or without the binding (logged once per
-/// isolate), nothing is limited; a limiter that fails lets the request through (logged).
-pub async fn count(env: &Env, config: &Config, net: &ClientNetwork, limit: AbuseLimit) -> Result<(), EdgeError> {
+/// Counts one event of `limit` for the client whose key is `key`
+/// ([`crate::core::client::ClientNetwork::limit_key`]); `Err(TooManyRequests)` when it is
+/// over the limit. Without a key, with the limits off, or without the binding (logged once
+/// per isolate), nothing is limited; a limiter that fails lets the request through (logged).
+/// The Worker counts, and so does a session object on a claim (the bindings are the script's).
+pub async fn count(env: &Env, config: &Config, key: Option<&str>, limit: AbuseLimit) -> Result<(), EdgeError> {
     if !config.controls.abuse_limits {
         return Ok(());
     }
-    let Some(key) = net.limit_key() else { return Ok(()) };
-    let answer = match rate_limit(env.as_ref(), limit.binding(), &key) {
+    let Some(key) = key else { return Ok(()) };
+    let answer = match rate_limit(env.as_ref(), limit.binding(), key) {
         Ok(p) => worker::wasm_bindgen_futures::JsFuture::from(p).await,
         Err(e) => Err(e),
     };

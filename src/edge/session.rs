@@ -164,7 +164,11 @@ fn ended_reason(refusal: Refusal) -> &'static str {
         Refusal::Expired | Refusal::Unknown => "expired",
         Refusal::Ended => "ended",
         Refusal::Fingerprint => "fingerprint",
-        Refusal::Mismatch | Refusal::RotatedRecently | Refusal::NeedsClient | Refusal::TooManySessions => "refused",
+        Refusal::Mismatch
+        | Refusal::RotatedRecently
+        | Refusal::NeedsClient
+        | Refusal::TooManySessions
+        | Refusal::AbuseLimited => "refused",
     }
 }
 

@@ -15,13 +15,14 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
 use super::{
-    faults,
+    abuse, faults,
     object_rpc::{http, operation, rpc_call},
     platform::now_ms,
     stats,
 };
 use crate::core::{
     alarm,
+    client::AbuseLimit,
     config::Config,
     hooks::{Hook, Outbox},
     lifecycle::{self, Ending},
@@ -183,6 +184,9 @@ impl SessionObject {
         let (outcome, write) = session::begin(before.as_ref(), &r.bearer(), now, &r.policy);
         Ok(match outcome {
             Begin::Active { record, stored_now, touch, fingerprint } => {
+                if stored_now && !r.ids.fresh && !self.may_claim(r.abuse_key.as_deref()).await {
+                    return Ok(Reply::Refused { reason: Refusal::AbuseLimited });
+                }
                 let view = SessionView::from(&record);
                 if stored_now {
                     log_stored(&r.ids, &view);
@@ -281,6 +285,14 @@ impl SessionObject {
             }
             None => Reply::Refused { reason: Refusal::Mismatch },
         })
+    }
+
+    /// Whether a deferred session may be claimed for the client whose abuse key is `key`: the
+    /// claim counts against its new-session limit (`ABUSE_LIMITS`; no key: not limited here,
+    /// an older Worker counted it before asking).
+    async fn may_claim(&self, key: Option<&str>) -> bool {
+        let Some(config) = self.config() else { return true };
+        abuse::count(&self.env, &config, key, AbuseLimit::NewSessions).await.is_ok()
     }
 
     /// Remembers an origin-API call's nonce for its window ([`origin_api::remember_nonce`]);

@@ -110,6 +110,8 @@ pub async fn call<C: Call, R: DeserializeOwned>(ns: &Namespace, name: &str, call
 /// `call(op, body)` on the object over Durable Object RPC (no HTTP request or response is
 /// built on either side), within [`CALL_TIMEOUT`]. The answer's JSON text; `None` for `null`.
 async fn exchange(ns: &Namespace, name: &str, op: &str, body: String) -> Result<Option<String>, EdgeError> {
+    // (`TEST_FAULTS` only: the latency model's round trip, or a failing store.)
+    faults::hit("object.call").await.map_err(store_err)?;
     let ms = CALL_TIMEOUT.as_millis() as u32;
     // The object's log lines carry the calling request's id.
     let request = super::platform::log::current_request().map(|id| id.to_string());

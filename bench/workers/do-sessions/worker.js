@@ -27,18 +27,25 @@ export class Session extends DurableObject {
 
 const cookieOf = (req) => /(?:^|;\s*)sid=([0-9a-f-]{36})/.exec(req.headers.get("cookie") ?? "")?.[1];
 
+/** The benchmark's latency model (`--object-rtt`): each object call first waits `OBJECT_RTT_MS`. */
+const rtt = (env) => (Number(env.OBJECT_RTT_MS) > 0 ? new Promise((r) => setTimeout(r, Number(env.OBJECT_RTT_MS))) : null);
+
 export default {
   async fetch(req, env) {
     const url = new URL(req.url);
     let sid = cookieOf(req);
     if (url.searchParams.has("killSession")) {
-      if (sid) await env.SESSIONS.get(env.SESSIONS.idFromName(sid)).kill();
+      if (sid) {
+        await rtt(env);
+        await env.SESSIONS.get(env.SESSIONS.idFromName(sid)).kill();
+      }
       return new Response(null, {
         status: 302,
         headers: { location: url.pathname, "set-cookie": "sid=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax" },
       });
     }
     sid ??= crypto.randomUUID();
+    await rtt(env);
     const session = await env.SESSIONS.get(env.SESSIONS.idFromName(sid)).touch(url.pathname.startsWith("/write"));
     const headers = new Headers(req.headers);
     headers.set("x-session-id", sid);

@@ -8,9 +8,13 @@ export class Floor extends DurableObject {
   }
 }
 
+/** The benchmark's latency model (`--object-rtt`): each object call first waits `OBJECT_RTT_MS`. */
+const rtt = (env) => (Number(env.OBJECT_RTT_MS) > 0 ? new Promise((r) => setTimeout(r, Number(env.OBJECT_RTT_MS))) : null);
+
 export default {
   async fetch(req, env) {
     const name = req.headers.get("cookie") ?? crypto.randomUUID();
+    await rtt(env);
     return env.FLOOR.get(env.FLOOR.idFromName(name)).fetch("https://floor/");
   },
 };

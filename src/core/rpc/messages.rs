@@ -81,13 +81,18 @@ impl Ids {
 pub struct BeginRequest {
     pub ids: Ids,
     pub policy: Policy,
-    /// The client's hints, sent only when the session is created (fresh ids) or when the
-    /// object asked for them ([`Refusal::NeedsClient`]): kept with the first write.
+    /// The client's hints, sent when the session is created (fresh ids) or may be claimed now
+    /// ([`crate::core::session::may_be_unclaimed`]): kept with the first write.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<ClientHints>,
     /// `SESSION_FINGERPRINT` on: the request's fingerprint, scored against the session's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<Probe>,
+    /// With `ABUSE_LIMITS`, the client's key for the new-session limit, sent with the hints:
+    /// when this request claims a deferred session, the object counts the claim first
+    /// ([`Refusal::AbuseLimited`]). Absent from older Workers (they count before asking).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abuse_key: Option<String>,
 }
 
 impl BeginRequest {

@@ -33,7 +33,7 @@ fn a_begin_from_before_fingerprints_and_path_policies_is_taken() {
                   "policy":{"idle_timeout_s":1200,"max_lifetime_s":0,"touch_interval_s":60,"count_hits":false}}"#;
     let SessionCall::Begin(b) = session("begin", old) else { panic!("not a begin") };
     assert_eq!((b.ids.cfid.as_str(), b.ids.issued_at, b.ids.fresh), ("c1", 5, true));
-    assert!(b.client.is_none() && b.fingerprint.is_none() && b.ids.previous_fp.is_none());
+    assert!(b.client.is_none() && b.fingerprint.is_none() && b.ids.previous_fp.is_none() && b.abuse_key.is_none());
     assert_eq!(b.policy.path_timeout_s, None);
 }
 
@@ -147,7 +147,7 @@ fn every_operation_names_itself_and_parses_back() {
     };
     let policy = Policy::default();
     let calls = [
-        SessionCall::Begin(BeginRequest { ids: ids.clone(), policy, client: None, fingerprint: None }),
+        SessionCall::Begin(BeginRequest { ids: ids.clone(), policy, client: None, fingerprint: None, abuse_key: None }),
         SessionCall::RotateOut(RotateOutRequest { ids: ids.clone(), policy }),
         SessionCall::End(EndRequest { cfid: "c1".into(), ids: Some(ids), reason: EndReason::Killed, only_user: None }),
         SessionCall::Check,

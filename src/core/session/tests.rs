@@ -353,3 +353,27 @@ fn a_fingerprint_change_is_flagged_once_and_acted_on_at_the_threshold() {
     assert!(v.acts && v.action == FingerprintAction::Rotate);
     assert_eq!(record.fingerprint, Some(thief()));
 }
+
+#[test]
+fn ids_may_be_unclaimed_only_within_the_claim_window() {
+    let p = policy(); // idle timeout 60 s
+    assert!(may_be_unclaimed(T0, T0, &p));
+    assert!(may_be_unclaimed(T0, T0 + 59 * S, &p));
+    assert!(!may_be_unclaimed(T0, T0 + 60 * S, &p));
+    let long = Policy { idle_timeout_s: 7 * 24 * 3600, ..policy() };
+    assert!(!may_be_unclaimed(T0, T0 + MAX_CLAIM_WINDOW_MS, &long), "never past 24 h");
+    // What the Worker decides matches what the object does: a claim inside the window, with
+    // the hints, stores at once; past it the ids are unknown.
+    let claim = |at| {
+        let b = Bearer {
+            cfid: "c1".into(),
+            token_fp: "fp".into(),
+            issued_at: T0,
+            client: Some(ClientHints::default()),
+            ..Bearer::default()
+        };
+        begin(None, &b, at, &p).0
+    };
+    assert!(matches!(claim(T0 + 59 * S), Begin::Active { stored_now: true, .. }));
+    assert_eq!(claim(T0 + 60 * S), Begin::Refused(Refusal::Unknown));
+}

@@ -86,7 +86,7 @@ impl Edge<'_> {
     /// Counts refused ids against the client's limit (`ABUSE_LIMITS`); for a non-navigation
     /// request with `AJAX_ENDS=401`, the `401` that says why (`reason`) instead of going on.
     pub async fn refused(&self, reason: &'static str) -> Result<Option<worker::Response>, EdgeError> {
-        abuse::count(self.env, self.config, self.client(), AbuseLimit::Refused).await?;
+        abuse::count(self.env, self.config, self.client().limit_key().as_deref(), AbuseLimit::Refused).await?;
         self.ajax_401.then(|| respond::session_ended(reason, mode::expiry(self.config))).transpose()
     }
 

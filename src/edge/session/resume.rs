@@ -16,7 +16,7 @@ use crate::core::{
     mode::VerifiedIds,
     record::SessionRecord,
     rpc::{BeginRequest, Ids, Reply, SessionView},
-    session::{Refusal, Verdict},
+    session::{may_be_unclaimed, Refusal, Verdict},
 };
 use crate::edge::{
     abuse,
@@ -44,20 +44,39 @@ impl Edge<'_> {
 
     /// Counts a session about to be stored against the client's limit (`ABUSE_LIMITS`).
     async fn may_store(&self) -> Result<(), EdgeError> {
-        abuse::count(self.env, self.config, self.client(), AbuseLimit::NewSessions).await
+        abuse::count(self.env, self.config, self.client().limit_key().as_deref(), AbuseLimit::NewSessions).await
+    }
+
+    /// With `ABUSE_LIMITS`, the client's key for the limits (`None` without an address).
+    fn abuse_key(&self) -> Option<String> {
+        self.config.controls.abuse_limits.then(|| self.client().limit_key()).flatten()
     }
 }
 
-/// The live session for verified ids. A deferred session's claim costs one more object call:
-/// the object asks for the client's hints (`NeedsClient`), which are then sent; other
-/// requests never send them. A claim counts against `ABUSE_LIMITS` first.
+/// The live session for verified ids, in one object call. Ids young enough to be a deferred
+/// session nobody stored yet ([`may_be_unclaimed`]) carry what a claim needs: the client's
+/// hints and, with `ABUSE_LIMITS`, its key, which the object counts when it claims. (An object
+/// older than that asks for the hints instead, `NeedsClient`: then the claim is counted here
+/// and asked again.)
 pub(super) async fn resume(edge: &Edge<'_>, p: VerifiedIds) -> Result<Resumed, EdgeError> {
-    let mut begin = BeginRequest { ids: p.ids(), policy: edge.policy, client: None, fingerprint: edge.probe() };
+    let claimable = may_be_unclaimed(p.token.issued_at(), edge.now, &edge.policy);
+    let mut begin = BeginRequest {
+        ids: p.ids(),
+        policy: edge.policy,
+        client: claimable.then(|| edge.client_hints()),
+        fingerprint: edge.probe(),
+        abuse_key: if claimable { edge.abuse_key() } else { None },
+    };
     let mut reply = edge.sessions.begin(&p.cfid, begin.clone()).await?;
     if matches!(reply, Reply::Refused { reason: Refusal::NeedsClient }) {
+        log::emit(LogLine::info("session.needs_client").cfid(&p.cfid).msg("the object asked for the client's hints"));
         edge.may_store().await?;
         begin.client = Some(edge.client_hints());
+        begin.abuse_key = None;
         reply = edge.sessions.begin(&p.cfid, begin).await?;
+    }
+    if matches!(reply, Reply::Refused { reason: Refusal::AbuseLimited }) {
+        return Err(EdgeError::TooManyRequests(AbuseLimit::NewSessions));
     }
     match reply {
         Reply::Active { session, refresh_cookie, fingerprint, .. } => {
@@ -139,8 +158,13 @@ pub(super) async fn start(edge: &Edge<'_>, origin: OriginIds, quiet: bool) -> Re
     } else {
         edge.may_store().await?;
         let ids = Ids::of(&cfid, &token, true).bound(origin.clone());
-        let begin =
-            BeginRequest { ids, policy: edge.policy, client: Some(edge.client_hints()), fingerprint: edge.probe() };
+        let begin = BeginRequest {
+            ids,
+            policy: edge.policy,
+            client: Some(edge.client_hints()),
+            fingerprint: edge.probe(),
+            abuse_key: None,
+        };
         match edge.sessions.begin(&cfid, begin).await? {
             Reply::Active { session, .. } => session,
             Reply::Refused { reason } => return Err(EdgeError::Internal(format!("new session refused: {reason:?}"))),
