@@ -82,7 +82,6 @@ fn two_thousand_sessions_created_at_once_are_all_distinct_and_stored() {
     });
     assert_eq!(errors.load(Ordering::SeqCst), 0, "errors");
     assert_eq!(ids.lock().unwrap().len(), 2_000, "duplicate session ids");
-    println!("the origin saw {} sessions", origin.received().len());
     // Every session a client got reached the origin, and every session the origin saw is
     // stored. (Under load `wrangler dev` drops a few connections after forwarding; the HTTP
     // client then sends the GET again, which starts another session: counted, not hidden.)
