@@ -93,9 +93,8 @@ pub enum Refusal {
     /// Nothing of the update was applied.
     TooManySessions,
     /// Not a refusal of the ids: a deferred session is about to be stored and the request
-    /// carried no client hints. The Worker asks again with them. (Workers since the latency
-    /// model send them whenever the ids may be unclaimed, see [`may_be_unclaimed`]; kept for
-    /// older ones.)
+    /// carried no client hints. The Worker asks again with them (Workers send them on young
+    /// ids, [`sends_claim_hints`]: this is a late claim, or an older Worker).
     NeedsClient,
     /// Not a refusal of the ids: a deferred session was about to be stored and its client is
     /// over the new-session limit (`ABUSE_LIMITS`, counted by the object on the claim).
@@ -250,12 +249,23 @@ fn judge(record: &mut SessionRecord, probe: &Probe, now: UnixMs) -> Option<Verdi
     (raised || acts).then_some(Verdict { score, acts, action: policy.action, raised })
 }
 
-/// Whether ids issued at `issued_at` may still be a deferred session nobody stored, at `now`:
-/// they are within the claim window (the idle timeout, at most [`MAX_CLAIM_WINDOW_MS`]). The
-/// Worker then sends what a claim needs with `begin` (the client's hints and abuse key), so a
-/// claim takes one object call.
+/// Whether ids issued at `issued_at` may still be claimed at `now`: within the claim window
+/// (the idle timeout, at most [`MAX_CLAIM_WINDOW_MS`]).
 pub fn may_be_unclaimed(issued_at: UnixMs, now: UnixMs, policy: &Policy) -> bool {
     now < issued_at.saturating_add(policy.idle_timeout_s.saturating_mul(1000).min(MAX_CLAIM_WINDOW_MS))
+}
+
+/// How long after its ids were issued a request sends what a claim needs with `begin` (the
+/// client's hints and abuse key), so that the claim takes one object call (ms). A deferred
+/// session is claimed by its second request, nearly always within seconds; a later claim
+/// costs a second call (the object asks, [`Refusal::NeedsClient`]). Longer would make every
+/// request of a young session carry the hints.
+pub const CLAIM_HINTS_MS: u64 = 60_000;
+
+/// Whether a request with ids issued at `issued_at` sends the claim's hints at `now`
+/// ([`CLAIM_HINTS_MS`], within the claim window).
+pub fn sends_claim_hints(issued_at: UnixMs, now: UnixMs, policy: &Policy) -> bool {
+    now < issued_at.saturating_add(CLAIM_HINTS_MS) && may_be_unclaimed(issued_at, now, policy)
 }
 
 /// A new record for ids with no stored state: fresh ids (stored on their first request), or

@@ -81,8 +81,9 @@ impl Ids {
 pub struct BeginRequest {
     pub ids: Ids,
     pub policy: Policy,
-    /// The client's hints, sent when the session is created (fresh ids) or may be claimed now
-    /// ([`crate::core::session::may_be_unclaimed`]): kept with the first write.
+    /// The client's hints, sent when the session is created (fresh ids) or its ids are young
+    /// enough to be claimed now ([`crate::core::session::sends_claim_hints`]): kept with the
+    /// first write.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<ClientHints>,
     /// `SESSION_FINGERPRINT` on: the request's fingerprint, scored against the session's.

@@ -376,4 +376,10 @@ fn ids_may_be_unclaimed_only_within_the_claim_window() {
     };
     assert!(matches!(claim(T0 + 59 * S), Begin::Active { stored_now: true, .. }));
     assert_eq!(claim(T0 + 60 * S), Begin::Refused(Refusal::Unknown));
+    // The hints ride along for the claim's first minute only (and never past the window).
+    let day = Policy { idle_timeout_s: 3600, ..policy() };
+    assert!(sends_claim_hints(T0, T0 + CLAIM_HINTS_MS - 1, &day));
+    assert!(!sends_claim_hints(T0, T0 + CLAIM_HINTS_MS, &day) && may_be_unclaimed(T0, T0 + CLAIM_HINTS_MS, &day));
+    let short = Policy { idle_timeout_s: 30, ..policy() };
+    assert!(!sends_claim_hints(T0, T0 + 30 * S, &short));
 }

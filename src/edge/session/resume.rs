@@ -16,7 +16,7 @@ use crate::core::{
     mode::VerifiedIds,
     record::SessionRecord,
     rpc::{BeginRequest, Ids, Reply, SessionView},
-    session::{may_be_unclaimed, Refusal, Verdict},
+    session::{sends_claim_hints, Refusal, Verdict},
 };
 use crate::edge::{
     abuse,
@@ -53,13 +53,13 @@ impl Edge<'_> {
     }
 }
 
-/// The live session for verified ids, in one object call. Ids young enough to be a deferred
-/// session nobody stored yet ([`may_be_unclaimed`]) carry what a claim needs: the client's
-/// hints and, with `ABUSE_LIMITS`, its key, which the object counts when it claims. (An object
-/// older than that asks for the hints instead, `NeedsClient`: then the claim is counted here
-/// and asked again.)
+/// The live session for verified ids, in one object call. Ids issued in the last minute
+/// ([`sends_claim_hints`]) carry what a deferred session's claim needs: the client's hints and,
+/// with `ABUSE_LIMITS`, its key, which the object counts when it claims. A later claim (or an
+/// older object) asks for the hints instead (`NeedsClient`): then the claim is counted here
+/// and sent again, a second call.
 pub(super) async fn resume(edge: &Edge<'_>, p: VerifiedIds) -> Result<Resumed, EdgeError> {
-    let claimable = may_be_unclaimed(p.token.issued_at(), edge.now, &edge.policy);
+    let claimable = sends_claim_hints(p.token.issued_at(), edge.now, &edge.policy);
     let mut begin = BeginRequest {
         ids: p.ids(),
         policy: edge.policy,
