@@ -44,7 +44,7 @@ function targets(results) {
     rows.push(`| ${system} | ${workload} | ${what} ÷ ${against} | ${r.toFixed(2)} | ${what === "CPU" ? "≤" : "≥"} ${target} | ${met ? "met" : "**not met**"} |`);
   }
   if (!rows.length) return [];
-  return ["## Targets (issue #12), from the medians below", "",
+  return ["## Targets (issues #12 and #23), from the medians below", "",
     "| system | workload | ratio | measured | target | |", "|---|---|---|---|---|---|", ...rows, ""];
 }
 
@@ -59,7 +59,8 @@ function latency(model) {
   const rtts = [...new Set(results.map((r) => r.rtt))].sort((a, b) => a - b);
   const find = (base, workload, rtt) => results.find((r) => r.base === base && r.workload === workload && r.rtt === rtt)?.summary;
   const lines = ["## Latency model (object round trip added to every Durable Object call)", "",
-    `Run ${meta.date}, ${meta.runs} runs per cell, interleaved; \`scripts/bench --object-rtt ${rtts.join(",")}\`. ` +
+    `Run ${meta.date}, ${meta.runs} runs per cell, interleaved, ${meta.threads} connections (one per wrk thread: the ` +
+      `latencies are the request path's, not queueing); \`scripts/bench --object-rtt ${rtts.join(",")}\`. ` +
       "Every call to a Durable Object, by cfsession-edge (`TEST_FAULTS=object.call=delay:MS`) or by a peer " +
       "(`OBJECT_RTT_MS`), first waits MS. Cells: p50 / p99 ms (medians of the runs); req/s in brackets.", "",
     `| workload | system | ${rtts.map((t) => `${t} ms RTT`).join(" | ")} |`, `|---|---|${rtts.map(() => "---|").join("")}`];

@@ -282,7 +282,9 @@ const toMs = (s) => {
 };
 
 function runWrk(base, script, workload, seconds = DURATION) {
-  const conns = workload === "kill" ? THREADS : CONNECTIONS;
+  // One connection per thread for `kill` and for the latency model (whose latencies are then
+  // the request path's own, not time spent queued behind other requests on a busy machine).
+  const conns = workload === "kill" || RTTS.length ? THREADS : CONNECTIONS;
   const out = execFileSync("wrk", ["-t", String(THREADS), "-c", String(conns), "-d", `${seconds}s`, "--latency", "-s", script, base],
     { encoding: "utf8" });
   const num = (re) => Number((re.exec(out) ?? [])[1]);
