@@ -121,8 +121,11 @@ const guardOrigin = { port: await freePort() };
 guardOrigin.proc = start("node", [path.join(root, "bench/origin.mjs"), String(guardOrigin.port), "guard"]);
 
 const GUARD = "cfsession-edge (guard mode)";
+// `ABUSE_LIMITS` off: every benchmark client is 127.0.0.1, and a load generator on one address
+// is what the limits stop (the peers have no such limits either).
 const cfsessionVars = (hits) => ({
   ORIGIN_URL, SESSION_SIGNING_KEY: KEY, ADMIN_TOKEN: ADMIN, COOKIE_SECURE: "false", SESSION_HITS: String(hits),
+  ABUSE_LIMITS: "false",
 });
 const SYSTEMS = [
   { name: "cfsession-edge", config: path.join(root, "wrangler.jsonc"), vars: cfsessionVars(false), health: "/__session/health" },
