@@ -62,7 +62,8 @@ function latency(model) {
     `Run ${meta.date}, ${meta.runs} runs per cell, interleaved, ${meta.threads} connections (one per wrk thread: the ` +
       `latencies are the request path's, not queueing); \`scripts/bench --object-rtt ${rtts.join(",")}\`. ` +
       "Every call to a Durable Object, by cfsession-edge (`TEST_FAULTS=object.call=delay:MS`) or by a peer " +
-      "(`OBJECT_RTT_MS`), first waits MS. Cells: p50 / p99 ms (medians of the runs); req/s in brackets.", "",
+      "(`OBJECT_RTT_MS`), first waits MS. Cells: p50 / p99 ms (medians of the runs); req/s in brackets." +
+      (meta.note ? ` Note: ${meta.note}.` : ""), "",
     `| workload | system | ${rtts.map((t) => `${t} ms RTT`).join(" | ")} |`, `|---|---|${rtts.map(() => "---|").join("")}`];
   for (const workload of [...new Set(results.map((r) => r.workload))]) {
     for (const base of [...new Set(results.filter((r) => r.workload === workload).map((r) => r.base))]) {

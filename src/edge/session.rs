@@ -12,13 +12,10 @@ use worker::{Context, Env};
 use super::{
     ending::UNCONFIRMED_HEADER,
     incoming::Incoming,
-    platform::now_ms,
     proxy::{self, OriginReply},
     respond,
-    store::Sessions,
 };
 use crate::core::{
-    ajax::{is_ajax, AjaxEnds},
     clock::UnixMs,
     config::{Config, SessionMode},
     cookie::CookieExpiry,
@@ -55,12 +52,8 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
     if trigger.is_none() && (rule.sessionless || config.bypass.matches(&path)) {
         return bypass(&req, config).await;
     }
-    let now = now_ms();
-    let policy = config.policy.for_path(&rule);
-    let ajax_401 = rule.ajax.unwrap_or(config.controls.ajax_ends) == AjaxEnds::Unauthorized
-        && is_ajax(req.header("sec-fetch-mode"), req.header("x-requested-with"), req.header("accept"));
-    let sessions = Sessions::from_env(env)?;
-    let edge = Edge::new(env, config, ctx, &req, sessions, now, policy, ajax_401);
+    let edge = Edge::new(env, config, ctx, &req, &rule)?;
+    let now = edge.now;
     let identified = mode::identify(config, cookie_header, url.query(), &edge.key);
     if let Some(why) = identified.ignored {
         edge.count(|c| c.refused += 1);

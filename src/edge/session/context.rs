@@ -5,6 +5,7 @@ use std::cell::OnceCell;
 use worker::{Context, Env};
 
 use crate::core::{
+    ajax::{is_ajax, AjaxEnds},
     client::{AbuseLimit, ClientNetwork},
     clock::UnixMs,
     config::Config,
@@ -13,13 +14,14 @@ use crate::core::{
     guard::{Binding, OriginIds},
     ids::{CfToken, Cfid, TokenKey},
     mode,
+    path_policy::PathRule,
     record::{ClientHints, Policy},
     stats::Counts,
 };
 use crate::edge::{
     abuse,
     incoming::Incoming,
-    platform::{log, PlatformRandom},
+    platform::{log, now_ms, PlatformRandom},
     respond, stats,
     store::Sessions,
 };
@@ -43,20 +45,28 @@ pub struct Edge<'a> {
 }
 
 impl<'a> Edge<'a> {
-    /// The context of request `req`, at `now`, under `policy` (the path's).
-    #[allow(clippy::too_many_arguments)]
+    /// The context of request `req`, whose path has policy rule `rule` (`SESSION_POLICY`).
     pub fn new(
         env: &'a Env,
         config: &'a Config,
         ctx: &'a Context,
         req: &'a Incoming,
-        sessions: Sessions,
-        now: UnixMs,
-        policy: Policy,
-        ajax_401: bool,
-    ) -> Self {
-        let key = config.token_key.clone();
-        Self { env, config, ctx, req, sessions, key, now, policy, ajax_401, client: OnceCell::new() }
+        rule: &PathRule,
+    ) -> Result<Self, EdgeError> {
+        let ajax_401 = rule.ajax.unwrap_or(config.controls.ajax_ends) == AjaxEnds::Unauthorized
+            && is_ajax(req.header("sec-fetch-mode"), req.header("x-requested-with"), req.header("accept"));
+        Ok(Self {
+            env,
+            config,
+            ctx,
+            req,
+            sessions: Sessions::from_env(env)?,
+            key: config.token_key.clone(),
+            now: now_ms(),
+            policy: config.policy.for_path(rule),
+            ajax_401,
+            client: OnceCell::new(),
+        })
     }
 }
 
