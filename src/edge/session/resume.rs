@@ -60,20 +60,20 @@ impl Edge<'_> {
 /// and sent again, a second call.
 pub(super) async fn resume(edge: &Edge<'_>, p: VerifiedIds) -> Result<Resumed, EdgeError> {
     let claimable = sends_claim_hints(p.token.issued_at(), edge.now, &edge.policy);
-    let mut begin = BeginRequest {
+    let begin = |client, abuse_key| BeginRequest {
         ids: p.ids(),
         policy: edge.policy,
-        client: claimable.then(|| edge.client_hints()),
+        client,
         fingerprint: edge.probe(),
-        abuse_key: if claimable { edge.abuse_key() } else { None },
+        abuse_key,
     };
-    let mut reply = edge.sessions.begin(&p.cfid, begin.clone()).await?;
+    let first = begin(claimable.then(|| edge.client_hints()), if claimable { edge.abuse_key() } else { None });
+    let mut reply = edge.sessions.begin(&p.cfid, first).await?;
     if matches!(reply, Reply::Refused { reason: Refusal::NeedsClient }) {
+        // (Rare: built again rather than cloned on every request.)
         log::emit(LogLine::info("session.needs_client").cfid(&p.cfid).msg("the object asked for the client's hints"));
         edge.may_store().await?;
-        begin.client = Some(edge.client_hints());
-        begin.abuse_key = None;
-        reply = edge.sessions.begin(&p.cfid, begin).await?;
+        reply = edge.sessions.begin(&p.cfid, begin(Some(edge.client_hints()), None)).await?;
     }
     if matches!(reply, Reply::Refused { reason: Refusal::AbuseLimited }) {
         return Err(EdgeError::TooManyRequests(AbuseLimit::NewSessions));
