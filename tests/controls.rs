@@ -101,6 +101,39 @@ fn end_ends_the_session_and_its_end_hook_says_why() {
     assert!(edge.inspect(&id2).is_none());
 }
 
+/// Leaving headers out does not hide a replay: a part recorded with the session that the
+/// request lacks (no `User-Agent`, a blank one, no or a `*` `Accept-Language`) counts as
+/// changed, at its full weight.
+#[test]
+fn a_replay_without_browser_headers_is_still_caught() {
+    let origin = Origin::ok();
+    let edge = fingerprint_edge(&origin, "end");
+    let same_country = r#"{"ip":"198.51.100.20","country":"DE","asn":14061}"#;
+    for blank in [false, true] {
+        let c = Client::new();
+        let id = session_at_home(&edge, &origin, &c);
+        let cookies = format!("CFID={id}; CFTOKEN={}", c.jar.get("CFTOKEN").unwrap());
+        let r = if blank {
+            let headers = [
+                ("X-Test-Client", same_country),
+                ("User-Agent", ""),
+                ("Accept-Language", "*"),
+                ("Cookie", cookies.as_str()),
+            ];
+            Client::new().send("GET", &edge.url("/"), &headers, None)
+        } else {
+            let head = format!(
+                "GET / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nX-Test-Client: {same_country}\r\nCookie: {cookies}",
+                edge.port
+            );
+            common::client::raw(edge.port, head.as_bytes(), b"")
+        };
+        assert_eq!(r.status, 200, "blank headers: {blank}");
+        assert_ne!(origin.last_id(), id, "blank headers: {blank}: the replay was served with the session");
+        assert!(edge.inspect(&id).is_none(), "blank headers: {blank}: the session lives on");
+    }
+}
+
 #[test]
 fn rotate_moves_the_session_to_new_ids_and_tells_the_origin() {
     let origin = Origin::ok();

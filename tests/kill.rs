@@ -69,6 +69,30 @@ fn the_kill_path_ends_the_session() {
     assert_eq!(edge.inspect(&id), None);
 }
 
+/// The kill path is matched on the path as origins read it (`PATH_CASE`, path parameters,
+/// empty segments, percent-encoding), like `SESSION_POLICY`: no spelling of it reaches the
+/// origin with the session still live.
+#[test]
+fn every_spelling_of_the_kill_path_kills() {
+    let origin = Origin::ok();
+    let edge = Edge::start(&origin.url(), &[("KILL_PATH", "/logout/")]);
+    for path in ["/Logout/", "/logout;x/", "/logout;jsessionid=1/", "//logout/", "/%6Cogout/", "/LOGOUT"] {
+        let (c, id) = stored_session(&edge, &origin);
+        let before = origin.received().len();
+        let r = c.get(&edge.url(path));
+        assert_eq!(r.status, 302, "{path}");
+        assert_eq!(edge.inspect(&id), None, "{path}: the session lives on");
+        assert_eq!(origin.received().len(), before, "{path}: the kill request reached the origin");
+    }
+    // With PATH_CASE=sensitive, another case is another page (Tomcat, Lucee on Linux).
+    let edge = Edge::start(&origin.url(), &[("KILL_PATH", "/logout/"), ("PATH_CASE", "sensitive")]);
+    let (c, id) = stored_session(&edge, &origin);
+    assert_eq!(c.get(&edge.url("/Logout/")).status, 200);
+    assert!(edge.inspect(&id).is_some());
+    assert_eq!(c.get(&edge.url("/logout;x/")).status, 302);
+    assert_eq!(edge.inspect(&id), None);
+}
+
 #[test]
 fn kill_redirect_and_extra_cookies() {
     let origin = Origin::ok();

@@ -185,6 +185,69 @@ fn fixated_smuggled_and_url_ids_never_reach_lucee(kind: Kind) {
     assert_eq!(answer(&victim.get(&edge.url(&kind.page("index")))).1, 3, "the victim's session is untouched");
 }
 
+/// Every spelling of a session cookie's name that Lucee's own parse of the raw `Cookie` header
+/// reads as it (quotes stripped, the name url-decoded twice, case folded).
+fn lucee_spellings(name: &str, value: &str) -> Vec<String> {
+    let lower = name.to_ascii_lowercase();
+    let first = lower.chars().next().map_or(0, |c| c as u32);
+    let rest = &lower[1..];
+    vec![
+        format!("\"{lower}\"={value}"),                         // quoted
+        format!("%25{first:02x}{rest}={value}"),                // encoded twice
+        format!("\"%{first:02x}{rest}\"={value}"),              // quoted and encoded
+        format!(" \"{}\" ={value}", name.to_ascii_uppercase()), // padded, quoted, upper-case
+    ]
+}
+
+fn lucees_own_cookie_parse_finds_no_way_in(kind: Kind) {
+    let edge = guard_edge(kind, &[]);
+    let (victim, key) = browser(&edge, kind);
+    let (attacker, _) = browser(&edge, kind);
+    let own = attacker.jar.header().unwrap();
+    let victim_cfid = victim.jar.get("cfid").expect("Lucee sets cfid for both session types");
+    let mut ids = vec![("cfid", victim_cfid.clone())];
+    if kind == Kind::Jee {
+        ids.push(("JSESSIONID", key.clone()));
+    }
+    let before = reached(kind, &key);
+    for (name, value) in &ids {
+        for spelled in lucee_spellings(name, value) {
+            for attack in [format!("{spelled}; \"cftoken\"=0"), spelled.clone(), format!("{own}; {spelled}")] {
+                let (got, _) = answer(&send_cookie(&edge, kind, &attack));
+                assert_ne!(got, key, "{kind:?}: {attack} reached the victim's session");
+            }
+        }
+    }
+    assert_eq!(reached(kind, &key), before, "{kind:?}: a spelling reached Lucee with the victim's id");
+    assert_eq!(reached(kind, &victim_cfid), before, "{kind:?}: a spelling carried the victim's cfid to Lucee");
+    edge.wait_for_log("\"reason\":\"spelling\"");
+
+    // Fixation: a quoted cfid planted in the victim's browser rides along with its bound
+    // cookies; Lucee never sees it, and the victim keeps its own session.
+    let chosen = "0badc0de-0000-4000-8000-00000000f1c6";
+    let planted = format!("{}; \"cfid\"={chosen}; \"cftoken\"=0", victim.jar.header().unwrap());
+    let (got, hits) = answer(&send_cookie(&edge, kind, &planted));
+    assert_eq!((got, hits), (key.clone(), 3), "{kind:?}: the planted cfid displaced the victim's session");
+    assert_eq!(reached(kind, chosen), 0, "{kind:?}: the planted cfid reached Lucee");
+    let (got, _) = answer(&send_cookie(&edge, kind, &format!("cfid={chosen}; cftoken=0")));
+    assert_ne!(got, key, "{kind:?}: the planted id leads into the victim's session");
+
+    // A killed session's ids, re-sent in each spelling, never reach Lucee again.
+    assert_eq!(victim.get(&edge.url(&format!("{}?killSession", kind.page("index")))).status, 302);
+    wait_for_session_end(kind, &key, Duration::from_secs(20));
+    let before = reached(kind, &key) + reached(kind, &victim_cfid);
+    for (name, value) in &ids {
+        for spelled in lucee_spellings(name, value) {
+            let (got, hits) = answer(&send_cookie(&edge, kind, &format!("{spelled}; \"cftoken\"=0")));
+            assert!(
+                got != key && got != victim_cfid && hits == 1,
+                "{kind:?}: {spelled} brought the killed session back"
+            );
+        }
+    }
+    assert_eq!(reached(kind, &key) + reached(kind, &victim_cfid), before, "{kind:?}: the killed ids reached Lucee");
+}
+
 fn session_rotate_moves_the_binding(kind: Kind) {
     let edge = guard_edge(kind, &[]);
     let (c, key) = browser(&edge, kind);
@@ -225,6 +288,11 @@ macro_rules! per_kind {
             #[test]
             fn fixated_smuggled_and_url_ids_never_reach_lucee() {
                 super::fixated_smuggled_and_url_ids_never_reach_lucee($kind);
+            }
+
+            #[test]
+            fn lucees_own_cookie_parse_finds_no_way_in() {
+                super::lucees_own_cookie_parse_finds_no_way_in($kind);
             }
 
             #[test]

@@ -2,6 +2,7 @@
 //! `Set-Cookie` values; no origin parser reads an unbound guarded cookie from what is forwarded.
 #![no_main]
 use cfsession_edge::core::{
+    cookie_header::CookieHeader,
     guard::{forward_cookie, origin_set, Binding, GuardPolicy, OriginIds},
     ids::TokenKey,
 };
@@ -16,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     let mut parts = s.splitn(3, '\n');
     let (cookie, binding, set) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     let key = TokenKey::derive(b"fuzz-key-fuzz-key-fuzz-key-fuzz-key");
-    if let Ok(Some(ids)) = OriginIds::from_cookie_header(Some(cookie), &policy) {
+    if let Ok(Some(ids)) = OriginIds::from_cookie_header(&CookieHeader::new(cookie), &policy) {
         assert!(!ids.is_empty());
         if let Some(b) = Binding::parse(binding) {
             assert!(!b.verify(&ids.binding_key(&key)), "a forged binding verified");
@@ -24,8 +25,8 @@ fuzz_target!(|data: &[u8]| {
     }
     let sets: Vec<String> = set.split('\n').map(str::to_owned).collect();
     let _ = origin_set(&sets, &policy, 1_800_000_000_000);
-    if let Some(kept) = forward_cookie(cookie, &policy, None).header {
-        assert!(OriginIds::from_cookie_header(Some(&kept), &policy).is_ok_and(|i| i.is_none()), "{kept:?}");
+    if let Some(kept) = forward_cookie(&CookieHeader::new(cookie), &policy, None).header {
+        assert!(OriginIds::from_cookie_header(&CookieHeader::new(&kept), &policy).is_ok_and(|i| i.is_none()), "{kept:?}");
         for (parser, parse) in cookie_parsers::PARSERS {
             for (name, _) in parse(&kept) {
                 let guarded = policy.cookies.iter().any(|c| c.eq_ignore_ascii_case(&name));

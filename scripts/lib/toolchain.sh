@@ -233,6 +233,23 @@ install_npm_packages() {
 
 # Exports what builds need: PATH for the wasm toolchain and worker-build's *_BIN variables,
 # so worker-build uses local tools instead of downloading them.
+# Django from PyPI in a virtual environment of the project's own (target/python), for the
+# differential cookie tests (tests/apps/django). Pinned; pip's cache makes a reinstall quick.
+DJANGO_VERSION=5.2.20
+PYTHON_ENV="$CFS_ROOT/target/python"
+django_complete() {
+  [ -x "$PYTHON_ENV/bin/python" ] &&
+    "$PYTHON_ENV/bin/python" -c "import django, sys; sys.exit(django.get_version() != '$DJANGO_VERSION')" 2>/dev/null
+}
+install_django() {
+  django_complete && return 0
+  need_command python3 "Install Python 3 (Debian: apt-get install python3 python3-venv) and rerun."
+  say "pip install django==$DJANGO_VERSION (into target/python)"
+  python3 -m venv "$PYTHON_ENV" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "$PYTHON_ENV/bin/pip" install -q --disable-pip-version-check "django==$DJANGO_VERSION" || die "pip install django failed"
+  django_complete || die "Django $DJANGO_VERSION is not importable from $PYTHON_ENV"
+}
+
 toolchain_env() {
   export PATH="$HOME/.cargo/bin:$PATH"
   case "$(wasm_std_mode)" in
@@ -246,7 +263,7 @@ toolchain_env() {
   export WASM_OPT_BIN="$CFS_ROOT/node_modules/binaryen/bin/wasm-opt"
   export ESBUILD_BIN="$CFS_ROOT/node_modules/esbuild/bin/esbuild"
   export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false
-  export CHROMIUM_BIN NGINX_BIN TOMCAT_HOME LUCEE_JAR PHP_PSR_SO
+  export CHROMIUM_BIN NGINX_BIN TOMCAT_HOME LUCEE_JAR PHP_PSR_SO PYTHON_ENV
 }
 
 # True when nothing needs installing (used to keep the warm path fast and quiet).
@@ -261,6 +278,7 @@ toolchain_complete() {
   php_fpm_bin >/dev/null || return 1
   php_kit_tools_complete || return 1
   lucee_complete || return 1
+  django_complete || return 1
   [ -x "$CFS_ROOT/node_modules/.bin/wrangler" ] &&
     [ ! "$CFS_ROOT/package-lock.json" -nt "$CFS_ROOT/node_modules/.package-lock.json" ]
 }

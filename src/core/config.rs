@@ -306,6 +306,7 @@ impl Config {
         }
         c.controls = Controls::parse(&get, &c.signing_key, c.origin.as_ref())?;
         c.bypass = std::mem::take(&mut c.bypass).with_case(c.controls.paths.case);
+        c.kill = std::mem::take(&mut c.kill).with_case(c.controls.paths.case);
         Ok(c)
     }
 }

@@ -3,12 +3,10 @@
 
 use super::{
     clock::UnixMs,
-    cookie_header::{pairs, rebuild, same_name, split_pair, Rebuilt},
+    cookie_header::{rebuild, CookieHeader, Rebuilt, SessionNames},
     date::http_date,
 };
 
-/// Cookie headers beyond this many bytes in total are ignored (treated as no session).
-pub const MAX_COOKIE_BYTES: usize = 16 * 1024;
 /// At most this many candidate values per name are considered (browsers send one per
 /// Domain/Path variant).
 const MAX_CANDIDATES: usize = 4;
@@ -56,19 +54,12 @@ pub fn is_session_cookie(name: &str) -> bool {
     bare == "cfid" || bare == "cftoken"
 }
 
-/// Reads the session cookies from every `Cookie` header value. Malformed pairs are skipped;
-/// when the headers are larger than [`MAX_COOKIE_BYTES`] in total nothing is read.
-/// `prefixed`: only `__Host-CFID`/`__Host-CFTOKEN` count (`COOKIE_HOST_PREFIX`).
-pub fn read_session_cookies<'a>(headers: impl IntoIterator<Item = &'a str>, prefixed: bool) -> SessionCookies {
-    let headers: Vec<&str> = headers.into_iter().collect();
+/// Reads the session cookies from a `Cookie` header (its size was checked before it was
+/// parsed). Malformed pairs are skipped. `prefixed`: only `__Host-CFID`/`__Host-CFTOKEN`
+/// count (`COOKIE_HOST_PREFIX`).
+pub fn read_session_cookies(header: &CookieHeader, prefixed: bool) -> SessionCookies {
     let mut out = SessionCookies::default();
-    if headers.iter().map(|h| h.len()).sum::<usize>() > MAX_COOKIE_BYTES {
-        return out;
-    }
-    for pair in headers.iter().flat_map(|h| pairs(h)) {
-        let Some((name, value)) = split_pair(pair) else {
-            continue;
-        };
+    for (name, value) in header.named() {
         let value = value.trim_matches('"');
         let list = match name {
             n if is_named(n, CFID, prefixed) => &mut out.cfid,
@@ -82,16 +73,14 @@ pub fn read_session_cookies<'a>(headers: impl IntoIterator<Item = &'a str>, pref
     out
 }
 
-/// The `Cookie` header for the origin in edge mode: the client's, without the session cookies
-/// in any form a server could read them ([`rebuild`]): the CFTOKEN must never reach the
-/// origin, and the CFID arrives as `X-Session-Id`. Every other pair byte for byte, in order.
-pub fn strip_session_cookies(header: &str) -> Rebuilt {
-    rebuild(header, is_session_cookie_read, |_, _| false)
-}
+/// The names of the edge's own session cookies, in every form it writes them.
+pub const EDGE_COOKIES: [&str; 4] = ["CFID", "CFTOKEN", "__Host-CFID", "__Host-CFTOKEN"];
 
-/// Whether a server could read cookie name `name` as one of the edge's ([`same_name`]).
-fn is_session_cookie_read(name: &str) -> bool {
-    ["CFID", "CFTOKEN", "__Host-CFID", "__Host-CFTOKEN"].iter().any(|n| same_name(name, n))
+/// The `Cookie` header for the origin in edge mode: the client's, without any pair a server
+/// may read as one of the edge's cookies ([`rebuild`]): the CFTOKEN must never reach the
+/// origin, and the CFID arrives as `X-Session-Id`. Every other pair byte for byte, in order.
+pub fn strip_session_cookies(header: &CookieHeader) -> Rebuilt {
+    rebuild(header, &SessionNames::new(EDGE_COOKIES), |_, _| false)
 }
 
 /// How long session cookies live in the browser (`COOKIE_EXPIRY`).
@@ -225,42 +214,40 @@ impl<'a> SetCookie<'a> {
 mod tests {
     use super::*;
 
+    fn read(h: &str, prefixed: bool) -> SessionCookies {
+        read_session_cookies(&CookieHeader::new(h), prefixed)
+    }
+
     #[test]
     fn reads_pairs_across_headers_case_insensitively() {
-        let c = read_session_cookies(["a=1; CFID=abc; other=x", "cftoken=\"tok\"; CFID=abc", "CFID=def"], false);
+        let c = read("a=1; CFID=abc; other=x, cftoken=\"tok\"; CFID=abc, CFID=def", false);
         assert_eq!(c.cfid, vec!["abc", "def"]);
         assert_eq!(c.cftoken, vec!["tok"]);
     }
 
     #[test]
     fn malformed_and_empty_pairs_are_skipped() {
-        let c = read_session_cookies(["CFID; =x; CFID=; ;;; CFTOKEN==weird=", ""], false);
+        let c = read("CFID; =x; CFID=; ;;; CFTOKEN==weird=", false);
         assert!(c.cfid.is_empty());
         assert_eq!(c.cftoken, vec!["=weird="]);
     }
 
     #[test]
-    fn oversized_headers_read_as_nothing() {
-        let big = format!("CFID=abc; pad={}", "x".repeat(MAX_COOKIE_BYTES));
-        assert_eq!(read_session_cookies([big.as_str()], false), SessionCookies::default());
-    }
-
-    #[test]
     fn candidates_are_capped() {
         let many: Vec<String> = (0..10).map(|i| format!("CFID=v{i}")).collect();
-        let c = read_session_cookies(many.iter().map(String::as_str), false);
+        let c = read(&many.join("; "), false);
         assert_eq!(c.cfid.len(), MAX_CANDIDATES);
     }
 
     #[test]
     fn reads_headers_joined_with_commas() {
-        let c = read_session_cookies(["a=1; CFID=abc, CFTOKEN=tok; b=2"], false);
+        let c = read("a=1; CFID=abc, CFTOKEN=tok; b=2", false);
         assert_eq!((c.cfid, c.cftoken), (vec!["abc".to_owned()], vec!["tok".to_owned()]));
     }
 
     #[test]
     fn session_cookies_never_reach_the_origin() {
-        let strip = |h| strip_session_cookies(h).header;
+        let strip = |h| strip_session_cookies(&CookieHeader::new(h)).header;
         assert_eq!(strip("a=1; CFID=x; cftoken=y; b=2").as_deref(), Some("a=1; b=2"));
         assert_eq!(strip("CFID=x, CFTOKEN=y, c=3").as_deref(), Some("c=3"));
         assert_eq!(strip("CFID=x; CFTOKEN=y"), None);
@@ -271,7 +258,7 @@ mod tests {
 
     #[test]
     fn session_cookies_hidden_from_the_edge_are_found_as_servers_find_them() {
-        let strip = |h| strip_session_cookies(h);
+        let strip = |h| strip_session_cookies(&CookieHeader::new(h));
         // Inside quotes (Tomcat, PHP and Node split there), after whitespace (Python), as
         // PHP spells names, url-encoded (PHP before 8).
         for (h, kept) in [
@@ -292,9 +279,9 @@ mod tests {
     #[test]
     fn host_prefixed_names() {
         let both = "CFID=planted; __Host-CFID=real; CFTOKEN=p; __Host-CFTOKEN=t";
-        let c = read_session_cookies([both], true);
+        let c = read(both, true);
         assert_eq!((c.cfid, c.cftoken), (vec!["real".to_owned()], vec!["t".to_owned()]));
-        let c = read_session_cookies([both], false);
+        let c = read(both, false);
         assert_eq!(c.cfid, vec!["planted".to_owned()]);
         let p = CookiePolicy { host_prefix: true, ..Default::default() };
         assert!(p.set(CFID, "v", 1, 0).starts_with("__Host-CFID=v; Path=/; Secure"));

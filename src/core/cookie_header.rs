@@ -1,32 +1,44 @@
-//! A `Cookie` header read the way origin servers read it, so that what the edge removes or
-//! lets through is what the origin would have used.
+//! A request's `Cookie` header, and the rule that decides which of its pairs may carry a
+//! session cookie to the origin.
 //!
-//! Servers disagree on the details (`docs/security.md`, "One cookie model"):
-//! - Tomcat (RFC 6265 processor), PHP, Node's `cookie` (express-session), Django and Werkzeug
-//!   split at every `;`, quotes or not: `a="; SID=x; z="` is three pairs to them;
-//! - Python's `http.cookies` and Werkzeug 3 keep a quoted value whole, but also end a pair at
-//!   whitespace or right after a closing quote (`a=1 SID=x` is two pairs);
-//! - RFC 2965-era parsers (Tomcat's legacy processor) also split at `,`, and the platform joins
-//!   repeated `Cookie` headers with `, `;
-//! - PHP maps `.`, ` ` and `[` in names to `_` (and url-decoded names before PHP 8), and
-//!   ColdFusion engines match names case-insensitively.
-//!
-//! So the edge splits at every `;` (and at `, ` before a `name=`) into [`pairs`], and reads as
-//! a name not only each pair's leading name but any `name=` after whitespace, `,` or `"` inside
-//! it ([`names_read`]), compared as any server might map them ([`same_name`]). A session
-//! cookie that any of these parsers would see is then either exactly the one the edge allows,
-//! or removed ([`rebuild`]).
+//! Servers read a `Cookie` header in many ways (`docs/security.md`, "One cookie model"):
+//! Tomcat, PHP, Node and Django split at every `;`, quotes or not; Python's `http.cookies`
+//! also ends a pair at whitespace or after a closing quote; RFC 2965-era parsers split at
+//! `,`; PHP maps `.`, ` ` and `[` in names to `_`; Lucee parses the raw header itself, trims
+//! each name, strips its quotes, url-decodes it twice and splits at every `=`; ColdFusion
+//! engines fold case. The rule here does not enumerate them. It over-approximates: a name
+//! *may be read as* a session cookie's name when, at any of its percent-decoding rounds, its
+//! letters and digits ([`letters_and_digits`]) are the session name's ([`SessionNames`]). Such
+//! a pair reaches the origin only when it is exactly the pair the edge allows, once; a pair
+//! with such a name anywhere after an `=` inside it is removed too ([`Removed::Smuggled`]).
+//! Every other pair passes byte for byte. The one cost: a cookie whose name reduces to a
+//! session name's letters (`c.f.i.d`, `"CFID"`, `cf%69d`) never reaches the origin.
+
+use std::borrow::Cow;
+
+/// `Cookie` headers larger than this in total (bytes) are refused before any parse: the
+/// request is answered `431` (`docs/security.md`). Tomcat's whole request head defaults to 8 KiB.
+pub const MAX_COOKIE_BYTES: usize = 16 * 1024;
+
+/// Percent-decoding rounds a name is read through (Lucee decodes names twice). A name still
+/// decoding after them is taken to be a session name.
+const MAX_DECODE_ROUNDS: usize = 4;
 
 /// Why [`rebuild`] removed a pair. Never carries a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Removed {
-    /// A session cookie that is not the one allowed (edge mode: every CFID/CFTOKEN; guard
-    /// mode: an id without a valid binding, or the binding cookie itself).
+    /// A pair whose name may be read as a session cookie's and that is not the one allowed
+    /// (edge mode: every CFID/CFTOKEN; guard mode: an id without a valid binding, another
+    /// spelling of a bound one, or the binding cookie itself).
     Session,
-    /// A second copy, or another spelling a server maps to the same name, of an allowed one.
+    /// A second copy of an allowed pair.
     Copy,
-    /// A session cookie name inside another pair (after a quote, whitespace or a comma), where
-    /// some server would read it as a cookie of its own.
+    /// A pair whose name a server may read as a session cookie's but that is spelled
+    /// otherwise (quoted, percent-encoded, `c.f.i.d`, `cfid[x]`…): no browser sends the edge's
+    /// or the origin's own cookie that way.
+    Spelling,
+    /// A session cookie's name after an `=` inside another pair, where some server would
+    /// read it as a cookie of its own.
     Smuggled,
 }
 
@@ -36,43 +48,88 @@ impl Removed {
         match self {
             Self::Session => "session",
             Self::Copy => "copy",
+            Self::Spelling => "spelling",
             Self::Smuggled => "smuggled",
         }
     }
 }
 
+/// The `Cookie` headers of a request were larger than [`MAX_COOKIE_BYTES`] in total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooLarge;
+
+/// Refuses `Cookie` headers of `total` bytes beyond [`MAX_COOKIE_BYTES`], before any parse.
+///
+/// # Errors
+/// [`TooLarge`] past the limit.
+pub fn check_size(total: usize) -> Result<(), TooLarge> {
+    if total > MAX_COOKIE_BYTES {
+        Err(TooLarge)
+    } else {
+        Ok(())
+    }
+}
+
+/// A `Cookie` header split into its pairs, once per request.
+#[derive(Debug, Clone, Default)]
+pub struct CookieHeader<'a> {
+    text: &'a str,
+    pairs: Vec<&'a str>,
+}
+
+impl<'a> CookieHeader<'a> {
+    /// Splits `text` into [`pairs`]. Linear in its length.
+    pub fn new(text: &'a str) -> Self {
+        Self { text, pairs: pairs(text) }
+    }
+
+    /// The header as sent.
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
+
+    /// The pairs, in order (see [`pairs`]).
+    pub fn pairs(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.pairs.iter().copied()
+    }
+
+    /// The `(name, value)` of each pair with an `=` (see [`split_pair`]).
+    pub fn named(&self) -> impl Iterator<Item = (&'a str, &'a str)> + '_ {
+        self.pairs().filter_map(split_pair)
+    }
+}
+
 /// The pairs of a `Cookie` header value, trimmed and non-empty, split at every `;` and at a
 /// `,` followed by whitespace and a `name=` (headers the platform joined). Quotes do not
-/// protect a separator: servers split there too.
-pub fn pairs(header: &str) -> impl Iterator<Item = &str> {
-    header.split(';').flat_map(split_joined).map(str::trim).filter(|p| !p.is_empty())
-}
-
-/// Splits a `;`-segment at each `, ` that starts another `name=` pair.
-fn split_joined(segment: &str) -> impl Iterator<Item = &str> {
-    let mut rest = Some(segment);
-    std::iter::from_fn(move || {
-        let s = rest?;
-        let cut = s.match_indices(',').map(|(i, _)| i).find(|&i| starts_pair(s.get(i + 1..).unwrap_or("")));
-        match cut {
-            Some(i) => {
-                rest = s.get(i + 1..);
-                s.get(..i)
+/// protect a separator: servers split there too. Linear in the header's length.
+pub fn pairs(header: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    for segment in header.split(';') {
+        let bytes = segment.as_bytes();
+        let mut start = 0;
+        for (i, _) in bytes.iter().enumerate().filter(|(_, &b)| b == b',') {
+            if starts_pair(bytes.get(i + 1..).unwrap_or_default()) {
+                out.extend(segment.get(start..i));
+                start = i + 1;
             }
-            None => rest.take(),
         }
-    })
+        out.extend(segment.get(start..));
+    }
+    out.retain(|p| !p.trim().is_empty());
+    out.iter_mut().for_each(|p| *p = p.trim());
+    out
 }
 
-/// Whether `rest` (after a comma) is whitespace, then a cookie name and `=`.
-fn starts_pair(rest: &str) -> bool {
-    if !rest.starts_with([' ', '\t']) {
+/// Whether `rest` (after a comma) is whitespace, then a cookie name, then `=`. Reads at most
+/// up to the next comma (which is no name byte), so splitting stays linear.
+fn starts_pair(rest: &[u8]) -> bool {
+    let after_space = rest.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(rest.len());
+    if after_space == 0 {
         return false;
     }
-    match rest.trim_start().split_once('=') {
-        Some((name, _)) => !name.is_empty() && name.bytes().all(is_token_byte),
-        None => false,
-    }
+    let name = rest.get(after_space..).unwrap_or_default();
+    let len = name.iter().position(|&b| !is_token_byte(b)).unwrap_or(name.len());
+    len > 0 && name.get(len) == Some(&b'=')
 }
 
 /// A byte a cookie name can have (RFC 6265's token: printable, no separators).
@@ -85,79 +142,144 @@ pub fn split_pair(pair: &str) -> Option<(&str, &str)> {
     pair.split_once('=').map(|(n, v)| (n.trim(), v.trim()))
 }
 
-/// Every name some server could read from `pair`: its leading name (the whole pair when it has
-/// no `=`: Tomcat and PHP read that as a cookie with an empty value), then each `name=` that
-/// follows whitespace (or a control character), a `,` or a `"` anywhere in it (Python reads
-/// `a b=1` as `a` and `b`).
-pub fn names_read(pair: &str) -> impl Iterator<Item = &str> {
-    let leading = Some(split_pair(pair).map_or(pair.trim(), |(n, _)| n));
-    let bytes = pair.as_bytes();
-    let inner = (1..bytes.len())
-        .filter(move |&i| bytes.get(i - 1).is_some_and(|&b| is_gap(b) || b == b',' || b == b'"'))
-        .filter_map(move |i| {
-            let rest = pair.get(i..)?;
-            let end = rest.find(|c: char| c == '=' || c.is_ascii_control() || c == ' ' || c == '"' || c == ',')?;
-            let after = rest.get(end..)?.trim_start();
-            (end > 0 && after.starts_with('=')).then(|| rest.get(..end)).flatten()
-        });
-    leading.into_iter().chain(inner)
-}
-
-/// Whitespace or a control character: Python's `\s` and PHP's `isspace()` end or skip there
-/// (form feed and vertical tab included), where a header may carry them.
+/// Whitespace or a control character (Python's `\s` and PHP's `isspace()` stop there).
 fn is_gap(b: u8) -> bool {
     b <= b' ' || b == 0x7f
 }
 
-/// Whether a server could read cookie name `name` as `wanted`: compared case-insensitively
-/// (ColdFusion engines), url-decoded (PHP before 8), with `.`, ` ` and `[` as `_` (PHP), and
-/// `name[...]` as `name` (PHP's array syntax).
-pub fn same_name(name: &str, wanted: &str) -> bool {
-    let (name, wanted) = (normalise(name), normalise(wanted));
-    name == wanted || name.split_once('[').is_some_and(|(base, _)| base == wanted)
-}
-
-fn normalise(name: &str) -> String {
-    let decoded = percent_decode(name.trim());
-    let mut out = String::with_capacity(decoded.len());
-    for (i, c) in decoded.chars().enumerate() {
-        match c {
-            '.' | ' ' => out.push('_'),
-            // The first `[` stays for the array-syntax check; PHP maps a lone one to `_`.
-            '[' if i > 0 && !out.contains('[') && decoded.contains(']') => out.push('['),
-            '[' => out.push('_'),
-            c => out.push(c.to_ascii_lowercase()),
+/// The ASCII letters and digits of `text`, lower-cased: what is left of a name once every
+/// server's mapping (trimming, quotes, `.`/` `/`-`/`[` as `_`, case) has been applied and more.
+/// A non-ASCII character counts as the ASCII letter or digit its case mapping gives (Java's
+/// `toUpperCase` makes `ı` an `I` and `ſ` an `S`; Kelvin's `K` is a `k`), a full-width one
+/// as its ASCII twin; any other is dropped.
+pub fn letters_and_digits(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            if c.is_ascii_alphanumeric() {
+                out.push(c.to_ascii_lowercase());
+            }
+            continue;
         }
+        let full_width = u32::from(c)
+            .checked_sub(0xFEE0)
+            .and_then(char::from_u32)
+            .filter(|_| ('\u{FF01}'..='\u{FF5E}').contains(&c));
+        let ascii =
+            full_width.into_iter().chain(c.to_lowercase()).chain(c.to_uppercase()).find(char::is_ascii_alphanumeric);
+        out.extend(ascii.map(|a| a.to_ascii_lowercase()));
     }
     out
 }
 
-/// `%XX` escapes and `+` decoded (invalid escapes kept as they are).
-fn percent_decode(s: &str) -> String {
-    if !s.contains(['%', '+']) {
-        return s.to_owned();
+/// One percent-decoding round: `%XX` and IIS's `%uXXXX` (invalid escapes kept as written,
+/// bytes that are not UTF-8 replaced). `None` when there is nothing to decode.
+fn decode_once(s: &str) -> Option<String> {
+    if !s.contains('%') {
+        return None;
     }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
+    let b = s.as_bytes();
+    let hex = |i: usize, n: usize| {
+        b.get(i..i + n).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u32::from_str_radix(h, 16).ok())
+    };
+    let mut out: Vec<u8> = Vec::with_capacity(b.len());
+    let mut changed = false;
     let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-        match (b, hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(v)) => {
-                out.push(v);
-                i += 3;
-            }
-            (b'+', _) => {
-                out.push(b' ');
-                i += 1;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
+    while let Some(&c) = b.get(i) {
+        let wide = (c == b'%' && b.get(i + 1).is_some_and(|u| u.eq_ignore_ascii_case(&b'u')))
+            .then(|| hex(i + 2, 4).and_then(char::from_u32))
+            .flatten();
+        if let Some(ch) = wide {
+            out.extend_from_slice(ch.encode_utf8(&mut [0; 4]).as_bytes());
+            i += 6;
+        } else if let (b'%', Some(v)) = (c, hex(i + 1, 2)) {
+            out.push(u8::try_from(v).unwrap_or(b'?'));
+            i += 3;
+        } else {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        changed = true;
+    }
+    changed.then(|| String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Whether `test` holds for `text` at any of its decoding rounds (the text as sent, decoded
+/// once, twice, …), or the text is still decoding after [`MAX_DECODE_ROUNDS`].
+fn any_round(text: &str, test: impl Fn(&str) -> bool) -> bool {
+    let mut current = Cow::Borrowed(text);
+    for _ in 0..=MAX_DECODE_ROUNDS {
+        if test(&current) {
+            return true;
+        }
+        match decode_once(&current) {
+            Some(next) => current = Cow::Owned(next),
+            None => return false,
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    true
+}
+
+/// The session cookies' names, as configured and as [`letters_and_digits`] reduces them (what
+/// the rule compares).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionNames {
+    names: Vec<String>,
+    letters: Vec<String>,
+}
+
+impl SessionNames {
+    pub fn new<'n>(names: impl IntoIterator<Item = &'n str>) -> Self {
+        let names: Vec<String> = names.into_iter().map(str::to_owned).collect();
+        let letters = names.iter().map(|n| letters_and_digits(n)).filter(|n| !n.is_empty()).collect();
+        Self { names, letters }
+    }
+
+    /// Whether `name` is one of these as a cookie is sent: the name itself, ASCII case aside.
+    fn spelled_as(&self, name: &str) -> bool {
+        self.names.iter().any(|n| n.eq_ignore_ascii_case(name))
+    }
+
+    /// Whether some server may read a pair's leading name `name` as one of these: at a
+    /// decoding round, its letters and digits, or those before its first `[` (PHP's
+    /// `name[key]` arrays), are a session name's.
+    pub fn read_in(&self, name: &str) -> bool {
+        any_round(name, |t| {
+            let whole = letters_and_digits(t);
+            let base = t.split_once('[').map(|(b, _)| letters_and_digits(b));
+            self.letters.iter().any(|n| *n == whole || base.as_ref() == Some(n))
+        })
+    }
+
+    /// Whether text that ends at an `=` inside a pair hides one of these: at a decoding round,
+    /// its letters and digits contain a session name's (a server that ends a pair at
+    /// whitespace, a quote or a comma, or splits at every `=`, reads a cookie there).
+    fn hidden_in(&self, text: &str) -> bool {
+        any_round(text, |t| {
+            let all = letters_and_digits(t);
+            self.letters.iter().any(|n| all.contains(n.as_str()))
+        })
+    }
+
+    /// Whether `pair` carries one of these names inside it: as a word of its leading name
+    /// (Python reads `a b=1` as `a` and `b`, and `x"b=1` as `b`), or after an `=`.
+    fn smuggled_in(&self, pair: &str) -> bool {
+        let mut pieces = pair.split('=');
+        let leading = pieces.next().unwrap_or_default();
+        let mut words = leading.split(|c: char| !c.is_ascii() || !is_token_byte(c as u8)).filter(|w| !w.is_empty());
+        if words.clone().nth(1).is_some() && words.any(|w| self.read_in(w)) {
+            return true;
+        }
+        let mut inner: Vec<&str> = pieces.collect();
+        inner.pop(); // the last piece is followed by no `=`
+        inner.iter().any(|t| self.hidden_in(t))
+    }
+}
+
+/// Whether a server may read cookie name `name` as `wanted` ([`SessionNames::read_in`]).
+pub fn reads_as(name: &str, wanted: &str) -> bool {
+    SessionNames::new([wanted]).read_in(name)
 }
 
 /// A `Cookie` header for the origin, and what was removed from it.
@@ -169,14 +291,16 @@ pub struct Rebuilt {
     pub removed: Vec<Removed>,
 }
 
-/// The `Cookie` header for the origin. A pair from which some server could read a session
-/// cookie (a name `is_session` matches, per [`names_read`]) is kept only when it is a plain
-/// `name=value` pair with no session name inside it and `allow(name, value)` says so, once:
-/// a later pair a server would read under the same name is a [`Removed::Copy`]. Every other
-/// pair is kept byte for byte, in order; a header with nothing removed is returned unchanged.
-pub fn rebuild(header: &str, is_session: impl Fn(&str) -> bool, allow: impl Fn(&str, &str) -> bool) -> Rebuilt {
+/// The `Cookie` header for the origin. A pair whose leading name may be read as one of `names`
+/// ([`SessionNames::read_in`]) is kept only when it is spelled as one of them, `allow(name,
+/// value)` says so, it has no whitespace after it, and no earlier pair with the same letters
+/// was kept; any other pair
+/// that hides one of `names` after an `=` is removed. Every other pair is kept byte for byte,
+/// in order; a header with nothing removed is returned unchanged.
+pub fn rebuild(header: &CookieHeader, names: &SessionNames, allow: impl Fn(&str, &str) -> bool) -> Rebuilt {
+    let text = header.text();
     let mut removed: Vec<Removed> = Vec::new();
-    let mut forwarded: Vec<&str> = Vec::new();
+    let mut forwarded: Vec<String> = Vec::new();
     let mut out = String::new();
     // The end of the previous pair, kept or not: a kept pair brings the separator before it.
     // Next to an allowed session pair, a `, ` the platform joined headers with becomes `; `
@@ -185,14 +309,14 @@ pub fn rebuild(header: &str, is_session: impl Fn(&str) -> bool, allow: impl Fn(&
     let mut previous_end = None;
     let mut after_session = false;
     let mut respaced = false;
-    for pair in pairs(header) {
-        let start = offset(header, pair);
+    for pair in header.pairs() {
+        let start = offset(text, pair);
         // PHP keeps whitespace after a value: such a pair is not exactly what was allowed.
-        let padded = header.as_bytes().get(start + pair.len()).is_some_and(|&b| is_gap(b));
-        match judge(pair, padded, &is_session, &allow, &forwarded) {
+        let padded = text.as_bytes().get(start + pair.len()).is_some_and(|&b| is_gap(b));
+        match judge(pair, padded, names, &allow, &forwarded) {
             Ok(session) => {
                 if !out.is_empty() {
-                    let separator = previous_end.and_then(|end| header.get(end..start)).unwrap_or("; ");
+                    let separator = previous_end.and_then(|end| text.get(end..start)).unwrap_or("; ");
                     let joined = separator.contains(',');
                     let padded_after = after_session && separator.bytes().next().is_some_and(is_gap);
                     let plain = ((after_session || session.is_some()) && joined) || padded_after;
@@ -209,7 +333,7 @@ pub fn rebuild(header: &str, is_session: impl Fn(&str) -> bool, allow: impl Fn(&
         previous_end = Some(start + pair.len());
     }
     if removed.is_empty() && !respaced {
-        return Rebuilt { header: (!header.trim().is_empty()).then(|| header.to_owned()), removed };
+        return Rebuilt { header: (!text.trim().is_empty()).then(|| text.to_owned()), removed };
     }
     Rebuilt { header: (!out.is_empty()).then_some(out), removed }
 }
@@ -219,111 +343,33 @@ fn offset(whole: &str, part: &str) -> usize {
     (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize)
 }
 
-/// `Ok(None)`: not a session pair; `Ok(Some(name))`: an allowed session pair; `Err`: removed.
-fn judge<'a>(
-    pair: &'a str,
+/// `Ok(None)`: not a session pair; `Ok(Some(letters))`: an allowed session pair (its name's
+/// letters and digits); `Err`: removed.
+fn judge(
+    pair: &str,
     padded: bool,
-    is_session: &impl Fn(&str) -> bool,
+    names: &SessionNames,
     allow: &impl Fn(&str, &str) -> bool,
-    forwarded: &[&str],
-) -> Result<Option<&'a str>, Removed> {
-    let mut names = names_read(pair);
-    let leading_is_session = names.next().is_some_and(&is_session);
-    if names.any(&is_session) {
+    forwarded: &[String],
+) -> Result<Option<String>, Removed> {
+    let leading = split_pair(pair).map_or(pair, |(n, _)| n);
+    if names.read_in(leading) {
+        if !names.spelled_as(leading.trim()) {
+            return Err(Removed::Spelling);
+        }
+        // A bare name (no `=`) is a session cookie with an empty value: never allowed.
+        let Some((name, value)) = split_pair(pair) else { return Err(Removed::Session) };
+        if padded || !allow(name, value) {
+            return Err(Removed::Session);
+        }
+        let letters = letters_and_digits(name);
+        return if forwarded.contains(&letters) { Err(Removed::Copy) } else { Ok(Some(letters)) };
+    }
+    if names.smuggled_in(pair) {
         return Err(Removed::Smuggled);
     }
-    if !leading_is_session {
-        return Ok(None);
-    }
-    // A bare name (no `=`) is a session cookie with an empty value: never allowed.
-    let Some((name, value)) = split_pair(pair) else { return Err(Removed::Session) };
-    if forwarded.iter().any(|f| same_name(f, name)) {
-        Err(Removed::Copy)
-    } else if !padded && allow(name, value) {
-        Ok(Some(name))
-    } else {
-        Err(Removed::Session)
-    }
+    Ok(None)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sid(name: &str) -> bool {
-        same_name(name, "PHPSESSID")
-    }
-
-    #[test]
-    fn pairs_split_at_every_semicolon_whatever_the_quotes() {
-        let p: Vec<&str> = pairs("a=\"; PHPSESSID=v; z=\"").collect();
-        assert_eq!(p, ["a=\"", "PHPSESSID=v", "z=\""]);
-        let p: Vec<&str> = pairs("a=1, CFID=2;b=x, y; ;").collect();
-        assert_eq!(p, ["a=1", "CFID=2", "b=x, y"]);
-    }
-
-    #[test]
-    fn names_inside_a_pair_are_read_after_whitespace_commas_and_quotes() {
-        let names = |p| names_read(p).collect::<Vec<_>>();
-        assert_eq!(names("a=1 SID=x"), ["a", "SID"]);
-        assert_eq!(names("a=\"x\"SID=y"), ["a", "SID"]);
-        assert_eq!(names("a=1,SID=x"), ["a", "SID"]);
-        assert_eq!(names("a=x=y"), ["a"]);
-        assert_eq!(names(" bare "), ["bare"]);
-        assert_eq!(names("a=b c"), ["a"]);
-        assert_eq!(names("& SID=x"), ["& SID", "SID"]);
-        // Found by the fuzzer: Python's `\s` includes form feed and carriage return.
-        assert_eq!(names("fi\u{c}SID="), ["fi\u{c}SID", "SID"]);
-        assert_eq!(names("4\r\rSID=km"), ["4\r\rSID", "SID"]);
-    }
-
-    #[test]
-    fn names_compare_as_servers_map_them() {
-        for n in ["PHPSESSID", "phpsessid", " PHPSESSID", "PHP%53ESSID", "PHPSESSID[x]"] {
-            assert!(sid(n), "{n}");
-        }
-        assert!(same_name("connect_sid", "connect.sid") && same_name("laravel.session", "laravel_session"));
-        assert!(same_name("laravel session", "laravel_session") && same_name("a[b", "a_b"));
-        for n in ["PHPSESSIDX", "XPHPSESSID", "PHP.SESSID", "%zz"] {
-            assert!(!sid(n), "{n}");
-        }
-    }
-
-    #[test]
-    fn smuggled_copied_and_unallowed_session_pairs_are_removed() {
-        let allow = |n: &str, v: &str| n == "PHPSESSID" && v == "mine";
-        let r = rebuild("a=\"; PHPSESSID=victim; z=\"", sid, allow);
-        assert_eq!((r.header.as_deref(), r.removed), (Some("a=\"; z=\""), vec![Removed::Session]));
-        let r = rebuild("PHPSESSID=mine; x=1 PHPSESSID=victim; phpsessid=mine; b=2", sid, allow);
-        assert_eq!(r.header.as_deref(), Some("PHPSESSID=mine; b=2"));
-        assert_eq!(r.removed, vec![Removed::Smuggled, Removed::Copy]);
-        let r = rebuild("PHPSESSID=mine", sid, allow);
-        assert_eq!((r.header.as_deref(), r.removed), (Some("PHPSESSID=mine"), vec![]));
-        // A joined header's `, ` next to an allowed pair becomes `; ` (PHP splits only at `;`).
-        let r = rebuild("x=1, PHPSESSID=mine, y=2; copy=1 PHPSESSID=z", sid, allow);
-        assert_eq!(r.header.as_deref(), Some("x=1; PHPSESSID=mine; y=2"));
-        assert_eq!(rebuild("PHPSESSID=mine, .=", sid, allow).header.as_deref(), Some("PHPSESSID=mine; .="));
-        // PHP would read the value with its trailing space.
-        assert_eq!(rebuild("a=1; PHPSESSID=mine ", sid, allow).header.as_deref(), Some("a=1"));
-        assert_eq!(rebuild("PHPSESSID=victim", sid, allow).header, None);
-    }
-
-    #[test]
-    fn other_pairs_are_kept_byte_for_byte() {
-        let h = "theme=\"dark; mode\";  json={\"a\":1}; x=a, b";
-        assert_eq!(rebuild(h, sid, |_, _| false).header.as_deref(), Some(h));
-        let r = rebuild("a=\"x, y\"; PHPSESSID=1; b=\"p;q\"", sid, |_, _| false);
-        assert_eq!(r.header.as_deref(), Some("a=\"x, y\"; b=\"p;q\""));
-        let r = rebuild("a=1, CFID=2, b=3;PHPSESSID=4;c", sid, |_, _| false);
-        assert_eq!(r.header.as_deref(), Some("a=1, CFID=2, b=3;c"));
-        assert_eq!(rebuild("  ", sid, |_, _| true).header, None);
-    }
-
-    #[test]
-    fn odd_input_does_not_panic() {
-        for h in ["%", "=", "\"", ";;;", "a=%", "a=\u{e9}%e9 b=", ",", ", =", "a=b ,", &"; x".repeat(5_000)] {
-            let _ = rebuild(h, sid, |_, _| true);
-            let _ = names_read(h).count();
-        }
-    }
-}
+mod tests;

@@ -22,6 +22,9 @@ pub enum EdgeError {
     LoopDetected,
     /// The request cannot be understood (400); the reason is safe to show.
     BadRequest(&'static str),
+    /// The request's `Cookie` headers are larger than the edge reads (431), refused before
+    /// any parse ([`super::cookie_header::MAX_COOKIE_BYTES`]).
+    CookiesTooLarge,
     /// Missing or wrong credentials for the admin API (401).
     Unauthorized,
     /// Nothing there (404); the reason is safe to show.
@@ -52,6 +55,7 @@ impl EdgeError {
             EdgeError::Unauthorized => 401,
             EdgeError::NotFound(_) => 404,
             EdgeError::TooManyRequests(_) => 429,
+            EdgeError::CookiesTooLarge => 431,
         }
     }
 
@@ -65,6 +69,10 @@ impl EdgeError {
                     .to_owned()
             }
             EdgeError::BadRequest(reason) => format!("bad request: {reason}\n"),
+            EdgeError::CookiesTooLarge => format!(
+                "request header fields too large: the Cookie header is over {} bytes; clear this site's cookies\n",
+                super::cookie_header::MAX_COOKIE_BYTES
+            ),
             EdgeError::SessionStore(_) => "session store unavailable, try again\n".to_owned(),
             EdgeError::Unauthorized => "missing or wrong bearer token\n".to_owned(),
             EdgeError::NotFound(what) => format!("{what}\n"),
@@ -112,6 +120,7 @@ mod tests {
         assert_eq!(EdgeError::OriginUnreachable("x".into()).status(), 502);
         assert_eq!(EdgeError::LoopDetected.status(), 508);
         assert_eq!(EdgeError::BadRequest("r").status(), 400);
+        assert_eq!(EdgeError::CookiesTooLarge.status(), 431);
         assert_eq!(EdgeError::SessionStore("d".into()).status(), 503);
         assert!(!EdgeError::SessionStore("detail".into()).public_message().contains("detail"));
     }

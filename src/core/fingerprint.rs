@@ -2,7 +2,9 @@
 //! stored, and a score of how much a later request differs. A stolen CFID/CFTOKEN (or a
 //! guarded pair with its binding) replayed from another network and browser scores high.
 //!
-//! Each difference adds its weight ([`Weight`]); a value either side lacks adds nothing.
+//! Each difference adds its weight ([`Weight`]). A part recorded when the session was stored
+//! that a request now lacks (missing, empty or unparseable) is a difference at its full
+//! weight: leaving headers out does not hide a replay. A part never recorded adds nothing.
 //! At [`FingerprintPolicy::threshold`] or more the configured action applies (`log` only
 //! records it). The weights, and why: `docs/security.md`, "Hijack detection".
 
@@ -81,9 +83,9 @@ impl Fingerprint {
     }
 }
 
-/// Whether both sides have a value and the values differ.
+/// Whether a recorded value is now different or gone.
 fn differs<T: PartialEq>(stored: &Option<T>, seen: &Option<T>) -> bool {
-    matches!((stored, seen), (Some(a), Some(b)) if a != b)
+    stored.as_ref().is_some_and(|a| seen.as_ref() != Some(a))
 }
 
 /// The weight of each difference. A new network alone (a phone moving between cells, DHCP)

@@ -18,7 +18,7 @@
 use super::{
     clock::UnixMs,
     cookie::{CookiePolicy, SetCookie},
-    cookie_header::{pairs, rebuild, same_name, split_pair, Rebuilt},
+    cookie_header::{rebuild, CookieHeader, Rebuilt, SessionNames},
     crypto::sha256,
     date,
     ids::{CfToken, Cfid, TokenKey},
@@ -58,13 +58,18 @@ impl GuardPolicy {
     /// Whether cookie `name` (as the origin writes it in a `Set-Cookie`) is one of the
     /// origin's session cookies.
     pub fn is_guarded(&self, name: &str) -> bool {
-        self.cookies.iter().any(|c| c.eq_ignore_ascii_case(name.trim()))
+        self.is_guarded_exactly(name.trim())
     }
 
-    /// Whether some origin server could read a request cookie named `name` as one of its
-    /// session cookies ([`same_name`]: any case, PHP's spellings).
-    pub fn reads_as_guarded(&self, name: &str) -> bool {
-        self.cookies.iter().any(|c| same_name(name, c))
+    /// Whether a request pair's `name` (trimmed) is a guarded cookie's canonical spelling:
+    /// the configured name, ASCII case aside.
+    fn is_guarded_exactly(&self, name: &str) -> bool {
+        self.cookies.iter().any(|c| c.eq_ignore_ascii_case(name))
+    }
+
+    /// The names a server may read as a guarded cookie or the binding, for [`rebuild`].
+    fn session_names(&self) -> SessionNames {
+        SessionNames::new(self.cookies.iter().map(String::as_str).chain(BINDING_NAMES))
     }
 
     /// Every name a kill must expire for the origin: each guarded name as configured, upper-
@@ -103,23 +108,25 @@ impl OriginIds {
         self.0.is_empty()
     }
 
-    /// The guarded cookies of a `Cookie` header: each pair whose leading name a server could
-    /// read as a guarded one, values byte for byte. `Ok(None)`: none present. Names a server
-    /// could read inside another pair are no identity (they are removed before forwarding).
+    /// The guarded cookies of a `Cookie` header: each pair named exactly as a guarded cookie
+    /// (ASCII case aside: the spelling the origin's `Set-Cookie` gave it), values byte for
+    /// byte. `Ok(None)`: none present. Any other spelling a server may read as a guarded name
+    /// (quoted, encoded, `c.f.i.d`, inside another pair) is no identity: [`forward_cookie`]
+    /// removes it.
     ///
     /// # Errors
-    /// [`Unusable::Ambiguous`] when two pairs a server reads as the same name differ in value;
-    /// [`Unusable::Malformed`] for a guarded value that is not a cookie value.
-    pub fn from_cookie_header(header: Option<&str>, policy: &GuardPolicy) -> Result<Option<Self>, Unusable> {
+    /// [`Unusable::Ambiguous`] when the same name (ASCII case aside) comes twice with different
+    /// values; [`Unusable::Malformed`] for a guarded value that is not a cookie value.
+    pub fn from_cookie_header(header: &CookieHeader, policy: &GuardPolicy) -> Result<Option<Self>, Unusable> {
         let mut ids: Vec<(String, String)> = Vec::new();
-        for (name, value) in pairs(header.unwrap_or("")).filter_map(split_pair) {
-            if !policy.reads_as_guarded(name) {
+        for (name, value) in header.named() {
+            if !policy.is_guarded_exactly(name) {
                 continue;
             }
             if !valid_value(value) {
                 return Err(Unusable::Malformed);
             }
-            match ids.iter().find(|(n, _)| same_name(n, name)) {
+            match ids.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
                 Some((_, v)) if v == value => {}
                 Some(_) => return Err(Unusable::Ambiguous),
                 None => ids.push((name.to_owned(), value.to_owned())),
@@ -263,9 +270,10 @@ pub fn origin_set(set_cookies: &[String], policy: &GuardPolicy, now: UnixMs) -> 
     }
 }
 
-/// Whether a server could read cookie name `name` as the binding cookie.
-pub fn is_binding(name: &str) -> bool {
-    BINDING_NAMES.iter().any(|b| same_name(name, b))
+/// Whether cookie name `name` is the binding cookie's, ASCII case aside (any other spelling a
+/// server may read as it is removed by [`forward_cookie`] as well).
+fn is_binding(name: &str) -> bool {
+    BINDING_NAMES.iter().any(|b| b.eq_ignore_ascii_case(name))
 }
 
 /// Binding cookies tried per request (a browser has one; a second is a leftover variant).
@@ -273,19 +281,17 @@ pub const MAX_BINDINGS: usize = 4;
 
 /// The binding cookie values of a `Cookie` header (pairs named exactly `name`), at most
 /// [`MAX_BINDINGS`]: each costs a MAC to verify.
-pub fn binding_values<'a>(header: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> {
-    pairs(header).filter_map(split_pair).filter(move |(n, _)| *n == name).map(|(_, v)| v).take(MAX_BINDINGS)
+pub fn binding_values<'a>(header: &'a CookieHeader, name: &'a str) -> impl Iterator<Item = &'a str> {
+    header.named().filter(move |(n, _)| *n == name).map(|(_, v)| v).take(MAX_BINDINGS)
 }
 
 /// The `Cookie` header for the origin in guard mode ([`rebuild`]): the client's without the
-/// binding cookie and without any pair a server could read as a guarded cookie, except the
+/// binding cookie and without any pair a server may read as a guarded cookie, except the
 /// `live` session's own ids, each once and exactly as bound. Other pairs byte for byte.
-pub fn forward_cookie(header: &str, policy: &GuardPolicy, live: Option<&OriginIds>) -> Rebuilt {
-    rebuild(
-        header,
-        |name| is_binding(name) || policy.reads_as_guarded(name),
-        |name, value| !is_binding(name) && live.is_some_and(|ids| ids.contains(name, value)),
-    )
+pub fn forward_cookie(header: &CookieHeader, policy: &GuardPolicy, live: Option<&OriginIds>) -> Rebuilt {
+    rebuild(header, &policy.session_names(), |name, value| {
+        !is_binding(name) && live.is_some_and(|ids| ids.contains(name, value))
+    })
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 use super::{
     cookie::{CookiePolicy, CFID, CFTOKEN},
+    path_policy::{self, PathCase},
     query,
 };
 
@@ -64,7 +65,17 @@ pub enum Trigger {
 }
 
 impl KillPolicy {
-    /// Whether the request is a kill request. The kill path matches itself, itself without
+    /// The kill path normalised as request paths are ([`path_policy::normalize`], `PATH_CASE`):
+    /// `/Logout/`, `/logout;x/`, `//logout/` and `/%6Cogout/` are the kill path `/logout/` to
+    /// an origin that reads them so, and so to the edge.
+    #[must_use]
+    pub fn with_case(mut self, case: PathCase) -> Self {
+        self.path = self.path.map(|p| path_policy::normalize(&p, case));
+        self
+    }
+
+    /// Whether the request is a kill request. `path` is the request's normalised path
+    /// ([`path_policy::PathPolicy::normalize`]). The kill path matches itself, itself without
     /// its trailing slash, and everything below it.
     pub fn trigger(&self, path: &str, query_string: Option<&str>) -> Option<Trigger> {
         if let Some(kill_path) = &self.path {
@@ -301,6 +312,22 @@ mod tests {
         }
         let off = KillPolicy { path: None, ..KillPolicy::default() };
         assert_eq!(off.trigger("/kill/", None), None);
+    }
+
+    #[test]
+    fn the_kill_path_matches_every_spelling_an_origin_reads_as_it() {
+        let raw = KillPolicy { path: Some("/logout/".into()), ..KillPolicy::default() };
+        let k = raw.clone().with_case(PathCase::Insensitive);
+        for p in
+            ["/Logout/", "/logout;x/", "/logout;jsessionid=1/", "//logout/", "/%6Cogout/", "/a/../logout", "/LOGOUT/x"]
+        {
+            let normalised = path_policy::normalize(p, PathCase::Insensitive);
+            assert_eq!(k.trigger(&normalised, None), Some(Trigger::Path), "{p}");
+        }
+        let exact = raw.with_case(PathCase::Sensitive);
+        assert_eq!(exact.trigger(&path_policy::normalize("/Logout/", PathCase::Sensitive), None), None);
+        let normalised = path_policy::normalize("/logout;x/", PathCase::Sensitive);
+        assert_eq!(exact.trigger(&normalised, None), Some(Trigger::Path));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use super::{
     cookie::{
         cookie_name, is_session_cookie, read_session_cookies, strip_session_cookies, CookiePolicy, CFID, CFTOKEN,
     },
-    cookie_header::Rebuilt,
+    cookie_header::{CookieHeader, Rebuilt},
     guard::{self, Binding, OriginIds},
     ids::{CfToken, Cfid, TokenKey},
     query,
@@ -73,7 +73,7 @@ pub struct Identified {
 /// valid only for exactly the origin session cookies the request carries.
 pub fn identify(
     config: &Config,
-    cookie_header: Option<&str>,
+    cookie_header: Option<&CookieHeader>,
     query_string: Option<&str>,
     key: &TokenKey,
 ) -> Identified {
@@ -85,11 +85,11 @@ pub fn identify(
 
 fn identify_edge(
     config: &Config,
-    cookie_header: Option<&str>,
+    cookie_header: Option<&CookieHeader>,
     query_string: Option<&str>,
     key: &TokenKey,
 ) -> Identified {
-    let mut cookies = read_session_cookies(cookie_header, config.cookie.host_prefix);
+    let mut cookies = cookie_header.map(|h| read_session_cookies(h, config.cookie.host_prefix)).unwrap_or_default();
     if config.url_tokens {
         let q = query_string.unwrap_or("");
         cookies.cfid.extend(query::get(q, CFID));
@@ -108,7 +108,8 @@ fn identify_edge(
     Identified { presented: None, ignored }
 }
 
-fn identify_guard(config: &Config, cookie_header: Option<&str>, key: &TokenKey) -> Identified {
+fn identify_guard(config: &Config, cookie_header: Option<&CookieHeader>, key: &TokenKey) -> Identified {
+    let Some(cookie_header) = cookie_header else { return Identified::default() };
     let origin = match OriginIds::from_cookie_header(cookie_header, &config.guard) {
         Ok(Some(ids)) => ids,
         Ok(None) => return Identified::default(),
@@ -124,7 +125,7 @@ fn identify_guard(config: &Config, cookie_header: Option<&str>, key: &TokenKey) 
     };
     let bound = origin.binding_key(key);
     let bound_before = config.controls.previous_token_key.as_ref().map(|k| origin.binding_key(k));
-    let binding = guard::binding_values(cookie_header.unwrap_or(""), guard::binding_name(&config.cookie))
+    let binding = guard::binding_values(cookie_header, guard::binding_name(&config.cookie))
         .filter_map(Binding::parse)
         .find_map(|b| VerifiedIds::verified(b.gid, b.token, &bound, bound_before.as_ref(), origin.clone()));
     match binding {
@@ -139,7 +140,7 @@ fn identify_guard(config: &Config, cookie_header: Option<&str>, key: &TokenKey) 
 /// The `Cookie` header for the origin, and what was removed from it. `live`: the request's
 /// live session; guard mode forwards its origin ids (and nothing else a server would read as
 /// a guarded cookie).
-pub fn forward_cookie(config: &Config, header: Option<&str>, live: Option<&OriginIds>) -> Rebuilt {
+pub fn forward_cookie(config: &Config, header: Option<&CookieHeader>, live: Option<&OriginIds>) -> Rebuilt {
     let Some(header) = header else { return Rebuilt::default() };
     match config.mode {
         SessionMode::Edge => strip_session_cookies(header),

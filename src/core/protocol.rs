@@ -70,12 +70,12 @@ pub fn json_depth(value: &Value) -> usize {
     deepest
 }
 
-/// Whether a header name is one of the edge's `X-Session-*` headers, in any case and with `_`
-/// for `-` (CGI-style servers, PHP's included, map both to `HTTP_X_SESSION_*`).
+/// Whether a header name is one of the edge's `X-Session-*` headers, in any case and with `-`,
+/// `_`, `.` and space read alike (CGI-style servers map them all to `_`: PHP's built-in server
+/// reads `X.Session.Id` as `HTTP_X_SESSION_ID`).
 pub fn is_session_header(name: &str) -> bool {
-    name.get(..PREFIX.len()).is_some_and(|p| {
-        p.bytes().zip(PREFIX.bytes()).all(|(a, b)| a.to_ascii_lowercase() == b || (a == b'_' && b == b'-'))
-    })
+    let alike = |b: u8| if b"-_. ".contains(&b) { b'-' } else { b.to_ascii_lowercase() };
+    name.get(..PREFIX.len()).is_some_and(|p| p.bytes().zip(PREFIX.bytes()).all(|(a, b)| alike(a) == b))
 }
 
 /// The session as attached to a forwarded request.
@@ -247,6 +247,11 @@ mod tests {
         assert!(is_session_header("X-Session-Id"));
         assert!(is_session_header("x-session-anything"));
         assert!(is_session_header("X_Session_Id") && is_session_header("x_session-data"));
+        assert!(
+            is_session_header("X.Session.Id")
+                && is_session_header("x session-data")
+                && is_session_header("X_Session.Signature")
+        );
         assert!(!is_session_header("X-Sessions") && !is_session_header("x-session") && !is_session_header("é"));
         assert!(!is_session_header("x-sessionid"));
         assert!(!is_session_header("x-sess"));

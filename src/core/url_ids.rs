@@ -3,7 +3,7 @@
 //! `?jsessionid=`) and path parameters (`/cart;jsessionid=…`, Tomcat's URL rewriting). The
 //! edge removes them before forwarding unless it allows them, as it does cookies.
 
-use super::{cookie_header::same_name, query};
+use super::{cookie_header::reads_as, query};
 
 /// The query string for the origin without the parameters a server could read as a session id
 /// (`is_id` on the decoded name). They stay only when `keep(name, decoded value)` allows every
@@ -53,9 +53,9 @@ pub fn forward_path(path: &str, is_id: impl Fn(&str) -> bool, keep: impl Fn(&str
     Some(segments.join("/"))
 }
 
-/// Whether `name` is one of `names` as a server could read it ([`same_name`]).
+/// Whether `name` is one of `names` as a server may read it ([`reads_as`]).
 pub fn named(name: &str, names: &[&str]) -> bool {
-    names.iter().any(|n| same_name(name, n))
+    names.iter().any(|n| reads_as(name, n))
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use crate::core::{
     clock::UnixMs,
     config::{Config, SessionMode},
     cookie::CookieExpiry,
-    cookie_header::Removed,
+    cookie_header::{self, CookieHeader, Removed},
     cross_site::{withholds_lax_cookies, CrossSiteRequests},
     error::EdgeError,
     forward,
@@ -45,12 +45,13 @@ use resume::{resume, start, Resumed};
 /// Handles a request for the site (anything outside the edge's own paths).
 pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) -> Result<web_sys::Response, EdgeError> {
     let url = &req.url;
-    let cookie_header = req.header("cookie");
-    let trigger = config.kill.trigger(url.path(), url.query());
+    let cookie_header = cookie_header_of(&req)?;
+    let cookie_header = cookie_header.as_ref();
     let path = config.controls.paths.normalize(url.path());
+    let trigger = config.kill.trigger(&path, url.query());
     let rule = config.controls.paths.rule_for(&path);
     if trigger.is_none() && (rule.sessionless || config.bypass.matches(&path)) {
-        return bypass(&req, config).await;
+        return bypass(&req, config, cookie_header).await;
     }
     let edge = Edge::new(env, config, ctx, &req, &rule)?;
     let now = edge.now;
@@ -201,9 +202,13 @@ fn request_site<'a>(req: &'a Incoming, host: &'a str) -> RequestSite<'a> {
 /// A request for a path without a session (`SESSION_BYPASS`): no object call, no session
 /// headers, no cookies set; the session's cookies are still removed before forwarding, and the
 /// origin's answer cannot change them.
-async fn bypass(req: &Incoming, config: &Config) -> Result<web_sys::Response, EdgeError> {
+async fn bypass(
+    req: &Incoming,
+    config: &Config,
+    cookie_header: Option<&CookieHeader<'_>>,
+) -> Result<web_sys::Response, EdgeError> {
     let target = origin_target(config, &req.url, None);
-    let cookie = forwarded_cookie(config, req.header("cookie"), None);
+    let cookie = forwarded_cookie(config, cookie_header, None);
     let referer = req.header("referer").and_then(forward::clean_referer);
     let mut reply = proxy::forward(req, &target, Additions { session: Vec::new(), cookie, referer }).await?;
     pass_origin_cookies(&mut reply, config, true);
@@ -221,17 +226,25 @@ fn origin_target(config: &Config, url: &Url, live: Option<&OriginIds>) -> Url {
     target
 }
 
+/// The request's `Cookie` header (the platform joins several with `, `), parsed once; `431`
+/// past [`cookie_header::MAX_COOKIE_BYTES`], before any parse.
+fn cookie_header_of(req: &Incoming) -> Result<Option<CookieHeader<'_>>, EdgeError> {
+    let text = req.header("cookie");
+    cookie_header::check_size(text.map_or(0, str::len)).map_err(|_| EdgeError::CookiesTooLarge)?;
+    Ok(text.map(CookieHeader::new))
+}
+
 /// The `Cookie` header for the origin ([`mode::forward_cookie`]), with a log line when it
-/// removed a session cookie some server would have read though the edge's own reading hid it
-/// (smuggled) or a copy of a forwarded one. Names the reasons, never a value.
-fn forwarded_cookie(config: &Config, header: Option<&str>, live: Option<&OriginIds>) -> Option<String> {
+/// removed a pair a server may read as a session cookie other than as the plain, expected
+/// name (another spelling, smuggled inside a pair, a copy). Names the reasons, never a value.
+fn forwarded_cookie(config: &Config, header: Option<&CookieHeader>, live: Option<&OriginIds>) -> Option<String> {
     let rebuilt = mode::forward_cookie(config, header, live);
     let notable: Vec<&str> = rebuilt.removed.iter().filter(|r| **r != Removed::Session).map(|r| r.as_str()).collect();
     if !notable.is_empty() {
         log::emit(
             LogLine::warn("cookie.removed")
                 .reason(notable.join(","))
-                .msg("session cookies some origin server would read were removed before forwarding"),
+                .msg("pairs some origin server may read as a session cookie were removed before forwarding"),
         );
     }
     rebuilt.header

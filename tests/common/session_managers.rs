@@ -5,8 +5,11 @@
 //! <hits>` on `/`, rotates its id on `/rotate` (`changeSessionId()`,
 //! `session_regenerate_id(true)`, `req.session.regenerate()`), ends the session its cookies
 //! name on a signed `POST /kill-session` (the edge's `ORIGIN_KILL_URL`), logs every request's
-//! `Cookie` header to `seen.log` and every session it ended to `destroyed.log`. Stopped when
-//! dropped.
+//! `Cookie` header to `seen.log` and every session it ended to `destroyed.log`. Each also has
+//! `/echo` (`echo.jsp` on Tomcat) for the differential cookie tests: every cookie as the
+//! server's own parsers read it, and whose session it attached. A one-file Django application
+//! (`tests/apps/django`, Django's cache sessions, `sessionid`) serves only `/echo`. Stopped
+//! when dropped.
 
 use std::{
     fs,
@@ -30,6 +33,7 @@ pub enum Manager {
     Tomcat,
     Php,
     ExpressSession,
+    Django,
 }
 
 impl Manager {
@@ -39,6 +43,7 @@ impl Manager {
             Self::Tomcat => "JSESSIONID",
             Self::Php => "PHPSESSID",
             Self::ExpressSession => "connect.sid",
+            Self::Django => "sessionid",
         }
     }
 
@@ -116,6 +121,23 @@ impl App {
             Manager::Tomcat => {
                 let port = free_port();
                 let child = start_tomcat(&dir.0, port, &env);
+                (port, vec![Running::Child(child)])
+            }
+            Manager::Django => {
+                let port = free_port();
+                let python = std::env::var("PYTHON_ENV")
+                    .map_or_else(|_| repo_root().join("target/python"), std::path::PathBuf::from)
+                    .join("bin/python");
+                assert!(python.exists(), "{} is missing: run scripts/setup", python.display());
+                let child = Command::new(python)
+                    .arg(repo_root().join("tests/apps/django/app.py"))
+                    .arg(port.to_string())
+                    .envs(env)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::inherit())
+                    .spawn()
+                    .expect("start the Django application");
                 (port, vec![Running::Child(child)])
             }
         };

@@ -40,8 +40,27 @@ fn the_same_client_scores_nothing_and_ordinary_changes_stay_below_the_threshold(
     assert_eq!(home().score(&updated).reasons, vec![Weight::BrowserVersion]);
     let phone_on_cellular = Fingerprint { net: Some("198.51.100.0/24".into()), asn: Some(6805), ..home() };
     assert!(home().score(&phone_on_cellular).score < threshold);
-    let unknown = Fingerprint::default();
-    assert_eq!(home().score(&unknown).score, 0, "what is missing is not a change");
+    // Locally (no `request.cf`) neither side has a country: nothing was recorded, nothing differs.
+    let local = Fingerprint { country: None, asn: None, ..home() };
+    assert_eq!(local.score(&local).score, 0);
+    let unrecorded = Fingerprint::default();
+    assert_eq!(unrecorded.score(&home()).score, 0, "what was never recorded is not a change");
+}
+
+#[test]
+fn leaving_headers_out_does_not_hide_a_replay() {
+    let threshold = FingerprintPolicy::default().threshold;
+    // The victim's cookies from another network, no User-Agent and no Accept-Language (or a
+    // blank one and `*`): each recorded part now missing counts at its full weight.
+    let same_country_other_net = |ua, lang| Fingerprint::of(Some("198.51.100.20"), Some("DE"), Some(14061), ua, lang);
+    for (ua, lang) in [(None, None), (Some(""), Some("*")), (Some("   "), Some(""))] {
+        let s = home().score(&same_country_other_net(ua, lang));
+        assert_eq!(s.reason_list(), "network,asn,browser,language", "{ua:?} {lang:?}");
+        assert!(s.score >= threshold, "{ua:?} {lang:?}: {}", s.score);
+    }
+    // Everything missing is every part changed.
+    let s = home().score(&Fingerprint::default());
+    assert_eq!(s.score, 1 + 2 + 3 + 4 + 2);
 }
 
 #[test]

@@ -1,5 +1,14 @@
 use super::*;
+use crate::core::cookie_header::Removed;
 use crate::core::random::SeqRandom;
+
+fn ids_in(h: Option<&str>, p: &GuardPolicy) -> Result<Option<OriginIds>, Unusable> {
+    OriginIds::from_cookie_header(&CookieHeader::new(h.unwrap_or("")), p)
+}
+
+fn forward(h: &str, p: &GuardPolicy, live: Option<&OriginIds>) -> Rebuilt {
+    forward_cookie(&CookieHeader::new(h), p, live)
+}
 
 fn key() -> TokenKey {
     TokenKey::derive(b"guard test signing key, long enough!!")
@@ -11,33 +20,35 @@ fn acf() -> GuardPolicy {
 
 #[test]
 fn origin_ids_are_read_case_insensitively_and_canonically() {
-    let ids = OriginIds::from_cookie_header(Some("a=1; CFTOKEN=12345678; CFID=42; b=2"), &acf()).unwrap().unwrap();
+    let ids = ids_in(Some("a=1; CFTOKEN=12345678; CFID=42; b=2"), &acf()).unwrap().unwrap();
     assert_eq!(ids.0, vec![("CFID".to_owned(), "42".to_owned()), ("CFTOKEN".to_owned(), "12345678".to_owned())]);
-    let lucee = OriginIds::from_cookie_header(Some("cftoken=0; cfid=5b6f-aa"), &acf()).unwrap().unwrap();
+    let lucee = ids_in(Some("cftoken=0; cfid=5b6f-aa"), &acf()).unwrap().unwrap();
     assert_eq!(lucee.cookie_header(), "cfid=5b6f-aa; cftoken=0");
-    assert_eq!(OriginIds::from_cookie_header(Some("x=1"), &acf()), Ok(None));
-    assert_eq!(OriginIds::from_cookie_header(None, &acf()), Ok(None));
-    let upper = OriginIds::from_cookie_header(Some("CFID=42; CFTOKEN=1"), &acf()).unwrap().unwrap();
-    let lower = OriginIds::from_cookie_header(Some("cfid=42; cftoken=1"), &acf()).unwrap().unwrap();
+    assert_eq!(ids_in(Some("x=1"), &acf()), Ok(None));
+    assert_eq!(ids_in(None, &acf()), Ok(None));
+    let upper = ids_in(Some("CFID=42; CFTOKEN=1"), &acf()).unwrap().unwrap();
+    let lower = ids_in(Some("cfid=42; cftoken=1"), &acf()).unwrap().unwrap();
     assert!(upper.same_as(&lower));
     assert_eq!(upper.digest(), lower.digest());
 }
 
 #[test]
 fn ambiguous_or_malformed_origin_cookies_are_unusable() {
-    assert_eq!(OriginIds::from_cookie_header(Some("CFID=1; cfid=2"), &acf()), Err(Unusable::Ambiguous));
-    assert!(OriginIds::from_cookie_header(Some("CFID=1; CFID=1"), &acf()).unwrap().is_some());
+    assert_eq!(ids_in(Some("CFID=1; cfid=2"), &acf()), Err(Unusable::Ambiguous));
+    assert!(ids_in(Some("CFID=1; CFID=1"), &acf()).unwrap().is_some());
     for bad in ["CFID=a b", "CFID=\u{7f}", "CFID=\u{e9}", "CFID=a\tb", "CFID=\u{1}"] {
-        assert_eq!(OriginIds::from_cookie_header(Some(bad), &acf()), Err(Unusable::Malformed), "{bad}");
+        assert_eq!(ids_in(Some(bad), &acf()), Err(Unusable::Malformed), "{bad}");
     }
     let long = format!("CFID={}", "1".repeat(MAX_VALUE_LEN + 1));
-    assert_eq!(OriginIds::from_cookie_header(Some(&long), &acf()), Err(Unusable::Malformed));
-    // PHP reads `laravel.session` as `laravel_session`: two values for one name.
+    assert_eq!(ids_in(Some(long.as_str()), &acf()), Err(Unusable::Malformed));
+    // PHP reads `laravel.session` as `laravel_session`: another spelling is no identity, and
+    // it never reaches the origin beside the bound one.
     let laravel = GuardPolicy { cookies: vec!["laravel_session".into()] };
-    assert_eq!(
-        OriginIds::from_cookie_header(Some("laravel.session=a; laravel_session=b"), &laravel),
-        Err(Unusable::Ambiguous)
-    );
+    let h = "laravel.session=a; laravel_session=b";
+    let ids = ids_in(Some(h), &laravel).unwrap().unwrap();
+    assert_eq!(ids.0, vec![("laravel_session".to_owned(), "b".to_owned())]);
+    let r = forward(h, &laravel, Some(&ids));
+    assert_eq!((r.header.as_deref(), r.removed), (Some("laravel_session=b"), vec![Removed::Spelling]));
 }
 
 #[test]
@@ -59,9 +70,9 @@ fn every_real_session_cookie_shape_is_an_identity() {
     for (name, value) in cases {
         let policy = GuardPolicy { cookies: vec![name.into()] };
         let header = format!("other=1; {name}={value}");
-        let ids = OriginIds::from_cookie_header(Some(&header), &policy).unwrap().unwrap_or_else(|| panic!("{name}"));
+        let ids = ids_in(Some(header.as_str()), &policy).unwrap().unwrap_or_else(|| panic!("{name}"));
         assert_eq!(ids.0, vec![(name.to_owned(), value.clone())], "{name}: compared byte for byte");
-        assert_eq!(forward_cookie(&header, &policy, Some(&ids)).header.as_deref(), Some(header.as_str()));
+        assert_eq!(forward(&header, &policy, Some(&ids)).header.as_deref(), Some(header.as_str()));
         let set = origin_set(&[format!("{name}={value}; Path=/; HttpOnly")], &policy, 0);
         assert_eq!(set, OriginSet::Values(vec![(name.to_owned(), value.clone())]), "{name}");
     }
@@ -69,7 +80,7 @@ fn every_real_session_cookie_shape_is_an_identity() {
 
 #[test]
 fn a_binding_verifies_only_with_its_own_origin_ids() {
-    let ids = OriginIds::from_cookie_header(Some("CFID=42; CFTOKEN=12345678"), &acf()).unwrap().unwrap();
+    let ids = ids_in(Some("CFID=42; CFTOKEN=12345678"), &acf()).unwrap().unwrap();
     let b = Binding::mint(&ids, &key(), 1_000, &mut SeqRandom::default()).unwrap();
     let parsed = Binding::parse(&Binding::cookie_value(&b.gid, &b.token)).unwrap();
     assert!(parsed.verify(&ids.binding_key(&key())));
@@ -77,7 +88,7 @@ fn a_binding_verifies_only_with_its_own_origin_ids() {
         ["CFID=43; CFTOKEN=12345678", "CFID=42; CFTOKEN=12345679", "CFID=42", "CFID=42; CFTOKEN=12345678; JSESSIONID=x"]
     {
         let policy = GuardPolicy { cookies: vec!["CFID".into(), "CFTOKEN".into(), "JSESSIONID".into()] };
-        let o = OriginIds::from_cookie_header(Some(other), &policy).unwrap().unwrap();
+        let o = ids_in(Some(other), &policy).unwrap().unwrap();
         assert!(!parsed.verify(&o.binding_key(&key())), "{other}");
     }
     assert!(!parsed.verify(&ids.binding_key(&TokenKey::derive(b"another key entirely, thirty-two+"))));
@@ -110,7 +121,7 @@ fn origin_set_cookies_are_read_as_values_or_expiry() {
 
 #[test]
 fn overlay_replaces_values_by_name_in_any_case() {
-    let ids = OriginIds::from_cookie_header(Some("CFID=1; CFTOKEN=2"), &acf()).unwrap().unwrap();
+    let ids = ids_in(Some("CFID=1; CFTOKEN=2"), &acf()).unwrap().unwrap();
     let next = ids.overlaid(&[("cftoken".into(), "3".into())]);
     assert_eq!(next.0, vec![("CFID".to_owned(), "1".to_owned()), ("cftoken".to_owned(), "3".to_owned())]);
     assert!(!next.same_as(&ids));
@@ -120,13 +131,13 @@ fn overlay_replaces_values_by_name_in_any_case() {
 #[test]
 fn forwarded_cookies_lose_the_binding_and_unbound_origin_ids() {
     let h = "a=\"x, y\"; CFID=1; __Host-CFGUARD=g; CFTOKEN=2; b=3";
-    let live = OriginIds::from_cookie_header(Some(h), &acf()).unwrap().unwrap();
-    assert_eq!(forward_cookie(h, &acf(), Some(&live)).header.as_deref(), Some("a=\"x, y\"; CFID=1; CFTOKEN=2; b=3"));
-    assert_eq!(forward_cookie(h, &acf(), None).header.as_deref(), Some("a=\"x, y\"; b=3"));
-    assert_eq!(forward_cookie("cfid=1; CFGUARD=g", &acf(), None).header, None);
-    assert_eq!(forward_cookie("z=1", &acf(), None).header.as_deref(), Some("z=1"));
+    let live = ids_in(Some(h), &acf()).unwrap().unwrap();
+    assert_eq!(forward(h, &acf(), Some(&live)).header.as_deref(), Some("a=\"x, y\"; CFID=1; CFTOKEN=2; b=3"));
+    assert_eq!(forward(h, &acf(), None).header.as_deref(), Some("a=\"x, y\"; b=3"));
+    assert_eq!(forward("cfid=1; CFGUARD=g", &acf(), None).header, None);
+    assert_eq!(forward("z=1", &acf(), None).header.as_deref(), Some("z=1"));
     // The binding never reaches the origin, however it is hidden.
-    assert_eq!(forward_cookie("a=1 CFGUARD=g; b=2", &acf(), None).header.as_deref(), Some("b=2"));
+    assert_eq!(forward("a=1 CFGUARD=g; b=2", &acf(), None).header.as_deref(), Some("b=2"));
 }
 
 #[test]
@@ -145,7 +156,7 @@ fn quotes_whitespace_and_spellings_hide_no_guarded_cookie() {
         "PHPSESSID=mine; PHPSESSID=victim",
     ] {
         for live in [None, Some(&live)] {
-            let out = forward_cookie(smuggled, &php, live).header.unwrap_or_default();
+            let out = forward(smuggled, &php, live).header.unwrap_or_default();
             assert!(!out.contains("victim"), "{smuggled} ({live:?}) -> {out}");
         }
     }

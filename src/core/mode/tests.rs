@@ -1,6 +1,18 @@
 use super::*;
 use crate::core::{config::Config, cookie_header::Removed, random::SeqRandom};
 
+fn ids_in(h: Option<&str>, p: &guard::GuardPolicy) -> Result<Option<OriginIds>, guard::Unusable> {
+    OriginIds::from_cookie_header(&CookieHeader::new(h.unwrap_or("")), p)
+}
+
+fn identify_in(c: &Config, h: Option<&str>, q: Option<&str>, k: &TokenKey) -> Identified {
+    identify(c, h.map(CookieHeader::new).as_ref(), q, k)
+}
+
+fn forward_in(c: &Config, h: Option<&str>, live: Option<&OriginIds>) -> Rebuilt {
+    forward_cookie(c, h.map(CookieHeader::new).as_ref(), live)
+}
+
 fn config(pairs: &[(&str, &str)]) -> Config {
     let mut all = vec![("SESSION_SIGNING_KEY", "0123456789abcdef0123456789abcdef"), ("COOKIE_SECURE", "false")];
     all.extend_from_slice(pairs);
@@ -14,10 +26,10 @@ fn key(c: &Config) -> TokenKey {
 #[test]
 fn guard_mode_identifies_only_bound_origin_cookies() {
     let c = config(&[("SESSION_MODE", "guard")]);
-    let origin = OriginIds::from_cookie_header(Some("CFID=42; CFTOKEN=12345678"), &c.guard).unwrap().unwrap();
+    let origin = ids_in(Some("CFID=42; CFTOKEN=12345678"), &c.guard).unwrap().unwrap();
     let b = Binding::mint(&origin, &key(&c), 5, &mut SeqRandom::default()).unwrap();
     let good = format!("CFID=42; CFTOKEN=12345678; CFGUARD={}", Binding::cookie_value(&b.gid, &b.token));
-    let p = identify(&c, Some(&good), None, &key(&c)).presented.expect("bound");
+    let p = identify_in(&c, Some(good.as_str()), None, &key(&c)).presented.expect("bound");
     assert_eq!((p.cfid, p.origin), (b.gid.clone(), origin));
     // Another value, a missing binding, a binding of another session: not identified.
     for bad in [
@@ -26,39 +38,42 @@ fn guard_mode_identifies_only_bound_origin_cookies() {
         format!("CFID=42; CFTOKEN=12345678; __Host-CFGUARD={}", Binding::cookie_value(&b.gid, &b.token)),
         format!("CFID=42; cfid=43; CFTOKEN=12345678; CFGUARD={}", Binding::cookie_value(&b.gid, &b.token)),
     ] {
-        let id = identify(&c, Some(&bad), None, &key(&c));
+        let id = identify_in(&c, Some(bad.as_str()), None, &key(&c));
         assert!(id.presented.is_none(), "{bad}");
         assert!(id.ignored.is_some(), "{bad}");
     }
-    assert!(identify(&c, Some("other=1"), None, &key(&c)).ignored.is_none());
+    assert!(identify_in(&c, Some("other=1"), None, &key(&c)).ignored.is_none());
 }
 
 #[test]
 fn guard_mode_forwards_origin_cookies_only_for_a_live_session() {
     let c = config(&[("SESSION_MODE", "guard")]);
     let h = Some("CFID=1; CFTOKEN=2; CFGUARD=x.y; a=1");
-    let live = OriginIds::from_cookie_header(h, &c.guard).unwrap().unwrap();
-    assert_eq!(forward_cookie(&c, h, Some(&live)).header.as_deref(), Some("CFID=1; CFTOKEN=2; a=1"));
-    assert_eq!(forward_cookie(&c, h, None).header.as_deref(), Some("a=1"));
+    let live = ids_in(h, &c.guard).unwrap().unwrap();
+    assert_eq!(forward_in(&c, h, Some(&live)).header.as_deref(), Some("CFID=1; CFTOKEN=2; a=1"));
+    assert_eq!(forward_in(&c, h, None).header.as_deref(), Some("a=1"));
     let e = config(&[]);
-    assert_eq!(forward_cookie(&e, h, Some(&live)).header.as_deref(), Some("CFGUARD=x.y; a=1"));
+    assert_eq!(forward_in(&e, h, Some(&live)).header.as_deref(), Some("CFGUARD=x.y; a=1"));
     // Smuggled beside a live session: only the live ids, once, as bound.
     let smuggled = "CFID=1; CFTOKEN=2; a=\"; CFID=666; z=\"; b=x cftoken=9; cfid=1";
-    let r = forward_cookie(&c, Some(smuggled), Some(&live));
+    let r = forward_in(&c, Some(smuggled), Some(&live));
     assert_eq!(r.header.as_deref(), Some("CFID=1; CFTOKEN=2; a=\"; z=\""));
-    assert_eq!(r.removed, vec![Removed::Copy, Removed::Smuggled]);
+    assert_eq!(r.removed, vec![Removed::Session, Removed::Smuggled]);
 }
 
 #[test]
 fn guard_mode_identifies_bindings_within_a_bounded_number_of_tries() {
     let c = config(&[("SESSION_MODE", "guard")]);
-    let origin = OriginIds::from_cookie_header(Some("CFID=42; CFTOKEN=1"), &c.guard).unwrap().unwrap();
+    let origin = ids_in(Some("CFID=42; CFTOKEN=1"), &c.guard).unwrap().unwrap();
     let b = Binding::mint(&origin, &key(&c), 5, &mut SeqRandom::default()).unwrap();
     let junk: String = (0..guard::MAX_BINDINGS).map(|i| format!("CFGUARD={}.x{i}; ", b.gid)).collect();
     let late = format!("CFID=42; CFTOKEN=1; {junk}CFGUARD={}", Binding::cookie_value(&b.gid, &b.token));
-    assert!(identify(&c, Some(&late), None, &key(&c)).presented.is_none(), "a binding past the cap was tried");
+    assert!(
+        identify_in(&c, Some(late.as_str()), None, &key(&c)).presented.is_none(),
+        "a binding past the cap was tried"
+    );
     let early = format!("CFID=42; CFTOKEN=1; CFGUARD={}; {junk}", Binding::cookie_value(&b.gid, &b.token));
-    assert!(identify(&c, Some(&early), None, &key(&c)).presented.is_some());
+    assert!(identify_in(&c, Some(early.as_str()), None, &key(&c)).presented.is_some());
 }
 
 #[test]

@@ -4,6 +4,9 @@
 // $APP_DIR/destroyed.log. Usage: node server.mjs PORT
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import cookie from 'cookie';
 import express from 'express';
 import session from 'express-session';
 
@@ -32,6 +35,23 @@ app.post('/kill-session', express.text({ type: '*/*' }), (req, res) => {
   req.session.destroy(() => {
     appendFileSync(`${dir}/destroyed.log`, `${id}\n`);
     res.send(`destroyed ${id}`);
+  });
+});
+
+// The differential tests: every cookie as express-session's own `cookie` (0.7) and the current
+// `cookie` (1.x) read it, and whose session express-session attached. `?as=NAME` starts a
+// session owned by NAME.
+const require = createRequire(import.meta.url);
+const sessionCookie = require(require.resolve('cookie', { paths: [dirname(require.resolve('express-session'))] }));
+app.get('/echo', (req, res) => {
+  const header = req.headers.cookie ?? '';
+  if (req.query.as) req.session.owner = String(req.query.as);
+  res.json({
+    readers: {
+      'express-session': Object.entries(sessionCookie.parse(header)),
+      'cookie@1': Object.entries(cookie.parse(header)).map(([k, v]) => [k, String(v)]),
+    },
+    owner: req.session.owner ?? '',
   });
 });
 

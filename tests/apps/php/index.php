@@ -19,7 +19,26 @@ function edge_signed(string $body): bool {
     return hash_equals($expected, $sig['v2']);
 }
 
+/** `$_COOKIE` as [name, value] pairs; an array (`name[k]=v`) as its name and its JSON. */
+function cookie_pairs(): array {
+    $out = [];
+    foreach ($_COOKIE as $k => $v) {
+        $out[] = [(string) $k, is_array($v) ? json_encode($v, JSON_INVALID_UTF8_SUBSTITUTE) : (string) $v];
+    }
+    return $out;
+}
+
 switch ($path) {
+    case '/echo': // the differential tests: what PHP read, and whose session it attached
+        ini_set('display_errors', '0');
+        header('Content-Type: application/json');
+        if (isset($_GET['as'])) {
+            session_start();
+            $_SESSION['owner'] = $_GET['as'];
+            exit(json_encode(['readers' => ['php' => cookie_pairs()], 'owner' => $_GET['as']], JSON_INVALID_UTF8_SUBSTITUTE));
+        }
+        session_start(['read_and_close' => true]);
+        exit(json_encode(['readers' => ['php' => cookie_pairs()], 'owner' => (string) ($_SESSION['owner'] ?? '')], JSON_INVALID_UTF8_SUBSTITUTE));
     case '/kill-session': // ORIGIN_KILL_URL: the request carries the ended session's cookies
         if ($_SERVER['REQUEST_METHOD'] !== 'POST' || !edge_signed(file_get_contents('php://input'))) {
             http_response_code(401);
