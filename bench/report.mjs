@@ -31,21 +31,46 @@ const TARGETS = [
   [GUARD, "mixed", "req/s", PEER, "mixed", 1.3],
 ];
 
+/** `n/planned` runs of a cell (`0/3` for one that is not in the results at all). */
+const runsOf = (r) => `${r?.runs.length ?? 0}/${r?.planned ?? r?.runs.length ?? "?"}`;
+
 function targets(results) {
-  const find = (system, workload) => results.find((r) => r.system === system && r.workload === workload)?.summary;
+  const find = (system, workload) => results.find((r) => r.system === system && r.workload === workload);
   const rows = [];
   for (const [system, workload, what, other, otherWorkload, target] of TARGETS) {
     const a = find(system, workload), b = find(other, otherWorkload);
+    if (!a && !b) continue; // neither was asked for (--systems, --workloads)
     const key = what === "CPU" ? "cpuPer1000" : "rps";
-    if (!a?.[key] || !b?.[key]) continue;
-    const r = a[key].median / b[key].median;
-    const met = what === "CPU" ? r <= target : r >= target;
     const against = other === system ? `own ${otherWorkload}` : `${other}${otherWorkload === workload ? "" : `, ${otherWorkload}`}`;
-    rows.push(`| ${system} | ${workload} | ${what} ÷ ${against} | ${r.toFixed(2)} | ${what === "CPU" ? "≤" : "≥"} ${target} | ${met ? "met" : "**not met**"} |`);
+    const rests = `${runsOf(a)} and ${runsOf(b)}`;
+    const sign = what === "CPU" ? "≤" : "≥";
+    if (!a?.summary[key] || !b?.summary[key]) {
+      const why = [a, b].filter((x) => !x?.summary[key]).map((x) => (x ? `${x.system} / ${x.workload}` : "a cell not run"));
+      rows.push(`| ${system} | ${workload} | ${what} ÷ ${against} | — | ${sign} ${target} | ${rests} | **no data** (${why.join(", ")}) |`);
+      continue;
+    }
+    const r = a.summary[key].median / b.summary[key].median;
+    const met = what === "CPU" ? r <= target : r >= target;
+    rows.push(`| ${system} | ${workload} | ${what} ÷ ${against} | ${r.toFixed(2)} | ${sign} ${target} | ${rests} | ${met ? "met" : "**not met**"} |`);
   }
   if (!rows.length) return [];
   return ["## Targets (issues #12 and #23), from the medians below", "",
-    "| system | workload | ratio | measured | target | |", "|---|---|---|---|---|---|", ...rows, ""];
+    "Runs: how many runs each side of the ratio rests on (measured/planned).", "",
+    "| system | workload | ratio | measured | target | runs | |", "|---|---|---|---|---|---|---|", ...rows, ""];
+}
+
+/** Every run that failed after its attempts, or was never made (an interrupted run). */
+function failures(results) {
+  const lines = [];
+  for (const r of results) {
+    for (const f of r.failed ?? []) {
+      lines.push(`| ${r.system} | ${r.workload} | ${f.run + 1} | failed after ${f.attempts} attempts: ${f.reason.replaceAll("|", "\\|")} |`);
+    }
+    const missing = (r.planned ?? r.runs.length) - r.runs.length - (r.failed?.length ?? 0);
+    if (missing > 0) lines.push(`| ${r.system} | ${r.workload} | ${missing} run(s) | not run (interrupted; \`--resume\` continues) |`);
+  }
+  if (!lines.length) return [];
+  return ["## Failed and missing runs", "", "| system | workload | run | |", "|---|---|---|---|", ...lines, ""];
 }
 
 /**
@@ -98,7 +123,10 @@ export function report({ meta, results }, latencyModel = null) {
   if (meta.wasm) {
     lines.push(`Release wasm (\`wrangler deploy --dry-run --outdir\`): ${meta.wasm.raw} bytes raw, ${meta.wasm.gzip} bytes gzip -9.`, "");
   }
+  if (meta.wasm?.error) lines.push(`Release wasm: not measured (${meta.wasm.error}).`, "");
+  if (meta.note) lines.push(`Note: ${meta.note}.`, "");
   lines.push(...targets(results));
+  lines.push(...failures(results));
   lines.push(...latency(latencyModel));
   for (const workload of [...new Set(results.map((r) => r.workload))]) {
     const rows = results.filter((r) => r.workload === workload);
@@ -106,13 +134,17 @@ export function report({ meta, results }, latencyModel = null) {
     const guard = rows.find((r) => r.system === GUARD)?.summary;
     lines.push(`## ${workload}`, "");
     const guardHead = guard ? " guard mode ÷ this (req/s) | guard mode ÷ this (CPU) |" : "";
-    lines.push("| system | req/s | p50 ms | p99 ms | workerd CPU s / 1,000 req | session writes / req | cfsession-edge ÷ this (req/s) | cfsession-edge ÷ this (CPU) |" + guardHead);
-    lines.push("|---|---|---|---|---|---|---|---|" + (guard ? "---|---|" : ""));
+    lines.push("| system | runs | req/s | p50 ms | p99 ms | workerd CPU s / 1,000 req | session writes / req | cfsession-edge ÷ this (req/s) | cfsession-edge ÷ this (CPU) |" + guardHead);
+    lines.push("|---|---|---|---|---|---|---|---|---|" + (guard ? "---|---|" : ""));
     for (const r of rows) {
       const s = r.summary;
-      const guardCells = guard ? ` ${ratio(guard.rps.median, s.rps.median)} | ${ratio(guard.cpuPer1000?.median, s.cpuPer1000?.median)} |` : "";
-      lines.push(`| ${r.system} | ${cell(s.rps)} | ${cell(s.p50, 2)} | ${cell(s.p99, 2)} | ${cell(s.cpuPer1000, 3)} | ` +
-        `${s.writesPerRequest ? cell(s.writesPerRequest, 3) : "see notes"} | ${ratio(cf?.rps.median, s.rps.median)} | ` +
+      if (!s.rps) {
+        lines.push(`| ${r.system} | ${runsOf(r)} | **failed**: ${(r.failed?.[0]?.reason ?? "not run").replaceAll("|", "\\|")} |`);
+        continue;
+      }
+      const guardCells = guard ? ` ${ratio(guard.rps?.median, s.rps.median)} | ${ratio(guard.cpuPer1000?.median, s.cpuPer1000?.median)} |` : "";
+      lines.push(`| ${r.system} | ${runsOf(r)} | ${cell(s.rps)} | ${cell(s.p50, 2)} | ${cell(s.p99, 2)} | ${cell(s.cpuPer1000, 3)} | ` +
+        `${s.writesPerRequest ? cell(s.writesPerRequest, 3) : "see notes"} | ${ratio(cf?.rps?.median, s.rps.median)} | ` +
         `${ratio(cf?.cpuPer1000?.median, s.cpuPer1000?.median)} |` + guardCells);
     }
     const errors = rows.filter((r) => r.summary.errors?.max > 0);

@@ -4,8 +4,18 @@
 // Usage: node bench/run.mjs [--runs 3] [--duration 5] [--out bench/results]
 //                           [--systems <substring or =name>,…] [--workloads reads,writes,new,kill,page,mixed]
 //                           [--baseline <dir>] [--warmup 2] [--object-rtt 1,10,30]
+//                           [--resume] [--attempts 3] [--kill <system>/<workload>[:times]]
+// Every finished run of a cell is appended to <out>/latest.jsonl (latency.jsonl for
+// --object-rtt) as it finishes; latest.json and latest.md are made from whatever finished,
+// with missing cells marked, also after a failure or Ctrl-C. A run that fails (an instance
+// that does not start or dies, a failed preparation, a wrk error) is retried on a fresh
+// instance up to --attempts times, then recorded as failed with its reason, and the run goes
+// on. --resume continues an interrupted run from the journal (same options), retrying the
+// failed runs. --kill (a fault for testing this): the instance of that cell is killed 0.5 s
+// after it starts, the first `times` times (default: every time).
 // --baseline: a second checkout of this repository, built (`scripts/build` there), benchmarked
-// as the system "cfsession-edge (baseline)" in the same interleaved rounds: A/B a change
+// as the systems "cfsession-edge (baseline)" and "cfsession-edge (baseline, guard mode)" in the
+// same interleaved rounds: A/B a change
 // against its parent, e.g. `git worktree add /tmp/base HEAD~1 && (cd /tmp/base && scripts/build)`.
 // --object-rtt: the production latency model instead of the usual run. In production every
 // call to a Durable Object is a network round trip (same location: about 1 ms; another region:
@@ -41,6 +51,12 @@ const ONLY_SYSTEMS = arg("systems", "").split(",").filter(Boolean);
 const ONLY_WORKLOADS = arg("workloads", "").split(",").filter(Boolean);
 const BASELINE = arg("baseline", "");
 const RTTS = arg("object-rtt", "").split(",").filter(Boolean).map(Number);
+const RESUME = process.argv.includes("--resume");
+const ATTEMPTS = Math.max(1, Number(arg("attempts", 3)));
+const [KILL_CELL, KILL_TIMES] = (() => {
+  const [cell, times] = arg("kill", "").split(":");
+  return [cell, times === undefined ? Infinity : Number(times)];
+})();
 const SESSIONS = 1000;
 const CONNECTIONS = 16;
 const THREADS = 2;
@@ -78,7 +94,9 @@ function stop(child) {
   children.delete(child);
 }
 process.on("exit", () => children.forEach(stop));
-process.on("SIGINT", () => process.exit(130));
+// A stray rejection (a request still in flight to an instance that was stopped) must not end
+// a 30-minute run: it is reported, and the cell it belonged to has already failed or finished.
+process.on("unhandledRejection", (e) => process.stderr.write(`ignored: ${e?.message ?? e}\n`));
 
 /** utime+stime (seconds) of every workerd process descended from `pid`, by process id. */
 function workerdCpu(pid) {
@@ -136,7 +154,9 @@ const SYSTEMS = [
   { name: "cfsession-edge (SESSION_BYPASS off)", config: path.join(root, "wrangler.jsonc"),
     vars: { ...cfsessionVars(false), SESSION_BYPASS: "off" }, health: "/__session/health", only: ["page"] },
   ...(BASELINE ? [{ name: "cfsession-edge (baseline)", config: baselineConfig(path.resolve(BASELINE)),
-    vars: cfsessionVars(false), health: "/__session/health" }] : []),
+    vars: cfsessionVars(false), health: "/__session/health" },
+  { name: "cfsession-edge (baseline, guard mode)", config: baselineConfig(path.resolve(BASELINE)), health: "/__session/health",
+    vars: { ...cfsessionVars(false), ORIGIN_URL: `http://127.0.0.1:${guardOrigin.port}`, SESSION_MODE: "guard" } }] : []),
   { name: "pass-through", config: path.join(root, "bench/workers/passthrough/wrangler.toml"), vars: { ORIGIN_URL } },
   { name: "hono-sessions", config: path.join(root, "bench/workers/hono-sessions/wrangler.toml"),
     vars: { ORIGIN_URL, SESSION_ENCRYPTION_KEY: KEY } },
@@ -206,10 +226,13 @@ async function get(url, init) {
   }
 }
 
-/** SESSIONS returning visitors: each made two requests, so every system has stored it. */
+/** SESSIONS returning visitors: each made two requests, so every system has stored it. The
+ * first failure stops every other preparing request. */
 async function prepareSessions(base) {
   const out = [];
+  let failed = false;
   const one = async () => {
+    if (failed) return;
     const jar = cookiesOf(await get(base + "/"));
     // The floor sets no cookie: give it a session name of its own, as a returning visitor has.
     if (!jar.size) jar.set("sid", crypto.randomUUID());
@@ -217,7 +240,15 @@ async function prepareSessions(base) {
     out.push(header(jar));
   };
   const queue = Array.from({ length: SESSIONS }, () => one);
-  await Promise.all(Array.from({ length: 16 }, async () => { while (queue.length) await queue.pop()(); }));
+  const worker = async () => {
+    try {
+      while (queue.length && !failed) await queue.pop()();
+    } catch (e) {
+      failed = true;
+      throw e;
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
   return out;
 }
 
@@ -291,13 +322,16 @@ function runWrk(base, script, workload, seconds = DURATION) {
   const out = execFileSync("wrk", ["-t", String(THREADS), "-c", String(conns), "-d", `${seconds}s`, "--latency", "-s", script, base],
     { encoding: "utf8" });
   const num = (re) => Number((re.exec(out) ?? [])[1]);
-  return {
+  const r = {
     rps: num(/Requests\/sec:\s+([\d.]+)/),
     requests: num(/(\d+) requests in/),
     p50: toMs((/^\s+50%\s+(\S+)/m.exec(out) ?? [])[1] ?? ""),
     p99: toMs((/^\s+99%\s+(\S+)/m.exec(out) ?? [])[1] ?? ""),
     errors: num(/Non-2xx or 3xx responses: (\d+)/) || 0,
+    socketErrors: num(/Socket errors: connect (\d+)/) || 0,
   };
+  if (!(r.requests > 0) || !(r.rps > 0)) throw new Error(`wrk made no requests:\n${out.slice(-500)}`);
+  return r;
 }
 
 /** Session-record writes of cfsession-edge: the sum of each session's `writes` counter. */
@@ -322,27 +356,67 @@ const cells = chosen.flatMap((sys) =>
   WORKLOADS.filter((w) => (!sys.only || sys.only.includes(w)) && (!ONLY_WORKLOADS.length || ONLY_WORKLOADS.includes(w)))
     .map((workload) => ({ sys, workload, runs: [] })),
 );
+// ---- the journal: every finished run, appended as it finishes --------------------------------
+
+const JOURNAL = path.join(OUT, RTTS.length ? "latency.jsonl" : "latest.jsonl");
+const cellKey = (system, workload) => `${system} / ${workload}`;
+/** Journal records of an earlier, interrupted run (`--resume`), else a new journal. */
+const journal = (() => {
+  fs.mkdirSync(OUT, { recursive: true });
+  if (!RESUME || !fs.existsSync(JOURNAL)) {
+    fs.writeFileSync(JOURNAL, "");
+    return [];
+  }
+  return fs.readFileSync(JOURNAL, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+})();
+function record(entry) {
+  journal.push(entry);
+  fs.appendFileSync(JOURNAL, JSON.stringify(entry) + "\n");
+}
+const done = (cell, run) =>
+  journal.some((e) => e.type === "run" && e.system === cell.sys.name && e.workload === cell.workload && e.run === run);
+
 // Run by run, every cell once per round: the machine's speed drifts over a long run, and
 // interleaving spreads that drift over all systems instead of favouring the later ones.
-for (let run = 0; run < RUNS; run++) {
+let interrupted = false;
+process.on("SIGINT", () => {
+  interrupted = true;
+  children.forEach(stop);
+});
+const kills = new Map();
+for (let run = 0; run < RUNS && !interrupted; run++) {
   for (const cell of cells) {
-    let r;
-    for (let attempt = 0; !r; attempt++) {
+    if (interrupted) break;
+    if (done(cell, run)) continue;
+    const name = cellKey(cell.sys.name, cell.workload);
+    let r, reason;
+    for (let attempt = 1; !r && attempt <= ATTEMPTS && !interrupted; attempt++) {
       try {
         r = await measure(cell.sys, cell.workload);
       } catch (e) {
-        if (attempt >= 1) throw e;
-        process.stderr.write(`${cell.sys.name} / ${cell.workload}: ${e.message}; retrying on a fresh instance\n`);
+        reason = String(e?.message ?? e).split("\n")[0];
+        const next = attempt < ATTEMPTS ? "retrying on a fresh instance" : `recorded as failed after ${ATTEMPTS} attempts`;
+        process.stderr.write(`${name} / run ${run + 1}: ${reason}; ${next}\n`);
       }
     }
-    cell.runs.push(r);
-    process.stderr.write(`${cell.sys.name} / ${cell.workload} / run ${run + 1}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms\n`);
+    if (r) {
+      record({ type: "run", system: cell.sys.name, workload: cell.workload, run, result: r });
+      process.stderr.write(`${name} / run ${run + 1}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms\n`);
+    } else if (!interrupted) {
+      record({ type: "failed", system: cell.sys.name, workload: cell.workload, run, attempts: ATTEMPTS, reason });
+    }
   }
 }
 
 /** One measurement of one cell, on a fresh instance with fresh state. */
 async function measure(sys, workload) {
   const { proc, base } = await startSystem(sys);
+  const name = cellKey(sys.name, workload);
+  if (KILL_CELL && name.includes(KILL_CELL.replace("/", " / ")) && (kills.get(name) ?? 0) < KILL_TIMES) {
+    kills.set(name, (kills.get(name) ?? 0) + 1);
+    // A separate process: wrk blocks this one's event loop while it runs.
+    spawn("sh", ["-c", `sleep 0.5; kill -KILL -${proc.pid}`], { stdio: "ignore", detached: true }).unref();
+  }
   try {
     const cookies = ["reads", "writes", "page", "mixed"].includes(workload) ? await prepareSessions(base) : null;
     const script = wrkScript(workload, cookies);
@@ -352,6 +426,10 @@ async function measure(sys, workload) {
     const cpuBefore = workerdCpu(proc.pid);
     const r = runWrk(base, script, workload);
     r.cpuPer1000 = (cpuBetween(cpuBefore, workerdCpu(proc.pid)) / r.requests) * 1000;
+    // An instance that died during the run answered part of it only.
+    const alive = await fetch(base + (sys.health ?? "/"), { redirect: "manual", signal: AbortSignal.timeout(5000) })
+      .then((res) => res.status < 500, () => false);
+    if (!alive) throw new Error("the instance died during the run");
     if (writesBefore !== null) r.writesPerRequest = ((await cfsessionWrites(base, cookies)) - writesBefore) / r.requests;
     return r;
   } finally {
@@ -359,14 +437,22 @@ async function measure(sys, workload) {
     await sleep(500);
   }
 }
-const results = cells.map(({ sys, workload, runs }) => {
+// Every cell, from the journal: its finished runs, and why the others failed or are missing.
+const results = cells.map(({ sys, workload }) => {
+  const mine = journal.filter((e) => e.system === sys.name && e.workload === workload);
+  const runs = mine.filter((e) => e.type === "run").sort((a, b) => a.run - b.run).map((e) => e.result);
+  const succeeded = new Set(mine.filter((e) => e.type === "run").map((e) => e.run));
+  const failed = mine.filter((e) => e.type === "failed" && !succeeded.has(e.run)).map(({ run, attempts, reason }) => ({ run, attempts, reason }));
   const pick = (k) => runs.map((r) => r[k]).filter((v) => v !== undefined && !Number.isNaN(v));
   const summary = {};
   for (const k of ["rps", "p50", "p99", "cpuPer1000", "writesPerRequest", "errors"]) {
     const xs = pick(k);
     if (xs.length) summary[k] = { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) };
   }
-  return { system: sys.name, workload, runs, summary, ...(sys.rtt !== undefined ? { base: sys.base, rtt: sys.rtt } : {}) };
+  return {
+    system: sys.name, workload, runs, planned: RUNS, failed, summary,
+    ...(sys.rtt !== undefined ? { base: sys.base, rtt: sys.rtt } : {}),
+  };
 });
 
 /** The release wasm as `wrangler deploy --dry-run` would upload it. */
@@ -386,16 +472,25 @@ const meta = {
   machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
   runs: RUNS, durationSeconds: DURATION, connections: CONNECTIONS, threads: THREADS, sessions: SESSIONS,
   wrk: spawnSync("wrk", ["--version"], { encoding: "utf8" }).stdout.split("\n")[0].trim(), // exits 1 by design
-  wasm: wasmSize(),
+  wasm: (() => {
+    try {
+      return wasmSize();
+    } catch (e) {
+      return { error: String(e?.message ?? e).split("\n")[0] };
+    }
+  })(),
+  ...(interrupted ? { note: "interrupted: the missing runs are marked" } : {}),
 };
-fs.mkdirSync(OUT, { recursive: true });
 const written = RTTS.length ? "latency.json" : "latest.json";
 fs.writeFileSync(path.join(OUT, written), JSON.stringify({ meta, results }, null, 2) + "\n");
 // latest.md shows the last usual run and the last latency-model run, whichever was just made.
 const read = (f) => (fs.existsSync(path.join(OUT, f)) ? JSON.parse(fs.readFileSync(path.join(OUT, f), "utf8")) : null);
 const usual = read("latest.json");
 if (usual) fs.writeFileSync(path.join(OUT, "latest.md"), (await import("./report.mjs")).report(usual, read("latency.json")));
-console.log(`wrote ${path.relative(root, OUT)}/${written}${usual ? " and latest.md" : ""}`);
+const failures = results.reduce((n, r) => n + r.failed.length, 0);
+const missing = results.reduce((n, r) => n + r.planned - r.runs.length, 0);
+console.log(`wrote ${path.relative(root, OUT)}/${written}${usual ? " and latest.md" : ""}: ` +
+  `${results.reduce((n, r) => n + r.runs.length, 0)} runs measured, ${failures} failed, ${missing - failures} not run`);
 stop(origin.proc);
 stop(guardOrigin.proc);
-process.exit(0);
+process.exit(interrupted ? 130 : 0);

@@ -233,6 +233,12 @@ install_npm_packages() {
 
 # Exports what builds need: PATH for the wasm toolchain and worker-build's *_BIN variables,
 # so worker-build uses local tools instead of downloading them.
+# wrk, the benchmark's load generator (the bench's own test runs it too).
+install_wrk() {
+  command -v wrk >/dev/null 2>&1 && return 0
+  apt_install wrk "the benchmark (scripts/bench) and its test load with wrk"
+}
+
 # Django from PyPI in a virtual environment of the project's own (target/python), for the
 # differential cookie tests (tests/apps/django). Pinned; pip's cache makes a reinstall quick.
 DJANGO_VERSION=5.2.20
@@ -279,6 +285,7 @@ toolchain_complete() {
   php_kit_tools_complete || return 1
   lucee_complete || return 1
   django_complete || return 1
+  command -v wrk >/dev/null 2>&1 || return 1
   [ -x "$CFS_ROOT/node_modules/.bin/wrangler" ] &&
     [ ! "$CFS_ROOT/package-lock.json" -nt "$CFS_ROOT/node_modules/.package-lock.json" ]
 }

@@ -80,7 +80,7 @@ pub const EDGE_COOKIES: [&str; 4] = ["CFID", "CFTOKEN", "__Host-CFID", "__Host-C
 /// may read as one of the edge's cookies ([`rebuild`]): the CFTOKEN must never reach the
 /// origin, and the CFID arrives as `X-Session-Id`. Every other pair byte for byte, in order.
 pub fn strip_session_cookies(header: &CookieHeader) -> Rebuilt {
-    rebuild(header, &SessionNames::new(EDGE_COOKIES), |_, _| false)
+    rebuild(header, &SessionNames::new(&EDGE_COOKIES), &|_, _| false)
 }
 
 /// How long session cookies live in the browser (`COOKIE_EXPIRY`).

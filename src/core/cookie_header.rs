@@ -149,28 +149,49 @@ fn is_gap(b: u8) -> bool {
 
 /// The ASCII letters and digits of `text`, lower-cased: what is left of a name once every
 /// server's mapping (trimming, quotes, `.`/` `/`-`/`[` as `_`, case) has been applied and more.
-/// A non-ASCII character counts as the ASCII letter or digit its case mapping gives (Java's
-/// `toUpperCase` makes `ı` an `I` and `ſ` an `S`; Kelvin's `K` is a `k`), a full-width one
-/// as its ASCII twin; any other is dropped.
+/// A non-ASCII character counts as the ASCII letters its Unicode case mapping gives (Java's
+/// `toUpperCase` makes `ı` an `I`, `ſ` an `S` and `ﬁ` an `FI`: [`CASE_TO_ASCII`]), a
+/// full-width one as its ASCII twin; any other is dropped.
 pub fn letters_and_digits(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_ascii() {
-            if c.is_ascii_alphanumeric() {
-                out.push(c.to_ascii_lowercase());
-            }
-            continue;
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if ('\u{FF10}'..='\u{FF5A}').contains(&c) {
+            let twin = char::from_u32(u32::from(c) - 0xFEE0).filter(char::is_ascii_alphanumeric);
+            out.extend(twin.map(|t| t.to_ascii_lowercase()));
+        } else if let Ok(i) = CASE_TO_ASCII.binary_search_by_key(&c, |(from, _)| *from) {
+            out.push_str(CASE_TO_ASCII.get(i).map_or("", |(_, to)| *to));
         }
-        let full_width = u32::from(c)
-            .checked_sub(0xFEE0)
-            .and_then(char::from_u32)
-            .filter(|_| ('\u{FF01}'..='\u{FF5E}').contains(&c));
-        let ascii =
-            full_width.into_iter().chain(c.to_lowercase()).chain(c.to_uppercase()).find(char::is_ascii_alphanumeric);
-        out.extend(ascii.map(|a| a.to_ascii_lowercase()));
     }
     out
 }
+
+/// Every non-ASCII character whose Unicode case mappings (upper or lower, full) hold ASCII
+/// letters, with those letters lower-cased; sorted. Unicode's tables are fixed: the unit test
+/// `the_case_table_is_unicodes` checks this against every code point (kept as a table so the
+/// Worker does not carry Unicode's case tables).
+const CASE_TO_ASCII: [(char, &str); 19] = [
+    ('\u{DF}', "ss"),
+    ('\u{130}', "i"),
+    ('\u{131}', "i"),
+    ('\u{149}', "n"),
+    ('\u{17F}', "s"),
+    ('\u{1F0}', "j"),
+    ('\u{1E96}', "h"),
+    ('\u{1E97}', "t"),
+    ('\u{1E98}', "w"),
+    ('\u{1E99}', "y"),
+    ('\u{1E9A}', "a"),
+    ('\u{212A}', "k"),
+    ('\u{FB00}', "ff"),
+    ('\u{FB01}', "fi"),
+    ('\u{FB02}', "fl"),
+    ('\u{FB03}', "ffi"),
+    ('\u{FB04}', "ffl"),
+    ('\u{FB05}', "st"),
+    ('\u{FB06}', "st"),
+];
 
 /// One percent-decoding round: `%XX` and IIS's `%uXXXX` (invalid escapes kept as written,
 /// bytes that are not UTF-8 replaced). `None` when there is nothing to decode.
@@ -207,7 +228,7 @@ fn decode_once(s: &str) -> Option<String> {
 
 /// Whether `test` holds for `text` at any of its decoding rounds (the text as sent, decoded
 /// once, twice, …), or the text is still decoding after [`MAX_DECODE_ROUNDS`].
-fn any_round(text: &str, test: impl Fn(&str) -> bool) -> bool {
+fn any_round(text: &str, test: &dyn Fn(&str) -> bool) -> bool {
     let mut current = Cow::Borrowed(text);
     for _ in 0..=MAX_DECODE_ROUNDS {
         if test(&current) {
@@ -230,8 +251,8 @@ pub struct SessionNames {
 }
 
 impl SessionNames {
-    pub fn new<'n>(names: impl IntoIterator<Item = &'n str>) -> Self {
-        let names: Vec<String> = names.into_iter().map(str::to_owned).collect();
+    pub fn new(names: &[&str]) -> Self {
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
         let letters = names.iter().map(|n| letters_and_digits(n)).filter(|n| !n.is_empty()).collect();
         Self { names, letters }
     }
@@ -245,7 +266,7 @@ impl SessionNames {
     /// decoding round, its letters and digits, or those before its first `[` (PHP's
     /// `name[key]` arrays), are a session name's.
     pub fn read_in(&self, name: &str) -> bool {
-        any_round(name, |t| {
+        any_round(name, &|t| {
             let whole = letters_and_digits(t);
             let base = t.split_once('[').map(|(b, _)| letters_and_digits(b));
             self.letters.iter().any(|n| *n == whole || base.as_ref() == Some(n))
@@ -256,7 +277,7 @@ impl SessionNames {
     /// its letters and digits contain a session name's (a server that ends a pair at
     /// whitespace, a quote or a comma, or splits at every `=`, reads a cookie there).
     fn hidden_in(&self, text: &str) -> bool {
-        any_round(text, |t| {
+        any_round(text, &|t| {
             let all = letters_and_digits(t);
             self.letters.iter().any(|n| all.contains(n.as_str()))
         })
@@ -279,7 +300,7 @@ impl SessionNames {
 
 /// Whether a server may read cookie name `name` as `wanted` ([`SessionNames::read_in`]).
 pub fn reads_as(name: &str, wanted: &str) -> bool {
-    SessionNames::new([wanted]).read_in(name)
+    SessionNames::new(&[wanted]).read_in(name)
 }
 
 /// A `Cookie` header for the origin, and what was removed from it.
@@ -297,7 +318,7 @@ pub struct Rebuilt {
 /// was kept; any other pair
 /// that hides one of `names` after an `=` is removed. Every other pair is kept byte for byte,
 /// in order; a header with nothing removed is returned unchanged.
-pub fn rebuild(header: &CookieHeader, names: &SessionNames, allow: impl Fn(&str, &str) -> bool) -> Rebuilt {
+pub fn rebuild(header: &CookieHeader, names: &SessionNames, allow: &dyn Fn(&str, &str) -> bool) -> Rebuilt {
     let text = header.text();
     let mut removed: Vec<Removed> = Vec::new();
     let mut forwarded: Vec<String> = Vec::new();
@@ -313,7 +334,7 @@ pub fn rebuild(header: &CookieHeader, names: &SessionNames, allow: impl Fn(&str,
         let start = offset(text, pair);
         // PHP keeps whitespace after a value: such a pair is not exactly what was allowed.
         let padded = text.as_bytes().get(start + pair.len()).is_some_and(|&b| is_gap(b));
-        match judge(pair, padded, names, &allow, &forwarded) {
+        match judge(pair, padded, names, allow, &forwarded) {
             Ok(session) => {
                 if !out.is_empty() {
                     let separator = previous_end.and_then(|end| text.get(end..start)).unwrap_or("; ");
@@ -349,7 +370,7 @@ fn judge(
     pair: &str,
     padded: bool,
     names: &SessionNames,
-    allow: &impl Fn(&str, &str) -> bool,
+    allow: &dyn Fn(&str, &str) -> bool,
     forwarded: &[String],
 ) -> Result<Option<String>, Removed> {
     let leading = split_pair(pair).map_or(pair, |(n, _)| n);

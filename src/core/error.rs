@@ -69,10 +69,11 @@ impl EdgeError {
                     .to_owned()
             }
             EdgeError::BadRequest(reason) => format!("bad request: {reason}\n"),
-            EdgeError::CookiesTooLarge => format!(
-                "request header fields too large: the Cookie header is over {} bytes; clear this site's cookies\n",
-                super::cookie_header::MAX_COOKIE_BYTES
-            ),
+            // (The number is MAX_COOKIE_BYTES: a unit test holds them together.)
+            EdgeError::CookiesTooLarge => {
+                "request header fields too large: the Cookie header is over 16384 bytes; clear this site's cookies\n"
+                    .to_owned()
+            }
             EdgeError::SessionStore(_) => "session store unavailable, try again\n".to_owned(),
             EdgeError::Unauthorized => "missing or wrong bearer token\n".to_owned(),
             EdgeError::NotFound(what) => format!("{what}\n"),
@@ -121,6 +122,8 @@ mod tests {
         assert_eq!(EdgeError::LoopDetected.status(), 508);
         assert_eq!(EdgeError::BadRequest("r").status(), 400);
         assert_eq!(EdgeError::CookiesTooLarge.status(), 431);
+        let limit = super::super::cookie_header::MAX_COOKIE_BYTES.to_string();
+        assert!(EdgeError::CookiesTooLarge.public_message().contains(&limit));
         assert_eq!(EdgeError::SessionStore("d".into()).status(), 503);
         assert!(!EdgeError::SessionStore("detail".into()).public_message().contains("detail"));
     }

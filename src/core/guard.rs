@@ -69,7 +69,8 @@ impl GuardPolicy {
 
     /// The names a server may read as a guarded cookie or the binding, for [`rebuild`].
     fn session_names(&self) -> SessionNames {
-        SessionNames::new(self.cookies.iter().map(String::as_str).chain(BINDING_NAMES))
+        let names: Vec<&str> = self.cookies.iter().map(String::as_str).chain(BINDING_NAMES).collect();
+        SessionNames::new(&names)
     }
 
     /// Every name a kill must expire for the origin: each guarded name as configured, upper-
@@ -289,7 +290,7 @@ pub fn binding_values<'a>(header: &'a CookieHeader, name: &'a str) -> impl Itera
 /// binding cookie and without any pair a server may read as a guarded cookie, except the
 /// `live` session's own ids, each once and exactly as bound. Other pairs byte for byte.
 pub fn forward_cookie(header: &CookieHeader, policy: &GuardPolicy, live: Option<&OriginIds>) -> Rebuilt {
-    rebuild(header, &policy.session_names(), |name, value| {
+    rebuild(header, &policy.session_names(), &|name, value| {
         !is_binding(name) && live.is_some_and(|ids| ids.contains(name, value))
     })
 }

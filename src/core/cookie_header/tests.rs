@@ -1,15 +1,15 @@
 use super::*;
 
 fn sid() -> SessionNames {
-    SessionNames::new(["PHPSESSID"])
+    SessionNames::new(&["PHPSESSID"])
 }
 
 fn cf() -> SessionNames {
-    SessionNames::new(["CFID", "CFTOKEN"])
+    SessionNames::new(&["CFID", "CFTOKEN"])
 }
 
 fn rebuilt(h: &str, names: &SessionNames, allow: impl Fn(&str, &str) -> bool) -> Rebuilt {
-    rebuild(&CookieHeader::new(h), names, allow)
+    rebuild(&CookieHeader::new(h), names, &allow)
 }
 
 #[test]
@@ -28,6 +28,25 @@ fn names_reduce_to_their_letters_and_digits() {
     assert_eq!(letters_and_digits("\u{212a}ey"), "key");
     assert_eq!(letters_and_digits("\u{ff43}\u{ff46}id"), "cfid");
     assert_eq!(letters_and_digits("cf\u{e9}id\u{2603}"), "cfid");
+    // Ligatures upper-case to several letters: Java reads `c\u{fb01}d` as `CFID`.
+    assert_eq!(letters_and_digits("c\u{fb01}d"), "cfid");
+}
+
+#[test]
+fn the_case_table_is_unicodes() {
+    let mut expected: Vec<(char, String)> = Vec::new();
+    for c in (0x80..=0x10_FFFF).filter_map(char::from_u32) {
+        let ascii = |m: &mut dyn Iterator<Item = char>| -> String {
+            m.filter(char::is_ascii_alphanumeric).map(|a| a.to_ascii_lowercase()).collect()
+        };
+        let up = ascii(&mut c.to_uppercase());
+        let letters = if up.is_empty() { ascii(&mut c.to_lowercase()) } else { up };
+        if !letters.is_empty() {
+            expected.push((c, letters));
+        }
+    }
+    let table: Vec<(char, String)> = CASE_TO_ASCII.iter().map(|(c, s)| (*c, (*s).to_owned())).collect();
+    assert_eq!(table, expected);
 }
 
 #[test]
@@ -145,7 +164,7 @@ fn parsing_is_linear_in_commas_and_equals_signs() {
     // debug build. (No timing assertion: the work is counted by the shape of the code.)
     for h in [", ".repeat(30_000), "a=1 ".repeat(15_000), "=".repeat(60_000), ",a".repeat(30_000)] {
         let parsed = CookieHeader::new(&h);
-        let _ = rebuild(&parsed, &cf(), |_, _| true);
+        let _ = rebuild(&parsed, &cf(), &|_, _| true);
     }
 }
 
