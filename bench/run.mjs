@@ -408,6 +408,20 @@ for (let run = 0; run < RUNS && !interrupted; run++) {
   }
 }
 
+/** Whether the instance answers `url` (three tries: a kept-alive connection the server
+ * closed in the meantime fails once without saying anything about the instance). */
+async function alive(url) {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const r = await fetch(url, { redirect: "manual", signal: AbortSignal.timeout(5000) });
+      return r.status < 500;
+    } catch {
+      await sleep(300);
+    }
+  }
+  return false;
+}
+
 /** One measurement of one cell, on a fresh instance with fresh state. */
 async function measure(sys, workload) {
   const { proc, base } = await startSystem(sys);
@@ -427,9 +441,7 @@ async function measure(sys, workload) {
     const r = runWrk(base, script, workload);
     r.cpuPer1000 = (cpuBetween(cpuBefore, workerdCpu(proc.pid)) / r.requests) * 1000;
     // An instance that died during the run answered part of it only.
-    const alive = await fetch(base + (sys.health ?? "/"), { redirect: "manual", signal: AbortSignal.timeout(5000) })
-      .then((res) => res.status < 500, () => false);
-    if (!alive) throw new Error("the instance died during the run");
+    if (!(await alive(base + (sys.health ?? "/")))) throw new Error("the instance died during the run");
     if (writesBefore !== null) r.writesPerRequest = ((await cfsessionWrites(base, cookies)) - writesBefore) / r.requests;
     return r;
   } finally {

@@ -12,7 +12,7 @@ use cfsession_edge::core::{
     cookie_header::{pairs, CookieHeader},
     faults::Faults,
     forward::clean_referer,
-    guard::{forward_cookie, origin_set, Binding, GuardPolicy, OriginIds},
+    guard::{forward_cookie, response::origin_set, Binding, GuardPolicy, OriginIds},
     ids::{CfToken, Cfid, TokenKey},
     kill::{is_cross_site, same_site_path, KillPolicy, RequestSite, Trigger},
     protocol::{json_depth, parse_origin_changes, MAX_DATA_DEPTH, MAX_SET_BYTES, MAX_USER_LEN},
@@ -257,7 +257,7 @@ proptest! {
             let genuine = Binding::mint(&ids, &key, 0, &mut SeqRandom::default()).unwrap();
             prop_assert!(genuine.verify(&bound));
         }
-        let _ = origin_set(&[set], &policy, 1_800_000_000_000);
+        let _ = origin_set(&OriginIds::default(), &[set], &policy, 1_800_000_000_000);
         // Without a live session, no guarded cookie is ever forwarded.
         if let Some(kept) = forward_cookie(&CookieHeader::new(&cookie), &policy, None).header {
             prop_assert!(matches!(OriginIds::from_cookie_header(&CookieHeader::new(&kept), &policy), Ok(None)), "{kept:?}");

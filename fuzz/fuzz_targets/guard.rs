@@ -3,7 +3,7 @@
 #![no_main]
 use cfsession_edge::core::{
     cookie_header::CookieHeader,
-    guard::{forward_cookie, origin_set, Binding, GuardPolicy, OriginIds},
+    guard::{forward_cookie, response::origin_set, Binding, GuardPolicy, OriginIds},
     ids::TokenKey,
 };
 use libfuzzer_sys::fuzz_target;
@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let sets: Vec<String> = set.split('\n').map(str::to_owned).collect();
-    let _ = origin_set(&sets, &policy, 1_800_000_000_000);
+    let _ = origin_set(&OriginIds::default(), &sets, &policy, 1_800_000_000_000);
     if let Some(kept) = forward_cookie(&CookieHeader::new(cookie), &policy, None).header {
         assert!(OriginIds::from_cookie_header(&CookieHeader::new(&kept), &policy).is_ok_and(|i| i.is_none()), "{kept:?}");
         for (parser, parse) in cookie_parsers::PARSERS {

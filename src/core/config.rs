@@ -4,7 +4,7 @@
 
 use url::Url;
 
-use self::parse::{hook_url, parse_bool, parse_cookie_names, parse_domain, parse_kill, parse_origin, parse_u64};
+use self::parse::{hook_url, parse_bool, parse_domain, parse_guard_cookies, parse_kill, parse_origin, parse_u64};
 pub use self::{
     controls::{Controls, Jurisdiction},
     error::ConfigError,
@@ -16,6 +16,7 @@ use super::{
     cookie::{CookieExpiry, CookiePolicy},
     cross_site::CrossSiteRequests,
     faults::{self, Faults},
+    forward::OriginHost,
     guard::GuardPolicy,
     ids::TokenKey,
     kill::KillPolicy,
@@ -58,6 +59,8 @@ pub struct Config {
     /// `ORIGIN_KILL_URL` (guard mode): where the edge POSTs an ended session's cookies, so
     /// the application ends its own session (`sessionInvalidate()`, `onSessionEnd`).
     pub origin_kill_url: Option<Url>,
+    /// `ORIGIN_HOST`: the `Host` the origin gets: its own (`origin`, default) or the client's.
+    pub origin_host: OriginHost,
     /// `ORIGIN_URL`: where requests are forwarded. `None` (unset or empty) forwards to the
     /// request's own URL, the production pattern of a Worker on a route in front of its origin.
     pub origin: Option<Url>,
@@ -123,6 +126,7 @@ impl Default for Config {
             mode: SessionMode::Edge,
             guard: GuardPolicy::default(),
             origin_kill_url: None,
+            origin_host: OriginHost::Origin,
             bypass: Bypass::default(),
             controls: Controls::default(),
             origin: None,
@@ -284,8 +288,16 @@ impl Config {
                 _ => return Err(err("SESSION_MODE", "must be edge or guard")),
             };
         }
+        if let Some(v) = get("ORIGIN_HOST") {
+            c.origin_host = OriginHost::parse(&v).ok_or_else(|| err("ORIGIN_HOST", "must be origin or client"))?;
+        }
         if let Some(v) = get("GUARD_COOKIES") {
-            c.guard.cookies = parse_cookie_names("GUARD_COOKIES", &v)?;
+            c.guard.cookies = parse_guard_cookies(&v)?;
+        }
+        // In guard mode a kill expires the application's credential cookies (mode::expiry),
+        // not ColdFusion's names, unless KILL_COOKIES says otherwise.
+        if c.mode == SessionMode::Guard && get("KILL_COOKIES").is_none() {
+            c.kill.cookies = Vec::new();
         }
         if let Some(v) = get("SESSION_BYPASS") {
             c.bypass = Bypass::parse(&v).map_err(|reason| err("SESSION_BYPASS", reason))?;

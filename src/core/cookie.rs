@@ -156,6 +156,17 @@ impl CookiePolicy {
         out
     }
 
+    /// A `Set-Cookie` value that deletes the application's cookie `name` where it was set
+    /// (`path`, default `/`; `domain`, default host-only).
+    pub fn removal_at(&self, name: &str, path: Option<&str>, domain: Option<&str>) -> String {
+        let mut c = format!("{name}=; Path={}; Max-Age=0; Expires={}", path.unwrap_or("/"), http_date(0));
+        if let Some(d) = domain {
+            c.push_str("; Domain=");
+            c.push_str(d);
+        }
+        self.finish(c)
+    }
+
     fn finish(&self, mut c: String) -> String {
         if self.secure {
             c.push_str("; Secure");

@@ -242,34 +242,50 @@ fn any_round(text: &str, test: &dyn Fn(&str) -> bool) -> bool {
     true
 }
 
-/// The session cookies' names, as configured and as [`letters_and_digits`] reduces them (what
-/// the rule compares).
+/// Whether cookie `name` is `pattern`, a configured cookie name (ASCII case aside) or a prefix
+/// ending in `*` (`CFAUTHORIZATION_*`: any name that starts so and is longer).
+pub fn named(pattern: &str, name: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => {
+            name.len() > prefix.len() && name.get(..prefix.len()).is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+        }
+        None => pattern.eq_ignore_ascii_case(name),
+    }
+}
+
+/// The session cookies' names (or prefixes, `NAME*`), as configured and as
+/// [`letters_and_digits`] reduces them (what the rule compares).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionNames {
     names: Vec<String>,
-    letters: Vec<String>,
+    /// The letters and digits of each, and whether it is a prefix.
+    letters: Vec<(String, bool)>,
 }
 
 impl SessionNames {
     pub fn new(names: &[&str]) -> Self {
-        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
-        let letters = names.iter().map(|n| letters_and_digits(n)).filter(|n| !n.is_empty()).collect();
-        Self { names, letters }
+        let letters =
+            names.iter().map(|n| (letters_and_digits(n), n.ends_with('*'))).filter(|(l, _)| !l.is_empty()).collect();
+        Self { names: names.iter().map(|n| (*n).to_owned()).collect(), letters }
     }
 
-    /// Whether `name` is one of these as a cookie is sent: the name itself, ASCII case aside.
+    /// Whether `name` is one of these as a cookie is sent: the name itself (ASCII case aside),
+    /// or a name with the prefix.
     fn spelled_as(&self, name: &str) -> bool {
-        self.names.iter().any(|n| n.eq_ignore_ascii_case(name))
+        self.names.iter().any(|n| named(n, name))
     }
 
     /// Whether some server may read a pair's leading name `name` as one of these: at a
     /// decoding round, its letters and digits, or those before its first `[` (PHP's
-    /// `name[key]` arrays), are a session name's.
+    /// `name[key]` arrays), are a session name's (start with a prefix's).
     pub fn read_in(&self, name: &str) -> bool {
         any_round(name, &|t| {
             let whole = letters_and_digits(t);
             let base = t.split_once('[').map(|(b, _)| letters_and_digits(b));
-            self.letters.iter().any(|n| *n == whole || base.as_ref() == Some(n))
+            let is = |l: &str, n: &str, prefix: bool| if prefix { l.starts_with(n) } else { l == n };
+            self.letters
+                .iter()
+                .any(|(n, prefix)| is(&whole, n, *prefix) || base.as_deref().is_some_and(|b| is(b, n, *prefix)))
         })
     }
 
@@ -279,7 +295,7 @@ impl SessionNames {
     fn hidden_in(&self, text: &str) -> bool {
         any_round(text, &|t| {
             let all = letters_and_digits(t);
-            self.letters.iter().any(|n| all.contains(n.as_str()))
+            self.letters.iter().any(|(n, _)| all.contains(n.as_str()))
         })
     }
 

@@ -31,7 +31,7 @@ const SET_BY_EDGE: &[&str] = &["host", "content-length", "x-forwarded-proto", "x
 /// Client-sent headers that claim a client address, scheme or original URL. Origins and their
 /// frameworks trust them (IIS's URL rewrite, Symfony, Spring, nginx's realip), and only the
 /// edge knows the truth, so client copies are dropped. The edge's own account is
-/// `X-Forwarded-For`/`-Proto`/`-Host`.
+/// `X-Forwarded-For`/`-Proto`/`-Host` and `Forwarded`.
 const SPOOFABLE: &[&str] = &[
     "forwarded",
     "x-real-ip",
@@ -125,7 +125,48 @@ pub struct ForwardedFor {
     pub host: String,
 }
 
+/// Which `Host` the origin gets (`ORIGIN_HOST`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OriginHost {
+    /// The origin's own host, from `ORIGIN_URL` (what the platform sends by default). The
+    /// client's host is in `X-Forwarded-Host` and `Forwarded`.
+    #[default]
+    Origin,
+    /// The host the client asked for: for applications that build URLs or check CSRF
+    /// origins from `Host` and do not read `X-Forwarded-Host`.
+    Client,
+}
+
+impl OriginHost {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "origin" => Some(Self::Origin),
+            "client" => Some(Self::Client),
+            _ => None,
+        }
+    }
+}
+
 impl ForwardedFor {
+    /// The RFC 7239 `Forwarded` value: the connecting address (`for`), the client's host and
+    /// scheme. Values that are not tokens are quoted (`for="[2001:db8::1]"`, `host="a:8787"`).
+    pub fn forwarded(&self) -> String {
+        let quote = |v: &str| {
+            if !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)) {
+                v.to_owned()
+            } else {
+                format!("\"{}\"", v.replace(['\\', '"'], ""))
+            }
+        };
+        let mut out = Vec::with_capacity(3);
+        if let Some(ip) = self.for_chain.as_deref().and_then(|c| c.rsplit(',').next()).map(str::trim) {
+            out.push(format!("for={}", if ip.contains(':') { quote(&format!("[{ip}]")) } else { quote(ip) }));
+        }
+        out.push(format!("host={}", quote(&self.host)));
+        out.push(format!("proto={}", quote(&self.proto)));
+        out.join(";")
+    }
+
     /// Computes the values from what the client sent and the address it connected from.
     pub fn compute(request_url: &Url, prior_chain: Option<&str>, client_ip: Option<&str>) -> Self {
         let prior = prior_chain.map(str::trim).filter(|s| !s.is_empty());

@@ -17,10 +17,9 @@
 
 use super::{
     clock::UnixMs,
-    cookie::{CookiePolicy, SetCookie},
-    cookie_header::{rebuild, CookieHeader, Rebuilt, SessionNames},
+    cookie::CookiePolicy,
+    cookie_header::{named, rebuild, CookieHeader, Rebuilt, SessionNames},
     crypto::sha256,
-    date,
     ids::{CfToken, Cfid, TokenKey},
 };
 
@@ -44,7 +43,10 @@ const BINDING_NAMES: [&str; 2] = ["__Host-CFGUARD", "CFGUARD"];
 /// The guard settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GuardPolicy {
-    /// `GUARD_COOKIES`: the origin's session cookie names (matched case-insensitively).
+    /// `GUARD_COOKIES`: every cookie that authenticates the browser to the application, names
+    /// or prefixes (`CFAUTHORIZATION_*`), matched case-insensitively. The first is its session
+    /// cookie (whose expiry is a logout); the others (remember-me, login cookies) are bound
+    /// with it.
     pub cookies: Vec<String>,
 }
 
@@ -58,13 +60,12 @@ impl GuardPolicy {
     /// Whether cookie `name` (as the origin writes it in a `Set-Cookie`) is one of the
     /// origin's session cookies.
     pub fn is_guarded(&self, name: &str) -> bool {
-        self.is_guarded_exactly(name.trim())
+        self.cookies.iter().any(|c| named(c, name.trim()))
     }
 
-    /// Whether a request pair's `name` (trimmed) is a guarded cookie's canonical spelling:
-    /// the configured name, ASCII case aside.
-    fn is_guarded_exactly(&self, name: &str) -> bool {
-        self.cookies.iter().any(|c| c.eq_ignore_ascii_case(name))
+    /// Whether cookie `name` is the application's session cookie (the first entry).
+    pub fn is_session_cookie(&self, name: &str) -> bool {
+        self.cookies.first().is_some_and(|c| named(c, name.trim()))
     }
 
     /// The names a server may read as a guarded cookie or the binding, for [`rebuild`].
@@ -74,10 +75,11 @@ impl GuardPolicy {
     }
 
     /// Every name a kill must expire for the origin: each guarded name as configured, upper-
-    /// and lower-case (ACF writes `CFID`, Lucee `cfid`).
+    /// and lower-case (ACF writes `CFID`, Lucee `cfid`). Prefixes are expired by the names the
+    /// session recorded ([`response::CookieScope`]).
     pub fn expiry_names(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        for c in &self.cookies {
+        for c in self.cookies.iter().filter(|c| !c.ends_with('*')) {
             for n in [c.clone(), c.to_ascii_uppercase(), c.to_ascii_lowercase()] {
                 if !out.contains(&n) {
                     out.push(n);
@@ -121,7 +123,7 @@ impl OriginIds {
     pub fn from_cookie_header(header: &CookieHeader, policy: &GuardPolicy) -> Result<Option<Self>, Unusable> {
         let mut ids: Vec<(String, String)> = Vec::new();
         for (name, value) in header.named() {
-            if !policy.is_guarded_exactly(name) {
+            if !policy.is_guarded(name) {
                 continue;
             }
             if !valid_value(value) {
@@ -144,16 +146,6 @@ impl OriginIds {
     fn canonical(mut ids: Vec<(String, String)>) -> Self {
         ids.sort_by_key(|(n, _)| n.to_ascii_lowercase());
         Self(ids)
-    }
-
-    /// These ids with `set` laid over them (a response that sets some of the cookies).
-    pub fn overlaid(&self, set: &[(String, String)]) -> Self {
-        let mut ids = self.0.clone();
-        for (name, value) in set {
-            ids.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-            ids.push((name.clone(), value.clone()));
-        }
-        Self::canonical(ids)
     }
 
     /// Whether two identities are the same session (names compared case-insensitively).
@@ -234,43 +226,6 @@ impl Binding {
     }
 }
 
-/// What an origin response did to its session cookies.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OriginSet {
-    /// Nothing.
-    Nothing,
-    /// New values for some of them.
-    Values(Vec<(String, String)>),
-    /// It expired them (a logout).
-    Expired,
-}
-
-/// Reads the origin's `Set-Cookie` values for guarded cookies. An empty value, `Max-Age` of 0
-/// or less, or an `Expires` before the current year is an expiry. New values win over an
-/// expiry in the same response (ColdFusion's `sessionInvalidate()` followed by a new session).
-pub fn origin_set(set_cookies: &[String], policy: &GuardPolicy, now: UnixMs) -> OriginSet {
-    let year = date::year(now);
-    let mut values: Vec<(String, String)> = Vec::new();
-    let mut expired = false;
-    for sc in set_cookies.iter().filter_map(|sc| SetCookie::parse(sc)) {
-        let (name, value) = (sc.name, sc.value);
-        if !policy.is_guarded(name) {
-            continue;
-        }
-        if sc.deletes(year) {
-            expired = true;
-        } else if valid_value(value) {
-            values.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-            values.push((name.to_owned(), value.to_owned()));
-        }
-    }
-    match (values.is_empty(), expired) {
-        (false, _) => OriginSet::Values(values),
-        (true, true) => OriginSet::Expired,
-        (true, false) => OriginSet::Nothing,
-    }
-}
-
 /// Whether cookie name `name` is the binding cookie's, ASCII case aside (any other spelling a
 /// server may read as it is removed by [`forward_cookie`] as well).
 fn is_binding(name: &str) -> bool {
@@ -294,6 +249,8 @@ pub fn forward_cookie(header: &CookieHeader, policy: &GuardPolicy, live: Option<
         !is_binding(name) && live.is_some_and(|ids| ids.contains(name, value))
     })
 }
+
+pub mod response;
 
 #[cfg(test)]
 mod tests;

@@ -4,6 +4,7 @@
 
 use super::{
     cookie::{CookiePolicy, CFID, CFTOKEN},
+    lifecycle::Ending,
     path_policy::{self, PathCase},
     query,
 };
@@ -197,6 +198,43 @@ pub fn is_cross_site(from: &RequestSite<'_>) -> bool {
         (None, Some(referer)) if !referer.trim().is_empty() => other_host(referer),
         _ => false,
     }
+}
+
+/// What a kill request achieved, and so what its answer may say (a `302` "logged out" only
+/// when a session ended).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KillOutcome {
+    /// A session ended now, or had ended already.
+    Ended,
+    /// A session's end is not confirmed yet: retried in the background, the cookies expired.
+    Unconfirmed,
+    /// No session to end: none presented, or one the object does not know or whose token it
+    /// refused.
+    NoSession,
+}
+
+/// The outcome of a kill: `presented` when the request named a session, `answer` the session
+/// object's (`None`: it did not answer, the end is retried).
+pub fn outcome(presented: bool, answer: Option<&Ending>) -> KillOutcome {
+    match (presented, answer) {
+        (false, _) => KillOutcome::NoSession,
+        (true, None) => KillOutcome::Unconfirmed,
+        (true, Some(Ending::Ended { .. } | Ending::AlreadyGone)) => KillOutcome::Ended,
+        (true, Some(Ending::Mismatch | Ending::NotFound | Ending::OtherUser)) => KillOutcome::NoSession,
+    }
+}
+
+/// The page a kill request without a session gets (`200`): it says so, instead of a redirect
+/// that would look like a logout; `next` is where the redirect would have gone.
+pub fn no_session_page(next: &str) -> String {
+    let next = html_escape(&same_site_path(next));
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>No session to end</title>\
+         <meta name=\"viewport\" content=\"width=device-width\"></head><body>\
+         <h1>No session to end</h1><p>This browser had no session here (it was never signed in, or its session had \
+         already ended), so nothing was ended. Its cookies for this site's sessions were cleared.</p>\
+         <p><a href=\"{next}\">Continue</a></p></body></html>\n"
+    )
 }
 
 /// The page a cross-site kill request gets instead of ending the session: one button that

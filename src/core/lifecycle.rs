@@ -7,17 +7,24 @@ use serde::{Deserialize, Serialize};
 use super::{
     clock::UnixMs,
     end_reason::EndReason,
+    guard::response::CookieScope,
     record::{Policy, SessionRecord},
     session::{put_live, Bearer, Refusal, Stored, Write},
     tombstone::Tombstone,
 };
 
 /// The outcome of [`end`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Ending {
-    /// The session ended now (`stored` is false for ids that were never stored).
-    Ended { stored: bool },
+    /// The session ended now (`stored` is false for ids that were never stored). Guard mode:
+    /// `scopes`, where the application set the cookies the session held (for the kill's
+    /// deletions).
+    Ended {
+        stored: bool,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        scopes: Vec<CookieScope>,
+    },
     /// It had already ended (or was rotated away): nothing to do.
     AlreadyGone,
     /// No session under this CFID (admin kills only).
@@ -50,13 +57,13 @@ pub fn end(
         (Some(Stored::Live(r)), p) => {
             let cfid = p.map(|p| p.cfid.clone()).unwrap_or_default();
             let tomb = Tombstone::ended(r, &cfid, reason, now);
-            (Ending::Ended { stored: true }, Write::Put(Stored::Ended(tomb)))
+            (Ending::Ended { stored: true, scopes: r.origin_scopes.clone() }, Write::Put(Stored::Ended(tomb)))
         }
         (None, Some(p)) => {
             let mut tomb = Tombstone::unstored(p.issued_at, reason, now);
             // A guarded session the edge never stored still exists at the origin.
             tomb.origin_kill = (!p.origin.is_empty()).then(|| p.origin.clone());
-            (Ending::Ended { stored: false }, Write::Put(Stored::Ended(tomb)))
+            (Ending::Ended { stored: false, scopes: p.scopes.clone() }, Write::Put(Stored::Ended(tomb)))
         }
         (None, None) => (Ending::NotFound, Write::Nothing),
     }
@@ -99,6 +106,7 @@ pub fn adopt(stored: Option<&Stored>, mut record: SessionRecord, new: &Bearer) -
     record.token_fp = new.token_fp.clone();
     record.issued_at = new.issued_at;
     if !new.origin.is_empty() {
+        record.origin_scopes = CookieScope::merged(&record.origin_scopes, &new.scopes, &new.origin);
         record.origin_cookies = new.origin.clone();
     }
     let write = put_live(&mut record);

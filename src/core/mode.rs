@@ -14,7 +14,7 @@ use super::{
         cookie_name, is_session_cookie, read_session_cookies, strip_session_cookies, CookiePolicy, CFID, CFTOKEN,
     },
     cookie_header::{CookieHeader, Rebuilt},
-    guard::{self, Binding, OriginIds},
+    guard::{self, response::CookieScope, Binding, OriginIds},
     ids::{CfToken, Cfid, TokenKey},
     query,
     rpc::Ids,
@@ -66,6 +66,11 @@ pub struct Identified {
     pub presented: Option<VerifiedIds>,
     /// Why ids that were there are not used (for the log; never a value).
     pub ignored: Option<&'static str>,
+    /// Guard mode: a binding cookie sent without any of the application's cookies (they live
+    /// under another path, `Path=/app`, and the browser sends them there only). Its MAC cannot
+    /// be checked without them; the session object checks its token instead. Only a kill uses
+    /// it, to find the session to end.
+    pub binding_alone: Option<Binding>,
 }
 
 /// Finds the session a request presents. Edge mode: the first CFID/CFTOKEN pair this edge
@@ -99,28 +104,33 @@ fn identify_edge(
     for cfid in cookies.cfid.iter().filter_map(|c| Cfid::parse(c)) {
         for token in cookies.cftoken.iter().filter_map(|t| CfToken::parse(t)) {
             if let Some(p) = VerifiedIds::verified(cfid.clone(), token, key, previous, OriginIds::default()) {
-                return Identified { presented: Some(p), ignored: None };
+                return Identified { presented: Some(p), ..Identified::default() };
             }
         }
     }
     let ignored = (!cookies.cfid.is_empty() || !cookies.cftoken.is_empty())
         .then_some("session ids that this edge did not issue (malformed or forged)");
-    Identified { presented: None, ignored }
+    Identified { ignored, ..Identified::default() }
 }
 
 fn identify_guard(config: &Config, cookie_header: Option<&CookieHeader>, key: &TokenKey) -> Identified {
     let Some(cookie_header) = cookie_header else { return Identified::default() };
     let origin = match OriginIds::from_cookie_header(cookie_header, &config.guard) {
         Ok(Some(ids)) => ids,
-        Ok(None) => return Identified::default(),
+        Ok(None) => {
+            let name = guard::binding_name(&config.cookie);
+            let binding_alone = guard::binding_values(cookie_header, name).find_map(Binding::parse);
+            return Identified { binding_alone, ..Identified::default() };
+        }
         Err(guard::Unusable::Ambiguous) => {
             return Identified {
                 presented: None,
                 ignored: Some("origin session cookies sent twice with different values"),
+                binding_alone: None,
             }
         }
         Err(guard::Unusable::Malformed) => {
-            return Identified { presented: None, ignored: Some("malformed origin session cookies") }
+            return Identified { ignored: Some("malformed origin session cookies"), ..Identified::default() }
         }
     };
     let bound = origin.binding_key(key);
@@ -129,10 +139,10 @@ fn identify_guard(config: &Config, cookie_header: Option<&CookieHeader>, key: &T
         .filter_map(Binding::parse)
         .find_map(|b| VerifiedIds::verified(b.gid, b.token, &bound, bound_before.as_ref(), origin.clone()));
     match binding {
-        Some(p) => Identified { presented: Some(p), ignored: None },
+        Some(p) => Identified { presented: Some(p), ..Identified::default() },
         None => Identified {
-            presented: None,
             ignored: Some("origin session cookies without a valid binding (not issued through this edge)"),
+            ..Identified::default()
         },
     }
 }
@@ -203,12 +213,19 @@ pub fn session_cookies(config: &Config, cfid: &Cfid, token: &CfToken, idle_timeo
     }
 }
 
-/// The headers that end a session in the browser. Guard mode also expires the origin's
-/// session cookies in both name cases, on `COOKIE_DOMAIN` and host-only, and the binding.
-pub fn expiry(config: &Config) -> Vec<(&'static str, String)> {
+/// The headers that end a session in the browser. Guard mode also expires the application's
+/// credential cookies in both name cases, on `COOKIE_DOMAIN` and host-only, each cookie the
+/// session held where the application set it (`scopes`: `Path=/app`), and the binding.
+pub fn expiry(config: &Config, scopes: &[CookieScope]) -> Vec<(&'static str, String)> {
     let mut out = config.kill.expiry_headers(&config.cookie);
     if config.mode == SessionMode::Guard {
         let mut names: Vec<String> = config.guard.expiry_names();
+        // Where the application set them, unless that is what the loop below expires anyway.
+        let elsewhere = |s: &&CookieScope| {
+            s.domain.is_some() || s.path.as_deref().is_some_and(|p| p != "/") || !names.contains(&s.name)
+        };
+        let at = |s: &CookieScope| config.cookie.removal_at(&s.name, s.path.as_deref(), s.domain.as_deref());
+        out.extend(scopes.iter().filter(elsewhere).map(|s| ("set-cookie", at(s))));
         names.retain(|n| !config.kill.cookies.contains(n));
         out.extend(names.iter().flat_map(|n| config.cookie.removals(n)).map(|c| ("set-cookie", c)));
         let binding = binding_policy(config).removals(guard::binding_name(&config.cookie));

@@ -16,7 +16,7 @@ use super::{
     clock::UnixMs,
     end_reason::EndReason,
     fingerprint::{Fingerprint, Flag},
-    guard::OriginIds,
+    guard::{response::CookieScope, OriginIds},
     path_policy::PathRule,
 };
 
@@ -104,6 +104,10 @@ pub struct SessionRecord {
     /// to `ORIGIN_KILL_URL` when the session ends). Empty in edge mode.
     #[serde(default, skip_serializing_if = "OriginIds::is_empty")]
     pub origin_cookies: OriginIds,
+    /// Guard mode: where the application set those cookies (`Path`, `Domain`), so that a kill
+    /// deletes each where it lives.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub origin_scopes: Vec<CookieScope>,
     /// What the client said about itself on the session's first stored request ("your
     /// sessions" lists show it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -172,6 +176,7 @@ impl SessionRecord {
             session_key: String::new(),
             issued_at: created,
             origin_cookies: OriginIds::default(),
+            origin_scopes: Vec::new(),
             client: None,
             fingerprint: None,
             flag: None,

@@ -19,7 +19,7 @@ use super::{
     crypto::ct_eq,
     end_reason::EndReason,
     fingerprint::{FingerprintAction, Flag, Probe, Score},
-    guard::OriginIds,
+    guard::{response::CookieScope, OriginIds},
     record::{ClientHints, Policy, SessionRecord, Touch, MAX_CLAIM_WINDOW_MS},
     tombstone::Tombstone,
 };
@@ -45,6 +45,8 @@ pub struct Bearer {
     pub fresh: bool,
     /// Guard mode: the origin's session cookies the ids are bound to.
     pub origin: OriginIds,
+    /// Guard mode: where the application set them (see [`CookieScope`]).
+    pub scopes: Vec<CookieScope>,
     /// The client's hints, kept when this request stores the session for the first time
     /// (`None`: not sent; a claim asks for them first, see [`Refusal::NeedsClient`]).
     pub client: Option<ClientHints>,
@@ -275,6 +277,7 @@ pub(crate) fn claim(p: &Bearer, now: UnixMs, policy: &Policy) -> Option<SessionR
     record.cfid = p.cfid.clone();
     record.session_key = p.cfid.clone();
     record.origin_cookies = p.origin.clone();
+    record.origin_scopes = CookieScope::merged(&[], &p.scopes, &p.origin);
     record.client = p.client.clone();
     if let Some(t) = policy.path_timeout_s {
         record.idle_timeout_s = t;

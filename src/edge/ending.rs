@@ -11,7 +11,7 @@ use std::time::Duration;
 use worker::{Context, Delay, Env};
 
 use super::store::{Index, Sessions};
-use crate::core::{config::Config, error::EdgeError, ids::Cfid, lifecycle::Ending, rpc::EndRequest};
+use crate::core::{config::Config, ids::Cfid, lifecycle::Ending, rpc::EndRequest};
 
 /// The response header that says a session end is not confirmed yet (value `retrying`).
 pub const UNCONFIRMED_HEADER: &str = "x-cfsession-end";
@@ -19,7 +19,7 @@ pub const UNCONFIRMED_HEADER: &str = "x-cfsession-end";
 /// Waits before each retry in the background (ms).
 const RETRIES_MS: &[u64] = &[250, 1_000, 3_000];
 
-/// Ends a session now. `Ok(true)`: confirmed. `Ok(false)`: not confirmed; the end is being
+/// Ends a session now. `Some`: the object's answer. `None`: not confirmed; the end is being
 /// retried in the background (the caller expires the cookies and says so).
 pub async fn end_or_retry(
     sessions: &Sessions,
@@ -28,7 +28,7 @@ pub async fn end_or_retry(
     env: &Env,
     config: &Config,
     ctx: &Context,
-) -> Result<bool, EdgeError> {
+) -> Option<Ending> {
     match sessions.end(cfid, req.clone()).await {
         Ok(ending) => {
             if ending == Ending::Mismatch {
@@ -37,7 +37,7 @@ pub async fn end_or_retry(
                         .msg(format!("session {cfid}: end refused (not this session's token)")),
                 );
             }
-            Ok(true)
+            Some(ending)
         }
         Err(e) => {
             log::emit(
@@ -46,7 +46,7 @@ pub async fn end_or_retry(
             );
             let (env, shards) = (env.clone(), config.index_shards);
             ctx.wait_until(log::carried(async move { retry(env, shards, req).await }));
-            Ok(false)
+            None
         }
     }
 }

@@ -22,7 +22,7 @@ use crate::core::{
     cookie_header::{self, CookieHeader, Removed},
     cross_site::{withholds_lax_cookies, CrossSiteRequests},
     error::EdgeError,
-    forward,
+    forward::{self, OriginHost},
     guard::OriginIds,
     headers::{Additions, Edits},
     kill::RequestSite,
@@ -68,7 +68,7 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
     if let Some(trigger) = trigger {
         let host = request_host(url);
         let from = request_site(&req, &host);
-        let resp = kill::respond(&edge, &req.method, url, trigger, &from, identified.presented).await?;
+        let resp = kill::respond(&edge, &req.method, url, trigger, &from, identified).await?;
         return Ok(resp.into());
     }
 
@@ -88,7 +88,7 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
     // Edge mode starts a session now; guard mode when the origin sets its session cookies.
     let current = match (resumed, config.mode) {
         (Some(c), _) => Some(c),
-        (None, SessionMode::Edge) => Some(start(&edge, OriginIds::default(), quiet).await?),
+        (None, SessionMode::Edge) => Some(start(&edge, OriginIds::default(), Vec::new(), quiet).await?),
         (None, SessionMode::Guard) => None,
     };
 
@@ -113,7 +113,8 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
     }
     let cookie = forwarded_cookie(config, cookie_header, live);
     let referer = req.header("referer").and_then(forward::clean_referer);
-    let mut reply = proxy::forward(&req, &target, Additions { session, cookie, referer }).await?;
+    let host = origin_host(config, url);
+    let mut reply = proxy::forward(&req, &target, Additions { session, cookie, referer, host }).await?;
 
     let changes = parse_origin_changes(reply.set.as_deref(), reply.action.as_deref(), reply.user.as_deref());
     for problem in &changes.problems {
@@ -183,6 +184,11 @@ fn withheld_session(config: &Config, req: &Incoming) -> bool {
     withheld
 }
 
+/// The origin's `Host` when it is not its own (`ORIGIN_HOST=client`).
+fn origin_host(config: &Config, url: &Url) -> Option<String> {
+    (config.origin_host == OriginHost::Client).then(|| request_host(url))
+}
+
 /// The host (and port) the client asked for, as the site checks compare it.
 fn request_host(url: &Url) -> String {
     forward::ForwardedFor::compute(url, None, None).host
@@ -210,7 +216,8 @@ async fn bypass(
     let target = origin_target(config, &req.url, None);
     let cookie = forwarded_cookie(config, cookie_header, None);
     let referer = req.header("referer").and_then(forward::clean_referer);
-    let mut reply = proxy::forward(req, &target, Additions { session: Vec::new(), cookie, referer }).await?;
+    let host = origin_host(config, &req.url);
+    let mut reply = proxy::forward(req, &target, Additions { session: Vec::new(), cookie, referer, host }).await?;
     pass_origin_cookies(&mut reply, config, true);
     reply.into_response()
 }
@@ -285,7 +292,7 @@ fn set_cookies(headers: &mut Edits, current: &Current, config: &Config, now: Uni
         CookieAction::SetNew => true,
         CookieAction::Refresh => config.cookie.expiry == CookieExpiry::Sliding,
         CookieAction::Expire => {
-            respond::add_expiry(headers, mode::expiry(config));
+            respond::add_expiry(headers, mode::expiry(config, &[]));
             false
         }
     };

@@ -28,7 +28,7 @@ fn live() -> (Stored, SessionRecord) {
 fn killing_a_stored_session_leaves_a_tombstone_with_its_end_event() {
     let (stored, record) = live();
     let (out, w) = end(Some(&stored), Some(&presented("fp")), None, EndReason::Killed, T0 + 5);
-    assert_eq!(out, Ending::Ended { stored: true });
+    assert_eq!(out, Ending::Ended { stored: true, scopes: Vec::new() });
     let Write::Put(Stored::Ended(t)) = w else { panic!("{w:?}") };
     assert_eq!(t.cause, Cause::Ended(EndReason::Killed));
     let ev = t.pending.expect("an end event");
@@ -65,14 +65,14 @@ fn ending_is_idempotent_and_checks_the_token() {
     );
     assert_eq!(end(None, None, None, EndReason::Admin, T0), (Ending::NotFound, Write::Nothing));
     let (out, _) = end(Some(&stored), None, None, EndReason::Admin, T0);
-    assert_eq!(out, Ending::Ended { stored: true });
+    assert_eq!(out, Ending::Ended { stored: true, scopes: Vec::new() });
 }
 
 #[test]
 fn killing_unstored_ids_makes_them_unclaimable() {
     let p = presented("fp");
     let (out, w) = end(None, Some(&p), None, EndReason::Killed, T0 + 1000);
-    assert_eq!(out, Ending::Ended { stored: false });
+    assert_eq!(out, Ending::Ended { stored: false, scopes: Vec::new() });
     let Write::Put(tomb) = w else { panic!() };
     let Stored::Ended(t) = &tomb else { panic!() };
     assert!(t.pending.is_none(), "a session that never started has no end event");
@@ -179,7 +179,7 @@ fn a_guarded_session_keeps_its_origin_cookies_for_the_kill_call_and_events_carry
 fn a_guarded_session_never_stored_still_gets_its_origin_kill_call() {
     let p = Bearer { origin: origin(&[("cfid", "u-1"), ("cftoken", "0")]), ..presented("fp") };
     let (out, w) = end(None, Some(&p), None, EndReason::Killed, T0 + 10);
-    assert_eq!(out, Ending::Ended { stored: false });
+    assert_eq!(out, Ending::Ended { stored: false, scopes: Vec::new() });
     let Write::Put(Stored::Ended(t)) = w else { panic!() };
     assert_eq!(t.origin_kill, Some(p.origin.clone()));
     assert!(t.pending.is_none());

@@ -122,7 +122,7 @@ fn guard_cookies_and_their_expiry() {
     let set = session_cookies(&g, &gid, &token, 60, 0);
     assert_eq!(set.len(), 1);
     assert!(set[0].starts_with(&format!("CFGUARD={gid}.")) && !set[0].contains("Domain="), "{}", set[0]);
-    let gone: Vec<String> = expiry(&g).into_iter().map(|(_, v)| v).collect();
+    let gone: Vec<String> = expiry(&g, &[]).into_iter().map(|(_, v)| v).collect();
     for name in ["CFID=;", "cfid=;", "CFTOKEN=;", "cftoken=;", "CFGUARD=;"] {
         assert!(gone.iter().any(|c| c.starts_with(name)), "{name}: {gone:?}");
     }

@@ -12,7 +12,7 @@ use crate::core::{
     clock::UnixMs,
     end_reason::EndReason,
     fingerprint::{Flag, Probe},
-    guard::OriginIds,
+    guard::{response::CookieScope, OriginIds},
     hooks::Delivery,
     ids::{CfToken, Cfid},
     record::{ClientHints, Policy, SessionRecord},
@@ -30,6 +30,10 @@ pub struct Ids {
     /// Guard mode: the origin's session cookies the ids are bound to.
     #[serde(default, skip_serializing_if = "OriginIds::is_empty")]
     pub origin: OriginIds,
+    /// Guard mode: where the application set those cookies in the response that bound them
+    /// (merged into the session's record; a kill deletes each where it lives).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<CookieScope>,
     /// The token as sent, when it was made with `SESSION_SIGNING_KEY_PREVIOUS` (`token_fp`
     /// is then the token re-minted under the current key). See [`Bearer::previous_fp`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -45,6 +49,7 @@ impl Ids {
             issued_at: token.issued_at(),
             fresh,
             origin: OriginIds::default(),
+            scopes: Vec::new(),
             previous_fp: None,
         }
     }
@@ -62,6 +67,12 @@ impl Ids {
         self
     }
 
+    /// These ids with the scopes of the cookies they are bound to.
+    pub fn scoped(mut self, scopes: Vec<CookieScope>) -> Self {
+        self.scopes = scopes;
+        self
+    }
+
     pub fn bearer(&self) -> Bearer {
         Bearer {
             cfid: self.cfid.clone(),
@@ -69,6 +80,7 @@ impl Ids {
             issued_at: self.issued_at,
             fresh: self.fresh,
             origin: self.origin.clone(),
+            scopes: self.scopes.clone(),
             client: None,
             fingerprint: None,
             previous_fp: self.previous_fp.clone(),

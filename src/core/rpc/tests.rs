@@ -143,6 +143,7 @@ fn every_operation_names_itself_and_parses_back() {
         issued_at: 1,
         fresh: false,
         origin: Default::default(),
+        scopes: Vec::new(),
         previous_fp: None,
     };
     let policy = Policy::default();

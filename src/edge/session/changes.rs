@@ -16,7 +16,7 @@ use crate::{
     core::{
         config::SessionMode,
         end_reason::EndReason,
-        guard::OriginIds,
+        guard::{response::CookieScope, OriginIds},
         protocol::{Action, OriginChanges},
         rpc::{AdoptRequest, EndRequest, Ids, Reply, RotateOutReply, RotateOutRequest, UpdateRequest},
         session::Refusal,
@@ -62,8 +62,8 @@ pub(super) async fn apply(edge: &Edge<'_>, mut current: Current, changes: &Origi
 /// Ends the session and expires its cookies, whether or not the object confirms the end now.
 pub(super) async fn end_closed(edge: &Edge<'_>, current: &mut Current, reason: EndReason) {
     let req = EndRequest { cfid: current.cfid.to_string(), ids: Some(current.ids()), reason, only_user: None };
-    let confirmed = ending::end_or_retry(&edge.sessions, &current.cfid, req, edge.env, edge.config, edge.ctx).await;
-    current.end_unconfirmed = !matches!(confirmed, Ok(true));
+    let ending = ending::end_or_retry(&edge.sessions, &current.cfid, req, edge.env, edge.config, edge.ctx).await;
+    current.end_unconfirmed = ending.is_none();
     current.cookies = CookieAction::Expire;
 }
 
@@ -119,9 +119,10 @@ async fn update(edge: &Edge<'_>, current: &mut Current, changes: &OriginChanges,
 }
 
 /// ColdFusion's `sessionRotate()`: the session moves to new ids; the old pair is dead at once.
-/// Guard mode passes the origin's new session cookies (`origin`), which the new binding
-/// covers. When the move cannot be confirmed, the session ends instead (fail closed).
-pub(super) async fn rotate(edge: &Edge<'_>, current: &mut Current, origin: Option<OriginIds>) {
+/// Guard mode passes the origin's new credential cookies and where it set them (`origin`),
+/// which the new binding covers. When the move cannot be confirmed, the session ends instead
+/// (fail closed).
+pub(super) async fn rotate(edge: &Edge<'_>, current: &mut Current, origin: Option<(OriginIds, Vec<CookieScope>)>) {
     let old = current.cfid.clone();
     let out = RotateOutRequest { ids: current.ids(), policy: edge.policy };
     let (record, starts) = match edge.sessions.rotate_out(&old, out).await {
@@ -150,10 +151,10 @@ pub(super) async fn rotate(edge: &Edge<'_>, current: &mut Current, origin: Optio
             return;
         }
     };
-    let origin = origin.unwrap_or_else(|| current.origin.clone());
+    let (origin, scopes) = origin.unwrap_or_else(|| (current.origin.clone(), Vec::new()));
     let adopted = match edge.mint(&origin) {
         Ok((cfid, token)) => {
-            let ids = Ids::of(&cfid, &token, true).bound(origin.clone());
+            let ids = Ids::of(&cfid, &token, true).bound(origin.clone()).scoped(scopes);
             match edge.sessions.adopt(&cfid, AdoptRequest { ids, record, starts }).await {
                 Ok(Reply::Active { session, .. }) => Some((cfid, token, session)),
                 Ok(Reply::Refused { reason }) => {

@@ -97,7 +97,7 @@ impl Edge<'_> {
     /// request with `AJAX_ENDS=401`, the `401` that says why (`reason`) instead of going on.
     pub async fn refused(&self, reason: &'static str) -> Result<Option<worker::Response>, EdgeError> {
         abuse::count(self.env, self.config, self.client().limit_key().as_deref(), AbuseLimit::Refused).await?;
-        self.ajax_401.then(|| respond::session_ended(reason, mode::expiry(self.config))).transpose()
+        self.ajax_401.then(|| respond::session_ended(reason, mode::expiry(self.config, &[]))).transpose()
     }
 
     /// Whether a session started on this request is stored at once: with deferral off, and on

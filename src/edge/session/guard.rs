@@ -1,10 +1,10 @@
-//! Guard mode after the origin answered: what its `Set-Cookie`s for its own session cookies
-//! mean to the guarded session.
-//! - A request without a guarded session, answered with new origin cookies: a new session,
-//!   bound to them (deferred like edge mode: stored when the browser comes back with them).
-//! - A guarded session whose origin sets new values (`sessionRotate()`, a login, a session
-//!   the origin replaced): the binding moves to the new values, and the old ones are dead.
-//! - A guarded session whose origin expires its cookies (a logout): the session ends.
+//! Guard mode after the origin answered: what its `Set-Cookie`s for its credential cookies
+//! mean to the guarded session ([`origin_set`] decides).
+//! - A request without a guarded session, answered with new credential cookies: a new
+//!   session, bound to them (deferred like edge mode: stored when the browser comes back).
+//! - A guarded session whose credentials change (`sessionRotate()`, a login, a remember-me
+//!   cookie set or dropped): the binding moves to the new set, and the old one is dead.
+//! - A guarded session whose session cookie is expired (a logout): the session ends.
 //!
 //! The origin's `X-Session-*` headers apply as in edge mode.
 
@@ -18,7 +18,7 @@ use crate::core::{
     config::Config,
     cookie::cookie_name,
     end_reason::EndReason,
-    guard::{origin_set, OriginIds, OriginSet},
+    guard::response::{origin_set, OriginSet},
     protocol::OriginChanges,
 };
 use crate::edge::platform::log::{self, LogLine};
@@ -47,21 +47,17 @@ pub(super) async fn after_response(
         }
         return None;
     }
-    let set = origin_set(set_cookies, &edge.config.guard, edge.now);
+    let held = current.as_ref().map(|c| c.origin.clone()).unwrap_or_default();
+    let set = origin_set(&held, set_cookies, &edge.config.guard, edge.now);
     let Some(mut current) = current else {
         return match set {
-            OriginSet::Values(values) => {
-                let origin = OriginIds::default().overlaid(&values);
-                match start(edge, origin, false).await {
-                    Ok(new) => Some(changes::apply(edge, new, changes).await),
-                    Err(e) => {
-                        log::emit(
-                            LogLine::info("guard.bind_failed").msg(format!("origin session cookies not bound: {e}")),
-                        );
-                        None
-                    }
+            OriginSet::Rebind { ids, scopes } => match start(edge, ids, scopes, false).await {
+                Ok(new) => Some(changes::apply(edge, new, changes).await),
+                Err(e) => {
+                    log::emit(LogLine::info("guard.bind_failed").msg(format!("origin session cookies not bound: {e}")));
+                    None
                 }
-            }
+            },
             _ => {
                 if changes.changes_session() {
                     log::emit(
@@ -74,15 +70,14 @@ pub(super) async fn after_response(
         };
     };
     match set {
-        OriginSet::Expired => {
+        OriginSet::LoggedOut => {
             changes::end_closed(edge, &mut current, EndReason::Invalidated).await;
             Some(current)
         }
-        OriginSet::Values(values) => {
-            let next = current.origin.overlaid(&values);
+        OriginSet::Rebind { ids, scopes } => {
             let mut current = changes::apply(edge, current, changes).await;
-            if !next.same_as(&current.origin) && current.cookies != CookieAction::Expire {
-                changes::rotate(edge, &mut current, Some(next)).await;
+            if current.cookies != CookieAction::Expire {
+                changes::rotate(edge, &mut current, Some((ids, scopes))).await;
             }
             Some(current)
         }

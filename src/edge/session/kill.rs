@@ -7,7 +7,10 @@
 //! cannot confirm the end, the cookies are expired anyway and the end is retried
 //! ([`crate::edge::ending`]); the response carries `x-cfsession-end: retrying`. A kill by a
 //! non-navigation request (`fetch()`) is answered `401` with JSON instead of the redirect
-//! (`AJAX_ENDS`, see [`crate::core::ajax`]).
+//! (`AJAX_ENDS`, see [`crate::core::ajax`]). A kill that found no session to end says so
+//! (a page, `X-Session-Ended: none`) instead of redirecting as if it had logged out
+//! ([`kill::outcome`]). In guard mode the binding cookie alone finds the session, wherever
+//! the application's cookies live (`Path=/app`).
 
 use crate::edge::platform::log::{self, LogLine};
 use url::Url;
@@ -19,10 +22,11 @@ use crate::core::{
     end_reason::EndReason,
     error::EdgeError,
     headers::Edits,
-    kill::{confirm_page, same_site_path, RequestSite, Trigger},
-    mode::{self, VerifiedIds},
+    kill::{self, confirm_page, no_session_page, same_site_path, KillOutcome, RequestSite, Trigger},
+    lifecycle::Ending,
+    mode::{self, Identified},
     query,
-    rpc::EndRequest,
+    rpc::{EndRequest, Ids},
 };
 use crate::edge::{
     ending::{self, UNCONFIRMED_HEADER},
@@ -37,7 +41,7 @@ pub async fn respond(
     url: &Url,
     trigger: Trigger,
     from: &RequestSite<'_>,
-    presented: Option<VerifiedIds>,
+    identified: Identified,
 ) -> Result<Response, EdgeError> {
     let config = edge.config;
     if !config.kill.allows(method) {
@@ -49,34 +53,53 @@ pub async fn respond(
         log::emit(LogLine::info("kill.confirm_asked").msg("cross-site kill request: asking the user to confirm"));
         return confirmation(url, config.kill.allows("POST"));
     }
-    let mut confirmed = true;
-    if let Some(p) = presented {
-        // (Guard mode: the ids carry the origin's cookies, for ORIGIN_KILL_URL.)
+    // The session: verified ids (guard mode: they carry the application's cookies, for
+    // ORIGIN_KILL_URL), or guard mode's binding alone (the object has the cookies).
+    let target = match (identified.presented, identified.binding_alone) {
+        (Some(p), _) => Some((p.cfid.clone(), p.ids())),
+        (None, Some(b)) => Some((b.gid.clone(), Ids::of(&b.gid, &b.token, false))),
+        (None, None) => None,
+    };
+    let mut answer = None;
+    if let Some((cfid, ids)) = &target {
         let req =
-            EndRequest { cfid: p.cfid.to_string(), ids: Some(p.ids()), reason: EndReason::Killed, only_user: None };
-        confirmed = ending::end_or_retry(&edge.sessions, &p.cfid, req, edge.env, config, edge.ctx).await?;
-        log::emit(LogLine::info("session.kill").cfid(&p.cfid).field("confirmed", confirmed).msg("kill request"));
-    } else {
-        log::emit(LogLine::info("session.kill").msg("kill request without a session: cookies expired"));
+            EndRequest { cfid: cfid.to_string(), ids: Some(ids.clone()), reason: EndReason::Killed, only_user: None };
+        answer = ending::end_or_retry(&edge.sessions, cfid, req, edge.env, config, edge.ctx).await;
+    }
+    let outcome = kill::outcome(target.is_some(), answer.as_ref());
+    let scopes = match &answer {
+        Some(Ending::Ended { scopes, .. }) => scopes.as_slice(),
+        _ => &[],
+    };
+    let line = LogLine::info("session.kill").field("outcome", format!("{outcome:?}").to_ascii_lowercase());
+    match &target {
+        Some((cfid, _)) => log::emit(line.cfid(cfid).msg("kill request")),
+        None => log::emit(line.msg("kill request without a session: nothing ended, cookies expired")),
     }
     edge.count(|c| c.kills += 1);
-    if edge.ajax_401 {
-        // (A fetch() would follow the redirect to an HTML page it cannot show.)
-        let mut resp = respond::session_ended("killed", mode::expiry(config))?;
-        if !confirmed {
-            resp.headers_mut().set(UNCONFIRMED_HEADER, "retrying").map_err(EdgeError::internal)?;
-        }
-        return Ok(resp);
-    }
+    let expiry = mode::expiry(config, scopes);
     let remaining = query::without(url.query().unwrap_or(""), &[CFID, CFTOKEN]);
     let location = config.kill.location(trigger, url.path(), remaining.as_deref());
-    let mut resp = respond::text(302, "cfsession-edge: session ended\n")?;
     let mut edits = Edits::default();
-    edits.set("location", location);
-    if !confirmed {
+    if outcome == KillOutcome::Unconfirmed {
         edits.set(UNCONFIRMED_HEADER, "retrying");
     }
-    respond::add_expiry(&mut edits, mode::expiry(config));
+    let mut resp = match (outcome, edge.ajax_401) {
+        // (A fetch() would follow the redirect to an HTML page it cannot show.)
+        (KillOutcome::NoSession, true) => respond::session_ended("none", expiry)?,
+        (_, true) => respond::session_ended("killed", expiry)?,
+        (KillOutcome::NoSession, false) => {
+            edits.set("x-session-ended", "none");
+            edits.set("content-type", "text/html; charset=utf-8");
+            respond::add_expiry(&mut edits, expiry);
+            respond::text(200, &no_session_page(&location))?
+        }
+        (_, false) => {
+            edits.set("location", location);
+            respond::add_expiry(&mut edits, expiry);
+            respond::text(302, "cfsession-edge: session ended\n")?
+        }
+    };
     respond::apply_edits(resp.headers_mut(), &edits).map_err(EdgeError::internal)?;
     Ok(resp)
 }

@@ -12,7 +12,7 @@ use crate::core::{
     config::Config,
     error::EdgeError,
     fingerprint::{FingerprintAction, Probe},
-    guard::OriginIds,
+    guard::{response::CookieScope, OriginIds},
     mode::VerifiedIds,
     record::SessionRecord,
     rpc::{BeginRequest, Ids, Reply, SessionView},
@@ -150,14 +150,19 @@ async fn judged(edge: &Edge<'_>, current: &mut Current, verdict: Verdict) {
 /// A brand-new session (guard mode: bound to `origin`). Stored at once only when
 /// [`Edge::stores_new_sessions`] (and never when `quiet`); a stored one counts against
 /// `ABUSE_LIMITS` first.
-pub(super) async fn start(edge: &Edge<'_>, origin: OriginIds, quiet: bool) -> Result<Current, EdgeError> {
+pub(super) async fn start(
+    edge: &Edge<'_>,
+    origin: OriginIds,
+    scopes: Vec<CookieScope>,
+    quiet: bool,
+) -> Result<Current, EdgeError> {
     let (config, now) = (edge.config, edge.now);
     let (cfid, token) = edge.mint(&origin)?;
     let view = if quiet || !edge.stores_new_sessions() {
         unstored_view(config, now)
     } else {
         edge.may_store().await?;
-        let ids = Ids::of(&cfid, &token, true).bound(origin.clone());
+        let ids = Ids::of(&cfid, &token, true).bound(origin.clone()).scoped(scopes);
         let begin = BeginRequest {
             ids,
             policy: edge.policy,
