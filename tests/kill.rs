@@ -110,7 +110,8 @@ fn kill_redirect_and_extra_cookies() {
 fn with_a_cookie_domain_both_variants_die() {
     let origin = Origin::ok();
     let edge = Edge::start(&origin.url(), &[("COOKIE_DOMAIN", "example.test"), ("KILL_CLEAR_SITE_DATA", "true")]);
-    let r = Client::new().get(&edge.url("/?killSession"));
+    let (c, _) = stored_session(&edge, &origin);
+    let r = c.get(&edge.url("/?killSession"));
     assert_eq!(r.status, 302);
     assert_expires(&r, &["CFID", "CFTOKEN", "CFMAGIC"], 2);
     for name in ["CFID", "CFTOKEN", "CFMAGIC"] {
@@ -121,18 +122,26 @@ fn with_a_cookie_domain_both_variants_die() {
     assert_eq!(r.header("clear-site-data"), Some("\"cookies\""));
 }
 
+/// A kill that finds no session says so: a page and `X-Session-Ended: none`, not a redirect
+/// that looks like a logout (the cookies are still expired: stale ones go).
 #[test]
-fn a_kill_without_a_session_still_expires_cookies() {
+fn a_kill_without_a_session_says_so_and_still_expires_cookies() {
     let origin = Origin::ok();
     let edge = Edge::start(&origin.url(), &[]);
     for cookies in [None, Some("CFID=0123456789abcdef0123456789abcdef; CFTOKEN=forged")] {
         let c = Client::new();
         let headers: Vec<(&str, &str)> = cookies.iter().map(|v| ("Cookie", *v)).collect();
         let r = c.send("GET", &edge.url("/?killSession"), &headers, None);
-        assert_eq!(r.status, 302);
+        assert_eq!((r.status, r.header("x-session-ended")), (200, Some("none")), "{cookies:?}");
+        assert!(r.text().contains("No session to end"), "{}", r.text());
+        assert_eq!(r.header("location"), None);
         assert_expires(&r, &["CFID", "CFTOKEN", "CFMAGIC"], 1);
+        // fetch(): 401 JSON with the reason `none`.
+        let r = c.send("GET", &edge.url("/api?killSession"), &[("Sec-Fetch-Mode", "cors")], None);
+        assert_eq!((r.status, r.header("x-session-ended")), (401, Some("none")));
     }
     assert!(origin.received().is_empty());
+    edge.wait_for_log("\"outcome\":\"nosession\"");
 }
 
 #[test]
