@@ -1,34 +1,76 @@
-"""A one-file Django application with Django's own sessions (the cache backend, in memory;
-the `sessionid` cookie), served by the standard library's WSGI server on 127.0.0.1.
-
-`/echo` reports every cookie as Django reads it (`request.COOKIES`, django.http.cookie's
-parse_cookie) and as the standard library's `http.cookies.SimpleCookie` reads the same header,
-and whose session Django attached; `/echo?as=NAME` starts a session owned by NAME.
+"""A one-file Django project with Django's own sessions (the cache backend, in memory; the
+`sessionid` cookie), served by the standard library's WSGI server on 127.0.0.1:
+- `/admin/`: Django's admin site, a real application with a login form and CSRF tokens (a
+  superuser `admin` is created at start, password `$ADMIN_PASSWORD`; SQLite in `$APP_DIR`);
+- `/kill-session`: the `ORIGIN_KILL_URL` page, loaded from the file `$KILL_PAGE` (the tests
+  take it from docs/guard-mode.md as written);
+- `/echo`: every cookie as Django reads it (`request.COOKIES`, django.http.cookie's
+  parse_cookie) and as the standard library's `http.cookies.SimpleCookie` reads the same
+  header, and whose session Django attached; `/echo?as=NAME` starts a session owned by NAME.
 
 Usage: python app.py PORT
 """
 
 import http.cookies
-import json
+import os
 import sys
-from wsgiref.simple_server import WSGIRequestHandler, make_server
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import django
 from django.conf import settings
 
+APP_DIR = os.environ.get("APP_DIR", ".")
 settings.configure(
     DEBUG=False,
-    SECRET_KEY="django differential test key, not a secret",
+    SECRET_KEY="django test key, not a secret",
     ALLOWED_HOSTS=["127.0.0.1", "localhost"],
     ROOT_URLCONF=__name__,
-    MIDDLEWARE=["django.contrib.sessions.middleware.SessionMiddleware"],
-    INSTALLED_APPS=["django.contrib.sessions"],
+    MIDDLEWARE=[
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.common.CommonMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+    ],
+    INSTALLED_APPS=[
+        "django.contrib.admin",
+        "django.contrib.auth",
+        "django.contrib.contenttypes",
+        "django.contrib.sessions",
+        "django.contrib.messages",
+    ],
+    TEMPLATES=[
+        {
+            "BACKEND": "django.template.backends.django.DjangoTemplates",
+            "APP_DIRS": True,
+            "OPTIONS": {
+                "context_processors": [
+                    "django.template.context_processors.request",
+                    "django.contrib.auth.context_processors.auth",
+                    "django.contrib.messages.context_processors.messages",
+                ]
+            },
+        }
+    ],
+    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.path.join(APP_DIR, "db.sqlite3")}},
+    DEFAULT_AUTO_FIELD="django.db.models.AutoField",
     SESSION_ENGINE="django.contrib.sessions.backends.cache",
     CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+    USE_TZ=True,
+    # Errors go to stderr (the test's output), not to mail.
+    LOGGING={
+        "version": 1,
+        "handlers": {"stderr": {"class": "logging.StreamHandler"}},
+        "loggers": {"django.request": {"handlers": ["stderr"], "level": "ERROR"}},
+    },
 )
 django.setup()
 
-from django.core.wsgi import get_wsgi_application  # noqa: E402 (after settings)
+from django.contrib import admin  # noqa: E402 (after settings)
+from django.contrib.auth.models import User  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.http import HttpResponse, JsonResponse  # noqa: E402
 from django.urls import path  # noqa: E402
 
@@ -63,7 +105,29 @@ def index(request):
     return HttpResponse("django\n", content_type="text/plain")
 
 
-urlpatterns = [path("echo", echo), path("", index)]
+def kill_page():
+    """The ORIGIN_KILL_URL view from $KILL_PAGE (a Python file defining `kill_session`)."""
+    source = os.environ.get("KILL_PAGE")
+    if not source:
+        return lambda request: HttpResponse("no kill page", status=404)
+    scope = {"__name__": "kill_page"}
+    with open(source, encoding="utf-8") as f:
+        exec(compile(f.read(), source, "exec"), scope)  # noqa: S102 (the docs' own code, by design)
+    return scope["kill_session"]
+
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("kill-session", kill_page()),
+    path("echo", echo),
+    path("", index),
+]
+
+
+class ThreadingServer(ThreadingMixIn, WSGIServer):
+    """One thread per connection: the edge's calls (ORIGIN_KILL_URL) may overlap a page."""
+
+    daemon_threads = True
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -72,6 +136,11 @@ class QuietHandler(WSGIRequestHandler):
 
 
 if __name__ == "__main__":
-    server = make_server("127.0.0.1", int(sys.argv[1]), get_wsgi_application(), handler_class=QuietHandler)
+    call_command("migrate", verbosity=0, interactive=False)
+    if not User.objects.filter(username="admin").exists():
+        User.objects.create_superuser("admin", "admin@example.test", os.environ.get("ADMIN_PASSWORD", "admin-test-pass"))
+    server = make_server(
+        "127.0.0.1", int(sys.argv[1]), get_wsgi_application(), server_class=ThreadingServer, handler_class=QuietHandler
+    )
     print("listening", flush=True)
     server.serve_forever()
