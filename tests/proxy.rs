@@ -43,6 +43,31 @@ fn forwarded_headers_are_set_and_client_headers_kept() {
     assert!(xff.ends_with("127.0.0.1"), "{xff}");
 }
 
+/// The origin gets its own `Host` (the platform's rule), and `Forwarded` and
+/// `X-Forwarded-Host` say which host the client asked for (RFC 7239). A redirect the origin
+/// builds from its own host is pointed back at the client's (`proxy_redirect default`).
+#[test]
+fn the_origin_gets_its_own_host_and_its_redirects_come_back_to_the_edge() {
+    let origin = Origin::start(|r| {
+        let to = r.url.trim_start_matches("/to-origin?");
+        Reply::ok("").status(302).header("location", to)
+    });
+    let edge = Edge::start(&origin.url(), &[]);
+    let own = origin.url();
+    let r = Client::new().get(&edge.url(&format!("/to-origin?{own}/next?a=1")));
+    let got = origin.last();
+    let origin_host = own.trim_start_matches("http://").to_owned();
+    assert_eq!(got.header("host"), Some(origin_host.as_str()));
+    let client_host = format!("127.0.0.1:{}", edge.port);
+    let forwarded = got.header("forwarded").unwrap_or_default().to_owned();
+    assert!(forwarded.contains(&format!("host=\"{client_host}\"")) && forwarded.contains("proto=http"), "{forwarded}");
+    assert_eq!(r.header("location"), Some(format!("http://{client_host}/next?a=1").as_str()));
+    // Relative redirects and other sites' are left alone.
+    for to in ["/relative", "https://elsewhere.example/x"] {
+        assert_eq!(Client::new().get(&edge.url(&format!("/to-origin?{to}"))).header("location"), Some(to));
+    }
+}
+
 #[test]
 fn hop_by_hop_headers_are_removed_both_ways() {
     // The edge strips the hop-by-hop names the runtime passes (`Proxy-*`); the connection

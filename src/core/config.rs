@@ -16,7 +16,6 @@ use super::{
     cookie::{CookieExpiry, CookiePolicy},
     cross_site::CrossSiteRequests,
     faults::{self, Faults},
-    forward::OriginHost,
     guard::GuardPolicy,
     ids::TokenKey,
     kill::KillPolicy,
@@ -59,8 +58,6 @@ pub struct Config {
     /// `ORIGIN_KILL_URL` (guard mode): where the edge POSTs an ended session's cookies, so
     /// the application ends its own session (`sessionInvalidate()`, `onSessionEnd`).
     pub origin_kill_url: Option<Url>,
-    /// `ORIGIN_HOST`: the `Host` the origin gets: its own (`origin`, default) or the client's.
-    pub origin_host: OriginHost,
     /// `ORIGIN_URL`: where requests are forwarded. `None` (unset or empty) forwards to the
     /// request's own URL, the production pattern of a Worker on a route in front of its origin.
     pub origin: Option<Url>,
@@ -126,7 +123,6 @@ impl Default for Config {
             mode: SessionMode::Edge,
             guard: GuardPolicy::default(),
             origin_kill_url: None,
-            origin_host: OriginHost::Origin,
             bypass: Bypass::default(),
             controls: Controls::default(),
             origin: None,
@@ -287,9 +283,6 @@ impl Config {
                 "guard" => SessionMode::Guard,
                 _ => return Err(err("SESSION_MODE", "must be edge or guard")),
             };
-        }
-        if let Some(v) = get("ORIGIN_HOST") {
-            c.origin_host = OriginHost::parse(&v).ok_or_else(|| err("ORIGIN_HOST", "must be origin or client"))?;
         }
         if let Some(v) = get("GUARD_COOKIES") {
             c.guard.cookies = parse_guard_cookies(&v)?;

@@ -125,26 +125,27 @@ pub struct ForwardedFor {
     pub host: String,
 }
 
-/// Which `Host` the origin gets (`ORIGIN_HOST`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OriginHost {
-    /// The origin's own host, from `ORIGIN_URL` (what the platform sends by default). The
-    /// client's host is in `X-Forwarded-Host` and `Forwarded`.
-    #[default]
-    Origin,
-    /// The host the client asked for: for applications that build URLs or check CSRF
-    /// origins from `Host` and do not read `X-Forwarded-Host`.
-    Client,
-}
-
-impl OriginHost {
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "origin" => Some(Self::Origin),
-            "client" => Some(Self::Client),
-            _ => None,
-        }
+/// A redirect of the origin's that names the origin itself (`Location:
+/// http://origin.internal:8080/wiki/start`: applications build absolute URLs from the `Host`
+/// they were sent, which is the origin's), pointed back at the host the client asked for, as
+/// nginx's `proxy_redirect default` does: a browser is never sent around the edge. `target`
+/// is the URL the request was forwarded to, `client` the one the client asked for. `None`:
+/// leave it (relative, or another site).
+pub fn client_location(location: &str, target: &Url, client: &Url) -> Option<String> {
+    let loc = Url::parse(location.trim()).ok()?;
+    let same = loc.scheme() == target.scheme()
+        && loc.host_str() == target.host_str()
+        && loc.port_or_known_default() == target.port_or_known_default();
+    if !same
+        || target.host_str() == client.host_str() && target.port_or_known_default() == client.port_or_known_default()
+    {
+        return None;
     }
+    let mut out = loc;
+    out.set_scheme(client.scheme()).ok()?;
+    out.set_host(client.host_str()).ok()?;
+    out.set_port(client.port()).ok()?;
+    Some(out.to_string())
 }
 
 impl ForwardedFor {
@@ -188,6 +189,25 @@ impl ForwardedFor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redirects_to_the_origin_itself_come_back_to_the_client_host() {
+        let target = Url::parse("http://10.0.0.5:8080/wiki/doku.php").unwrap();
+        let client = Url::parse("https://www.example.com/wiki/doku.php").unwrap();
+        let back = |l: &str| client_location(l, &target, &client);
+        assert_eq!(
+            back("http://10.0.0.5:8080/wiki/doku.php?id=start").as_deref(),
+            Some("https://www.example.com/wiki/doku.php?id=start")
+        );
+        assert_eq!(back("HTTP://10.0.0.5:8080/x#f").as_deref(), Some("https://www.example.com/x#f"));
+        for other in
+            ["/relative", "http://10.0.0.5:9090/x", "https://10.0.0.5:8080/x", "https://elsewhere.example/", "::"]
+        {
+            assert_eq!(back(other), None, "{other}");
+        }
+        // No ORIGIN_URL (a route in front of the site): nothing to rewrite.
+        assert_eq!(client_location("https://www.example.com/x", &client, &client), None);
+    }
 
     fn url(s: &str) -> Url {
         Url::parse(s).unwrap()

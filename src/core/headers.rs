@@ -116,8 +116,6 @@ pub struct Additions {
     pub cookie: Option<String>,
     /// The `Referer` (the client's without session tokens); `None`: dropped.
     pub referer: Option<String>,
-    /// `ORIGIN_HOST=client`: the client's host as the origin's `Host`. `None`: the origin's own.
-    pub host: Option<String>,
 }
 
 /// The edits that turn the client's headers into the origin's: the client's, less
@@ -146,9 +144,6 @@ pub fn to_origin(client: &[(String, String)], request_url: &Url, add: Additions)
     }
     edits.append("x-forwarded-proto", fwd.proto);
     edits.append("x-forwarded-host", fwd.host);
-    if let Some(host) = add.host {
-        edits.append("host", host);
-    }
     edits.append("accept-encoding", forward::accept_encoding(get(client, "accept-encoding")));
     for (name, value) in add.session {
         edits.append(name, value);
@@ -226,7 +221,6 @@ mod tests {
             session: vec![("x-session-id", "real".into())],
             cookie: Some("a=b".into()),
             referer: Some("https://s.example/".into()),
-            host: None,
         };
         let edits = to_origin(&client, &Url::parse("https://s.example:8443/p").unwrap(), add);
         assert_eq!(
@@ -244,16 +238,11 @@ mod tests {
                 (HOP_MARKER, "1"),
             ])
         );
-        // ORIGIN_HOST=client: the client's host as the origin's Host; IPv6 addresses quoted.
-        let add = Additions { host: Some("s.example:8443".into()), ..Additions::default() };
-        let h = to_origin(
-            &list(&[("cf-connecting-ip", "2001:db8::1")]),
-            &Url::parse("https://s.example:8443/").unwrap(),
-            add,
-        );
+        // IPv6 addresses are quoted in `Forwarded`.
+        let client = list(&[("cf-connecting-ip", "2001:db8::1")]);
+        let h = to_origin(&client, &Url::parse("https://s.example/").unwrap(), Additions::default());
         let out = h.apply(&list(&[]));
-        assert_eq!(get(&out, "host"), Some("s.example:8443"));
-        assert_eq!(get(&out, "forwarded"), Some("for=\"[2001:db8::1]\";host=\"s.example:8443\";proto=https"));
+        assert_eq!(get(&out, "forwarded"), Some("for=\"[2001:db8::1]\";host=s.example;proto=https"));
     }
 
     #[test]

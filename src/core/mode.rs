@@ -221,9 +221,7 @@ pub fn expiry(config: &Config, scopes: &[CookieScope]) -> Vec<(&'static str, Str
     if config.mode == SessionMode::Guard {
         let mut names: Vec<String> = config.guard.expiry_names();
         // Where the application set them, unless that is what the loop below expires anyway.
-        let elsewhere = |s: &&CookieScope| {
-            s.domain.is_some() || s.path.as_deref().is_some_and(|p| p != "/") || !names.contains(&s.name)
-        };
+        let elsewhere = |s: &&CookieScope| !s.is_default() || !names.contains(&s.name);
         let at = |s: &CookieScope| config.cookie.removal_at(&s.name, s.path.as_deref(), s.domain.as_deref());
         out.extend(scopes.iter().filter(elsewhere).map(|s| ("set-cookie", at(s))));
         names.retain(|n| !config.kill.cookies.contains(n));

@@ -8,6 +8,7 @@ use url::Url;
 use super::incoming::{self, Incoming};
 use crate::core::{
     error::EdgeError,
+    forward,
     headers::{self, Additions, Edits, FromOrigin},
 };
 
@@ -39,7 +40,11 @@ pub async fn forward(req: &Incoming, target: &Url, add: Additions) -> Result<Ori
         log::emit(LogLine::error("origin.unreachable").msg(format!("{err}")));
         err
     })?;
-    let FromOrigin { edits, set_cookies, set, action, user } =
-        headers::from_origin(&incoming::read_headers(&origin.headers()));
+    let answered = incoming::read_headers(&origin.headers());
+    let FromOrigin { mut edits, set_cookies, set, action, user } = headers::from_origin(&answered);
+    let location = headers::get(&answered, "location").and_then(|l| forward::client_location(l, target, &req.url));
+    if let Some(location) = location {
+        edits.set("location", location);
+    }
     Ok(OriginReply { origin, edits, set_cookies, set, action, user })
 }

@@ -22,7 +22,7 @@ use crate::core::{
     cookie_header::{self, CookieHeader, Removed},
     cross_site::{withholds_lax_cookies, CrossSiteRequests},
     error::EdgeError,
-    forward::{self, OriginHost},
+    forward,
     guard::OriginIds,
     headers::{Additions, Edits},
     kill::RequestSite,
@@ -113,8 +113,7 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
     }
     let cookie = forwarded_cookie(config, cookie_header, live);
     let referer = req.header("referer").and_then(forward::clean_referer);
-    let host = origin_host(config, url);
-    let mut reply = proxy::forward(&req, &target, Additions { session, cookie, referer, host }).await?;
+    let mut reply = proxy::forward(&req, &target, Additions { session, cookie, referer }).await?;
 
     let changes = parse_origin_changes(reply.set.as_deref(), reply.action.as_deref(), reply.user.as_deref());
     for problem in &changes.problems {
@@ -184,11 +183,6 @@ fn withheld_session(config: &Config, req: &Incoming) -> bool {
     withheld
 }
 
-/// The origin's `Host` when it is not its own (`ORIGIN_HOST=client`).
-fn origin_host(config: &Config, url: &Url) -> Option<String> {
-    (config.origin_host == OriginHost::Client).then(|| request_host(url))
-}
-
 /// The host (and port) the client asked for, as the site checks compare it.
 fn request_host(url: &Url) -> String {
     forward::ForwardedFor::compute(url, None, None).host
@@ -216,8 +210,8 @@ async fn bypass(
     let target = origin_target(config, &req.url, None);
     let cookie = forwarded_cookie(config, cookie_header, None);
     let referer = req.header("referer").and_then(forward::clean_referer);
-    let host = origin_host(config, &req.url);
-    let mut reply = proxy::forward(req, &target, Additions { session: Vec::new(), cookie, referer, host }).await?;
+    let additions = Additions { session: Vec::new(), cookie, referer };
+    let mut reply = proxy::forward(req, &target, additions).await?;
     pass_origin_cookies(&mut reply, config, true);
     reply.into_response()
 }

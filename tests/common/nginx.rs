@@ -37,6 +37,19 @@ impl Nginx {
     }
 
     /// Starts nginx with `location` as the one location's body.
+    /// A PHP site: files under `root` (`/wiki/…` is `root/wiki/…`), `*.php` through php-fpm.
+    /// `HTTP_HOST` is the `Host` header with its port (Debian's `fastcgi_params` sends `$host`,
+    /// without it, and applications then build URLs to port 80).
+    pub fn php_site(socket: &std::path::Path, root: &std::path::Path) -> Self {
+        Self::start(&format!(
+            "root {};\n      index index.php doku.php;\n      location ~ \\.php$ {{\n        include /etc/nginx/fastcgi_params;\n        \
+             fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;\n        \
+             fastcgi_param HTTP_HOST $http_host;\n        fastcgi_pass unix:{};\n      }}",
+            root.display(),
+            socket.display()
+        ))
+    }
+
     fn start(location: &str) -> Self {
         let bin = std::env::var("NGINX_BIN").unwrap_or_else(|_| "/usr/sbin/nginx".into());
         assert!(PathBuf::from(&bin).exists(), "nginx is missing at {bin}: run scripts/setup");

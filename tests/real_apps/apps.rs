@@ -7,6 +7,8 @@ use std::{fs, path::PathBuf, process::Child, time::Duration};
 use super::browser::{Browser, Page};
 use crate::common::{
     edge::{free_port, repo_root, TempDir},
+    nginx::Nginx,
+    php_fpm::PhpFpm,
     verify::test_origin_key,
     wait,
 };
@@ -26,6 +28,8 @@ pub struct Running {
     pub port: u16,
     _children: Vec<KillOnDrop>,
     _dir: TempDir,
+    /// php-fpm and nginx, for the PHP application (they stop when dropped).
+    _servers: (Option<PhpFpm>, Option<Nginx>),
 }
 
 struct KillOnDrop(Child);
@@ -65,6 +69,12 @@ pub trait RealApp: Sync {
     }
     /// Its own logout.
     fn logout(&self, b: &Browser, base: &str) -> Page;
+    /// More edge settings it needs (`ORIGIN_HOST=client` for one that builds absolute URLs from
+    /// `Host`).
+    fn edge_vars(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
+
     /// Its cookies that are neither session nor login (CSRF, preferences) after a login.
     fn other_cookies(&self) -> &'static [&'static str] {
         &[]
@@ -102,7 +112,7 @@ impl RealApp for DjangoAdmin {
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("start Django");
-        let running = Running { port, _children: vec![KillOnDrop(child)], _dir: dir };
+        let running = Running { port, _children: vec![KillOnDrop(child)], _dir: dir, _servers: (None, None) };
         wait_answering(&running.url("/admin/login/"));
         running
     }
@@ -168,4 +178,120 @@ pub fn wait_answering(url: &str) {
             _ => None,
         }
     });
+}
+
+/// DokuWiki (Debian's package: PHP 8.2 on php-fpm behind nginx), under `/wiki/`, with its own
+/// copy of the code, configuration and data. Its session cookie `DokuWiki` and remember-me
+/// cookie `DW<md5>` live on `Path=/wiki/`.
+pub struct DokuWiki;
+
+impl RealApp for DokuWiki {
+    fn name(&self) -> &'static str {
+        "DokuWiki"
+    }
+
+    fn start(&self) -> Running {
+        let dir = TempDir::new("dokuwiki");
+        let d = &dir.0;
+        for (from, to) in
+            [("/usr/share/dokuwiki", "root/wiki"), ("/etc/dokuwiki", "conf"), ("/var/lib/dokuwiki/data", "data")]
+        {
+            fs::create_dir_all(d.join(to).parent().unwrap()).unwrap();
+            let ok = std::process::Command::new("cp").arg("-rL").arg(from).arg(d.join(to)).status().unwrap().success();
+            assert!(ok, "copy {from}: install Debian's dokuwiki (scripts/setup)");
+        }
+        fs::create_dir_all(d.join("sessions")).unwrap();
+        fs::write(
+            d.join("root/wiki/inc/preload.php"),
+            format!("<?php\ndefine('DOKU_CONF', '{}/conf/');\n", d.display()),
+        )
+        .unwrap();
+        fs::write(
+            d.join("conf/local.php"),
+            format!(
+                "<?php\n$conf['savedir'] = '{}/data';\n$conf['title'] = 'Test wiki';\n$conf['useacl'] = 1;\n\
+                 $conf['superuser'] = '@admin';\n$conf['userewrite'] = 0;\n",
+                d.display()
+            ),
+        )
+        .unwrap();
+        let hash = std::process::Command::new("php")
+            .args(["-r", &format!("echo password_hash('{PASSWORD}', PASSWORD_BCRYPT);")])
+            .output()
+            .expect("php");
+        let hash = String::from_utf8(hash.stdout).unwrap();
+        fs::write(d.join("conf/users.auth.php"), format!("{USER}:{hash}:Admin:admin@example.test:admin,user\n"))
+            .unwrap();
+        fs::write(d.join("conf/acl.auth.php"), "*\t@ALL\t1\n*\t@user\t8\n").unwrap();
+        fs::write(d.join("root/wiki/cfsession-kill.php"), documented_kill_page("php")).unwrap();
+        let key = test_origin_key();
+        let save = format!("{}/sessions", d.display());
+        // session.use_strict_mode=1, as docs/guard-mode.md's PHP kill page requires: without it
+        // PHP adopts the destroyed id again, and DokuWiki's login cookie (its secret bound to
+        // the session id) logs the old cookies back in.
+        let ini = [("session.save_path", save.as_str()), ("session.use_strict_mode", "1")];
+        let fpm = PhpFpm::start_with(&[("EDGE_ORIGIN_KEY", &key)], &ini);
+        let nginx = Nginx::php_site(&fpm.socket, &d.join("root"));
+        let running =
+            Running { port: nginx.port, _children: Vec::new(), _dir: dir, _servers: (Some(fpm), Some(nginx)) };
+        wait_answering(&running.url("/wiki/doku.php"));
+        running
+    }
+
+    fn guard_cookies(&self) -> &'static str {
+        "DokuWiki,DW*"
+    }
+
+    /// It builds its redirects from `Host` (and reads no `X-Forwarded-Host`).
+    fn edge_vars(&self) -> &'static [(&'static str, &'static str)] {
+        &[("ORIGIN_HOST", "client")]
+    }
+
+    fn kill_url(&self) -> &'static str {
+        "/wiki/cfsession-kill.php"
+    }
+
+    fn home(&self) -> &'static str {
+        "/wiki/doku.php?id=start"
+    }
+
+    fn pages(&self) -> Vec<&'static str> {
+        vec![
+            "/wiki/doku.php?id=start",
+            "/wiki/doku.php?id=wiki:syntax",
+            "/wiki/doku.php?id=start&do=index",
+            "/wiki/doku.php?id=start&do=recent",
+            "/wiki/doku.php?id=start&do=profile",
+            "/wiki/doku.php?id=start&do=admin",
+            "/wiki/doku.php?id=playground:playground",
+            "/wiki/doku.php?id=start&do=media",
+            "/wiki/doku.php?id=wiki:welcome",
+            "/wiki/doku.php?id=start",
+        ]
+    }
+
+    fn login(&self, b: &Browser, base: &str, remember: bool) -> Page {
+        let form = b.get(&format!("{base}/wiki/doku.php?id=start&do=login"));
+        let token = form.input("sectok").expect("DokuWiki's sectok");
+        let mut fields =
+            vec![("sectok", token.as_str()), ("id", "start"), ("do", "login"), ("u", USER), ("p", PASSWORD)];
+        if remember {
+            fields.push(("r", "1"));
+        }
+        b.post(&format!("{base}/wiki/doku.php"), &fields)
+    }
+
+    fn logged_in(&self, page: &Page) -> bool {
+        page.status == 200 && page.body.contains("do=logout")
+    }
+
+    fn remembers(&self) -> bool {
+        true
+    }
+
+    fn logout(&self, b: &Browser, base: &str) -> Page {
+        let page = b.get(&format!("{base}/wiki/doku.php?id=start"));
+        let link = page.body.split("do=logout&amp;sectok=").nth(1).and_then(|r| r.split('"').next()).unwrap_or("");
+        b.get(&format!("{base}/wiki/doku.php?id=start&do=logout&sectok={link}"))
+    }
 }

@@ -65,8 +65,7 @@ impl Browser {
     /// A second browser holding a copy of this one's cookies (`only`: those names).
     pub fn copy(&self, only: Option<&dyn Fn(&str) -> bool>) -> Self {
         let b = Self::new();
-        let cookies: Vec<Cookie> =
-            self.cookies().into_iter().filter(|c| only.is_none_or(|f| f(&c.name))).collect();
+        let cookies: Vec<Cookie> = self.cookies().into_iter().filter(|c| only.is_none_or(|f| f(&c.name))).collect();
         *b.jar.lock().unwrap() = cookies;
         b
     }
@@ -91,6 +90,11 @@ impl Browser {
         self.go("GET", url, None)
     }
 
+    /// One `GET`, its redirect not followed (what a kill answered).
+    pub fn get_once(&self, url: &str) -> Page {
+        self.once("GET", url, None)
+    }
+
     /// Submits a form (`application/x-www-form-urlencoded`).
     pub fn post(&self, url: &str, fields: &[(&str, &str)]) -> Page {
         let body: Vec<String> = fields.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
@@ -105,6 +109,9 @@ impl Browser {
             let Some(location) = page.header("location").filter(|_| (300..400).contains(&page.status)) else {
                 return page;
             };
+            if std::env::var("BROWSER_DEBUG").is_ok() {
+                eprintln!("{} {url} -> {} {location}", method, page.status);
+            }
             url = resolve(&url, location);
             if page.status != 307 && page.status != 308 {
                 method = "GET".into();
@@ -116,7 +123,11 @@ impl Browser {
 
     fn once(&self, method: &str, url: &str, body: Option<&str>) -> Page {
         let path = path_of(url);
-        let mut req = self.agent.request(method, url).set("Accept", "text/html").set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) real-apps-test");
+        let mut req = self
+            .agent
+            .request(method, url)
+            .set("Accept", "text/html")
+            .set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) real-apps-test");
         if let Some(c) = self.cookie_header(&path) {
             req = req.set("Cookie", &c);
         }
@@ -212,6 +223,12 @@ fn resolve(base: &str, location: &str) -> String {
 
 fn encode(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }

@@ -29,6 +29,18 @@ pub struct CookieScope {
 }
 
 impl CookieScope {
+    /// Whether a `Path=/`, host-only expiry deletes the cookie (what a kill sends anyway).
+    pub fn is_default(&self) -> bool {
+        self.domain.is_none() && self.path.as_deref().is_none_or(|p| p == "/")
+    }
+
+    /// Whether a new session bound to cookies set with `scopes` is stored at once instead of
+    /// deferred to the browser's return: the claim on that return carries no `Set-Cookie`, so
+    /// where cookies set under a path or a domain live would be lost for the kill's deletions.
+    pub fn store_now(scopes: &[CookieScope]) -> bool {
+        scopes.iter().any(|s| !s.is_default())
+    }
+
     /// Merges `newer` scopes over `older` ones, keeping those of the names in `ids` only.
     pub fn merged(older: &[CookieScope], newer: &[CookieScope], ids: &OriginIds) -> Vec<CookieScope> {
         let held = |s: &&CookieScope| ids.0.iter().any(|(n, _)| n.eq_ignore_ascii_case(&s.name));

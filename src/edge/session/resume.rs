@@ -158,7 +158,7 @@ pub(super) async fn start(
 ) -> Result<Current, EdgeError> {
     let (config, now) = (edge.config, edge.now);
     let (cfid, token) = edge.mint(&origin)?;
-    let view = if quiet || !edge.stores_new_sessions() {
+    let view = if quiet || !(edge.stores_new_sessions() || CookieScope::store_now(&scopes)) {
         unstored_view(config, now)
     } else {
         edge.may_store().await?;

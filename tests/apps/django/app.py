@@ -14,8 +14,6 @@ Usage: python app.py PORT
 import http.cookies
 import os
 import sys
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import django
 from django.conf import settings
@@ -62,7 +60,10 @@ settings.configure(
     LOGGING={
         "version": 1,
         "handlers": {"stderr": {"class": "logging.StreamHandler"}},
-        "loggers": {"django.request": {"handlers": ["stderr"], "level": "ERROR"}},
+        "loggers": {
+            "django.request": {"handlers": ["stderr"], "level": "ERROR"},
+            "django.server": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
+        },
     },
 )
 django.setup()
@@ -70,6 +71,7 @@ django.setup()
 from django.contrib import admin  # noqa: E402 (after settings)
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
+from django.core.servers.basehttp import run  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.http import HttpResponse, JsonResponse  # noqa: E402
 from django.urls import path  # noqa: E402
@@ -124,23 +126,11 @@ urlpatterns = [
 ]
 
 
-class ThreadingServer(ThreadingMixIn, WSGIServer):
-    """One thread per connection: the edge's calls (ORIGIN_KILL_URL) may overlap a page."""
-
-    daemon_threads = True
-
-
-class QuietHandler(WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 if __name__ == "__main__":
     call_command("migrate", verbosity=0, interactive=False)
     if not User.objects.filter(username="admin").exists():
         User.objects.create_superuser("admin", "admin@example.test", os.environ.get("ADMIN_PASSWORD", "admin-test-pass"))
-    server = make_server(
-        "127.0.0.1", int(sys.argv[1]), get_wsgi_application(), server_class=ThreadingServer, handler_class=QuietHandler
-    )
+    # Django's own threaded HTTP/1.1 server (runserver's, without the autoreloader): the
+    # edge's calls (ORIGIN_KILL_URL) may overlap a page, and its connections are kept alive.
     print("listening", flush=True)
-    server.serve_forever()
+    run("127.0.0.1", int(sys.argv[1]), get_wsgi_application(), threading=True)
