@@ -15,7 +15,7 @@ mod apps;
 mod browser;
 mod common;
 
-use apps::{DjangoAdmin, DokuWiki, RealApp, Running};
+use apps::{DjangoAdmin, DokuWiki, RealApp, Running, TomcatExamples};
 use browser::Browser;
 use common::Edge;
 
@@ -221,6 +221,11 @@ fn alone_and_behind_the_edge(app: &dyn RealApp) {
 #[test]
 fn django_admin() {
     alone_and_behind_the_edge(&DjangoAdmin);
+}
+
+#[test]
+fn tomcat_examples() {
+    alone_and_behind_the_edge(&TomcatExamples);
 }
 
 #[test]

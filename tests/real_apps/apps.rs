@@ -9,6 +9,7 @@ use crate::common::{
     edge::{free_port, repo_root, TempDir},
     nginx::Nginx,
     php_fpm::PhpFpm,
+    tomcat,
     verify::test_origin_key,
     wait,
 };
@@ -295,3 +296,90 @@ impl RealApp for DokuWiki {
         b.get(&format!("{base}/wiki/doku.php?id=start&do=logout&sectok={link}"))
     }
 }
+
+/// Tomcat's examples webapp (Debian's `tomcat10-examples`), under the context path
+/// `/examples`: its FORM-login area (`jsp/security/protected/`, a memory realm), `JSESSIONID`
+/// on `Path=/examples`, the session id changed at login.
+pub struct TomcatExamples;
+
+impl RealApp for TomcatExamples {
+    fn name(&self) -> &'static str {
+        "Tomcat examples"
+    }
+
+    fn start(&self) -> Running {
+        let dir = TempDir::new("tomcat-examples");
+        let base = dir.0.join("tomcat");
+        let port = free_port();
+        tomcat::lay_out(&base, port);
+        // A memory realm with one user for the FORM login.
+        let server = fs::read_to_string(base.join("conf/server.xml")).unwrap().replace(
+            "<Engine name=\"Catalina\" defaultHost=\"localhost\">",
+            "<Engine name=\"Catalina\" defaultHost=\"localhost\">\n      \
+             <Realm className=\"org.apache.catalina.realm.MemoryRealm\" pathname=\"conf/tomcat-users.xml\"/>",
+        );
+        fs::write(base.join("conf/server.xml"), server).unwrap();
+        fs::write(
+            base.join("conf/tomcat-users.xml"),
+            format!("<tomcat-users>\n  <user username=\"{USER}\" password=\"{PASSWORD}\" roles=\"tomcat,role1\"/>\n</tomcat-users>\n"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink("/usr/share/java/ecj.jar", base.join("lib/ecj.jar")).unwrap();
+        let examples = base.join("webapps/examples");
+        let installed = std::path::Path::new("/usr/share/tomcat10-examples/examples");
+        assert!(installed.exists(), "Debian's tomcat10-examples is missing: run scripts/setup");
+        tomcat::copy_dir(installed, &examples);
+        fs::write(examples.join("cfsession-kill.jsp"), documented_kill_page("jsp")).unwrap();
+        let key = test_origin_key();
+        let child = tomcat::command(&base, &[("EDGE_ORIGIN_KEY", &key)]).spawn().expect("start Tomcat");
+        let running = Running { port, _children: vec![KillOnDrop(child)], _dir: dir, _servers: (None, None) };
+        wait_answering(&running.url("/examples/jsp/security/protected/index.jsp"));
+        running
+    }
+
+    fn guard_cookies(&self) -> &'static str {
+        "JSESSIONID"
+    }
+
+    fn kill_url(&self) -> &'static str {
+        "/examples/cfsession-kill.jsp"
+    }
+
+    fn home(&self) -> &'static str {
+        "/examples/jsp/security/protected/index.jsp"
+    }
+
+    fn pages(&self) -> Vec<&'static str> {
+        (0..10).map(|i| PROTECTED_PAGES[i]).collect()
+    }
+
+    fn login(&self, b: &Browser, base: &str, _remember: bool) -> Page {
+        let form = b.get(&format!("{base}/examples/jsp/security/protected/index.jsp"));
+        assert!(form.body.contains("j_security_check"), "no login form: {}", form.status);
+        b.post(
+            &format!("{base}/examples/jsp/security/protected/j_security_check"),
+            &[("j_username", USER), ("j_password", PASSWORD)],
+        )
+    }
+
+    fn logged_in(&self, page: &Page) -> bool {
+        page.status == 200 && page.body.contains("You are logged in as remote user")
+    }
+
+    fn logout(&self, b: &Browser, base: &str) -> Page {
+        b.get(&format!("{base}/examples/jsp/security/protected/index.jsp?logoff=true"))
+    }
+}
+
+const PROTECTED_PAGES: [&str; 10] = [
+    "/examples/jsp/security/protected/index.jsp",
+    "/examples/jsp/security/protected/index.jsp?role=tomcat",
+    "/examples/jsp/security/protected/index.jsp?role=role1",
+    "/examples/jsp/security/protected/index.jsp?role=manager",
+    "/examples/jsp/security/protected/index.jsp?page=5",
+    "/examples/jsp/security/protected/index.jsp?page=6",
+    "/examples/jsp/security/protected/index.jsp?page=7",
+    "/examples/jsp/security/protected/index.jsp?page=8",
+    "/examples/jsp/security/protected/index.jsp?page=9",
+    "/examples/jsp/security/protected/index.jsp",
+];
