@@ -15,7 +15,7 @@ mod apps;
 mod browser;
 mod common;
 
-use apps::{DjangoAdmin, DokuWiki, RealApp, Running, TomcatExamples};
+use apps::{DjangoAdmin, DokuWiki, LuceeAdmin, RealApp, Running, TomcatExamples};
 use browser::Browser;
 use common::Edge;
 
@@ -226,6 +226,11 @@ fn django_admin() {
 #[test]
 fn tomcat_examples() {
     alone_and_behind_the_edge(&TomcatExamples);
+}
+
+#[test]
+fn lucee_administrator() {
+    alone_and_behind_the_edge(&LuceeAdmin);
 }
 
 #[test]

@@ -32,6 +32,8 @@ pub struct Lucee {
     pub app_dir: PathBuf,
     /// Tomcat's base, Lucee's server directory and the web root.
     pub base: PathBuf,
+    /// The Lucee Administrator's password (random).
+    pub admin_password: String,
 }
 
 impl Lucee {
@@ -104,7 +106,7 @@ fn start() -> Lucee {
         ("LUCEE_ENABLE_BUNDLE_DOWNLOAD", "false"),
     ];
     spawn_for_the_process(tomcat::command(&base, &env));
-    let lucee = Lucee { port, app_dir, base };
+    let lucee = Lucee { port, app_dir, base, admin_password: password.clone() };
     wait::until("Lucee answering CFML", Duration::from_secs(180), Duration::from_millis(250), || {
         let r = Client::new().try_get(&lucee.url("/ready.cfm")).ok()?;
         (r.status == 200 && r.text().trim() == "ready").then_some(())

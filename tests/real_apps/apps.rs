@@ -383,3 +383,89 @@ const PROTECTED_PAGES: [&str; 10] = [
     "/examples/jsp/security/protected/index.jsp?page=9",
     "/examples/jsp/security/protected/index.jsp",
 ];
+
+/// Lucee 7's own Administrator (a CFML application inside the Lucee jar), at `/lucee/admin/`:
+/// its `cfid`/`cftoken` and its remember-me cookie `LUCEE_ADMIN_PW_SERVER` live on
+/// `Path=/lucee/admin/`. Its code cannot host a kill page, so `ORIGIN_KILL_URL` is the
+/// documented CFML page in another application with `?all=1` (every application's session on
+/// the `cfid`).
+pub struct LuceeAdmin;
+
+impl RealApp for LuceeAdmin {
+    fn name(&self) -> &'static str {
+        "Lucee Administrator"
+    }
+
+    fn start(&self) -> Running {
+        let lucee = crate::common::lucee::Lucee::shared();
+        Running { port: lucee.port, _children: Vec::new(), _dir: TempDir::new("lucee-admin"), _servers: (None, None) }
+    }
+
+    fn guard_cookies(&self) -> &'static str {
+        "cfid,cftoken,LUCEE_ADMIN_PW_*"
+    }
+
+    fn kill_url(&self) -> &'static str {
+        "/cfml/kill.cfm?all=1"
+    }
+
+    fn home(&self) -> &'static str {
+        "/lucee/admin/index.cfm?action=overview"
+    }
+
+    fn pages(&self) -> Vec<&'static str> {
+        [
+            "overview",
+            "server.request",
+            "server.charset",
+            "server.cache",
+            "resources.mappings",
+            "resources.component",
+            "debugging.settings",
+            "security.access",
+            "resources.customtags",
+            "overview",
+        ]
+        .iter()
+        .map(|a| &*Box::leak(format!("/lucee/admin/index.cfm?action={a}").into_boxed_str()))
+        .collect()
+    }
+
+    fn login(&self, b: &Browser, base: &str, remember: bool) -> Page {
+        let password = crate::common::lucee::Lucee::shared().admin_password.clone();
+        let keep = if remember { "d" } else { "s" };
+        // The Administrator refuses a login within a second of the last one ("Login disabled
+        // until …", its brute-force delay): tried again, with a deadline.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            b.get(&format!("{base}/lucee/admin/index.cfm"));
+            let fields = [
+                ("login_passwordserver", password.as_str()),
+                ("lang", "en"),
+                ("rememberMe", keep),
+                ("submit", "submit"),
+            ];
+            let page = b.post(&format!("{base}/lucee/admin/index.cfm"), &fields);
+            if !page.body.contains("Login disabled until") || std::time::Instant::now() > deadline {
+                return page;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    fn logged_in(&self, page: &Page) -> bool {
+        page.status == 200 && page.body.contains("action=logout") && !page.body.contains("login_passwordserver")
+    }
+
+    fn remembers(&self) -> bool {
+        true
+    }
+
+    fn logout(&self, b: &Browser, base: &str) -> Page {
+        b.get(&format!("{base}/lucee/admin/index.cfm?action=logout"))
+    }
+
+    fn other_cookies(&self) -> &'static [&'static str] {
+        &["LUCEE_ADMIN_LANG"]
+    }
+}
