@@ -7,6 +7,7 @@ pub mod browser;
 pub mod cf_origin;
 pub mod client;
 pub mod edge;
+pub mod kill_pages;
 pub mod lucee;
 pub mod nginx;
 pub mod origin;

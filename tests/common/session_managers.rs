@@ -20,6 +20,7 @@ use std::{
 
 use super::{
     edge::{free_port, repo_root, TempDir},
+    kill_pages::documented_kill_page,
     nginx::Nginx,
     php_fpm::PhpFpm,
     tomcat,
@@ -106,11 +107,14 @@ impl App {
             }
             Manager::ExpressSession => {
                 let port = free_port();
+                let kill_page = dir.0.join("kill-page.mjs");
+                fs::write(&kill_page, documented_kill_page("express")).unwrap();
                 let child = Command::new("node")
                     .arg(repo_root().join("tests/apps/express/server.mjs"))
                     .arg(port.to_string())
                     .current_dir(repo_root())
                     .envs(env)
+                    .env("KILL_PAGE", &kill_page)
                     .stdin(Stdio::null())
                     .stdout(Stdio::null())
                     .stderr(Stdio::inherit())

@@ -7,22 +7,13 @@ use std::{fs, path::PathBuf, process::Child, time::Duration};
 use super::browser::{Browser, Page};
 use crate::common::{
     edge::{free_port, repo_root, TempDir},
+    kill_pages::documented_kill_page,
     nginx::Nginx,
     php_fpm::PhpFpm,
     tomcat,
     verify::test_origin_key,
     wait,
 };
-
-/// The `ORIGIN_KILL_URL` page for `lang` from docs/guard-mode.md, as written: the fenced block
-/// that follows the line `<!-- kill page: NAME -->`.
-pub fn documented_kill_page(name: &str) -> String {
-    let doc = fs::read_to_string(repo_root().join("docs/guard-mode.md")).unwrap();
-    let marker = format!("<!-- kill page: {name} -->");
-    let after = doc.split(&marker).nth(1).unwrap_or_else(|| panic!("no {marker} in docs/guard-mode.md"));
-    let block = after.split("```").nth(1).expect("a fenced block after the marker");
-    block.split_once('\n').map_or("", |(_, code)| code).to_owned()
-}
 
 /// A running application.
 pub struct Running {
