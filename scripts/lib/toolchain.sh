@@ -233,6 +233,23 @@ install_npm_packages() {
 
 # Exports what builds need: PATH for the wasm toolchain and worker-build's *_BIN variables,
 # so worker-build uses local tools instead of downloading them.
+# The real applications the guard-mode tests put behind the edge (tests/real_apps.rs), from
+# Debian: DokuWiki (PHP; without its recommended web servers: the tests run php-fpm behind
+# nginx) and Tomcat's examples webapp. Django's admin comes with Django, Lucee's Administrator
+# with Lucee.
+real_apps_complete() {
+  [ -f /usr/share/dokuwiki/doku.php ] && [ -d /usr/share/tomcat10-examples/examples ]
+}
+install_real_apps() {
+  real_apps_complete && return 0
+  command -v apt-get >/dev/null 2>&1 || die "the real-application tests need Debian's dokuwiki and tomcat10-examples"
+  say "apt-get install --no-install-recommends dokuwiki tomcat10-examples (the real-application tests)"
+  as_root apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends dokuwiki tomcat10-examples >/dev/null ||
+    die "apt-get install dokuwiki tomcat10-examples failed"
+  real_apps_complete || die "dokuwiki or tomcat10-examples is missing after installing them"
+}
+
 # wrk, the benchmark's load generator (the bench's own test runs it too).
 install_wrk() {
   command -v wrk >/dev/null 2>&1 && return 0
@@ -286,6 +303,7 @@ toolchain_complete() {
   lucee_complete || return 1
   django_complete || return 1
   command -v wrk >/dev/null 2>&1 || return 1
+  real_apps_complete || return 1
   [ -x "$CFS_ROOT/node_modules/.bin/wrangler" ] &&
     [ ! "$CFS_ROOT/package-lock.json" -nt "$CFS_ROOT/node_modules/.package-lock.json" ]
 }
