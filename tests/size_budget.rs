@@ -24,8 +24,13 @@ use common::edge::{repo_root, TempDir};
 /// application object's pacing: raised (384 KiB). 393,059 with issue #23's work (the typed
 /// object protocol, `SetCookie`, claims in one call; nothing it tried brought the size down
 /// by more than a few KB, see docs/performance.md, "Size, issue #23"): the budget is what is
-/// reached (157 bytes of room). Lower it when the wasm shrinks; raise it only as a decision.
-const GZIP_BUDGET: u64 = 384 * 1024;
+/// reached (157 bytes of room). 393,125 with issue #28's cookie rule (its Unicode case
+/// mappings as a 19-entry table: Rust's case tables cost 13 KB). 401,001 with issue #29's
+/// credential sets (cookie scopes in the record and the kill's answer, the kill outcome and
+/// its page, redirects pointed back at the client, `Forwarded`): raised as a decision
+/// (security fixes in guard mode; docs/performance.md, "Size"). Lower it when the wasm
+/// shrinks; raise it only as a decision.
+const GZIP_BUDGET: u64 = 392 * 1024;
 
 #[test]
 fn release_wasm_fits_the_gzip_budget() {
