@@ -190,6 +190,8 @@ async function startSystem(sys) {
   });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 600; i++) {
+    // An instance that exited (or a Ctrl-C that stopped it) will not start: fail at once.
+    if (proc.exitCode !== null || proc.signalCode !== null || interrupted) break;
     try {
       const r = await fetch(base + (sys.health ?? "/"), { redirect: "manual" });
       if (r.status < 500) return { proc, base };
