@@ -17,6 +17,7 @@ mod common;
 
 use apps::{DjangoAdmin, DokuWiki, LuceeAdmin, RealApp, Running, TomcatExamples};
 use browser::Browser;
+use cfsession_edge::core::cookie_header::named;
 use common::Edge;
 
 /// What one check found.
@@ -103,12 +104,7 @@ fn checks(app: &dyn RealApp, running: &Running, edge: Option<&Edge>) -> Report {
                     _ => kill_all_by_admin(edge),
                 };
                 // A kill the browser saw deletes the app's credentials where they live (`Path=/wiki/`).
-                let credential = |n: &str| {
-                    app.guard_cookies().split(',').any(|g| match g.strip_suffix('*') {
-                        Some(prefix) => n.starts_with(prefix),
-                        None => n == g,
-                    })
-                };
+                let credential = |n: &str| app.guard_cookies().split(',').any(|g| named(g, n));
                 let left: Vec<String> =
                     b.cookies().into_iter().map(|c| c.name).filter(|n| how != "admin" && credential(n)).collect();
                 let still = is_logged_in(app, &b, &base);

@@ -64,7 +64,7 @@ impl GuardPolicy {
     }
 
     /// Whether cookie `name` is the application's session cookie (the first entry).
-    pub fn is_session_cookie(&self, name: &str) -> bool {
+    pub fn is_app_session_cookie(&self, name: &str) -> bool {
         self.cookies.first().is_some_and(|c| named(c, name.trim()))
     }
 

@@ -94,8 +94,8 @@ pub fn origin_set(held: &OriginIds, set_cookies: &[String], policy: &GuardPolicy
     if next.same_as(held) {
         return OriginSet::Nothing;
     }
-    let had_session = held.0.iter().any(|(n, _)| policy.is_session_cookie(n));
-    let has_session = next.0.iter().any(|(n, _)| policy.is_session_cookie(n));
+    let had_session = held.0.iter().any(|(n, _)| policy.is_app_session_cookie(n));
+    let has_session = next.0.iter().any(|(n, _)| policy.is_app_session_cookie(n));
     if (had_session && !has_session) || (!held.is_empty() && next.is_empty()) {
         return OriginSet::LoggedOut;
     }
