@@ -235,7 +235,9 @@ fn the_application_keeps_per_minute_counts_of_session_events() {
             let invalidated = sum(&h, &|m| m["ends"]["invalidated"].as_u64().unwrap_or(0));
             let kills = sum(&h, &|m| m["kills"].as_u64().unwrap_or(0));
             let failures = sum(&h, &|m| m["hook_failures"].as_u64().unwrap_or(0));
-            (starts == 4 && killed == 3 && invalidated == 1 && kills == 3 && failures >= 1).then_some(h)
+            // (Each isolate sends its counts after its response: the refusal's may come last.)
+            let refused = sum(&h, &|m| m["refused"].as_u64().unwrap_or(0));
+            (starts == 4 && killed == 3 && invalidated == 1 && kills == 3 && failures >= 1 && refused >= 1).then_some(h)
         },
     );
     let last = h["minutes"].as_array().unwrap().last().unwrap().clone();
