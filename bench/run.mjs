@@ -29,7 +29,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 
-/** A checkout's Worker configuration: `wrangler.jsonc`, or `wrangler.toml` in checkouts before 2026-12-02. */
+/** A checkout's Worker configuration: `wrangler.toml`, or `wrangler.jsonc` in checkouts from 2026-12-02 to 2026-12-07. */
 function baselineConfig(dir) {
   const jsonc = path.join(dir, "wrangler.jsonc");
   return fs.existsSync(jsonc) ? jsonc : path.join(dir, "wrangler.toml");
@@ -146,12 +146,12 @@ const cfsessionVars = (hits) => ({
   ABUSE_LIMITS: "false",
 });
 const SYSTEMS = [
-  { name: "cfsession-edge", config: path.join(root, "wrangler.jsonc"), vars: cfsessionVars(false), health: "/__session/health" },
-  { name: "cfsession-edge (SESSION_HITS on)", config: path.join(root, "wrangler.jsonc"), vars: cfsessionVars(true),
+  { name: "cfsession-edge", config: path.join(root, "wrangler.toml"), vars: cfsessionVars(false), health: "/__session/health" },
+  { name: "cfsession-edge (SESSION_HITS on)", config: path.join(root, "wrangler.toml"), vars: cfsessionVars(true),
     health: "/__session/health", only: ["reads"] },
-  { name: GUARD, config: path.join(root, "wrangler.jsonc"), health: "/__session/health",
+  { name: GUARD, config: path.join(root, "wrangler.toml"), health: "/__session/health",
     vars: { ...cfsessionVars(false), ORIGIN_URL: `http://127.0.0.1:${guardOrigin.port}`, SESSION_MODE: "guard" } },
-  { name: "cfsession-edge (SESSION_BYPASS off)", config: path.join(root, "wrangler.jsonc"),
+  { name: "cfsession-edge (SESSION_BYPASS off)", config: path.join(root, "wrangler.toml"),
     vars: { ...cfsessionVars(false), SESSION_BYPASS: "off" }, health: "/__session/health", only: ["page"] },
   ...(BASELINE ? [{ name: "cfsession-edge (baseline)", config: baselineConfig(path.resolve(BASELINE)),
     vars: cfsessionVars(false), health: "/__session/health" },

@@ -389,7 +389,7 @@ fn one_address_is_limited_in_new_sessions_and_refused_ids() {
         }
     }
     let (i, r) = limited.expect("70 new sessions from one address were never limited");
-    assert_eq!(i, 60, "the limit is 60 per minute (wrangler.jsonc)");
+    assert_eq!(i, 60, "the limit is 60 per minute (wrangler.toml)");
     assert_eq!(r.header("retry-after"), Some("60"));
     assert!(r.text().contains("new_sessions"));
     edge.wait_for_log("abuse.limited");

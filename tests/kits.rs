@@ -7,6 +7,7 @@
 mod common;
 
 use std::{
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::Duration,
 };
@@ -123,7 +124,12 @@ impl Drop for Node {
 
 /// Starts `node <script> <port>` with the origin key and `env`, and waits until it listens.
 fn start_node(script: &str, port: u16, env: &[(&str, &str)]) -> Node {
-    let child = Command::new("node")
+    start_node_with(Path::new("node"), script, port, env)
+}
+
+/// [`start_node`] with the Node binary `node`.
+fn start_node_with(node: &Path, script: &str, port: u16, env: &[(&str, &str)]) -> Node {
+    let child = Command::new(node)
         .arg(repo_root().join(script))
         .arg(port.to_string())
         .env("CFS_ORIGIN_KEY", test_origin_key())
@@ -179,6 +185,38 @@ fn node_kit_on_express() {
     wait::until("cookie.maxAge = 2000 ending the session", Duration::from_secs(30), Duration::from_millis(200), || {
         edge.inspect(&id).is_none().then_some(())
     });
+}
+
+/// Node `major` as `scripts/setup` installs it for this test (`KIT_NODES` in
+/// scripts/lib/toolchain.sh): `target/node/<major>`.
+fn setup_node(major: &str) -> PathBuf {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "x64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    let bin = repo_root().join(format!("target/node/{major}/node_modules/node-linux-{arch}/bin/node"));
+    let version = Command::new(&bin)
+        .arg("--version")
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/setup)", bin.display()));
+    let version = String::from_utf8_lossy(&version.stdout).trim().to_owned();
+    assert!(version.starts_with(&format!("v{major}.")), "{}: {version}", bin.display());
+    bin
+}
+
+/// The Node kit on the release lines users run besides the scripts' own Node (22, above):
+/// 20 (past its end of life, still common), 24 and 26. Its `engines` says `>=20`.
+#[test]
+fn node_kit_on_every_node_users_run() {
+    for major in ["20", "24", "26"] {
+        let node = setup_node(major);
+        let port = free_port();
+        let direct = format!("http://127.0.0.1:{port}");
+        let edge = edge_for(&direct);
+        let _site = start_node_with(&node, "tests/kits/express-app.mjs", port, &[("CFS_EDGE_URL", &edge.url(""))]);
+        scenario(&edge, &direct);
+    }
 }
 
 #[test]

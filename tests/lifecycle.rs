@@ -22,7 +22,7 @@ use serde_json::Value;
 
 /// An origin with hook receivers that manage a temp file per session, like the seeds' stamp
 /// images: the start hook creates `<dir>/<cfid>.tmp`, the end hook deletes it. The first
-/// `fail_ends` end-hook calls answer 503.
+/// `fail_ends` end-hook calls answer 503 (after `hang`, with [`HookOrigin::hanging`]).
 struct HookOrigin {
     origin: Origin,
     files: Arc<TempDir>,
@@ -30,6 +30,10 @@ struct HookOrigin {
 
 impl HookOrigin {
     fn start(fail_ends: usize) -> Self {
+        Self::hanging(fail_ends, Duration::ZERO)
+    }
+
+    fn hanging(fail_ends: usize, hang: Duration) -> Self {
         let files = Arc::new(TempDir::new("hook-files"));
         let dir = files.0.clone();
         let failures = Arc::new(AtomicUsize::new(fail_ends));
@@ -44,6 +48,7 @@ impl HookOrigin {
                 "/hooks/end" => {
                     if failures.load(Ordering::SeqCst) > 0 {
                         failures.fetch_sub(1, Ordering::SeqCst);
+                        std::thread::sleep(hang);
                         return Reply::ok("receiver down").status(503);
                     }
                     let _ = std::fs::remove_file(file(&event["cfid"]));
@@ -161,7 +166,7 @@ fn kills_and_invalidations_fire_the_end_hook_and_delete_the_temp_file() {
 #[test]
 fn end_hooks_are_retried_until_the_receiver_recovers_and_never_duplicated() {
     let o = HookOrigin::start(3);
-    let edge = Edge::start_for_cron(&o.origin.url(), &hook_vars(&[]));
+    let edge = Edge::start(&o.origin.url(), &hook_vars(&[]));
     let (c, id) = stored_session(&edge);
     let token = c.jar.get("CFTOKEN").unwrap();
     assert_eq!(c.get(&edge.url("/?killSession")).status, 302);
@@ -185,6 +190,19 @@ fn end_hooks_are_retried_until_the_receiver_recovers_and_never_duplicated() {
     poll("the barrier session's end hook", || o.ends(&id2).into_iter().next());
     assert_eq!(o.ends(&id).len(), 4, "a session end was delivered more than once");
     assert!(edge.log().contains("failed (status 503); retry at"));
+}
+
+/// A receiver that does not answer holds the session object's alarm (billed as Durable Object
+/// duration) for at most `hooks::TIMEOUT_MS`, 10 s: the attempt then fails and is retried.
+#[test]
+fn a_hook_receiver_that_does_not_answer_is_given_ten_seconds_then_retried() {
+    let o = HookOrigin::hanging(1, Duration::from_secs(15));
+    let edge = Edge::start(&o.origin.url(), &hook_vars(&[]));
+    let (c, id) = stored_session(&edge);
+    assert_eq!(c.get(&edge.url("/?killSession")).status, 302);
+    poll("the second end-hook attempt", || (o.ends(&id).len() >= 2).then_some(()));
+    assert!(edge.log().contains("failed (no answer within 10 s); retry at"), "{}", edge.log_tail());
+    poll("the temp file to be deleted", || (!o.file(&id).exists()).then_some(()));
 }
 
 #[test]
@@ -212,7 +230,7 @@ fn the_start_hook_fires_once_per_stored_session() {
 #[test]
 fn the_sweep_ends_a_session_whose_alarm_was_lost() {
     let o = HookOrigin::start(0);
-    let edge = Edge::start_for_cron(&o.origin.url(), &hook_vars(&[("SESSION_TIMEOUT", "3")]));
+    let edge = Edge::start(&o.origin.url(), &hook_vars(&[("SESSION_TIMEOUT", "3")]));
     let (_c, id) = stored_session(&edge);
     let expires = edge.inspect(&id).unwrap()["expires_at"].as_u64().unwrap();
     // Lose the object's alarm, as a platform fault would.
@@ -231,7 +249,7 @@ fn the_sweep_ends_a_session_whose_alarm_was_lost() {
 fn a_sweep_entry_that_fails_is_skipped_and_the_rest_are_swept() {
     let o = HookOrigin::start(0);
     let vars = hook_vars(&[("SESSION_TIMEOUT", "3"), ("TEST_FAULTS", "session.check=fail*1")]);
-    let edge = Edge::start_for_cron(&o.origin.url(), &vars);
+    let edge = Edge::start(&o.origin.url(), &vars);
     let (_a, a) = stored_session(&edge);
     let (_b, b) = stored_session(&edge);
     let expires = [&a, &b].map(|id| edge.inspect(id).unwrap()["expires_at"].as_u64().unwrap());

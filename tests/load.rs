@@ -1,6 +1,12 @@
 //! Load on the session store through the real Worker: many parallel requests on one
 //! session (serialised by its Durable Object: no lost update, exact hits), and many sessions
-//! created at once (all distinct, all stored, no errors).
+//! created at once (all distinct, all stored, every answer accounted for).
+//!
+//! Sized to what local `wrangler dev` carries on a busy 2-core machine, not to find its limit:
+//! [`CLIENTS`] parallel clients, as the benchmark's wrk runs (`bench/run.mjs`, 16 connections).
+//! With 50, `wrangler dev` itself crashed once (`✘ [ERROR]`, no message) while other jobs
+//! shared the machine. What the edge carries is the benchmark's to measure (`scripts/bench`,
+//! docs/performance.md); these tests check what it does under parallel load.
 
 mod common;
 
@@ -14,6 +20,9 @@ use std::{
 };
 
 use common::{stored_session, Client, Edge, Origin};
+
+/// Parallel clients in every test here.
+const CLIENTS: usize = 16;
 
 /// Runs `jobs` calls of `job(i)` on `threads` threads.
 fn parallel(threads: usize, jobs: usize, job: impl Fn(usize) + Send + Sync + 'static) {
@@ -44,7 +53,7 @@ fn two_hundred_parallel_writes_to_one_session_are_all_kept() {
     let url = edge.url("/set");
     let errors = Arc::new(Mutex::new(Vec::new()));
     let errs = errors.clone();
-    parallel(50, 200, move |i| {
+    parallel(CLIENTS, 200, move |i| {
         let r = c.get(&format!("{url}?k{i}=v{i}"));
         if r.status != 200 || r.set_cookie("CFID").is_some() {
             errs.lock().unwrap().push((i, r.status));
@@ -65,14 +74,15 @@ fn two_hundred_parallel_writes_to_one_session_are_all_kept() {
 }
 
 #[test]
-fn two_thousand_sessions_created_at_once_are_all_distinct_and_stored() {
+fn a_thousand_sessions_created_at_once_are_all_distinct_and_stored() {
+    const SESSIONS: usize = 1_000;
     let origin = Origin::ok();
     let edge = Edge::start(&origin.url(), &[("SESSION_DEFER", "false")]);
     let url = edge.url("/");
     let ids = Arc::new(Mutex::new(BTreeSet::new()));
     let errors = Arc::new(AtomicUsize::new(0));
     let (seen, errs) = (ids.clone(), errors.clone());
-    parallel(50, 2_000, move |_| match Client::new().try_get(&url) {
+    parallel(CLIENTS, SESSIONS, move |_| match Client::new().try_get(&url) {
         Ok(r) if r.status == 200 => {
             seen.lock().unwrap().insert(r.set_cookie("CFID").unwrap_or_default().to_owned());
         }
@@ -81,13 +91,13 @@ fn two_thousand_sessions_created_at_once_are_all_distinct_and_stored() {
         }
     });
     assert_eq!(errors.load(Ordering::SeqCst), 0, "errors");
-    assert_eq!(ids.lock().unwrap().len(), 2_000, "duplicate session ids");
+    assert_eq!(ids.lock().unwrap().len(), SESSIONS, "duplicate session ids");
     // Every session the origin saw is stored, one per request it got. (Under load `wrangler
     // dev` drops a few connections after forwarding; the HTTP client then sends the GET again,
     // which starts another session: counted, not hidden.)
     let at_origin: BTreeSet<String> =
         origin.received().iter().filter_map(|r| r.header("x-session-id").map(str::to_owned)).collect();
-    let resent = at_origin.len().checked_sub(2_000).expect("fewer sessions at the origin than answered");
-    assert!(resent <= 50, "{resent} requests resent");
+    let resent = at_origin.len().checked_sub(SESSIONS).expect("fewer sessions at the origin than answered");
+    assert!(resent <= CLIENTS, "{resent} requests resent");
     assert_eq!(edge.stored_objects(), at_origin.len(), "stored sessions");
 }

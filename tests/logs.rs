@@ -278,10 +278,9 @@ fn the_sweep_corrects_the_live_gauge_from_the_index() {
 #[test]
 fn the_counts_also_go_to_an_analytics_engine_dataset_when_one_is_bound() {
     let config = common::edge::generated_config("wrangler-metrics", |c| {
-        c.insert(
-            "analytics_engine_datasets".into(),
-            serde_json::json!([{ "binding": "METRICS", "dataset": "cfsession_edge" }]),
-        );
+        let dataset =
+            toml::Table::from_iter([("binding".into(), "METRICS".into()), ("dataset".into(), "cfsession_edge".into())]);
+        c.insert("analytics_engine_datasets".into(), toml::Value::Array(vec![dataset.into()]));
     });
     let origin = site();
     let edge = Edge::start_with_config(&origin.url(), &[], config);

@@ -1,4 +1,4 @@
-//! What an operator relies on: the deployment configuration (`wrangler.jsonc`) keeps logs and
+//! What an operator relies on: the deployment configuration (`wrangler.toml`) keeps logs and
 //! serves no second hostname, and `GET /__session/ready` tells a monitor whether the edge can serve sessions.
 
 mod common;
@@ -9,15 +9,21 @@ use serde_json::Value;
 #[test]
 fn the_config_keeps_every_log_line_and_serves_no_second_hostname() {
     let config = common::edge::wrangler_config();
-    assert_eq!(config["observability"]["enabled"], true, "Workers Logs would record nothing");
-    let rate = config["observability"]["head_sampling_rate"].as_f64().expect("a documented sampling rate");
+    assert_eq!(config["observability"]["enabled"].as_bool(), Some(true), "Workers Logs would record nothing");
+    let observability = &config["observability"];
+    let rate = observability["head_sampling_rate"]
+        .as_float()
+        .or_else(|| observability["head_sampling_rate"].as_integer().map(|i| i as f64))
+        .expect("a documented sampling rate");
     assert!(rate > 0.0 && rate <= 1.0, "head_sampling_rate {rate}");
-    assert_eq!(config["workers_dev"], false, "the site and admin on workers.dev too");
-    assert_eq!(config["preview_urls"], false);
+    assert_eq!(config["workers_dev"].as_bool(), Some(false), "the site and admin on workers.dev too");
+    assert_eq!(config["preview_urls"].as_bool(), Some(false));
     let limits: Vec<&str> =
-        config["ratelimits"].as_array().into_iter().flatten().filter_map(|l| l["name"].as_str()).collect();
+        config["ratelimits"].as_array().into_iter().flatten().filter_map(|l| l.get("name")?.as_str()).collect();
     assert_eq!(limits, ["NEW_SESSION_LIMIT", "REFUSED_LIMIT"]);
-    assert!(!repo_root().join("wrangler.toml").exists(), "two configurations: wrangler reads only one");
+    for other in ["wrangler.json", "wrangler.jsonc"] {
+        assert!(!repo_root().join(other).exists(), "{other} beside wrangler.toml: wrangler reads only one");
+    }
 }
 
 fn ready(edge: &Edge) -> (u16, Value) {

@@ -28,9 +28,11 @@ use common::edge::{repo_root, TempDir};
 /// mappings as a 19-entry table: Rust's case tables cost 13 KB). 401,001 with issue #29's
 /// credential sets (cookie scopes in the record and the kill's answer, the kill outcome and
 /// its page, redirects pointed back at the client, `Forwarded`): raised as a decision
-/// (security fixes in guard mode; docs/performance.md, "Size"). Lower it when the wasm
-/// shrinks; raise it only as a decision.
-const GZIP_BUDGET: u64 = 392 * 1024;
+/// (security fixes in guard mode; docs/performance.md, "Size"). 401,428 with issue #30's
+/// hook timeout (an `AbortSignal` bounds how long a receiver holds the session object, billed
+/// as duration): raised to 393 KiB as a decision. Lower it when the wasm shrinks; raise it
+/// only as a decision.
+const GZIP_BUDGET: u64 = 393 * 1024;
 
 #[test]
 fn release_wasm_fits_the_gzip_budget() {

@@ -273,8 +273,65 @@ install_django() {
   django_complete || die "Django $DJANGO_VERSION is not importable from $PYTHON_ENV"
 }
 
+# Node.js: wrangler needs 22.12 or newer. The machine's Node when it is new enough; otherwise
+# Node 22 LTS from the npm registry (the `node-linux-<arch>` package: the official binary) into
+# target/node/22, first on PATH for every script (nothing changes on the system).
+NODE_MIN="22.12"
+NODE_LTS="22.23.5"
+# The Node versions the Node kit is tested on (tests/kits.rs), besides the one above: the
+# release lines users run (20: end of life in April 2026, still common; 24 and 26: LTS).
+KIT_NODES=(20.20.2 24.22.3 26.12.1)
+NODE_HOME="$CFS_ROOT/target/node"
+
+node_arch() {
+  case "$(uname -m)" in
+    x86_64) echo x64 ;;
+    aarch64 | arm64) echo arm64 ;;
+    *) uname -m ;;
+  esac
+}
+# The bin directory of Node $1 installed by setup.
+project_node_bin() { echo "$NODE_HOME/${1%%.*}/node_modules/node-linux-$(node_arch)/bin"; }
+# True when setup installed exactly Node $1 (read from its package, without starting it).
+node_installed() {
+  [ -x "$(project_node_bin "$1")/node" ] && grep -q "\"version\": \"$1\"" "$(project_node_bin "$1")/../package.json"
+}
+# True when `node` $1 is at least NODE_MIN.
+node_new_enough() {
+  "$1" -e 'const [a, b] = process.versions.node.split(".").map(Number), [x, y] = process.argv[1].split(".").map(Number);
+    process.exit(a > x || (a === x && b >= y) ? 0 : 1)' "$NODE_MIN" 2>/dev/null
+}
+# Puts the project's Node 22 first on PATH when setup installed it (the machine's is older).
+use_node() {
+  local bin; bin="$(project_node_bin "$NODE_LTS")"
+  if [ -x "$bin/node" ]; then
+    case ":$PATH:" in *":$bin:"*) ;; *) export PATH="$bin:$PATH" ;; esac
+  fi
+}
+node_complete() {
+  use_node
+  node_new_enough "$(command -v node)" || return 1
+  local v; for v in "${KIT_NODES[@]}"; do node_installed "$v" || return 1; done
+}
+# Installs Node $1 from the npm registry into target/node/<major>.
+install_node_version() {
+  local dir="$NODE_HOME/${1%%.*}"
+  node_installed "$1" && return 0
+  say "npm install node-linux-$(node_arch)@$1 (into target/node/${1%%.*})"
+  rm -rf "$dir" && mkdir -p "$dir"
+  npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error "node-linux-$(node_arch)@$1" >/dev/null ||
+    die "npm install node-linux-$(node_arch)@$1 failed"
+}
+install_node() {
+  node_new_enough "$(command -v node)" || install_node_version "$NODE_LTS"
+  use_node
+  node_new_enough "$(command -v node)" || die "no Node.js $NODE_MIN or newer after installing Node $NODE_LTS"
+  local v; for v in "${KIT_NODES[@]}"; do install_node_version "$v"; done
+}
+
 toolchain_env() {
   export PATH="$HOME/.cargo/bin:$PATH"
+  use_node
   case "$(wasm_std_mode)" in
     debian) WASM_PATH="/usr/bin:$PATH" ;;
     rustup) WASM_PATH="$PATH" ;;
@@ -286,7 +343,7 @@ toolchain_env() {
   export WASM_OPT_BIN="$CFS_ROOT/node_modules/binaryen/bin/wasm-opt"
   export ESBUILD_BIN="$CFS_ROOT/node_modules/esbuild/bin/esbuild"
   export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false
-  export CHROMIUM_BIN NGINX_BIN TOMCAT_HOME LUCEE_JAR PHP_PSR_SO PYTHON_ENV
+  export CHROMIUM_BIN NGINX_BIN TOMCAT_HOME LUCEE_JAR PHP_PSR_SO PYTHON_ENV NODE_HOME
 }
 
 # True when nothing needs installing (used to keep the warm path fast and quiet).
@@ -302,6 +359,7 @@ toolchain_complete() {
   php_kit_tools_complete || return 1
   lucee_complete || return 1
   django_complete || return 1
+  node_complete || return 1
   command -v wrk >/dev/null 2>&1 || return 1
   real_apps_complete || return 1
   [ -x "$CFS_ROOT/node_modules/.bin/wrangler" ] &&

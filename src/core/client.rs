@@ -42,7 +42,7 @@ impl ClientNetwork {
 
 /// The abuse limits (`ABUSE_LIMITS`): each is a rate-limiting binding counted per client
 /// address ([`ClientNetwork::limit_key`]); its numbers are set where it is declared
-/// (`wrangler.jsonc`, `"ratelimits"`).
+/// (`wrangler.toml`, `[[ratelimits]]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AbuseLimit {
     /// New sessions stored (edge mode's new sessions and claims, guard mode's bindings).

@@ -1,4 +1,4 @@
-//! The Worker's configuration: read from `vars` (`wrangler.jsonc`) and secrets, validated
+//! The Worker's configuration: read from `vars` (`wrangler.toml`) and secrets, validated
 //! into typed values. Every default lives in [`Config::default`]; every bad value becomes a
 //! [`ConfigError`] that names the variable (never its value).
 

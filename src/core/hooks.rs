@@ -15,6 +15,11 @@ pub const MAX_ATTEMPTS: u32 = 20;
 /// The first retry waits this long; each next one twice as long, up to [`MAX_BACKOFF_MS`].
 pub const FIRST_BACKOFF_MS: u64 = 1_000;
 pub const MAX_BACKOFF_MS: u64 = 300_000;
+/// An attempt whose receiver has not answered after this long fails (and is retried): the
+/// session object waits for the answer in its alarm, billed as Durable Object duration.
+pub const TIMEOUT_MS: u32 = 10_000;
+/// Why an attempt failed when [`TIMEOUT_MS`] passed (for the log).
+pub const TIMED_OUT: &str = "no answer within 10 s";
 
 /// Which hook an event goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -150,6 +155,11 @@ pub fn signature(keys: &OriginKeys<'_>, t: u64, body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_timeouts_log_text_names_the_timeout() {
+        assert_eq!(TIMED_OUT, format!("no answer within {} s", TIMEOUT_MS / 1000));
+    }
 
     fn event(key: &str) -> SessionEvent {
         SessionEvent {

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{end_reason::EndReason, stats::Counts};
 
-/// The binding name of the dataset (`"analytics_engine_datasets"` in `wrangler.jsonc`).
+/// The binding name of the dataset (`[[analytics_engine_datasets]]` in `wrangler.toml`).
 pub const METRICS_BINDING: &str = "METRICS";
 
 /// The data point's layout version (`blob2`): a query can tell layouts apart.

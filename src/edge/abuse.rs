@@ -1,5 +1,5 @@
 //! The per-client-address abuse limits (`ABUSE_LIMITS`), on the platform's rate-limiting
-//! bindings (`NEW_SESSION_LIMIT`, `REFUSED_LIMIT` in `wrangler.jsonc`). `wrangler dev` runs
+//! bindings (`NEW_SESSION_LIMIT`, `REFUSED_LIMIT` in `wrangler.toml`). `wrangler dev` runs
 //! them locally (Miniflare's in-memory counter, per 10 or 60 s window); on Cloudflare each
 //! location counts on its own and the counts are eventually consistent, so the limits are a
 //! brake on abuse, not an exact quota.
@@ -52,7 +52,7 @@ pub async fn count(env: &Env, config: &Config, key: Option<&str>, limit: AbuseLi
         Ok(Some(2.0)) => {
             if !WARNED_UNBOUND.with(|w| w.replace(true)) {
                 log::emit(LogLine::warn("abuse.unbound").msg(format!(
-                    "ABUSE_LIMITS is on but the {} rate-limiting binding is missing (wrangler.jsonc, ratelimits): not limited",
+                    "ABUSE_LIMITS is on but the {} rate-limiting binding is missing (wrangler.toml, [[ratelimits]]): not limited",
                     limit.binding()
                 )));
             }

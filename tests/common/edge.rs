@@ -16,7 +16,7 @@ use std::{
 
 use super::{client::Client, wait};
 
-/// The repository root (where `wrangler.jsonc` is).
+/// The repository root (where `wrangler.toml` is).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -51,64 +51,32 @@ fn test_vars(origin_url: &str, vars: &[(&str, &str)]) -> Vec<(String, String)> {
     all
 }
 
-/// The repository's `wrangler.jsonc`, parsed (comments removed).
-pub fn wrangler_config() -> serde_json::Value {
-    let text = fs::read_to_string(repo_root().join("wrangler.jsonc")).expect("wrangler.jsonc");
-    serde_json::from_str(&without_comments(&text)).expect("wrangler.jsonc is JSON with comments")
+/// The repository's `wrangler.toml`, parsed.
+pub fn wrangler_config() -> toml::Table {
+    let text = fs::read_to_string(repo_root().join("wrangler.toml")).expect("wrangler.toml");
+    text.parse().expect("wrangler.toml is TOML")
 }
 
-/// JSONC without its `//` comments (outside strings).
-fn without_comments(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for line in text.lines() {
-        let (mut in_string, mut escaped, mut cut) = (false, false, line.len());
-        for (i, c) in line.char_indices() {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' if in_string => escaped = true,
-                '"' => in_string = !in_string,
-                '/' if !in_string && line[i..].starts_with("//") => {
-                    cut = i;
-                    break;
-                }
-                _ => {}
-            }
-        }
-        out.push_str(&line[..cut]);
-        out.push('\n');
-    }
-    out
-}
-
-/// `target/<name>.json`: a copy of the repository's `wrangler.jsonc` with absolute paths,
+/// `target/<name>.toml`: a copy of the repository's `wrangler.toml` with absolute paths,
 /// changed by `edit`. Generated from the parsed configuration, never by editing its lines.
-pub fn generated_config(name: &str, edit: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>)) -> PathBuf {
+pub fn generated_config(name: &str, edit: impl FnOnce(&mut toml::Table)) -> PathBuf {
     let root = repo_root();
+    let absolute = |relative: &str| toml::Value::from(root.join(relative).display().to_string());
     let mut config = wrangler_config();
-    let object = config.as_object_mut().expect("an object");
-    object.remove("$schema");
-    object.insert("main".into(), root.join("src/entry.mjs").display().to_string().into());
-    object.insert("build".into(), serde_json::json!({ "command": root.join("scripts/build").display().to_string() }));
-    if let Some(assets) = object.get_mut("assets").and_then(|a| a.as_object_mut()) {
+    config.insert("main".into(), absolute("src/entry.mjs"));
+    config.insert(
+        "build".into(),
+        toml::Value::Table(toml::Table::from_iter([("command".into(), absolute("scripts/build"))])),
+    );
+    if let Some(assets) = config.get_mut("assets").and_then(|a| a.as_table_mut()) {
         let dir = assets.get("directory").and_then(|d| d.as_str()).unwrap_or("").to_owned();
-        assets.insert("directory".into(), root.join(dir).display().to_string().into());
+        assets.insert("directory".into(), absolute(&dir));
     }
-    edit(object);
-    let path = root.join(format!("target/{name}.json"));
+    edit(&mut config);
+    let path = root.join(format!("target/{name}.toml"));
     fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    fs::write(&path, toml::to_string_pretty(&config).expect("a TOML table")).unwrap();
     path
-}
-
-/// The configuration without `assets` (see [`Edge::start_for_cron`]).
-fn config_without_assets() -> PathBuf {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        generated_config("wrangler-no-assets", |c| {
-            c.remove("assets");
-        })
-    })
-    .clone()
 }
 
 /// A free TCP port on 127.0.0.1 (the listener is closed before returning), never the same
@@ -158,7 +126,7 @@ pub struct Edge {
     pub port: u16,
     child: Child,
     vars: Vec<(String, String)>,
-    /// `-c` for wrangler: `None` is the repository's `wrangler.jsonc`.
+    /// `-c` for wrangler: `None` is the repository's `wrangler.toml`.
     config: Option<PathBuf>,
     /// The `--persist-to` directory (local DO and KV state).
     pub state: TempDir,
@@ -180,14 +148,6 @@ impl Edge {
     /// Starts the Worker with exactly these variables (no defaults).
     pub fn start_with(vars: &[(String, String)]) -> Self {
         Self::start_from(vars, None)
-    }
-
-    /// Like [`Edge::start`], but from a copy of `wrangler.jsonc` without `assets`, for tests of
-    /// the cron handler: wrangler 4.86 (the newest that runs on Node 20) answers `exception` to
-    /// `/cdn-cgi/handler/scheduled` when static assets are configured (miniflare bug
-    /// workers-sdk#9882, fixed after 4.86). Deployed Workers are not affected.
-    pub fn start_for_cron(origin_url: &str, vars: &[(&str, &str)]) -> Self {
-        Self::start_from(&test_vars(origin_url, vars), Some(config_without_assets()))
     }
 
     /// Like [`Edge::start`], but from `config` (a [`generated_config`]).
