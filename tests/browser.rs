@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::{
     browser::{artifact, run_script, DemoOrigin},
     edge::TEST_ADMIN_TOKEN,
@@ -203,6 +205,46 @@ fn the_dashboard_charts_history_opens_a_session_filters_and_exports_csv() {
     assert!(lines[1].starts_with(&format!("{tom_id},tom,")));
     assert_eq!(filtered["errors"], serde_json::json!([]), "the page logged errors");
     assert!(shot.exists());
+}
+
+/// The demo's per-session temp files are paired by the session, not its CFID: a login rotates
+/// the ids, and the end hook still deletes the file the start hook made. Its pages say what
+/// happened at once, and it refuses requests that did not come through the edge.
+#[test]
+fn the_demo_pairs_temp_files_by_session_across_a_login() {
+    let origin = DemoOrigin::start();
+    let edge = Edge::start(
+        &origin.url(),
+        &[("SESSION_START_URL", "/hooks/session-start"), ("SESSION_END_URL", "/hooks/session-end")],
+    );
+    let live = |page: &str| {
+        const MARK: &str = "<strong id=\"temp-files\">";
+        let at = page.find(MARK).expect("the temp-file count") + MARK.len();
+        page[at..].split('<').next().unwrap().to_owned()
+    };
+    let c = Client::new();
+    let first = c.get(&edge.url("/")).text();
+    assert!(!first.contains("not live"), "the first page reads as an error: {first}");
+    c.get(&edge.url("/"));
+    common::wait::until("the start hook's temp file", Duration::from_secs(20), Duration::from_millis(100), || {
+        (live(&c.get(&edge.url("/")).text()) == "1").then_some(())
+    });
+    let before_login = c.jar.get("CFID").unwrap();
+    let r = c.get(&edge.url("/?login=demo-user"));
+    assert_eq!(r.status, 303, "{}", r.text());
+    let page = c.get(&edge.url("/")).text();
+    assert!(page.contains("Logged in as <strong id=\"user\">demo-user</strong>"), "the login is not shown: {page}");
+    assert_ne!(c.jar.get("CFID").unwrap(), before_login, "a login rotates the ids");
+    assert_eq!(c.get(&edge.url("/?killSession")).status, 302);
+    let ended = common::wait::until("the end hook", Duration::from_secs(20), Duration::from_millis(100), || {
+        let page = Client::new().get(&edge.url("/")).text();
+        page.contains("(killed)").then_some(page)
+    });
+    assert_eq!(live(&ended), "0", "the file outlived its session\n{ended}");
+    // Not through the edge: a page that says so, not the site.
+    let direct = Client::new().get(&origin.url());
+    assert_eq!(direct.status, 403);
+    assert!(direct.text().contains("did not come through the edge"), "{}", direct.text());
 }
 
 #[test]

@@ -107,3 +107,16 @@ fn the_configuration_table_matches_what_the_configuration_reads() {
     assert!(undocumented.is_empty(), "read but not in docs/configuration.md: {undocumented:?}");
     assert!(stale.is_empty(), "in docs/configuration.md but never read: {stale:?}");
 }
+
+/// The hooks' documentation names every reason a session can end with.
+#[test]
+fn every_end_reason_is_documented() {
+    let text = fs::read_to_string(repo_root().join("docs/lifecycle.md")).unwrap();
+    for reason in cfsession_edge::core::end_reason::EndReason::ALL {
+        assert!(
+            text.contains(&format!("`{}`", reason.as_str())),
+            "docs/lifecycle.md does not name `{}`",
+            reason.as_str()
+        );
+    }
+}

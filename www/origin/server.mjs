@@ -5,8 +5,10 @@
 // It also receives the edge's lifecycle hooks, like an Application.cfc with onSessionStart and
 // onSessionEnd: the start hook creates a per-session temp file (the seeds' stamp images), the
 // end hook deletes it and appends "ENDED: <CFID> (<reason>)" to the log shown on the page
-// (the seeds' log.cfm). With CFS_ORIGIN_KEY set (scripts/origin-key prints it), hook signatures
-// are verified.
+// (the seeds' log.cfm). Files are named by the event's `session` (the session's stable key: a
+// login rotates the CFID, not the session). With CFS_ORIGIN_KEY set (scripts/origin-key
+// prints it), it checks every request as a real origin must (docs/deploy.md): pages only with
+// the edge's valid X-Session-Signature (otherwise a 403 page saying so), hooks only signed.
 //
 // With --guard it is instead an unmodified ColdFusion-style application that keeps its own
 // sessions (for the edge's guard mode): it issues its own CFID (a number) and CFTOKEN (8
@@ -20,7 +22,7 @@ import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { originApi, verifyHook } from "../../kits/node/edge-session.mjs";
+import { originApi, verifyHook, verifyRequest } from "../../kits/node/edge-session.mjs";
 
 const args = process.argv.slice(2);
 const guard = args.includes("--guard");
@@ -30,10 +32,12 @@ const originKey = process.env.CFS_ORIGIN_KEY ?? "";
 const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "cfsession-demo-"));
 const ended = []; // newest first, like log.cfm
 
-// Hook signatures are verified with the Node kit (the demo without a key trusts its loopback caller).
+// Signatures are verified with the Node kit (the demo without a key trusts its loopback caller).
 const hookSignatureOk = (req, body) => !originKey || verifyHook(originKey, req.headers, body);
+const requestSignatureOk = (req) => !originKey || verifyRequest(req, originKey);
 
-const tempFile = (cfid) => path.join(tempDir, `${String(cfid).replace(/[^0-9a-f]/g, "")}.txt`);
+/** The temp file of the session whose stable key is `session` (hooks' `session` field). */
+const tempFile = (session) => path.join(tempDir, `${String(session).replace(/[^0-9a-f]/g, "")}.txt`);
 
 function hook(req, res, body) {
   if (!hookSignatureOk(req, body)) {
@@ -42,9 +46,9 @@ function hook(req, res, body) {
   }
   const event = JSON.parse(body);
   if (req.url === "/hooks/session-start") {
-    fs.writeFileSync(tempFile(event.cfid), `temp file of session ${event.cfid}\n`);
+    fs.writeFileSync(tempFile(event.session), `temp file of session ${event.session}\n`);
   } else {
-    fs.rmSync(tempFile(event.cfid), { force: true });
+    fs.rmSync(tempFile(event.session), { force: true });
     ended.unshift(`ENDED: ${event.cfid} (${event.reason})`);
     ended.length = Math.min(ended.length, 50);
   }
@@ -67,6 +71,9 @@ function sessionData(req) {
 async function yourSessions(req) {
   const id = req.headers["x-session-id"];
   if (!originKey || !id) return { items: [], note: "needs CFS_ORIGIN_KEY and a session" };
+  // A new session is stored by its second request (or when the site changes it): until then
+  // the edge has nothing to list.
+  if (req.headers["x-session-new"] === "true") return { items: [], note: "This session is new: the list starts with your next request." };
   const edgeUrl = `${req.headers["x-forwarded-proto"] ?? "http"}://${req.headers["x-forwarded-host"] ?? req.headers.host}`;
   const params = new URL(req.url, "http://origin").searchParams;
   try {
@@ -124,6 +131,20 @@ Live: <strong id="temp-files">${fs.readdirSync(tempDir).length}</strong></p>
 <ul id="ended-log">${ended.map((l) => `<li><code>${escape(l)}</code></li>`).join("") || '<li class="muted">none yet</li>'}</ul>
 <h2>What this origin received</h2>
 <table id="received">${received || '<tr><td class="muted">no X-Session-* or X-Forwarded-* headers</td></tr>'}</table>
+</body></html>
+`;
+}
+
+function notThroughTheEdge() {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Not through the edge</title><link rel="icon" href="data:,"></head>
+<body style="font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem">
+<h1>403: this request did not come through the edge</h1>
+<p>This origin serves only requests that carry the edge's valid <code>X-Session-Signature</code>, as
+every origin behind cfsession-edge should (docs/deploy.md). Open the site through the edge instead
+(<code>scripts/dev</code> printed its URL, by default <a href="http://127.0.0.1:8787/">http://127.0.0.1:8787/</a>).</p>
+<p>If you did come through the edge, the origin key this origin holds does not match the edge's
+signing key (<code>scripts/origin-key --dev</code>), or this machine's clock is more than 300 s off.</p>
 </body></html>
 `;
 }
@@ -220,9 +241,18 @@ const server = http.createServer((req, res) => {
     res.end(guardPage(s));
     return;
   }
+  if (!requestSignatureOk(req)) {
+    res.writeHead(403, { "content-type": "text/html; charset=utf-8" });
+    res.end(notThroughTheEdge());
+    return;
+  }
   const data = sessionData(req);
   const params = new URL(req.url, "http://origin").searchParams;
-  if (params.get("login") === "demo-user") res.setHeader("X-Session-User", "demo-user");
+  if (params.get("login") === "demo-user") {
+    // The edge tags (and rotates) the session after this answer: show the result on the next page.
+    res.writeHead(303, { "X-Session-User": "demo-user", location: "/" }).end();
+    return;
+  }
   const color = params.get("color");
   if (color === "red" || color === "green") {
     // Ask the edge to store it in the session (applied after this response).
