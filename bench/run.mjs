@@ -186,7 +186,7 @@ async function startSystem(sys) {
   for (const [k, v] of Object.entries(sys.vars)) args.push("--var", `${k}:${v}`);
   const proc = start(path.join(root, "node_modules/.bin/wrangler"), args, {
     cwd: root,
-    env: { ...process.env, CFSESSION_PREBUILT: "1", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
+    env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
   });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 600; i++) {
@@ -473,7 +473,7 @@ const results = cells.map(({ sys, workload }) => {
 function wasmSize() {
   const dir = fs.mkdtempSync(path.join(tmp, "dry-"));
   execFileSync(path.join(root, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", dir], {
-    cwd: root, stdio: "ignore", env: { ...process.env, CFSESSION_PREBUILT: "1", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+    cwd: root, stdio: "ignore", env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false" },
   });
   const wasm = fs.readdirSync(dir).find((f) => f.endsWith(".wasm"));
   const raw = fs.statSync(path.join(dir, wasm)).size;

@@ -17,8 +17,7 @@ fn bench(out: &TempDir, args: &[&str]) -> String {
         .args(["--systems", "=pass-through", "--workloads", "new", "--duration", "1", "--warmup", "0"])
         .args(["--out", out.0.to_str().unwrap()])
         .args(args)
-        .current_dir(repo_root())
-        .env("CFSESSION_PREBUILT", "1");
+        .current_dir(repo_root());
     let output = cmd.output().expect("node bench/run.mjs");
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();

@@ -81,8 +81,55 @@ fn ready_is_503_naming_a_bad_variable_never_its_value() {
     let config = check(&body, "config");
     assert_eq!(config["ok"], false);
     let error = config["error"].as_str().unwrap();
-    assert!(error.contains("ADMIN_TOKEN") || error.contains("SESSION_TIMEOUT"), "{error}");
+    assert!(error.contains("SESSION_TIMEOUT"), "{error}");
     let text = body.to_string();
     assert!(!text.contains("twenty-minutes") && !text.contains("short-secret"), "a value in {text}");
     assert_eq!(Client::new().get(&edge.url("/__session/health")).status, 200, "liveness is not readiness");
+    // The admin API answers the configuration error as JSON, like its other errors.
+    let r = edge.admin("GET", "sessions");
+    assert_eq!((r.status, r.header("content-type")), (500, Some("application/json")), "{}", r.text());
+    let error: Value = serde_json::from_slice(&r.body).unwrap();
+    assert!(error["error"].as_str().unwrap().contains("SESSION_TIMEOUT"), "{error}");
+}
+
+/// An invalid optional feature (a short `ADMIN_TOKEN`, a bad hook URL) turns that feature off:
+/// the site keeps serving sessions, the admin says why it is off, and `/ready` and the log name
+/// it. Variables that look like misspelled settings are reported with the nearest setting.
+#[test]
+fn a_bad_optional_feature_is_off_and_misspelled_settings_are_named() {
+    let origin = Origin::ok();
+    let edge = Edge::start(
+        &origin.url(),
+        &[("ADMIN_TOKEN", "short-secret"), ("SESSION_END_URL", "ftp://hooks.example/"), ("SESION_TIMEOUT", "60")],
+    );
+    let c = Client::new();
+    for _ in 0..2 {
+        assert_eq!(c.get(&edge.url("/")).status, 200, "the site went down with an optional feature");
+    }
+    assert!(c.jar.get("CFID").is_some());
+    let r = Client::new().send(
+        "GET",
+        &edge.url("/__session/admin/api/sessions"),
+        &[("Authorization", "Bearer short-secret")],
+        None,
+    );
+    assert_eq!((r.status, r.header("content-type")), (503, Some("application/json")), "{}", r.text());
+    let error: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(error["error"], "ADMIN_TOKEN: must be at least 32 characters: the admin API and dashboard are off");
+    let (status, body) = ready(&edge);
+    assert_eq!(status, 200, "{body}");
+    let warnings: Vec<&str> = body["warnings"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert_eq!(
+        warnings,
+        [
+            "ADMIN_TOKEN: must be at least 32 characters: the admin API and dashboard are off",
+            "SESSION_END_URL: must be an http(s) URL or a path: the hook is off",
+            "SESION_TIMEOUT is not a setting and is ignored: did you mean SESSION_TIMEOUT?",
+        ]
+    );
+    assert!(!body.to_string().contains("short-secret"), "a value in {body}");
+    for event in ["config.feature_off", "config.unknown_variable"] {
+        edge.wait_for_log(event);
+    }
+    assert!(!edge.log().contains("short-secret"), "the token reached the log");
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-use common::edge::{repo_root, TempDir};
+use common::edge::{repo_root, test_config, TempDir, TEST_WORKER};
 
 /// Gzipped bytes of the release wasm may not exceed this. History: 331,356 bytes on
 /// 2026-11-21 (`opt-level = "s"`, the ASCII-only IDNA adapter); 357,136 with the hardening
@@ -36,16 +36,16 @@ const GZIP_BUDGET: u64 = 393 * 1024;
 
 #[test]
 fn release_wasm_fits_the_gzip_budget() {
-    if std::env::var("CFSESSION_PREBUILT").as_deref() != Ok("1") {
-        let status = Command::new(repo_root().join("scripts/build")).status().expect("scripts/build");
-        assert!(status.success());
-    }
+    let status =
+        Command::new(repo_root().join("scripts/build")).args(["--out", TEST_WORKER]).status().expect("scripts/build");
+    assert!(status.success());
     let out = TempDir::new("dry-run");
     let status = Command::new(repo_root().join("node_modules/.bin/wrangler"))
         .current_dir(repo_root())
         .args(["deploy", "--dry-run", "--outdir"])
         .arg(&out.0)
-        .env("CFSESSION_PREBUILT", "1")
+        .arg("-c")
+        .arg(test_config())
         .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
         .env("WRANGLER_SEND_METRICS", "false")
         .stdout(Stdio::null())

@@ -110,9 +110,9 @@ install_browser() {
   [ -x "$CHROMIUM_BIN" ] || apt_install chromium "the browser tests need Chromium at $CHROMIUM_BIN"
 }
 
-# apt-get install PACKAGE (quietly, once), or die saying WHY it is needed.
+# apt-get install PACKAGE (quietly, once), or die saying WHY it is needed and how to install it.
 apt_install() { # package, why
-  command -v apt-get >/dev/null 2>&1 || die "$2 (Debian package $1)"
+  command -v apt-get >/dev/null 2>&1 || die "$2: install it (Debian: apt-get install $1) and rerun"
   say "apt-get install $1 ($2)"
   as_root apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$1" >/dev/null ||
@@ -242,7 +242,8 @@ real_apps_complete() {
 }
 install_real_apps() {
   real_apps_complete && return 0
-  command -v apt-get >/dev/null 2>&1 || die "the real-application tests need Debian's dokuwiki and tomcat10-examples"
+  command -v apt-get >/dev/null 2>&1 ||
+    die "the real-application tests need DokuWiki and Tomcat's examples: install them (Debian: apt-get install --no-install-recommends dokuwiki tomcat10-examples) and rerun"
   say "apt-get install --no-install-recommends dokuwiki tomcat10-examples (the real-application tests)"
   as_root apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends dokuwiki tomcat10-examples >/dev/null ||
@@ -310,7 +311,9 @@ use_node() {
 }
 node_complete() {
   use_node
-  node_new_enough "$(command -v node)" || return 1
+  node_new_enough "$(command -v node)"
+}
+kit_nodes_complete() {
   local v; for v in "${KIT_NODES[@]}"; do node_installed "$v" || return 1; done
 }
 # Installs Node $1 from the npm registry into target/node/<major>.
@@ -326,6 +329,8 @@ install_node() {
   node_new_enough "$(command -v node)" || install_node_version "$NODE_LTS"
   use_node
   node_new_enough "$(command -v node)" || die "no Node.js $NODE_MIN or newer after installing Node $NODE_LTS"
+}
+install_kit_nodes() {
   local v; for v in "${KIT_NODES[@]}"; do install_node_version "$v"; done
 }
 
@@ -346,22 +351,28 @@ toolchain_env() {
   export CHROMIUM_BIN NGINX_BIN TOMCAT_HOME LUCEE_JAR PHP_PSR_SO PYTHON_ENV NODE_HOME
 }
 
-# True when nothing needs installing (used to keep the warm path fast and quiet).
-toolchain_complete() {
+# True when nothing scripts/dev needs is missing: building and running the Worker.
+dev_complete() {
   [ -n "$(wasm_std_mode)" ] || return 1
   command -v wasm-bindgen >/dev/null 2>&1 &&
     wasm-bindgen --version 2>/dev/null | grep -qw -- "$(wasm_bindgen_version)" || return 1
   command -v worker-build >/dev/null 2>&1 &&
     worker-build --version 2>/dev/null | grep -qw -- "$WORKER_BUILD_VERSION" || return 1
+  node_complete || return 1
+  [ -x "$CFS_ROOT/node_modules/.bin/wrangler" ] &&
+    [ ! "$CFS_ROOT/package-lock.json" -nt "$CFS_ROOT/node_modules/.package-lock.json" ]
+}
+
+# True when nothing the tests and the benchmark need is missing (the warm path: fast, quiet).
+test_complete() {
+  dev_complete || return 1
   [ -x "$CHROMIUM_BIN" ] || return 1
   [ -x "$NGINX_BIN" ] || return 1
   php_fpm_bin >/dev/null || return 1
   php_kit_tools_complete || return 1
   lucee_complete || return 1
   django_complete || return 1
-  node_complete || return 1
+  kit_nodes_complete || return 1
   command -v wrk >/dev/null 2>&1 || return 1
-  real_apps_complete || return 1
-  [ -x "$CFS_ROOT/node_modules/.bin/wrangler" ] &&
-    [ ! "$CFS_ROOT/package-lock.json" -nt "$CFS_ROOT/node_modules/.package-lock.json" ]
+  real_apps_complete
 }

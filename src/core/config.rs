@@ -8,6 +8,7 @@ use self::parse::{hook_url, parse_bool, parse_domain, parse_guard_cookies, parse
 pub use self::{
     controls::{Controls, Jurisdiction},
     error::ConfigError,
+    hints::{hints, known_variables, Hint},
     secret::{origin_key, Secret},
 };
 use self::{error::err, secret::MIN_SECRET_LEN};
@@ -22,6 +23,10 @@ use super::{
     protocol::{OriginKeys, MAX_TIMEOUT_S},
     record::Policy,
 };
+
+/// The optional features: an invalid value turns the feature off (in [`Config::disabled`])
+/// instead of failing every request. Every other variable's invalid value is a [`ConfigError`].
+pub const OPTIONAL: [&str; 4] = ["ADMIN_TOKEN", "SESSION_START_URL", "SESSION_END_URL", "APPLICATION_START_URL"];
 
 /// The largest `SESSION_DATA_LIMIT` (bytes of JSON). The data travels to the origin in a
 /// header, base64url-encoded, and Workers allow 128 KB of request headers in total.
@@ -115,6 +120,12 @@ pub struct Config {
     /// `TEST_FAULTS`: injected faults, for tests only (refused unless `ORIGIN_URL` is a
     /// loopback address). See [`crate::core::faults`].
     pub faults: Faults,
+    /// Optional features turned off because their variable is invalid ([`OPTIONAL`]): the site
+    /// runs without them, and `/__session/ready` and the log name each.
+    pub disabled: Vec<ConfigError>,
+    /// Variables that are not settings but look like one (see [`hints`]): set by the Worker,
+    /// which knows the environment's names.
+    pub hints: Vec<Hint>,
 }
 
 impl Default for Config {
@@ -148,6 +159,8 @@ impl Default for Config {
             max_sessions_per_user: None,
             admin_prefix: "/__session/admin/".into(),
             faults: Faults::default(),
+            disabled: Vec::new(),
+            hints: Vec::new(),
         }
     }
 }
@@ -192,7 +205,11 @@ impl Config {
         }
         c.admin_token = match get("ADMIN_TOKEN") {
             Some(t) if t.len() >= MIN_SECRET_LEN => Some(Secret(t)),
-            Some(_) => return Err(err("ADMIN_TOKEN", format!("must be at least {MIN_SECRET_LEN} characters"))),
+            Some(_) => {
+                let why = format!("must be at least {MIN_SECRET_LEN} characters: the admin API and dashboard are off");
+                c.disabled.push(err("ADMIN_TOKEN", why));
+                None
+            }
             None => None,
         };
         if let Some(v) = get("COOKIE_SECURE") {
@@ -248,12 +265,17 @@ impl Config {
                 .unwrap_or(MAX_DATA_LIMIT);
         }
         parse_kill(&get, &mut c.kill)?;
-        c.start_url =
-            get("SESSION_START_URL").map(|v| hook_url("SESSION_START_URL", &v, c.origin.as_ref())).transpose()?;
-        c.end_url = get("SESSION_END_URL").map(|v| hook_url("SESSION_END_URL", &v, c.origin.as_ref())).transpose()?;
-        c.app_start_url = get("APPLICATION_START_URL")
-            .map(|v| hook_url("APPLICATION_START_URL", &v, c.origin.as_ref()))
-            .transpose()?;
+        let mut optional_hook = |name: &'static str| {
+            let url = get(name).map(|v| hook_url(name, &v, c.origin.as_ref())).transpose();
+            url.unwrap_or_else(|mut e| {
+                e.reason.push_str(": the hook is off");
+                c.disabled.push(e);
+                None
+            })
+        };
+        c.start_url = optional_hook("SESSION_START_URL");
+        c.end_url = optional_hook("SESSION_END_URL");
+        c.app_start_url = optional_hook("APPLICATION_START_URL");
         if let Some(v) = get("APP_NAME") {
             if v.len() > 128 || v.chars().any(char::is_control) {
                 return Err(err("APP_NAME", "must be 1-128 printable characters"));
@@ -318,6 +340,7 @@ impl Config {
 
 mod controls;
 mod error;
+mod hints;
 mod parse;
 mod secret;
 #[cfg(test)]

@@ -16,6 +16,8 @@ use super::{
 pub enum EdgeError {
     /// A configuration variable is invalid (500, names the variable).
     Config(ConfigError),
+    /// An optional feature is off because its variable is invalid (503, names the variable).
+    FeatureOff(ConfigError),
     /// The origin could not be reached (502). Carries the platform's message for the log.
     OriginUnreachable(String),
     /// The request came back to this Worker through its own forwarding (508).
@@ -49,7 +51,7 @@ impl EdgeError {
         match self {
             EdgeError::Config(_) | EdgeError::Internal(_) => 500,
             EdgeError::OriginUnreachable(_) => 502,
-            EdgeError::SessionStore(_) => 503,
+            EdgeError::SessionStore(_) | EdgeError::FeatureOff(_) => 503,
             EdgeError::LoopDetected => 508,
             EdgeError::BadRequest(_) => 400,
             EdgeError::Unauthorized => 401,
@@ -63,6 +65,7 @@ impl EdgeError {
     pub fn public_message(&self) -> String {
         match self {
             EdgeError::Config(e) => format!("{e}\n"),
+            EdgeError::FeatureOff(e) => format!("{}: {}\n", e.variable, e.reason),
             EdgeError::OriginUnreachable(_) => "origin unreachable\n".to_owned(),
             EdgeError::LoopDetected => {
                 "request loop detected (ORIGIN_URL unset and the request's own URL routes back to this Worker)\n"

@@ -5,6 +5,8 @@
 
 use serde::Serialize;
 
+use super::config::Config;
+
 /// The path of the readiness check (never forwarded to the origin).
 pub const READY_PATH: &str = "/__session/ready";
 
@@ -22,16 +24,23 @@ pub struct Check {
     pub ms: Option<u64>,
 }
 
-/// The readiness answer: `ready` when every check passed.
+/// The readiness answer: `ready` when every check passed. `warnings` do not make it unready.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Readiness {
     pub ready: bool,
     pub checks: Vec<Check>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Readiness {
     pub fn new(checks: Vec<Check>) -> Self {
-        Self { ready: checks.iter().all(|c| c.ok), checks }
+        Self { ready: checks.iter().all(|c| c.ok), checks, warnings: Vec::new() }
+    }
+
+    /// The same, with `config`'s [`warnings`].
+    pub fn warned_by(self, config: &Config) -> Self {
+        Self { warnings: warnings(config), ..self }
     }
 
     /// `200` when ready, else `503`.
@@ -52,6 +61,13 @@ impl Check {
             Err(e) => Self { name, ok: false, error: Some(e.to_string().trim_end().to_owned()), ms },
         }
     }
+}
+
+/// What an operator should know that does not stop the edge: optional features an invalid
+/// value turned off, and variables that look like misspelled settings.
+pub fn warnings(config: &Config) -> Vec<String> {
+    let off = config.disabled.iter().map(|e| format!("{}: {}", e.variable, e.reason));
+    off.chain(config.hints.iter().map(ToString::to_string)).collect()
 }
 
 #[cfg(test)]

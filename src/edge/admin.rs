@@ -33,7 +33,10 @@ const CREDENTIAL_PARAMS: &[&str] = &["token", "access_token", "admin_token", "au
 /// Handles `rest`, the path after `ADMIN_PREFIX`.
 pub async fn handle(req: Request, rest: &str, env: &Env, config: &Config) -> Result<Response, EdgeError> {
     if config.admin_token.is_none() {
-        return Err(EdgeError::NotFound("the admin is off (ADMIN_TOKEN is not set)"));
+        return Err(match config.disabled.iter().find(|e| e.variable == "ADMIN_TOKEN") {
+            Some(invalid) => EdgeError::FeatureOff(invalid.clone()),
+            None => EdgeError::NotFound("the admin is off (ADMIN_TOKEN is not set)"),
+        });
     }
     match rest.strip_prefix("api/") {
         Some(api_path) => api(&req, api_path, env, config).await,

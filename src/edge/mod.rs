@@ -57,7 +57,13 @@ async fn handle(sys: web_sys::Request, env: &Env, ctx: &Context) -> std::result:
         // configuration is invalid (with 503 naming the variable).
         return ready::handle(env).await.map(Into::into);
     }
-    let config = platform::config(env)?;
+    // Under /__session/ (the admin's and the origin API's default place) even an invalid
+    // configuration is answered as JSON.
+    let config = match platform::config(env) {
+        Ok(config) => config,
+        Err(e) if path.starts_with(EDGE_PREFIX) => return json_api(Err(e)),
+        Err(e) => return Err(e),
+    };
     faults::install(&config.faults);
     let admin_root = config.admin_prefix.trim_end_matches('/');
     if let Some(rest) = path.strip_prefix(config.admin_prefix.as_str()).or_else(|| (path == admin_root).then_some("")) {

@@ -37,7 +37,7 @@ pub async fn handle(env: &Env) -> Result<worker::Response, EdgeError> {
             let index = async { store::Index::from_env(env, config.index_shards)?.count(0).await.map(drop) };
             let outcome = index.await.map_err(|e: EdgeError| e.public_message());
             checks.push(Check::of("index", outcome, Some(now_ms() - started)));
-            Readiness::new(checks)
+            Readiness::new(checks).warned_by(&config)
         }
     };
     respond::json(readiness.status(), &readiness).map_err(EdgeError::internal)

@@ -21,15 +21,17 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Builds the Worker once per test process, unless `scripts/test` already did
-/// (it sets `CFSESSION_PREBUILT=1`).
+/// Where the tests' Worker is built (`scripts/build --out`): never `build/`, which
+/// `scripts/dev` serves, so a test run and `scripts/dev` never replace each other's build.
+pub const TEST_WORKER: &str = "target/test-worker";
+
+/// Builds the tests' Worker once per test process (`scripts/build` returns at once when nothing
+/// changed since its last build, e.g. `scripts/test`'s).
 fn ensure_built() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
-        if std::env::var("CFSESSION_PREBUILT").as_deref() == Ok("1") && repo_root().join("build/index.js").exists() {
-            return;
-        }
         let status = Command::new(repo_root().join("scripts/build"))
+            .args(["--out", TEST_WORKER])
             .current_dir(repo_root())
             .status()
             .expect("run scripts/build");
@@ -57,17 +59,16 @@ pub fn wrangler_config() -> toml::Table {
     text.parse().expect("wrangler.toml is TOML")
 }
 
-/// `target/<name>.toml`: a copy of the repository's `wrangler.toml` with absolute paths,
-/// changed by `edit`. Generated from the parsed configuration, never by editing its lines.
+/// `target/<name>.toml`: the repository's `wrangler.toml` for the tests' Worker, changed by
+/// `edit`: `main` is its entry module in [`TEST_WORKER`], without `[build]` (the harness builds
+/// once, not every wrangler it starts), paths absolute. Generated from the parsed configuration,
+/// never by editing its lines.
 pub fn generated_config(name: &str, edit: impl FnOnce(&mut toml::Table)) -> PathBuf {
     let root = repo_root();
     let absolute = |relative: &str| toml::Value::from(root.join(relative).display().to_string());
     let mut config = wrangler_config();
-    config.insert("main".into(), absolute("src/entry.mjs"));
-    config.insert(
-        "build".into(),
-        toml::Value::Table(toml::Table::from_iter([("command".into(), absolute("scripts/build"))])),
-    );
+    config.insert("main".into(), absolute(&format!("{TEST_WORKER}/src/entry.mjs")));
+    config.remove("build");
     if let Some(assets) = config.get_mut("assets").and_then(|a| a.as_table_mut()) {
         let dir = assets.get("directory").and_then(|d| d.as_str()).unwrap_or("").to_owned();
         assets.insert("directory".into(), absolute(&dir));
@@ -77,6 +78,12 @@ pub fn generated_config(name: &str, edit: impl FnOnce(&mut toml::Table)) -> Path
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     fs::write(&path, toml::to_string_pretty(&config).expect("a TOML table")).unwrap();
     path
+}
+
+/// The configuration every test edge starts from unless a test gives its own.
+pub fn test_config() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| generated_config("test-worker", |_| {})).clone()
 }
 
 /// A free TCP port on 127.0.0.1 (the listener is closed before returning), never the same
@@ -127,7 +134,7 @@ pub struct Edge {
     child: Child,
     vars: Vec<(String, String)>,
     /// `-c` for wrangler: `None` is the repository's `wrangler.toml`.
-    config: Option<PathBuf>,
+    config: PathBuf,
     /// The `--persist-to` directory (local DO and KV state).
     pub state: TempDir,
     log: PathBuf,
@@ -147,15 +154,15 @@ impl Edge {
 
     /// Starts the Worker with exactly these variables (no defaults).
     pub fn start_with(vars: &[(String, String)]) -> Self {
-        Self::start_from(vars, None)
+        Self::start_from(vars, test_config())
     }
 
     /// Like [`Edge::start`], but from `config` (a [`generated_config`]).
     pub fn start_with_config(origin_url: &str, vars: &[(&str, &str)], config: PathBuf) -> Self {
-        Self::start_from(&test_vars(origin_url, vars), Some(config))
+        Self::start_from(&test_vars(origin_url, vars), config)
     }
 
-    fn start_from(vars: &[(String, String)], config: Option<PathBuf>) -> Self {
+    fn start_from(vars: &[(String, String)], config: PathBuf) -> Self {
         ensure_built();
         let mut last_err = String::new();
         for _attempt in 0..3 {
@@ -174,7 +181,7 @@ impl Edge {
         this.stop();
         while_stopped(&this.state.0);
         let vars = std::mem::take(&mut this.vars);
-        let config = this.config.take();
+        let config = this.config.clone();
         let state = std::mem::replace(&mut this.state, TempDir(PathBuf::new()));
         std::mem::forget(this); // already stopped; its state directory moves on
         Self::try_start(&vars, config, state).unwrap_or_else(|e| panic!("wrangler dev did not restart: {e}"))
@@ -217,7 +224,7 @@ for f in pathlib.Path(sys.argv[1]).rglob("*.sqlite"):
         assert_eq!(r.status, 200, "cron trigger: {}", r.text());
     }
 
-    fn try_start(vars: &[(String, String)], config: Option<PathBuf>, state: TempDir) -> Result<Self, String> {
+    fn try_start(vars: &[(String, String)], config: PathBuf, state: TempDir) -> Result<Self, String> {
         use std::os::unix::process::CommandExt;
         let port = free_port();
         let log = state.0.join("wrangler.log");
@@ -228,8 +235,8 @@ for f in pathlib.Path(sys.argv[1]).rglob("*.sqlite"):
             .args(["--port", &port.to_string(), "--inspector-port", &free_port().to_string()])
             .arg("--persist-to")
             .arg(&state.0)
-            .args(config.iter().flat_map(|c| [std::ffi::OsStr::new("-c"), c.as_os_str()]))
-            .env("CFSESSION_PREBUILT", "1")
+            .arg("-c")
+            .arg(&config)
             .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
             .env("WRANGLER_SEND_METRICS", "false")
             .env("NO_COLOR", "1")

@@ -133,7 +133,6 @@ fn bad_values_name_the_variable_and_hide_the_value() {
         ("ORIGIN_URL", "http://example.com/?q=1"),
         ("ORIGIN_URL", "http://user:pw@example.com"),
         ("SESSION_SIGNING_KEY", "too-short-secret"),
-        ("ADMIN_TOKEN", "short-admin"),
         ("COOKIE_SECURE", "maybe"),
         ("COOKIE_DOMAIN", "exa mple.com"),
         ("COOKIE_DOMAIN", "a..b"),
@@ -154,8 +153,6 @@ fn bad_values_name_the_variable_and_hide_the_value() {
         ("KILL_COOKIES", " , "),
         ("KILL_CLEAR_SITE_DATA", "sometimes"),
         ("KILL_METHODS", "GET,FETCH"),
-        ("SESSION_END_URL", "/relative/without/origin"),
-        ("SESSION_START_URL", "ftp://x.example/"),
         ("APPLICATION_TIMEOUT", "0"),
         ("INDEX_SHARDS", "1000"),
         ("ADMIN_PREFIX", "/"),
@@ -182,6 +179,29 @@ fn bad_values_name_the_variable_and_hide_the_value() {
         // (Values of a character or two appear in any message by chance.)
         assert!(value.len() < 3 || !e.to_string().contains(value), "{e} shows the value");
     }
+}
+
+/// An optional feature's bad value turns the feature off and says why (never the value); the
+/// rest of the configuration stands.
+#[test]
+fn a_bad_optional_feature_is_turned_off_not_fatal() {
+    let cases: &[(&str, &str)] = &[
+        ("ADMIN_TOKEN", "short-admin"),
+        ("SESSION_END_URL", "/relative/without/origin"),
+        ("SESSION_START_URL", "ftp://x.example/"),
+        ("APPLICATION_START_URL", "not a url"),
+    ];
+    for (name, value) in cases {
+        let c = from(&[(name, value), ("SESSION_TIMEOUT", "60")]).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(c.policy.idle_timeout_s, 60);
+        let [off] = c.disabled.as_slice() else { panic!("{name}: {:?}", c.disabled) };
+        assert_eq!(off.variable, *name);
+        assert!(off.reason.ends_with(" off"), "{name}: {}", off.reason);
+        assert!(!off.to_string().contains(value), "{off} shows the value");
+        assert!(super::OPTIONAL.contains(name), "{name} is not listed as optional");
+        assert!(c.admin_token.is_none() && c.start_url.is_none() && c.end_url.is_none() && c.app_start_url.is_none());
+    }
+    assert_eq!(super::OPTIONAL.len(), cases.len(), "an optional feature without a case here");
 }
 
 #[test]

@@ -2,9 +2,15 @@
 
 use std::{cell::RefCell, rc::Rc};
 
+use js_sys::{Object, Reflect};
+use wasm_bindgen::JsCast;
 use worker::Env;
 
-use crate::core::{config::Config, error::EdgeError};
+use super::log::{self, LogLine};
+use crate::core::{
+    config::{hints, Config},
+    error::EdgeError,
+};
 
 thread_local! {
     /// The configuration of this isolate, parsed on its first request.
@@ -18,7 +24,25 @@ pub fn config(env: &Env) -> Result<Rc<Config>, EdgeError> {
     if let Some(c) = CONFIG.with(|c| c.borrow().clone()) {
         return Ok(c);
     }
-    let parsed = Rc::new(Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))?);
+    let mut parsed = Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))?;
+    parsed.hints = hints(&variable_names(env));
+    for off in &parsed.disabled {
+        log::emit(LogLine::warn("config.feature_off").msg(format!("{}: {}", off.variable, off.reason)));
+    }
+    for hint in &parsed.hints {
+        log::emit(LogLine::warn("config.unknown_variable").msg(hint.to_string()));
+    }
+    let parsed = Rc::new(parsed);
     CONFIG.with(|c| *c.borrow_mut() = Some(parsed.clone()));
     Ok(parsed)
+}
+
+/// The names of the environment's variables and secrets (its text values; bindings are objects).
+fn variable_names(env: &Env) -> Vec<String> {
+    let env: &Object = env.unchecked_ref();
+    Object::keys(env)
+        .iter()
+        .filter(|key| Reflect::get(env, key).is_ok_and(|v| v.is_string()))
+        .filter_map(|key| key.as_string())
+        .collect()
 }
