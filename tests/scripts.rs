@@ -1,17 +1,21 @@
-//! The scripts a new user runs, run as they run them: `scripts/origin-key` (every form its
-//! usage names, and the keys it must refuse).
+//! The scripts a new user runs, run as they run them: `scripts/dev --origin` (your own app
+//! behind the local edge) and `scripts/origin-key` (every form its usage names, and the keys it
+//! must refuse).
 
 mod common;
 
 use std::{
     fs,
     io::Write,
+    os::unix::process::CommandExt,
     process::{Command, Output, Stdio},
+    time::Duration,
 };
 
 use common::{
-    edge::{repo_root, TempDir},
+    edge::{free_port, repo_root, signal_group, TempDir},
     verify::origin_key,
+    wait, Client, Origin,
 };
 
 const KEY: &str = "production-signing-key-0123456789abcdef0123456789";
@@ -100,4 +104,43 @@ fn origin_key_dev_names_the_development_key() {
     assert!(stderr(&o).contains("the development key in .dev.vars"), "{}", stderr(&o));
     let both = run(&script, &["--both", "--dev"], "");
     assert_eq!(stdout(&both), format!("current  {}\nprevious {}\n", origin_key(KEY), origin_key(PREVIOUS)));
+}
+
+/// `scripts/dev --origin URL`: an application of your own behind the local edge, started as a
+/// user starts it (it builds the Worker into `build/` when its sources changed: up to a few
+/// minutes on a fresh checkout), with a quiet, offline-clean start that checks `/ready`.
+#[test]
+fn dev_puts_your_own_app_behind_the_edge() {
+    let app = Origin::ok();
+    let edge_port = free_port();
+    let log = TempDir::new("dev");
+    let out = fs::File::create(log.0.join("dev.log")).unwrap();
+    let mut dev = Command::new(repo_root().join("scripts/dev"))
+        .args(["--origin", &app.url()])
+        .env("CFS_EDGE_PORT", edge_port.to_string())
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .process_group(0)
+        .spawn()
+        .expect("scripts/dev");
+    let printed = || fs::read_to_string(log.0.join("dev.log")).unwrap_or_default();
+    let started = wait::until_or_none(Duration::from_secs(600), Duration::from_millis(250), || {
+        let text = printed();
+        (text.contains("cfsession-edge is running") || dev.try_wait().ok().flatten().is_some()).then_some(text)
+    });
+    let text = started.unwrap_or_else(printed);
+    let edge = format!("http://127.0.0.1:{edge_port}");
+    let c = Client::new();
+    let answers: Vec<u16> = (0..2).map(|_| c.get(&format!("{edge}/")).status).collect();
+    signal_group(dev.id(), libc::SIGTERM);
+    let _ = dev.wait();
+    assert!(text.contains(&format!("(your application at {}, through the edge)", app.url())), "{text}");
+    assert!(text.contains("dev: /__session/ready: ready"), "{text}");
+    assert_eq!(answers, [200, 200], "{text}");
+    assert!(c.jar.get("CFID").is_some(), "no session cookie");
+    assert!(app.received().iter().any(|r| r.header("x-session-id").is_some()), "the app got no session header");
+    for noise in ["ENOTFOUND", "Unable to fetch the Request.cf", "is in use"] {
+        assert!(!text.contains(noise), "{noise}: {text}");
+    }
 }

@@ -12,8 +12,9 @@ WORKER_BUILD_VERSION="0.8.7"
 DEBIAN_RUST_PACKAGES=(rustc-web cargo-web rust-web-src rust-web-llvm rust-web-clippy lld-22)
 DEBIAN_RUSTC=/usr/bin/rustc
 
-say() { printf 'setup: %s\n' "$*" >&2; }
-die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+# Messages name the script that prints them (SAY_AS; setup's by default).
+say() { printf '%s: %s\n' "${SAY_AS:-setup}" "$*" >&2; }
+die() { printf '%s: error: %s\n' "${SAY_AS:-setup}" "$*" >&2; exit 1; }
 
 need_command() { # name, hint
   command -v "$1" >/dev/null 2>&1 || die "'$1' is not installed. $2"

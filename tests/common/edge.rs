@@ -365,7 +365,7 @@ for f in pathlib.Path(sys.argv[1]).rglob("*.sqlite"):
 ///
 /// Calls kill(2) directly: procps-ng 4.0.2's `kill -SIG -PGID` signals far more than the
 /// group (seen here: it took down every process on the machine).
-fn signal_group(pgid: u32, signal: libc::c_int) {
+pub fn signal_group(pgid: u32, signal: libc::c_int) {
     let Ok(pgid) = libc::pid_t::try_from(pgid) else {
         return;
     };
