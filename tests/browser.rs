@@ -57,13 +57,25 @@ fn the_dashboard_lists_sorts_and_kills_sessions() {
         clients.push((c, origin.last().header("x-session-id").unwrap().to_owned()));
     }
     let (victim, victim_id) = &clients[1];
-    let shot = artifact("dashboard.png");
+    let (wide, narrow) = (artifact("dashboard.png"), artifact("dashboard-narrow.png"));
     let facts = run_script(
         "dashboard.mjs",
-        &[&edge.url("/__session/admin/"), TEST_ADMIN_TOKEN, victim_id, shot.to_str().unwrap()],
+        &[
+            &edge.url("/__session/admin/"),
+            TEST_ADMIN_TOKEN,
+            victim_id,
+            wide.to_str().unwrap(),
+            narrow.to_str().unwrap(),
+        ],
     );
     let step =
         |name: &str| facts.iter().find(|f| f["step"] == name).unwrap_or_else(|| panic!("no {name}: {facts:?}")).clone();
+    let login = step("login");
+    assert_eq!(
+        (login["appBarVisible"].as_bool(), login["dashboardVisible"].as_bool()),
+        (Some(false), Some(false)),
+        "{login}"
+    );
     let listed = step("listed");
     let rows = listed["rows"].as_array().unwrap();
     for (_, id) in &clients {
@@ -79,16 +91,25 @@ fn the_dashboard_lists_sorts_and_kills_sessions() {
     let asc: Vec<u64> = sorted["asc"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
     assert!(desc.windows(2).all(|w| w[0] >= w[1]), "{desc:?}");
     assert!(asc.windows(2).all(|w| w[0] <= w[1]), "{asc:?}");
+    let narrow_layout = step("narrow");
+    let overflow = &narrow_layout["overflow"];
+    assert!(overflow["page"].as_f64().unwrap() <= 420.0 && overflow["widest"].as_f64().unwrap() <= 420.0, "{overflow}");
     let killed = step("killed");
     assert!(killed["ended"].as_str().unwrap().contains(&format!("ENDED: {victim_id} (admin)")));
     assert_eq!(killed["errors"], serde_json::json!([]), "the page logged errors");
+    assert_eq!(killed["reached"], true, "Tab never reached the session's CFID");
+    assert_eq!(killed["opened"], victim_id.as_str(), "Enter on the CFID did not open its detail");
+    assert_eq!(killed["killFocused"], true, "Tab from the CFID did not reach its Kill button");
+    let dialogs = killed["dialogs"].as_array().unwrap();
+    assert!(dialogs.len() == 1 && dialogs[0].as_str().unwrap().contains(victim_id.as_str()), "{dialogs:?}");
+    assert_eq!(killed["detailAfterKill"], false, "the killed session's detail stayed open");
     victim.get(&edge.url("/"));
     assert_ne!(origin.last().header("x-session-id"), Some(victim_id.as_str()), "the killed client kept its session");
     assert_eq!(origin.last().header("x-session-new"), Some("true"));
     let (other, other_id) = &clients[0];
     other.get(&edge.url("/"));
     assert_eq!(origin.last().header("x-session-id"), Some(other_id.as_str()));
-    assert!(shot.exists());
+    assert!(wide.exists() && narrow.exists());
 }
 
 #[test]
@@ -113,6 +134,11 @@ fn the_guard_mode_demo_ends_the_applications_own_session() {
     assert_ne!(dashboard["after"]["cfid"], dashboard["before"], "the dashboard's kill left the session: {dashboard}");
     assert_eq!(dashboard["after"]["hits"], "1");
     assert_eq!(dashboard["errors"], serde_json::json!([]));
+    let detail = &dashboard["detail"];
+    assert_eq!(detail["mode"], "guard");
+    assert_eq!((detail["dataShown"].as_bool(), detail["guardedNote"].as_bool()), (Some(false), Some(true)), "{detail}");
+    assert_eq!(dashboard["dialogs"].as_array().unwrap().len(), 1, "the kill asked no confirmation: {dashboard}");
+    assert_eq!(dashboard["detailAfterKill"], false, "the killed session's detail stayed open");
     assert!(shot.exists());
 }
 
@@ -140,6 +166,11 @@ fn the_lucee_demo_ends_lucees_own_session() {
     assert_ne!(dashboard["after"]["cfid"], dashboard["before"], "the dashboard's kill left the session: {dashboard}");
     assert_eq!(dashboard["after"]["hits"], "1");
     assert_eq!(dashboard["errors"], serde_json::json!([]));
+    let detail = &dashboard["detail"];
+    assert_eq!(detail["mode"], "guard");
+    assert_eq!((detail["dataShown"].as_bool(), detail["guardedNote"].as_bool()), (Some(false), Some(true)), "{detail}");
+    assert_eq!(dashboard["dialogs"].as_array().unwrap().len(), 1, "the kill asked no confirmation: {dashboard}");
+    assert_eq!(dashboard["detailAfterKill"], false, "the killed session's detail stayed open");
     assert!(shot.exists());
 }
 
@@ -186,7 +217,7 @@ fn the_dashboard_charts_history_opens_a_session_filters_and_exports_csv() {
     let live = &charts["charts"]["chart-live"][0];
     assert_eq!(live["series"], "live");
     assert!(live["maxY"].as_f64().unwrap() < 100.0, "the live line rises above zero: {live}");
-    assert!(charts["totals"].as_str().unwrap().contains("4 started, 2 ended, 1 kill requests"), "{}", charts["totals"]);
+    assert!(charts["totals"].as_str().unwrap().contains("4 started, 2 ended, 1 kill request,"), "{}", charts["totals"]);
 
     let detail = step("detail");
     assert_eq!(detail["cfid"], tom_id.as_str());

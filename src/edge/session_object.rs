@@ -458,7 +458,7 @@ impl SessionObject {
 
     /// Counts an event for the dashboard's history (sent after this call, see [`stats`]).
     pub(super) fn count(&self, event: impl FnOnce(&mut Counts)) {
-        if let Some(flush) = stats::count(&self.env, stats::OBJECT_GATHER, event) {
+        if let Some(flush) = stats::count(&self.env, event) {
             self.state.wait_until(log::carried(flush));
         }
     }

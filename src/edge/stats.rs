@@ -24,12 +24,8 @@ use crate::core::{
 };
 use crate::edge::platform::log::{self, LogLine};
 
-/// How long a Worker isolate gathers counts once a batch is scheduled (`waitUntil` time is
-/// free for a Worker).
-pub const WORKER_GATHER: Duration = Duration::from_millis(MIN_WAIT_MS);
-/// A Durable Object sends at once: since compatibility date 2026-10-01 a pending timer keeps
-/// the object alive and billed as duration (docs/deploy.md, "What it costs").
-pub const OBJECT_GATHER: Duration = Duration::ZERO;
+/// How long an isolate gathers counts once a batch is scheduled.
+const GATHER: Duration = Duration::from_millis(MIN_WAIT_MS);
 
 thread_local! {
     static PENDING: RefCell<Pending> = RefCell::new(Pending::default());
@@ -39,8 +35,8 @@ thread_local! {
     static SCHEDULED: Cell<bool> = const { Cell::new(false) };
     static METRICS_ON: Cell<bool> = const { Cell::new(false) };
     /// No batch is scheduled before this (ms): the application object's pacing. (A batch is
-    /// then sent a gather time after the event that schedules it; `waitUntil` work must be
-    /// short, so the wait is not spent inside it.)
+    /// then sent [`GATHER`] after the event that schedules it; `waitUntil` work must be short,
+    /// so the wait is not spent inside it.)
     static NOT_BEFORE: Cell<u64> = const { Cell::new(0) };
     /// This isolate's caller id for the pacing (random, picked on the first batch).
     static CALLER: RefCell<String> = const { RefCell::new(String::new()) };
@@ -92,14 +88,10 @@ fn write_to_analytics_engine(env: &Env, app: &str, batch: &[(u64, Counts)]) {
     }
 }
 
-/// Counts one event now. Returns the future that sends the batch, `gather` after this event,
-/// when one must be scheduled: the caller hands it to `waitUntil` (the request's or the object's).
+/// Counts one event now. Returns the future that sends the batch when one must be scheduled:
+/// the caller hands it to `waitUntil` (the request's or the object's).
 #[must_use = "hand the returned future to wait_until"]
-pub fn count(
-    env: &Env,
-    gather: Duration,
-    event: impl FnOnce(&mut Counts),
-) -> Option<impl Future<Output = ()> + 'static> {
+pub fn count(env: &Env, event: impl FnOnce(&mut Counts)) -> Option<impl Future<Output = ()> + 'static> {
     let mut counts = Counts::default();
     event(&mut counts);
     let now = now_ms();
@@ -110,9 +102,7 @@ pub fn count(
     }
     let env = env.clone();
     Some(async move {
-        if !gather.is_zero() {
-            Delay::from(gather).await;
-        }
+        Delay::from(GATHER).await;
         SCHEDULED.with(|s| s.set(false));
         let batch = PENDING.with(|p| p.borrow_mut().take());
         let fresh = METRICS.with(|p| p.borrow_mut().take());
@@ -125,7 +115,7 @@ pub fn count(
         }
         let sent = app_object::record(&env, &config.app_name, Batch { caller: caller(), minutes: batch.clone() }).await;
         if let Ok(wait) = sent {
-            NOT_BEFORE.with(|n| n.set(now_ms() + wait.saturating_sub(gather.as_millis() as u64)));
+            NOT_BEFORE.with(|n| n.set(now_ms() + wait.saturating_sub(GATHER.as_millis() as u64)));
         }
         if let Err(e) = sent {
             log::emit(LogLine::warn("stats.send_failed").msg(format!("history counts kept for the next batch: {e}")));

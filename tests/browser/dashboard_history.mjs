@@ -31,7 +31,7 @@ try {
     hooksLegend: await page.textContent("#legend-hooks"), totals: await page.textContent("#totals") });
   if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
 
-  await page.click(`#sessions tbody tr[data-cfid="${cfid}"] code`);
+  await page.click(`#sessions tbody tr[data-cfid="${cfid}"] button.open`);
   await page.waitForSelector("#detail:not([hidden])");
   report({ step: "detail", cfid: await page.textContent("#detail-cfid"),
     user: await page.textContent('#detail-fields dd[data-field="user"]'),

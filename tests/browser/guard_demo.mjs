@@ -48,10 +48,19 @@ try {
   await admin.click("#open");
   await admin.waitForSelector("#sessions tbody tr[data-cfid]");
   const rows = await admin.$$eval("#sessions tbody tr[data-cfid]", (trs) => trs.map((tr) => tr.dataset.cfid));
+  // Its detail: a guarded session's data is the application's, not shown as an empty `{}`.
+  await admin.click(`#sessions tbody tr[data-cfid="${rows[0]}"] button.open`);
+  await admin.waitForSelector("#detail:not([hidden])");
+  const detail = { mode: await admin.textContent('#detail-fields dd[data-field="mode"]'),
+    dataShown: await admin.isVisible("#detail-data"), guardedNote: await admin.isVisible("#detail-guarded") };
+  const dialogs = [];
+  admin.on("dialog", (d) => { dialogs.push(d.message()); d.accept(); });
   await admin.click(`#sessions tbody tr[data-cfid="${rows[0]}"] button.kill`);
   await admin.waitForSelector(`#sessions tbody tr[data-cfid="${rows[0]}"]`, { state: "detached" });
+  const detailAfterKill = await admin.isVisible("#detail");
   await page.reload();
-  report({ step: "dashboard", rows, killed: rows[0], before: current, after: await app(), errors });
+  report({ step: "dashboard", rows, killed: rows[0], before: current, after: await app(), errors, detail, dialogs,
+    detailAfterKill });
 } finally {
   await browser.close();
 }

@@ -31,6 +31,7 @@ async function api(path, options = {}) {
 
 const time = (ms) => (ms ? new Date(ms).toLocaleTimeString() : "");
 const dateTime = (ms) => (ms ? new Date(ms).toLocaleString() : "");
+const plural = (n, noun) => `${n} ${noun}${n === 1 ? "" : "s"}`;
 
 function cell(text, className) {
   const td = document.createElement("td");
@@ -46,20 +47,25 @@ function render() {
     const c = x < y ? -1 : x > y ? 1 : 0;
     return sort.dir === "asc" ? c : -c;
   });
+  // A refresh replaces the rows: keep the keyboard's place (the focused row's button).
+  const focusedRow = document.activeElement?.closest?.("#sessions tbody tr");
+  const refocus = focusedRow && `tr[data-cfid="${focusedRow.dataset.cfid}"] button.${document.activeElement.classList.contains("kill") ? "kill" : "open"}`;
   tbody.replaceChildren(...sorted.map((s) => {
     const tr = document.createElement("tr");
     tr.dataset.cfid = s.cfid;
     const id = document.createElement("td");
-    const code = document.createElement("code");
-    code.textContent = s.cfid;
-    code.className = "open";
-    code.title = "Show this session";
-    code.addEventListener("click", () => showDetail(s.cfid));
-    id.append(code);
+    const open = document.createElement("button");
+    open.type = "button";
+    open.className = "link open";
+    open.textContent = s.cfid;
+    open.title = "Show this session";
+    open.addEventListener("click", () => showDetail(s.cfid));
+    id.append(open);
     const kill = document.createElement("button");
     kill.className = "kill";
     kill.type = "button";
     kill.textContent = "Kill";
+    kill.setAttribute("aria-label", `Kill session ${s.cfid}`);
     kill.addEventListener("click", () => killSession(s.cfid, kill));
     const action = document.createElement("td");
     action.append(kill);
@@ -67,7 +73,12 @@ function render() {
       cell(time(s.expires_at)), action);
     return tr;
   }));
+  if (refocus) tbody.querySelector(refocus)?.focus();
   $("empty").hidden = rows.length > 0;
+  // The open detail of a session that is no longer listed says so (killed elsewhere, expired).
+  if (!$("detail").hidden && !userFilter && !rows.some((r) => r.cfid === $("detail-cfid").textContent)) {
+    $("detail-ended").hidden = false;
+  }
   for (const th of document.querySelectorAll("#sessions th[data-key]")) {
     if (th.dataset.key === sort.key) th.dataset.sort = sort.dir;
     else delete th.dataset.sort;
@@ -134,9 +145,11 @@ async function refresh() {
 }
 
 async function killSession(cfid, button) {
+  if (!confirm(`Kill session ${cfid}? Its browser starts over with a new session.`)) return;
   button.disabled = true;
   try {
     await api(`sessions/${cfid}`, { method: "DELETE" });
+    if ($("detail-cfid").textContent === cfid) $("detail").hidden = true;
   } catch (e) {
     $("status").textContent = `Could not kill ${cfid}: ${e.message}`;
   }
@@ -145,6 +158,7 @@ async function killSession(cfid, button) {
 
 function showLogin(message) {
   clearInterval(timer);
+  $("app").hidden = true;
   $("dashboard").hidden = true;
   $("login").hidden = false;
   $("status").textContent = message ?? "";
@@ -169,6 +183,7 @@ $("login-form").addEventListener("submit", (ev) => {
 $("user-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const user = $("user-id").value.trim();
+  if (!confirm(`End every session of user ${user}?`)) return;
   try {
     const r = await api(`users/${encodeURIComponent(user)}/sessions`, { method: "DELETE" });
     $("user-result").textContent = `Ended ${r.ended.length} session(s) of ${user}.`;
@@ -185,7 +200,7 @@ $("app-stop").addEventListener("click", async () => {
 });
 
 for (const th of document.querySelectorAll("#sessions th[data-key]")) {
-  th.addEventListener("click", () => {
+  th.querySelector("button.sort").addEventListener("click", () => {
     sort = { key: th.dataset.key, dir: sort.key === th.dataset.key && sort.dir === "desc" ? "asc" : "desc" };
     render();
   });
@@ -258,8 +273,8 @@ async function loadHistory() {
   drawChart("chart-hooks", [{ name: "backlog", values: backlogSeries }, { name: "failures", values: failures }], "legend-hooks");
   const sum = (f) => h.minutes.filter((m) => m.minute >= minutes[0]).reduce((a, m) => a + f(m), 0);
   $("totals").textContent = `In this range: ${sum((m) => m.starts)} started, ` +
-    `${sum((m) => Object.values(m.ends ?? {}).reduce((a, b) => a + b, 0))} ended, ${sum((m) => m.kills)} kill requests, ` +
-    `${sum((m) => m.refused)} refused pairs, ${sum((m) => m.hook_failures)} hook failures. Hook backlog now: ${h.gauges.backlog}.`;
+    `${sum((m) => Object.values(m.ends ?? {}).reduce((a, b) => a + b, 0))} ended, ${plural(sum((m) => m.kills), "kill request")}, ` +
+    `${plural(sum((m) => m.refused), "refused pair")}, ${plural(sum((m) => m.hook_failures), "hook failure")}. Hook backlog now: ${h.gauges.backlog}.`;
 }
 
 for (const b of document.querySelectorAll("button.range")) {
@@ -316,6 +331,9 @@ async function showDetail(cfid) {
       return [dt, dd];
     }));
     $("detail-data").textContent = JSON.stringify(s.data, null, 2);
+    $("detail-data-part").hidden = s.mode === "guard";
+    $("detail-guarded").hidden = s.mode !== "guard";
+    $("detail-ended").hidden = true;
     $("detail").hidden = false;
   } catch (e) {
     $("status").textContent = `Could not open ${cfid}: ${e.message}`;

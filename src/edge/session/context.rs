@@ -109,7 +109,7 @@ impl Edge<'_> {
 
     /// Counts an event for the dashboard's history (sent after the response, see [`stats`]).
     pub fn count(&self, event: impl FnOnce(&mut Counts)) {
-        if let Some(flush) = stats::count(self.env, stats::WORKER_GATHER, event) {
+        if let Some(flush) = stats::count(self.env, event) {
             self.ctx.wait_until(log::carried(flush));
         }
     }
