@@ -7,14 +7,16 @@
 mod common;
 
 use std::{
+    fs,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::Duration,
 };
 
 use common::{
-    edge::{free_port, repo_root},
+    edge::{free_port, repo_root, TempDir},
     lucee::Lucee,
+    markdown,
     nginx::Nginx,
     php_fpm::PhpFpm,
     verify::test_origin_key,
@@ -217,6 +219,147 @@ fn node_kit_on_every_node_users_run() {
         let _site = start_node_with(&node, "tests/kits/express-app.mjs", port, &[("CFS_EDGE_URL", &edge.url(""))]);
         scenario(&edge, &direct);
     }
+}
+
+/// The Node kit README's quick start, as written: installed from the repository into a fresh
+/// app with npm, the edge configured with its settings block, its `app.mjs` run unchanged.
+#[test]
+fn the_node_kits_quick_start_works_as_written() {
+    let blocks = markdown::section_blocks(&repo_root().join("kits/node/README.md"), "Quick start");
+    let [install, settings, app, run] = blocks.as_slice() else {
+        panic!("the quick start's blocks changed: {blocks:?}")
+    };
+    assert_eq!((install.lang.as_str(), settings.lang.as_str(), app.lang.as_str()), ("sh", "toml", "js"));
+    assert!(run.code.contains("scripts/dev --origin http://127.0.0.1:3000"), "{}", run.code);
+    let dir = TempDir::new("node-quick-start");
+    fs::write(dir.0.join("package.json"), r#"{ "private": true, "type": "module" }"#).unwrap();
+    let install = install.code.replace("/path/to/cfsession-edge", repo_root().to_str().unwrap());
+    let out = Command::new("sh")
+        .args(["-c", &install])
+        .current_dir(&dir.0)
+        .env("npm_config_audit", "false")
+        .env("npm_config_fund", "false")
+        .env("npm_config_prefer_offline", "true")
+        .output()
+        .expect("npm install");
+    assert!(out.status.success(), "{install}: {}", String::from_utf8_lossy(&out.stderr));
+    fs::write(dir.0.join("app.mjs"), &app.code).unwrap();
+
+    let port = free_port();
+    let settings: toml::Table = settings.code.parse().expect("the settings block is TOML");
+    let settings: Vec<(String, String)> =
+        settings.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect();
+    let vars: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let edge = Edge::start(&format!("http://127.0.0.1:{port}"), &vars);
+    let log = dir.0.join("app.log");
+    let child = Command::new("node")
+        .arg("app.mjs")
+        .current_dir(&dir.0)
+        .env("CFS_ORIGIN_KEY", test_origin_key())
+        .env("CFS_EDGE_URL", edge.url(""))
+        .env("PORT", port.to_string())
+        .stdout(fs::File::create(&log).unwrap())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("node app.mjs");
+    let _app = Node(child);
+    wait::until("app.mjs listening", Duration::from_secs(15), Duration::from_millis(50), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok().map(|_| ())
+    });
+    let c = Client::new();
+    let hits: Vec<String> = (0..2).map(|_| c.get(&edge.url("/")).text()).collect();
+    assert_eq!(hits, ["hit 1", "hit 2"]);
+    assert_eq!(c.send("POST", &edge.url("/login"), &[], None).status, 302);
+    let mine = json(&c, &edge.url("/sessions"));
+    let id = c.jar.get("CFID").unwrap();
+    assert_eq!(mine["user"], "user-42", "{mine}");
+    assert_eq!(mine["items"][0]["id"], id.as_str(), "{mine}");
+    assert_eq!(c.send("POST", &edge.url("/logout"), &[], None).status, 302);
+    assert_eq!(c.jar.get("CFID"), None, "the logout did not end the session");
+    let said = format!("session ended: {id} (invalidated)");
+    wait::until("the end hook's line", Duration::from_secs(30), Duration::from_millis(200), || {
+        fs::read_to_string(&log).unwrap_or_default().contains(&said).then_some(())
+    });
+    assert_eq!(Client::new().get(&format!("http://127.0.0.1:{port}/")).status, 403, "not through the edge");
+}
+
+/// The PHP kit README's quick start, as written: installed with Composer from the repository
+/// (a path repository), the edge configured with its settings block, its `index.php` served by
+/// `php -S` unchanged.
+#[test]
+fn the_php_kits_quick_start_works_as_written() {
+    let blocks = markdown::section_blocks(&repo_root().join("kits/php/README.md"), "Quick start");
+    let [composer, settings, app, run] = blocks.as_slice() else {
+        panic!("the quick start's blocks changed: {blocks:?}")
+    };
+    assert_eq!((composer.lang.as_str(), settings.lang.as_str(), app.lang.as_str()), ("json", "toml", "php"));
+    assert!(run.code.contains("php -S 127.0.0.1:3000 index.php"), "{}", run.code);
+    let dir = TempDir::new("php-quick-start");
+    let composer_json = composer.code.replace("/path/to/cfsession-edge", repo_root().to_str().unwrap());
+    fs::write(dir.0.join("composer.json"), composer_json).unwrap();
+    let out = Command::new("composer")
+        .args(["install", "--no-interaction", "--quiet"])
+        .current_dir(&dir.0)
+        .env("COMPOSER_HOME", dir.0.join(".composer"))
+        .output()
+        .expect("composer install");
+    assert!(out.status.success(), "composer install: {}", String::from_utf8_lossy(&out.stderr));
+    fs::write(dir.0.join("index.php"), &app.code).unwrap();
+
+    let port = free_port();
+    let settings: toml::Table = settings.code.parse().expect("the settings block is TOML");
+    let settings: Vec<(String, String)> =
+        settings.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect();
+    let vars: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let edge = Edge::start(&format!("http://127.0.0.1:{port}"), &vars);
+    let log = dir.0.join("php.log");
+    let child = Command::new("php")
+        .args(["-S", &format!("127.0.0.1:{port}"), "index.php"])
+        .current_dir(&dir.0)
+        .env("CFS_ORIGIN_KEY", test_origin_key())
+        .env("CFS_EDGE_URL", edge.url(""))
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("php -S");
+    let _app = Node(child);
+    wait::until("php -S listening", Duration::from_secs(15), Duration::from_millis(50), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok().map(|_| ())
+    });
+    let c = Client::new();
+    let hits: Vec<String> = (0..2).map(|_| c.get(&edge.url("/")).text()).collect();
+    assert_eq!(hits, ["hit 1", "hit 2"]);
+    let before_login = c.jar.get("CFID").unwrap();
+    assert_eq!(c.get(&edge.url("/login")).text(), "hit 3");
+    let id = c.jar.get("CFID").unwrap();
+    assert_ne!(id, before_login, "session_regenerate_id() did not rotate the ids");
+    let mine = json(&c, &edge.url("/sessions"));
+    assert_eq!(mine["user"], "user-42", "{mine}");
+    assert_eq!(mine["items"][0]["id"], id.as_str(), "{mine}");
+    assert_eq!(c.get(&edge.url("/logout")).status, 302);
+    assert_eq!(c.jar.get("CFID"), None, "session_destroy() did not end the session");
+    let said = format!("session ended: {id} (invalidated)");
+    wait::until("the end hook's line", Duration::from_secs(30), Duration::from_millis(200), || {
+        fs::read_to_string(&log).unwrap_or_default().contains(&said).then_some(())
+    });
+    assert_eq!(Client::new().get(&format!("http://127.0.0.1:{port}/")).status, 403, "not through the edge");
+}
+
+/// A wrong `edgeUrl`: the origin-API call fails with an error naming the URL it tried.
+#[test]
+fn the_node_kits_origin_api_errors_name_the_url() {
+    let port = free_port();
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let direct = format!("http://127.0.0.1:{port}");
+    let edge = edge_for(&direct);
+    let _site = start_node("tests/kits/express-app.mjs", port, &[("CFS_EDGE_URL", &dead)]);
+    let c = Client::new();
+    c.get(&edge.url("/count"));
+    c.get(&edge.url("/count"));
+    let r = c.get(&edge.url("/sessions"));
+    assert_eq!(r.status, 500, "{}", r.text());
+    let text = r.text();
+    assert!(text.contains(&format!("origin API GET {dead}/__session/origin/sessions: ECONNREFUSED")), "{text}");
 }
 
 #[test]

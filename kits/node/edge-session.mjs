@@ -91,12 +91,20 @@ export async function originApi(edgeUrl, originKey, id, method, rest) {
   const nonce = crypto.randomBytes(18).toString("base64url");
   const message = `cfsession-origin-api-v2\n${t}\n${nonce}\n${method}\n${url.host.toLowerCase()}\n${path}\n${id}`;
   const v2 = hmac(keysOf(originKey)[0] ?? "", message).toString("hex");
-  const resp = await fetch(url, {
-    method,
-    headers: { "x-session-id": id, "x-session-nonce": nonce, "x-session-signature": `t=${t},v2=${v2}` },
-  });
+  const where = `origin API ${method} ${url.href}`;
+  let resp;
+  try {
+    resp = await fetch(url, {
+      method,
+      headers: { "x-session-id": id, "x-session-nonce": nonce, "x-session-signature": `t=${t},v2=${v2}` },
+    });
+  } catch (e) {
+    // fetch's own message ("fetch failed") names neither the URL nor why: say both (edgeUrl).
+    const why = e.cause?.code ?? e.cause?.message ?? e.message;
+    throw Object.assign(new Error(`${where}: ${why} (is edgeUrl the edge's public URL?)`), { cause: e });
+  }
   const body = await resp.json().catch(() => ({}));
-  if (!resp.ok) throw Object.assign(new Error(body.error ?? `origin API: ${resp.status}`), { status: resp.status });
+  if (!resp.ok) throw Object.assign(new Error(`${where}: ${resp.status} ${body.error ?? ""}`.trimEnd()), { status: resp.status });
   return body;
 }
 

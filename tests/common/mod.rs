@@ -9,6 +9,7 @@ pub mod client;
 pub mod edge;
 pub mod kill_pages;
 pub mod lucee;
+pub mod markdown;
 pub mod nginx;
 pub mod origin;
 pub mod php_fpm;

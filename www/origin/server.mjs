@@ -82,7 +82,7 @@ async function yourSessions(req) {
     const list = await originApi(edgeUrl, originKey, id, "GET", "sessions");
     return { ...list, note };
   } catch (e) {
-    return { items: [], note: `origin API: ${e.message}` };
+    return { items: [], note: e.message };
   }
 }
 

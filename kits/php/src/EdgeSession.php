@@ -267,7 +267,13 @@ final class EdgeSession
             self::keysOf($this->originKey)[0] ?? '');
         $context = stream_context_create(['http' => ['method' => $method, 'ignore_errors' => true, 'timeout' => 10,
             'header' => "X-Session-Id: {$this->id}\r\nX-Session-Nonce: $nonce\r\nX-Session-Signature: t=$t,v2=$v2\r\n"]]);
-        $body = @file_get_contents(rtrim($base, '/') . $path, false, $context);
+        $url = rtrim($base, '/') . $path;
+        $body = @file_get_contents($url, false, $context);
+        if ($body === false && !isset($http_response_header)) {
+            $why = error_get_last()['message'] ?? 'no answer';
+            throw new RuntimeException("origin API $method $url: " . preg_replace('/^.*?: /', '', $why)
+                . ' (is edgeUrl the edge\'s public URL?)');
+        }
         $status = 0;
         foreach ($http_response_header ?? [] as $line) {
             if (preg_match('#^HTTP/\S+ (\d{3})#', $line, $m)) {
@@ -276,7 +282,7 @@ final class EdgeSession
         }
         $json = json_decode((string) $body, true);
         if ($status < 200 || $status > 299 || !is_array($json)) {
-            throw new RuntimeException('origin API: ' . ($json['error'] ?? "status $status"));
+            throw new RuntimeException("origin API $method $url: $status " . ($json['error'] ?? ''));
         }
         return $json;
     }
