@@ -345,6 +345,55 @@ fn the_php_kits_quick_start_works_as_written() {
     assert_eq!(Client::new().get(&format!("http://127.0.0.1:{port}/")).status, 403, "not through the edge");
 }
 
+/// The CFML kit README's quick start, as written, on Lucee 7: its `Application.cfc` (mapping
+/// the kit's folder of this checkout), `index.cfm` and `hooks/end.cfm` in a folder of their own.
+#[test]
+fn the_cfml_kits_quick_start_works_as_written() {
+    let blocks = markdown::section_blocks(&repo_root().join("kits/cfml/README.md"), "Quick start");
+    let [settings, application, index, end_hook] = blocks.as_slice() else {
+        panic!("the quick start's blocks changed: {blocks:?}")
+    };
+    let lucee = Lucee::shared();
+    let site = lucee.base.join("webapps/ROOT/quickstart");
+    fs::create_dir_all(site.join("hooks")).unwrap();
+    let application = application.code.replace("/path/to/cfsession-edge", repo_root().to_str().unwrap());
+    fs::write(site.join("Application.cfc"), application).unwrap();
+    fs::write(site.join("index.cfm"), &index.code).unwrap();
+    fs::write(site.join("hooks/end.cfm"), &end_hook.code).unwrap();
+    let settings: toml::Table = settings.code.parse().expect("the settings block is TOML");
+    let settings: Vec<(String, String)> =
+        settings.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect();
+    let vars: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let edge = Edge::start(&lucee.url("/quickstart/"), &vars);
+    let c = Client::new();
+    let hits: Vec<String> = (0..2).map(|_| c.get(&edge.url("/")).text().trim().to_owned()).collect();
+    assert_eq!(hits, ["hit 1", "hit 2"]);
+    assert_eq!(c.get(&edge.url("/?login")).text().trim(), "hit 3");
+    let id = c.jar.get("CFID").unwrap();
+    assert_eq!(edge.inspect(&id).expect("the rotated session")["user"], "user-42");
+    assert_eq!(c.get(&edge.url("/?logout")).status, 302);
+    assert_eq!(c.jar.get("CFID"), None, "invalidate() did not end the session");
+    let said = format!("session ended: {id} (invalidated)");
+    wait::until("the end hook's log line", Duration::from_secs(30), Duration::from_millis(200), || {
+        logs_containing(&lucee.base, "sessions.log").iter().any(|text| text.contains(&said)).then_some(())
+    });
+    assert_eq!(Client::new().get(&lucee.url("/quickstart/")).status, 403, "not through the edge");
+}
+
+/// The text of every file named `name` under `dir`.
+fn logs_containing(dir: &Path, name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(logs_containing(&path, name));
+        } else if path.file_name().is_some_and(|n| n == name) {
+            out.push(fs::read_to_string(&path).unwrap_or_default());
+        }
+    }
+    out
+}
+
 /// A wrong `edgeUrl`: the origin-API call fails with an error naming the URL it tried.
 #[test]
 fn the_node_kits_origin_api_errors_name_the_url() {

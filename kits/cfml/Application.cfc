@@ -25,4 +25,9 @@ component {
             request.edge.emit();
         }
     }
+
+    // location() and abort end the request without onRequestEnd: emit the changes here too.
+    public void function onAbort(required string targetPage) {
+        onRequestEnd(arguments.targetPage);
+    }
 }
