@@ -486,7 +486,9 @@ const meta = {
   machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
   runs: RUNS, durationSeconds: DURATION, connections: CONNECTIONS, threads: THREADS, sessions: SESSIONS,
   wrk: spawnSync("wrk", ["--version"], { encoding: "utf8" }).stdout.split("\n")[0].trim(), // exits 1 by design
+  // (Only when cfsession-edge ran: measuring builds it.)
   wasm: (() => {
+    if (!chosen.some((s) => s.config === path.join(root, "wrangler.toml"))) return { error: "cfsession-edge was not run" };
     try {
       return wasmSize();
     } catch (e) {
