@@ -2,13 +2,15 @@
 //! into typed values. Every default lives in [`Config::default`]; every bad value becomes a
 //! [`ConfigError`] that names the variable (never its value).
 
+use std::cell::RefCell;
+
 use url::Url;
 
 use self::parse::{hook_url, parse_bool, parse_domain, parse_guard_cookies, parse_kill, parse_origin, parse_u64};
 pub use self::{
     controls::{Controls, Jurisdiction},
     error::ConfigError,
-    hints::{hints, known_variables, Hint},
+    hints::{hints, Hint},
     secret::{origin_key, Secret},
 };
 use self::{error::err, secret::MIN_SECRET_LEN};
@@ -336,6 +338,21 @@ impl Config {
         c.kill = std::mem::take(&mut c.kill).with_case(c.controls.paths.case);
         Ok(c)
     }
+}
+
+/// Every variable [`Config::from_lookup`] reads, in the order it asks for them (secrets included).
+pub fn known_variables() -> Vec<String> {
+    let asked: RefCell<Vec<String>> = RefCell::new(Vec::new());
+    // A lookup that answers only the one required variable: every other is read as unset,
+    // which every variable can be, so the parse reaches all of them.
+    let _ = Config::from_lookup(|name| {
+        let mut asked = asked.borrow_mut();
+        if !asked.iter().any(|a| a == name) {
+            asked.push(name.to_owned());
+        }
+        (name == "SESSION_SIGNING_KEY").then(|| "k".repeat(64))
+    });
+    asked.into_inner()
 }
 
 mod controls;

@@ -260,3 +260,14 @@ fn max_sessions_per_user_is_off_by_default_and_bounded() {
         assert_eq!(e.variable, "MAX_SESSIONS_PER_USER", "{bad}");
     }
 }
+
+#[test]
+fn the_known_variables_are_every_name_the_parse_asks_for() {
+    let known = known_variables();
+    for name in
+        ["ORIGIN_URL", "SESSION_SIGNING_KEY_PREVIOUS", "ADMIN_TOKEN", "KILL_PATH", "SESSION_POLICY", "TEST_FAULTS"]
+    {
+        assert!(known.iter().any(|k| k == name), "{name} not in {known:?}");
+    }
+    assert!(known.len() > 40, "{known:?}");
+}

@@ -8,7 +8,7 @@ use worker::Env;
 
 use super::log::{self, LogLine};
 use crate::core::{
-    config::{hints, Config},
+    config::{hints, known_variables, Config},
     error::EdgeError,
 };
 
@@ -25,7 +25,7 @@ pub fn config(env: &Env) -> Result<Rc<Config>, EdgeError> {
         return Ok(c);
     }
     let mut parsed = Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))?;
-    parsed.hints = hints(&variable_names(env));
+    parsed.hints = hints(&known_variables(), &variable_names(env));
     for off in &parsed.disabled {
         log::emit(LogLine::warn("config.feature_off").msg(format!("{}: {}", off.variable, off.reason)));
     }
