@@ -21,9 +21,12 @@ use common::{
 const KEY: &str = "production-signing-key-0123456789abcdef0123456789";
 const PREVIOUS: &str = "previous-production-key-0123456789abcdef012345";
 
-/// Runs `script` with `args`, `stdin` as its standard input.
+/// Runs `script` with `args`, `stdin` as its standard input. (Through `bash`, as its first line
+/// asks: executing a file just copied can fail with "text file busy" while another test
+/// thread forks with the copy's descriptor open.)
 fn run(script: &std::path::Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(script)
+    let mut child = Command::new("bash")
+        .arg(script)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
