@@ -30,9 +30,12 @@ use common::edge::{repo_root, test_config, TempDir, TEST_WORKER};
 /// its page, redirects pointed back at the client, `Forwarded`): raised as a decision
 /// (security fixes in guard mode; docs/performance.md, "Size"). 401,428 with issue #30's
 /// hook timeout (an `AbortSignal` bounds how long a receiver holds the session object, billed
-/// as duration): raised to 393 KiB as a decision. Lower it when the wasm shrinks; raise it
-/// only as a decision.
-const GZIP_BUDGET: u64 = 393 * 1024;
+/// as duration): raised to 393 KiB as a decision. 406,153 with issue #31's configuration
+/// rules (optional features turned off instead of failing the site, hints for misspelled
+/// variables, errors as JSON under /__session/; the parse compiled once for both its callers
+/// and no generic sort saved 3 KB of it): raised to 397 KiB as a decision. Lower it when the
+/// wasm shrinks; raise it only as a decision.
+const GZIP_BUDGET: u64 = 397 * 1024;
 
 #[test]
 fn release_wasm_fits_the_gzip_budget() {

@@ -182,6 +182,12 @@ impl Config {
     /// # Errors
     /// The first variable whose value cannot be used.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::parse(&lookup)
+    }
+
+    /// [`Config::from_lookup`], compiled once whatever the lookup (the Worker's and
+    /// [`known_variables`]'s share it).
+    fn parse(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let mut c = Config::default();
         if let Some(raw) = get("ORIGIN_URL") {

@@ -18,9 +18,10 @@ impl fmt::Display for Hint {
 
 /// The hints for the environment's variable names `present`, given the settings' names
 /// `known`: each name that is not a setting but is within a few edits of one (case aside), with
-/// the nearest setting. Other names (the application's own variables) are left alone.
+/// the nearest setting, in the order of `present`. Other names (the application's own
+/// variables) are left alone.
 pub fn hints(known: &[String], present: &[String]) -> Vec<Hint> {
-    let mut out: Vec<Hint> = present
+    present
         .iter()
         .filter(|name| !known.contains(name))
         .filter_map(|name| {
@@ -28,9 +29,7 @@ pub fn hints(known: &[String], present: &[String]) -> Vec<Hint> {
             let (nearest, distance) = known.iter().map(|k| (k, edit_distance(&upper, k))).min_by_key(|(_, d)| *d)?;
             (distance <= (nearest.len() / 5).max(2)).then(|| Hint { variable: name.clone(), nearest: nearest.clone() })
         })
-        .collect();
-    out.sort_by(|a, b| a.variable.cmp(&b.variable));
-    out
+        .collect()
 }
 
 /// Levenshtein distance between two names, by characters.
@@ -61,10 +60,10 @@ mod tests {
     #[test]
     fn misspellings_get_the_nearest_setting_and_other_names_nothing() {
         let present: Vec<String> = [
+            "ADMINTOKEN",
             "SESION_TIMEOUT",
             "SESSION_TIMOUT",
             "session_timeout",
-            "ADMINTOKEN",
             "SESSION_TIMEOUT",
             "API_KEY",
             "DATABASE_URL",
