@@ -142,9 +142,7 @@ fn start_node_with(node: &Path, script: &str, port: u16, env: &[(&str, &str)]) -
         .spawn()
         .expect("node");
     let site = Node(child);
-    wait::until("node listening", Duration::from_secs(15), Duration::from_millis(50), || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).ok().map(|_| ())
-    });
+    wait_listening("node", port);
     site
 }
 
@@ -187,6 +185,22 @@ fn node_kit_on_express() {
     wait::until("cookie.maxAge = 2000 ending the session", Duration::from_secs(30), Duration::from_millis(200), || {
         edge.inspect(&id).is_none().then_some(())
     });
+}
+
+/// Waits, with a deadline, until `what` listens on `port`.
+fn wait_listening(what: &str, port: u16) {
+    wait::until(&format!("{what} listening"), Duration::from_secs(15), Duration::from_millis(50), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok().map(|_| ())
+    });
+}
+
+/// An edge in front of `origin` with the variables of a README's ```toml settings block.
+fn edge_with_settings(origin: &str, settings: &markdown::Block) -> Edge {
+    let table: toml::Table = settings.code.parse().expect("the settings block is TOML");
+    let pairs: Vec<(String, String)> =
+        table.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect();
+    let vars: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    Edge::start(origin, &vars)
 }
 
 /// Node `major` as `scripts/setup` installs it for this test (`KIT_NODES` in
@@ -246,11 +260,7 @@ fn the_node_kits_quick_start_works_as_written() {
     fs::write(dir.0.join("app.mjs"), &app.code).unwrap();
 
     let port = free_port();
-    let settings: toml::Table = settings.code.parse().expect("the settings block is TOML");
-    let settings: Vec<(String, String)> =
-        settings.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect();
-    let vars: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let edge = Edge::start(&format!("http://127.0.0.1:{port}"), &vars);
+    let edge = edge_with_settings(&format!("http://127.0.0.1:{port}"), settings);
     let log = dir.0.join("app.log");
     let child = Command::new("node")
         .arg("app.mjs")
@@ -263,9 +273,7 @@ fn the_node_kits_quick_start_works_as_written() {
         .spawn()
         .expect("node app.mjs");
     let _app = Node(child);
-    wait::until("app.mjs listening", Duration::from_secs(15), Duration::from_millis(50), || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).ok().map(|_| ())
-    });
+    wait_listening("app.mjs", port);
     let c = Client::new();
     let hits: Vec<String> = (0..2).map(|_| c.get(&edge.url("/")).text()).collect();
     assert_eq!(hits, ["hit 1", "hit 2"]);
@@ -307,11 +315,7 @@ fn the_php_kits_quick_start_works_as_written() {
     fs::write(dir.0.join("index.php"), &app.code).unwrap();
 
     let port = free_port();
-    let settings: toml::Table = settings.code.parse().expect("the settings block is TOML");
-    let settings: Vec<(String, String)> =
-        settings.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect();
-    let vars: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let edge = Edge::start(&format!("http://127.0.0.1:{port}"), &vars);
+    let edge = edge_with_settings(&format!("http://127.0.0.1:{port}"), settings);
     let log = dir.0.join("php.log");
     let child = Command::new("php")
         .args(["-S", &format!("127.0.0.1:{port}"), "index.php"])
@@ -323,9 +327,7 @@ fn the_php_kits_quick_start_works_as_written() {
         .spawn()
         .expect("php -S");
     let _app = Node(child);
-    wait::until("php -S listening", Duration::from_secs(15), Duration::from_millis(50), || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).ok().map(|_| ())
-    });
+    wait_listening("php -S", port);
     let c = Client::new();
     let hits: Vec<String> = (0..2).map(|_| c.get(&edge.url("/")).text()).collect();
     assert_eq!(hits, ["hit 1", "hit 2"]);
@@ -360,11 +362,7 @@ fn the_cfml_kits_quick_start_works_as_written() {
     fs::write(site.join("Application.cfc"), application).unwrap();
     fs::write(site.join("index.cfm"), &index.code).unwrap();
     fs::write(site.join("hooks/end.cfm"), &end_hook.code).unwrap();
-    let settings: toml::Table = settings.code.parse().expect("the settings block is TOML");
-    let settings: Vec<(String, String)> =
-        settings.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect();
-    let vars: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let edge = Edge::start(&lucee.url("/quickstart/"), &vars);
+    let edge = edge_with_settings(&lucee.url("/quickstart/"), settings);
     let c = Client::new();
     let hits: Vec<String> = (0..2).map(|_| c.get(&edge.url("/")).text().trim().to_owned()).collect();
     assert_eq!(hits, ["hit 1", "hit 2"]);
