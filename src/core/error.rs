@@ -65,7 +65,7 @@ impl EdgeError {
     pub fn public_message(&self) -> String {
         match self {
             EdgeError::Config(e) => format!("{e}\n"),
-            EdgeError::FeatureOff(e) => format!("{}: {}\n", e.variable, e.reason),
+            EdgeError::FeatureOff(e) => format!("{}\n", e.named()),
             EdgeError::OriginUnreachable(_) => "origin unreachable\n".to_owned(),
             EdgeError::LoopDetected => {
                 "request loop detected (ORIGIN_URL unset and the request's own URL routes back to this Worker)\n"

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::config::Config;
+use super::config::{Config, ConfigError};
 
 /// The path of the readiness check (never forwarded to the origin).
 pub const READY_PATH: &str = "/__session/ready";
@@ -66,7 +66,7 @@ impl Check {
 /// What an operator should know that does not stop the edge: optional features an invalid
 /// value turned off, and variables that look like misspelled settings.
 pub fn warnings(config: &Config) -> Vec<String> {
-    let off = config.disabled.iter().map(|e| format!("{}: {}", e.variable, e.reason));
+    let off = config.disabled.iter().map(ConfigError::named);
     off.chain(config.hints.iter().map(ToString::to_string)).collect()
 }
 

@@ -11,9 +11,16 @@ pub struct ConfigError {
     pub reason: String,
 }
 
+impl ConfigError {
+    /// `VARIABLE: reason` (what a warning or an optional feature's refusal says).
+    pub fn named(&self) -> String {
+        format!("{}: {}", self.variable, self.reason)
+    }
+}
+
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid configuration: {}: {}", self.variable, self.reason)
+        write!(f, "invalid configuration: {}", self.named())
     }
 }
 

@@ -27,7 +27,7 @@ pub fn config(env: &Env) -> Result<Rc<Config>, EdgeError> {
     let mut parsed = Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))?;
     parsed.hints = hints(&known_variables(), &variable_names(env));
     for off in &parsed.disabled {
-        log::emit(LogLine::warn("config.feature_off").msg(format!("{}: {}", off.variable, off.reason)));
+        log::emit(LogLine::warn("config.feature_off").msg(off.named()));
     }
     for hint in &parsed.hints {
         log::emit(LogLine::warn("config.unknown_variable").msg(hint.to_string()));
