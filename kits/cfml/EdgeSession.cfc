@@ -1,6 +1,7 @@
 /**
- * cfsession-edge origin kit for CFML: one component. Executed on Lucee 7 by the test suite
- * (tests/lucee_kit.rs); written for Adobe ColdFusion 2018+ too, which cannot be installed there.
+ * cfsession-edge origin kit for CFML, the explicit API (EdgeApplication.cfc, the drop-in, puts
+ * the `session` scope on it). Executed on Lucee 7 by the test suite (tests/kits.rs,
+ * tests/lucee_edge.rs); written for Adobe ColdFusion 2021+ too, which cannot be installed there.
  *
  * In Application.cfc (sessionManagement = false: the edge owns the session):
  *
@@ -19,9 +20,15 @@ component accessors="false" {
 
     variables.MAX_SKEW_S = 300;
 
-    public EdgeSession function init(required string originKey, string edgeUrl = "") {
+    /**
+     * `prefix`: this object sees and writes only the keys that start with it, without it
+     * ("shop:" keeps one application's keys apart from another's in a shared session).
+     */
+    public EdgeSession function init(required string originKey, string edgeUrl = "", string prefix = "") {
         variables.originKey = arguments.originKey;
         variables.edgeUrl = arguments.edgeUrl;
+        variables.prefix = arguments.prefix;
+        variables.everything = {};
         variables.before = {};
         variables.data = {};
         variables.actions = [];
@@ -39,9 +46,27 @@ component accessors="false" {
         }
         variables.id = h["X-Session-Id"];
         variables.isNew = (h["X-Session-New"] == "true");
-        variables.before = decodeData(structKeyExists(h, "X-Session-Data") ? h["X-Session-Data"] : "e30");
+        variables.everything = decodeData(structKeyExists(h, "X-Session-Data") ? h["X-Session-Data"] : "e30");
+        variables.before = ownKeys(variables.everything);
         variables.data = duplicate(variables.before);
         return true;
+    }
+
+    /** Whether the edge started this session with this request. */
+    public boolean function isNew() {
+        return variables.isNew;
+    }
+
+    /** This object's keys of a session's raw data (JSON values), without the prefix, values decoded. */
+    public struct function ownKeys(required struct raw) {
+        var out = {};
+        var n = len(variables.prefix);
+        for (var k in arguments.raw) {
+            if (len(k) >= n && compare(left(k, n), variables.prefix) == 0) {
+                out[mid(k, n + 1, len(k))] = decodeValue(arguments.raw[k]);
+            }
+        }
+        return out;
     }
 
     /** Answers 403 for a request that did not come through the edge. */
@@ -100,6 +125,11 @@ component accessors="false" {
         structDelete(variables.data, arguments.key);
     }
 
+    /** The session's keys (without the prefix). */
+    public array function keys() {
+        return structKeyArray(variables.data);
+    }
+
     /** All of the session's data (a copy). */
     public struct function all() {
         return duplicate(variables.data);
@@ -141,26 +171,190 @@ component accessors="false" {
         return api("POST", "sessions/end-others");
     }
 
-    /** The top-level keys that changed (deleted keys as null). */
-    public struct function changes() {
+    /**
+     * The top-level keys that changed, prefixed and encoded (deleted keys as null). Throws
+     * EdgeSession.UnsupportedValue, naming the key, for a value that cannot travel, and
+     * EdgeSession.DataLimit when the session would pass `dataLimit` bytes of JSON: nothing of
+     * the request's changes is sent then.
+     */
+    public struct function changes(numeric dataLimit = 0) {
         var out = {};
         for (var k in variables.data) {
+            var encoded = encodeValue(variables.data[k] ?: javaCast("null", ""), k);
             // compare(), not != (CFML's != ignores case: a case-only change would be lost).
-            if (!structKeyExists(variables.before, k) || compare(serializeJSON(variables.before[k]), serializeJSON(variables.data[k])) != 0) {
-                out[k] = variables.data[k];
+            if (!structKeyExists(variables.before, k) || compare(serializeJSON(encodeValue(variables.before[k] ?: javaCast("null", ""), k)), serializeJSON(encoded)) != 0) {
+                out[variables.prefix & k] = encoded;
             }
         }
         for (var k in variables.before) {
             if (!structKeyExists(variables.data, k)) {
-                out[k] = javaCast("null", "");
+                out[variables.prefix & k] = javaCast("null", "");
             }
+        }
+        if (arguments.dataLimit > 0 && !structIsEmpty(out)) {
+            checkSize(out, arguments.dataLimit);
         }
         return out;
     }
 
+    /** Throws EdgeSession.DataLimit when the session's data with `changed` applied passes `limit` bytes. */
+    private void function checkSize(required struct changed, required numeric limit) {
+        var merged = duplicate(variables.everything);
+        for (var k in arguments.changed) {
+            if (isNull(arguments.changed[k])) {
+                structDelete(merged, k);
+            } else {
+                merged[k] = arguments.changed[k];
+            }
+        }
+        var size = utf8Length(serializeJSON(merged));
+        if (size <= arguments.limit) {
+            return;
+        }
+        var sizes = [];
+        for (var k in merged) {
+            arrayAppend(sizes, { key = k, bytes = utf8Length(serializeJSON(merged[k])) });
+        }
+        arraySort(sizes, function(a, b) { return b.bytes - a.bytes; });
+        var largest = [];
+        for (var i = 1; i <= min(3, arrayLen(sizes)); i++) {
+            arrayAppend(largest, sizes[i].key & " (" & sizes[i].bytes & " bytes)");
+        }
+        throw(type = "EdgeSession.DataLimit", message = "session data would be " & size & " bytes of JSON, over the edge's limit of "
+            & arguments.limit & " (SESSION_DATA_LIMIT); nothing of this request's session changes was saved",
+            detail = "largest keys: " & arrayToList(largest, ", "));
+    }
+
+    private numeric function utf8Length(required string s) {
+        return arrayLen(charsetDecode(arguments.s, "utf-8"));
+    }
+
+    /**
+     * A value as it travels: structs, arrays, strings, numbers and booleans as JSON; dates as
+     * {"$cfml":"date","value":"<ISO 8601 UTC, ms>"}; queries as
+     * {"$cfml":"query","columns":[…],"types":[…],"rows":[[…]]}; binary as
+     * {"$cfml":"binary","base64":"…"}. Anything else (a component instance, a function, a Java
+     * object) throws EdgeSession.UnsupportedValue naming `path`.
+     */
+    public any function encodeValue(any value, required string path) {
+        if (isNull(arguments.value)) {
+            return javaCast("null", "");
+        }
+        var v = arguments.value;
+        if (isCustomFunction(v) || isClosure(v)) {
+            unsupported(arguments.path, "a function");
+        }
+        if (isObject(v)) {
+            unsupported(arguments.path, "a component instance (" & getMetadata(v).name & ")");
+        }
+        if (isInstanceOf(v, "java.util.Date")) {
+            return { "$cfml" = "date", "value" = createObject("java", "java.time.Instant").ofEpochMilli(v.getTime()).toString() };
+        }
+        if (isQuery(v)) {
+            return encodeQuery(v, arguments.path);
+        }
+        if (isBinary(v)) {
+            return { "$cfml" = "binary", "base64" = binaryEncode(v, "base64") };
+        }
+        if (isStruct(v)) {
+            var out = {};
+            for (var k in v) {
+                out[k] = encodeValue(v[k] ?: javaCast("null", ""), arguments.path & "." & k);
+            }
+            return out;
+        }
+        if (isArray(v)) {
+            var arr = [];
+            for (var i = 1; i <= arrayLen(v); i++) {
+                arrayAppend(arr, arrayIsDefined(v, i) ? encodeValue(v[i], arguments.path & "[" & i & "]") : javaCast("null", ""));
+            }
+            return arr;
+        }
+        if (isInstanceOf(v, "java.lang.String") || isInstanceOf(v, "java.lang.Number") || isInstanceOf(v, "java.lang.Boolean")) {
+            return v;
+        }
+        unsupported(arguments.path, "a Java object (" & v.getClass().getName() & ")");
+    }
+
+    private struct function encodeQuery(required query q, required string path) {
+        var columns = [];
+        var types = [];
+        for (var col in getMetadata(arguments.q)) {
+            arrayAppend(columns, col.name);
+            arrayAppend(types, lCase(col.typeName ?: "varchar"));
+        }
+        var rows = [];
+        for (var r = 1; r <= arguments.q.recordCount; r++) {
+            var row = [];
+            for (var c in columns) {
+                arrayAppend(row, encodeValue(arguments.q[c][r], arguments.path & "." & c & "[" & r & "]"));
+            }
+            arrayAppend(rows, row);
+        }
+        return { "$cfml" = "query", "columns" = columns, "types" = types, "rows" = rows };
+    }
+
+    private void function unsupported(required string path, required string what) {
+        throw(type = "EdgeSession.UnsupportedValue", message = "session." & arguments.path & " holds " & arguments.what
+            & ", which cannot be kept in the edge's session; nothing of this request's session changes was saved",
+            detail = "Keep strings, numbers, booleans, dates, structs, arrays, queries or binary in the session (docs: kits/cfml/README.md, Values).");
+    }
+
+    /** The inverse of encodeValue (dates as java.util.Date, which CFML treats as a date). */
+    public any function decodeValue(any value) {
+        if (isNull(arguments.value)) {
+            return javaCast("null", "");
+        }
+        var v = arguments.value;
+        if (isStruct(v)) {
+            if (structKeyExists(v, "$cfml") && isSimpleValue(v["$cfml"])) {
+                switch (v["$cfml"]) {
+                    case "date":
+                        return createObject("java", "java.util.Date").init(
+                            javaCast("long", createObject("java", "java.time.Instant").parse(v.value).toEpochMilli()));
+                    case "query":
+                        return decodeQuery(v);
+                    case "binary":
+                        return binaryDecode(v.base64, "base64");
+                }
+            }
+            var out = {};
+            for (var k in v) {
+                out[k] = decodeValue(v[k] ?: javaCast("null", ""));
+            }
+            return out;
+        }
+        if (isArray(v)) {
+            var arr = [];
+            for (var i = 1; i <= arrayLen(v); i++) {
+                arrayAppend(arr, arrayIsDefined(v, i) ? decodeValue(v[i]) : javaCast("null", ""));
+            }
+            return arr;
+        }
+        return v;
+    }
+
+    private query function decodeQuery(required struct v) {
+        var q = "";
+        try {
+            q = queryNew(arrayToList(arguments.v.columns), arrayToList(arguments.v.types));
+        } catch (any e) {
+            q = queryNew(arrayToList(arguments.v.columns)); // a type this engine's queryNew does not know
+        }
+        for (var row in arguments.v.rows) {
+            var r = queryAddRow(q);
+            for (var i = 1; i <= arrayLen(arguments.v.columns); i++) {
+                if (arrayIsDefined(row, i)) {
+                    querySetCell(q, arguments.v.columns[i], decodeValue(row[i]), r);
+                }
+            }
+        }
+        return q;
+    }
+
     /** Sends the session's changes as response headers. */
-    public void function emit() {
-        var c = changes();
+    public void function emit(numeric dataLimit = 0) {
+        var c = changes(arguments.dataLimit);
         if (!structIsEmpty(c)) {
             cfheader(name = "X-Session-Set", value = asciiJson(c));
         }

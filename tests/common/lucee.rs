@@ -11,16 +11,14 @@
 
 use std::{
     fs,
-    os::unix::process::CommandExt,
     path::{Path, PathBuf},
-    process::Command,
-    sync::{mpsc, OnceLock},
+    sync::OnceLock,
     time::Duration,
 };
 
 use super::{
     edge::{free_port, repo_root, TempDir},
-    tomcat,
+    process, tomcat,
     verify::test_origin_key,
     wait, Client,
 };
@@ -78,40 +76,83 @@ fn jar() -> PathBuf {
 }
 
 fn start() -> Lucee {
-    // Kept for the whole process (a static is never dropped; the OS reclaims /tmp).
-    let dir = TempDir::new("lucee");
-    let base = dir.0.clone();
-    std::mem::forget(dir);
-    let port = free_port();
-    let root = tomcat::lay_out(&base, port);
-    fs::copy(jar(), base.join("lib/lucee.jar")).unwrap();
-    fs::write(root.join("WEB-INF/web.xml"), web_xml(&base)).unwrap();
-    tomcat::copy_dir(&repo_root().join("tests/apps/lucee"), &root);
-    fs::copy(repo_root().join("kits/cfml/EdgeSession.cfc"), root.join("kit/EdgeSession.cfc")).unwrap();
-    tomcat::copy_dir(&repo_root().join("www/lucee"), &root.join("demo"));
-    let kill_page = documented_kill_page();
-    for app in ["cfml", "jee", "seeds/hack", "seeds/backport", "seeds/restart", "demo"] {
-        fs::write(root.join(app).join("kill.cfm"), &kill_page).unwrap();
-    }
-    let app_dir = base.join("app");
-    fs::create_dir_all(&app_dir).unwrap();
     let key = test_origin_key();
     let password = random_password();
+    let dir = TempDir::new("lucee");
+    let app_dir = dir.0.join("app");
+    fs::create_dir_all(&app_dir).unwrap();
     let env = [
         ("APP_DIR", app_dir.to_str().unwrap()),
         ("EDGE_ORIGIN_KEY", key.as_str()),
         ("CFS_ORIGIN_KEY", key.as_str()),
         ("LUCEE_ADMIN_PASSWORD", password.as_str()),
-        // Fail at once rather than reach for the network for an OSGi bundle it lacks.
-        ("LUCEE_ENABLE_BUNDLE_DOWNLOAD", "false"),
     ];
-    spawn_for_the_process(tomcat::command(&base, &env));
-    let lucee = Lucee { port, app_dir, base, admin_password: password.clone() };
-    wait::until("Lucee answering CFML", Duration::from_secs(180), Duration::from_millis(250), || {
-        let r = Client::new().try_get(&lucee.url("/ready.cfm")).ok()?;
-        (r.status == 200 && r.text().trim() == "ready").then_some(())
+    let server = Server::lay_out(dir, &env, |root| {
+        tomcat::copy_dir(&repo_root().join("tests/apps/lucee"), root);
+        fs::copy(repo_root().join("kits/cfml/EdgeSession.cfc"), root.join("kit/EdgeSession.cfc")).unwrap();
+        tomcat::copy_dir(&repo_root().join("www/lucee"), &root.join("demo"));
+        let kill_page = documented_kill_page();
+        for app in ["cfml", "jee", "seeds/hack", "seeds/backport", "seeds/restart", "demo"] {
+            fs::write(root.join(app).join("kill.cfm"), &kill_page).unwrap();
+        }
     });
-    lucee
+    server.start();
+    Lucee { port: server.port, app_dir, base: server.base.clone(), admin_password: password }
+}
+
+/// One Lucee server with a Tomcat base, a Lucee server directory and a web root of its own,
+/// on a free loopback port; stopped (killed) and started again at will. Its processes die
+/// with the test process (`PR_SET_PDEATHSIG`).
+pub struct Server {
+    pub port: u16,
+    /// Tomcat's base, Lucee's server directory and the web root (`webapps/ROOT`).
+    pub base: PathBuf,
+    env: Vec<(String, String)>,
+    pid: std::sync::Mutex<Option<i32>>,
+}
+
+impl Server {
+    /// Lays out a server in `dir` (kept for the whole process) whose web root `fill` writes;
+    /// `env` is the engine's environment. Not started.
+    pub fn lay_out(dir: TempDir, env: &[(&str, &str)], fill: impl FnOnce(&Path)) -> Server {
+        let base = dir.0.clone();
+        std::mem::forget(dir); // a static is never dropped; the OS reclaims /tmp
+        let port = free_port();
+        let root = tomcat::lay_out(&base, port);
+        fs::copy(jar(), base.join("lib/lucee.jar")).unwrap();
+        fs::write(root.join("WEB-INF/web.xml"), web_xml(&base)).unwrap();
+        fill(&root);
+        let mut env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        // Fail at once rather than reach for the network for an OSGi bundle it lacks.
+        env.push(("LUCEE_ENABLE_BUNDLE_DOWNLOAD".into(), "false".into()));
+        Server { port, base, env, pid: std::sync::Mutex::new(None) }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Starts Tomcat with Lucee and waits until it answers CFML (`/ready.cfm`; about 10 s the
+    /// first time, when Lucee deploys its core and bundled extensions, a few seconds after).
+    pub fn start(&self) {
+        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        *self.pid.lock().unwrap() = Some(process::spawn_for_the_process(tomcat::command(&self.base, &env)));
+        wait::until("Lucee answering CFML", Duration::from_secs(180), Duration::from_millis(250), || {
+            let r = Client::new().try_get(&self.url("/ready.cfm")).ok()?;
+            (r.status == 200 && r.text().trim() == "ready").then_some(())
+        });
+    }
+
+    /// Kills the server (as a crash or a hard restart would) and waits until it is gone.
+    pub fn stop(&self) {
+        if let Some(pid) = self.pid.lock().unwrap().take() {
+            // SAFETY: plain system calls on our own child's pid.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            }
+        }
+    }
 }
 
 /// 32 random hex digits (the Lucee admin password: never left at a default).
@@ -119,30 +160,6 @@ fn random_password() -> String {
     let mut bytes = [0u8; 16];
     fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes)).unwrap();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Spawns `cmd` from a thread that lives as long as the process, with `PR_SET_PDEATHSIG`:
-/// the child is killed when that thread (so the test process) ends.
-fn spawn_for_the_process(mut cmd: Command) {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-        let child = cmd.spawn();
-        let ok = child.is_ok();
-        tx.send(child.map(|_| ()).map_err(|e| e.to_string())).unwrap();
-        if ok {
-            loop {
-                std::thread::park();
-            }
-        }
-    });
-    rx.recv().unwrap().expect("start Tomcat with Lucee");
 }
 
 /// `WEB-INF/web.xml`: Lucee's CFML servlet (Jakarta) for `*.cfm`, `*.cfc` and the kit's

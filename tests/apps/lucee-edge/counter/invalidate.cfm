@@ -1,0 +1,4 @@
+<cfscript>
+sessionInvalidate();
+writeOutput("invalidated");
+</cfscript>

@@ -1,0 +1,5 @@
+<cfscript>
+session.rotated = true;
+sessionRotate();
+writeOutput("rotated");
+</cfscript>

@@ -1,0 +1,5 @@
+<cfscript>
+request.cart.add(url.sku, val(url.qty ?: 1));
+session.flash = "Added " & url.sku;
+location("index.cfm", false);
+</cfscript>

@@ -1,0 +1,4 @@
+<cfscript>
+new components.Auth().login(url.name);
+location("index.cfm", false);
+</cfscript>

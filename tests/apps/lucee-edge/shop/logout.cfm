@@ -1,0 +1,4 @@
+<cfscript>
+new components.Auth().logout();
+location("index.cfm", false);
+</cfscript>
