@@ -347,11 +347,47 @@ fn the_php_kits_quick_start_works_as_written() {
     assert_eq!(Client::new().get(&format!("http://127.0.0.1:{port}/")).status, 403, "not through the edge");
 }
 
-/// The CFML kit README's quick start, as written, on Lucee 7: its `Application.cfc` (mapping
-/// the kit's folder of this checkout), `index.cfm` and `hooks/end.cfm` in a folder of their own.
+/// The CFML kit README's quick start (the drop-in), as written, on Lucee 7: its copy command,
+/// `Application.cfc` and `index.cfm` in a folder of their own; the end hook reaches the
+/// application's onSessionEnd.
 #[test]
-fn the_cfml_kits_quick_start_works_as_written() {
+fn the_cfml_drop_ins_quick_start_works_as_written() {
     let blocks = markdown::section_blocks(&repo_root().join("kits/cfml/README.md"), "Quick start");
+    let [copy, settings, application, index] = blocks.as_slice() else {
+        panic!("the quick start's blocks changed: {blocks:?}")
+    };
+    let lucee = Lucee::shared();
+    let site = lucee.base.join("webapps/ROOT/dropin");
+    fs::create_dir_all(&site).unwrap();
+    let copy = copy.code.replace("/path/to/cfsession-edge", repo_root().to_str().unwrap());
+    let copy = copy.replace("/path/to/your/site", site.to_str().unwrap());
+    let status = Command::new("sh").arg("-c").arg(&copy).status().unwrap();
+    assert!(status.success(), "{copy}");
+    fs::write(site.join("Application.cfc"), &application.code).unwrap();
+    fs::write(site.join("index.cfm"), &index.code).unwrap();
+    let edge = edge_with_settings(&lucee.url("/dropin/"), settings);
+    let c = Client::new();
+    let hits: Vec<String> = (0..2).map(|_| c.get(&edge.url("/")).text().trim().to_owned()).collect();
+    assert_eq!(hits, ["hit 1", "hit 2"]);
+    let before = c.jar.get("CFID").unwrap();
+    assert_eq!(c.get(&edge.url("/?login")).text().trim(), "hit 3");
+    let id = c.jar.get("CFID").unwrap();
+    assert_ne!(id, before, "sessionRotate() did not rotate the edge's ids");
+    assert_eq!(edge.inspect(&id).expect("the rotated session")["data"]["my-app:USER"], "user-42");
+    assert_eq!(c.get(&edge.url("/?logout")).status, 302);
+    assert_eq!(c.jar.get("CFID"), None, "sessionInvalidate() did not end the session");
+    let said = format!("session ended: {id} after 3 hits");
+    wait::until("onSessionEnd's log line", Duration::from_secs(30), Duration::from_millis(200), || {
+        logs_containing(&lucee.base, "sessions.log").iter().any(|text| text.contains(&said)).then_some(())
+    });
+    assert_eq!(Client::new().get(&lucee.url("/dropin/")).status, 403, "not through the edge");
+}
+
+/// The explicit API's quick start, as written, on Lucee 7: its `Application.cfc` (mapping the
+/// kit's folder of this checkout), `index.cfm` and `hooks/end.cfm` in a folder of their own.
+#[test]
+fn the_cfml_explicit_apis_quick_start_works_as_written() {
+    let blocks = markdown::section_blocks(&repo_root().join("kits/cfml/README.md"), "The explicit API: quick start");
     let [settings, application, index, end_hook] = blocks.as_slice() else {
         panic!("the quick start's blocks changed: {blocks:?}")
     };

@@ -63,7 +63,7 @@ fn a_counter_counts_across_two_servers_without_stickiness() {
 #[test]
 fn a_server_restarted_mid_session_loses_nothing() {
     let cluster = Cluster::shared();
-    let _alone = cluster.restarting();
+    let _alone = cluster.alone();
     let edge = Edge::start(&cluster.url(""), &[("SESSION_END_URL", "/counter/")]);
     let c = Client::new();
     let mut answers: Vec<(u32, String)> = (0..6).map(|_| count(&c, &edge)).collect();
@@ -224,7 +224,34 @@ fn values_that_cannot_travel_fail_clearly_and_change_nothing() {
     let r = c.get(&edge.url("/shop/keep.cfm?what=big&n=1000"));
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(edge.inspect(&cfid(&c)).unwrap()["data"]["shop:NOTE"], "written before");
+
+    // The budget with a realistic session: a logged-in shopper adding distinct products (each
+    // a cart entry and a row of the viewed query) until SESSION_DATA_LIMIT (3072) is reached.
+    let c = Client::new();
+    c.get(&edge.url("/shop/login.cfm?name=kim"));
+    let size = |c: &Client| serde_json::to_string(&edge.inspect(&cfid(c)).unwrap()["data"]).unwrap().len();
+    println!("logged in, empty cart: {} bytes of JSON", size(&c));
+    let mut added = 0;
+    loop {
+        let r = c.get(&edge.url(&format!("/shop/add.cfm?sku=SKU-{added}")));
+        if r.status != 302 {
+            assert_eq!(r.status, 500, "{}", r.text());
+            assert!(
+                r.text().contains("over the edge&#39;s limit of 3072")
+                    || r.text().contains("over the edge's limit of 3072")
+            );
+            break;
+        }
+        added += 1;
+        assert!(added < 200, "the data limit was never reached");
+    }
+    let data = &edge.inspect(&cfid(&c)).unwrap()["data"];
+    assert_eq!(data["shop:CART"]["ITEMS"].as_object().unwrap().len(), added, "the refused item was half-written");
+    println!("{added} products fit: {} bytes of JSON; the next one failed with EdgeSession.DataLimit", size(&c));
 }
+
+/// How a test ends a session: the browser and the session's CFID.
+type Ending<'a> = dyn Fn(&Client, &str) + 'a;
 
 /// onSessionEnd runs once, with the session's last data, however the session ends: the edge's
 /// kill, an idle timeout set with session.setMaxInactiveInterval(), sessionInvalidate(), the
@@ -233,7 +260,7 @@ fn values_that_cannot_travel_fail_clearly_and_change_nothing() {
 fn on_session_end_runs_once_for_every_way_a_session_ends() {
     let (edge, _up) = edge("/counter/", &[]);
     let admin_end = |id: &str| assert_eq!(edge.admin("DELETE", &format!("sessions/{id}")).status, 200);
-    let kinds: [(&str, &dyn Fn(&Client, &str)); 5] = [
+    let kinds: [(&str, &Ending); 5] = [
         ("kill", &|c, _| assert_eq!(c.get(&edge.url("/counter/?killSession")).status, 302)),
         ("timeout", &|c, _| assert_eq!(c.get(&edge.url("/counter/short.cfm?s=2")).status, 200)),
         ("invalidate", &|c, _| assert_eq!(c.get(&edge.url("/counter/invalidate.cfm")).text().trim(), "invalidated")),
@@ -269,4 +296,67 @@ fn on_session_end_runs_once_for_every_way_a_session_ends() {
     for id in rotated_away {
         assert!(logged("counter/ended.log", &id).is_empty(), "a rotation ran onSessionEnd for {id}");
     }
+}
+
+/// The drop-in's cost on Lucee: the counter's page with a realistic session (the shop's
+/// shape: 20 keys, a date, a query, ~1.3 KB of JSON) against the same page in an application
+/// without sessions, both requested directly at server `a` with the edge's signed headers
+/// (no edge in front), interleaved, 600 of each to warm up and 3 rounds of 200; prints the
+/// medians. Each drop-in answer must
+/// carry its change (the count) and nothing else.
+#[test]
+fn the_drop_ins_cost_per_request() {
+    let cluster = Cluster::shared();
+    let _alone = cluster.alone(); // no other test of this binary loads the machine meanwhile
+    let server = &cluster.servers[0];
+    let key = common::verify::test_origin_key();
+    let mut data = serde_json::json!({
+        "counter:": { "app": "counter", "hook": "/counter/", "timeout": 1200 },
+        "counter:COUNT": 41,
+        "counter:USER": { "name": "kim", "roles": ["buyer", "reviewer"], "since": { "$cfml": "date", "value": "2026-12-07T08:00:00.123Z" } },
+        "counter:CART": { "items": { "A1": 2, "C3": 1, "B2": 4 }, "updated": { "$cfml": "date", "value": "2026-12-07T08:03:00Z" } },
+        "counter:VIEWED": { "$cfml": "query", "columns": ["sku", "at"], "types": ["varchar", "timestamp"], "rows": [
+            ["A1", { "$cfml": "date", "value": "2026-12-07T08:01:00Z" }], ["C3", { "$cfml": "date", "value": "2026-12-07T08:02:00Z" }]
+        ] },
+        "counter:FLASH": "",
+    });
+    for i in 0..14 {
+        data[format!("counter:PREF{i}")] = serde_json::json!(format!("value number {i} of a preference"));
+    }
+    println!("session: {} bytes of JSON", data.to_string().len());
+    let id = "0123456789abcdef0123456789abcdef";
+    // A fresh connection per request, as a load balancer without keep-alive would open.
+    let time = |path: &str, data: &Value| {
+        let headers = common::verify::signed_headers(&key, "GET", path, id, false, data);
+        let mut head = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}", server.port);
+        for (k, v) in &headers {
+            head.push_str(&format!("\r\n{k}: {v}"));
+        }
+        let started = std::time::Instant::now();
+        let r = common::client::raw(server.port, head.as_bytes(), b"");
+        let took = started.elapsed();
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+        (took, r)
+    };
+    let empty = serde_json::json!({});
+    let (mut plain, mut drop_in) = (vec![], vec![]);
+    for round in 0..4 {
+        for _ in 0..if round == 0 { 600 } else { 200 } {
+            plain.push(time("/plain/index.cfm", &empty).0);
+            let (took, r) = time("/counter/index.cfm", &data);
+            assert_eq!(r.header("x-session-set"), Some(r#"{"counter:COUNT":42}"#), "{}", r.text());
+            drop_in.push(took);
+        }
+        if round == 0 {
+            // The first round warms the JIT up.
+            plain.clear();
+            drop_in.clear();
+        }
+    }
+    let median = |v: &mut Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2].as_secs_f64() * 1000.0
+    };
+    let (p, d) = (median(&mut plain), median(&mut drop_in));
+    println!("median per request: without sessions {p:.2} ms, with the drop-in {d:.2} ms: +{:.2} ms", d - p);
 }

@@ -9,12 +9,23 @@
 //! - 003 (`SessionInvalidate()` backported by calling `onSessionEnd` by hand): `seeds/backport/`;
 //! - 004 (application and session timeouts are independent; `applicationStop()`):
 //!   `seeds/restart/`.
+//!
+//! The same pages also run in edge mode with the CFML drop-in (`kits/cfml/EdgeApplication.cfc`):
+//! their `Application.cfc` in `tests/apps/lucee-edge/seeds/` differs from the original in two
+//! lines (checked here, and shown in `docs/cfml.md`); they run on the drop-in's Lucee cluster
+//! (`tests/common/lucee_cluster.rs`), on its server `a`.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{lucee::Lucee, wait::until, Client, Edge, Resp};
+use common::{
+    edge::repo_root,
+    lucee::Lucee,
+    lucee_cluster::{Cluster, SEEDS},
+    wait::until,
+    Client, Edge, Resp,
+};
 
 const BINDING: &str = "CFGUARD";
 
@@ -159,4 +170,132 @@ fn an_application_restart_leaves_guarded_sessions_as_they_were() {
             assert!(c.jar.get(BINDING).is_some());
         }
     }
+}
+
+/// Edge mode: an edge in front of the drop-in's server `a`, end events to the application.
+fn edge_mode(app: &str, vars: &[(&str, &str)]) -> Edge {
+    let end = format!("/seeds/{app}/index.cfm");
+    let mut all = vec![("SESSION_END_URL", end.as_str())];
+    all.extend_from_slice(vars);
+    Edge::start(&Cluster::shared().servers[0].url(""), &all)
+}
+
+fn edge_ended(app: &str, cfid: &str) -> bool {
+    Cluster::shared().lines(&format!("seed-{app}/ended.log")).iter().any(|l| l == cfid)
+}
+
+fn edge_temp_file(app: &str, cfid: &str) -> bool {
+    Cluster::shared().app_dir.join(format!("seed-{app}/temp/{cfid}.tmp")).exists()
+}
+
+/// The edge-mode Application.cfc of each source document's application is the original with
+/// two lines changed: `component extends="EdgeApplication" {` and `edgeSession();` at the end.
+#[test]
+fn edge_mode_changes_two_lines_of_each_application_cfc() {
+    let root = repo_root().join("tests/apps");
+    for app in SEEDS {
+        let read = |dir: &str| {
+            std::fs::read_to_string(root.join(dir).join("seeds").join(app).join("Application.cfc")).unwrap()
+        };
+        let (guard, edge) = (read("lucee"), read("lucee-edge"));
+        let expected = guard.replacen("\ncomponent {\n", "\ncomponent extends=\"EdgeApplication\" {\n", 1);
+        let expected = format!(
+            "{}\n\n    edgeSession();\n}}\n",
+            expected.trim_end().strip_suffix('}').unwrap().trim_end_matches('\n')
+        );
+        assert_eq!(edge, expected, "{app}: the edge-mode Application.cfc differs in more than the two lines");
+    }
+    // docs/cfml.md shows this diff.
+    let doc = std::fs::read_to_string(repo_root().join("docs/cfml.md")).unwrap();
+    for line in ["-component {", "+component extends=\"EdgeApplication\" {", "+    edgeSession();"] {
+        assert!(doc.lines().any(|l| l == line), "docs/cfml.md's diff lacks {line:?}");
+    }
+}
+
+/// 001 in edge mode: `?killSession` is the edge's kill (the hack's own code never runs): the
+/// session ends at once, onSessionEnd deletes the temp file (through the end hook), and the
+/// old cookies find nothing.
+#[test]
+fn the_kill_session_hack_in_edge_mode() {
+    let page = "/seeds/hack/index.cfm";
+    let edge = edge_mode("hack", &[]);
+    let c = Client::new();
+    let (cfid, hits) = answer(&c.get(&edge.url(page)));
+    assert_eq!((cfid.as_str(), hits), (c.jar.get("CFID").unwrap().as_str(), 1), "session.cfid is the edge's CFID");
+    assert!(edge_temp_file("hack", &cfid), "onSessionStart wrote no temp file");
+    assert_eq!(answer(&c.get(&edge.url(page))), (cfid.clone(), 2));
+    let old = c.jar.header().unwrap();
+    let killed_at = Instant::now();
+    assert_eq!(c.get(&edge.url(&format!("{page}?killSession"))).status, 302);
+    until("onSessionEnd through the end hook", Duration::from_secs(20), Duration::from_millis(100), || {
+        (edge_ended("hack", &cfid) && !edge_temp_file("hack", &cfid)).then_some(())
+    });
+    println!("edge mode: onSessionEnd ran {} ms after the kill", killed_at.elapsed().as_millis());
+    let replay = Client::new().send("GET", &edge.url(page), &[("Cookie", &old)], None);
+    assert_eq!(answer(&replay).1, 1, "the killed session's cookies found its data");
+    assert_ne!(answer(&replay).0, cfid);
+}
+
+/// 000 in edge mode: the application's own sessionTimeout (three minutes) is the edge
+/// session's idle timeout, and the temp file is gone when it passes (no reaper lag).
+#[test]
+fn temp_files_are_gone_after_the_applications_timeout_in_edge_mode() {
+    let edge = edge_mode("hack", &[]);
+    let c = Client::new();
+    let (cfid, _) = answer(&c.get(&edge.url("/seeds/hack/index.cfm")));
+    answer(&c.get(&edge.url("/seeds/hack/index.cfm")));
+    let idle_since = Instant::now();
+    assert_eq!(edge.inspect(&cfid).unwrap()["idle_timeout_s"], 180, "this.sessionTimeout did not reach the edge");
+    until(
+        "the application's timeout running onSessionEnd",
+        Duration::from_secs(260),
+        Duration::from_millis(500),
+        || (edge_ended("hack", &cfid) && !edge_temp_file("hack", &cfid)).then_some(()),
+    );
+    let after = idle_since.elapsed().as_secs();
+    println!("edge mode: the temp file was gone {after} s after the last request (sessionTimeout 180 s)");
+    assert!(after >= 179, "the session ended before its timeout ({after} s)");
+}
+
+/// 003 in edge mode: the backport runs unchanged (its hand-made onSessionEnd call reaches the
+/// application's handler, and structClear(session) empties the edge session's data), and, as
+/// on Lucee alone, the session lives on; the edge's kill then ends it, with onSessionEnd.
+#[test]
+fn the_invalidate_backport_in_edge_mode() {
+    let page = "/seeds/backport/index.cfm";
+    let edge = edge_mode("backport", &[]);
+    let c = Client::new();
+    let (cfid, _) = answer(&c.get(&edge.url(page)));
+    answer(&c.get(&edge.url(page)));
+    let r = c.get(&edge.url(&format!("{page}?invalidate")));
+    assert_eq!(answer(&r).1, 1, "emptied");
+    assert!(
+        edge_ended("backport", &cfid) && !edge_temp_file("backport", &cfid),
+        "the backport's onSessionEnd did not run"
+    );
+    assert_eq!(c.jar.get("CFID").unwrap(), cfid, "the session lives on, as on Lucee alone");
+    assert_eq!(answer(&c.get(&edge.url(page))).1, 2);
+    assert_eq!(c.get(&edge.url(&format!("{page}?killSession"))).status, 302);
+    until("onSessionEnd for the edge's kill", Duration::from_secs(20), Duration::from_millis(100), || {
+        let ends = Cluster::shared().lines("seed-backport/ended.log").iter().filter(|l| **l == cfid).count();
+        (ends == 2).then_some(())
+    });
+    assert!(edge.inspect(&cfid).is_none());
+}
+
+/// 004 in edge mode: applicationStop() restarts the application scope; the session (at the
+/// edge) is untouched.
+#[test]
+fn an_application_restart_leaves_edge_sessions_as_they_were() {
+    let page = "/seeds/restart/index.cfm";
+    let edge = edge_mode("restart", &[]);
+    let starts = |r: &Resp| r.text().split_whitespace().nth(2).and_then(|s| s.parse::<u32>().ok()).unwrap();
+    let c = Client::new();
+    let (cfid, _) = answer(&c.get(&edge.url(page)));
+    answer(&c.get(&edge.url(page)));
+    let before = starts(&c.get(&edge.url(page)));
+    assert_eq!(c.get(&edge.url(&format!("{page}?stop"))).text().trim(), "stopped");
+    let r = c.get(&edge.url(page));
+    assert_eq!(answer(&r), (cfid, 4), "the session changed");
+    assert!(starts(&r) > before, "the application did not restart");
 }

@@ -146,17 +146,22 @@ component {
     /** The edge's data into this request's (new, empty) engine session; onSessionStart when the session is new to this application. */
     private void function loadScope() {
         var edge = request.edge;
-        var data = edge.all();
-        for (var k in data) {
+        for (var k in edge.keys()) {
             if (k != variables.CFS_MARKER) {
-                session[k] = data[k];
+                session[k] = edge.get(k); // the loaded value (the diff compares with its own copy)
             }
         }
         session.cfid = edge.getId();
         session.sessionid = this.name & "_" & edge.getId();
+        // Code that reads cookie.cfid finds the edge's CFID (the edge keeps its cookies from
+        // the origin; the Set-Cookie this assignment adds is dropped by the edge). Never
+        // CFTOKEN: the origin never sees it.
+        if (!structKeyExists(cookie, "cfid")) {
+            cookie.cfid = edge.getId();
+        }
         request.cfsScope = session;
         request.cfsInterval = engineInterval(session);
-        var marker = data[variables.CFS_MARKER] ?: "";
+        var marker = edge.get(variables.CFS_MARKER, "");
         if (!isStruct(marker) || !structKeyExists(marker, "hook")) {
             // The edge session is new, or new to this application (several applications share one).
             marker = { "app" = this.name, "hook" = getPageContext().getRequest().getRequestURI() };

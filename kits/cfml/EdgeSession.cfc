@@ -19,6 +19,12 @@
 component accessors="false" {
 
     variables.MAX_SKEW_S = 300;
+    /** Classes of simple values, by name: "plain" travels as itself, "date" as a date (the rest is looked at more slowly). */
+    variables.SIMPLE_CLASSES = {
+        "java.lang.String" = "plain", "java.lang.Double" = "plain", "java.lang.Long" = "plain", "java.lang.Integer" = "plain",
+        "java.lang.Boolean" = "plain", "java.math.BigDecimal" = "plain", "java.math.BigInteger" = "plain", "java.lang.Float" = "plain",
+        "lucee.runtime.type.dt.DateTimeImpl" = "date", "java.util.Date" = "date", "coldfusion.runtime.OleDateTime" = "date"
+    };
 
     /**
      * `prefix`: this object sees and writes only the keys that start with it, without it
@@ -62,8 +68,10 @@ component accessors="false" {
         var out = {};
         var n = len(variables.prefix);
         for (var k in arguments.raw) {
-            if (len(k) >= n && compare(left(k, n), variables.prefix) == 0) {
-                out[mid(k, n + 1, len(k))] = decodeValue(arguments.raw[k]);
+            if (n == 0 || (len(k) >= n && compare(left(k, n), variables.prefix) == 0)) {
+                var v = arguments.raw[k] ?: javaCast("null", "");
+                // decodeValue changes structs and arrays in place: the raw data stays as it came.
+                out[mid(k, n + 1, len(k))] = isNull(v) || isSimpleValue(v) ? v : decodeValue(duplicate(v));
             }
         }
         return out;
@@ -199,7 +207,7 @@ component accessors="false" {
 
     /** Throws EdgeSession.DataLimit when the session's data with `changed` applied passes `limit` bytes. */
     private void function checkSize(required struct changed, required numeric limit) {
-        var merged = duplicate(variables.everything);
+        var merged = structCopy(variables.everything);
         for (var k in arguments.changed) {
             if (isNull(arguments.changed[k])) {
                 structDelete(merged, k);
@@ -241,22 +249,22 @@ component accessors="false" {
             return javaCast("null", "");
         }
         var v = arguments.value;
-        if (isCustomFunction(v) || isClosure(v)) {
-            unsupported(arguments.path, "a function");
+        if (isSimpleValue(v)) {
+            // By class: CFML's own tests for a date or a Java object also accept strings.
+            var kind = variables.SIMPLE_CLASSES[v.getClass().getName()] ?: "";
+            if (kind == "") {
+                kind = isInstanceOf(v, "java.util.Date") ? "date"
+                    : isInstanceOf(v, "java.lang.String") || isInstanceOf(v, "java.lang.Number") || isInstanceOf(v, "java.lang.Boolean") ? "plain" : "";
+            }
+            if (kind == "plain") {
+                return v;
+            }
+            if (kind == "date") {
+                return { "$cfml" = "date", "value" = createObject("java", "java.time.Instant").ofEpochMilli(v.getTime()).toString() };
+            }
+            unsupported(arguments.path, "a Java object (" & v.getClass().getName() & ")");
         }
-        if (isObject(v)) {
-            unsupported(arguments.path, "a component instance (" & getMetadata(v).name & ")");
-        }
-        if (isInstanceOf(v, "java.util.Date")) {
-            return { "$cfml" = "date", "value" = createObject("java", "java.time.Instant").ofEpochMilli(v.getTime()).toString() };
-        }
-        if (isQuery(v)) {
-            return encodeQuery(v, arguments.path);
-        }
-        if (isBinary(v)) {
-            return { "$cfml" = "binary", "base64" = binaryEncode(v, "base64") };
-        }
-        if (isStruct(v)) {
+        if (isStruct(v) && !isObject(v)) {
             var out = {};
             for (var k in v) {
                 out[k] = encodeValue(v[k] ?: javaCast("null", ""), arguments.path & "." & k);
@@ -270,10 +278,16 @@ component accessors="false" {
             }
             return arr;
         }
-        if (isInstanceOf(v, "java.lang.String") || isInstanceOf(v, "java.lang.Number") || isInstanceOf(v, "java.lang.Boolean")) {
-            return v;
+        if (isQuery(v)) {
+            return encodeQuery(v, arguments.path);
         }
-        unsupported(arguments.path, "a Java object (" & v.getClass().getName() & ")");
+        if (isBinary(v)) {
+            return { "$cfml" = "binary", "base64" = binaryEncode(v, "base64") };
+        }
+        if (isCustomFunction(v) || isClosure(v)) {
+            unsupported(arguments.path, "a function");
+        }
+        unsupported(arguments.path, isObject(v) ? "a component instance (" & getMetadata(v).name & ")" : "a Java object (" & v.getClass().getName() & ")");
     }
 
     private struct function encodeQuery(required query q, required string path) {
@@ -300,7 +314,7 @@ component accessors="false" {
             detail = "Keep strings, numbers, booleans, dates, structs, arrays, queries or binary in the session (docs: kits/cfml/README.md, Values).");
     }
 
-    /** The inverse of encodeValue (dates as java.util.Date, which CFML treats as a date). */
+    /** The inverse of encodeValue (dates as java.util.Date, which CFML treats as a date); changes `value` in place. */
     public any function decodeValue(any value) {
         if (isNull(arguments.value)) {
             return javaCast("null", "");
@@ -318,18 +332,19 @@ component accessors="false" {
                         return binaryDecode(v.base64, "base64");
                 }
             }
-            var out = {};
             for (var k in v) {
-                out[k] = decodeValue(v[k] ?: javaCast("null", ""));
+                if (!isNull(v[k]) && !isSimpleValue(v[k])) {
+                    v[k] = decodeValue(v[k]);
+                }
             }
-            return out;
+            return v;
         }
         if (isArray(v)) {
-            var arr = [];
             for (var i = 1; i <= arrayLen(v); i++) {
-                arrayAppend(arr, arrayIsDefined(v, i) ? decodeValue(v[i]) : javaCast("null", ""));
+                if (arrayIsDefined(v, i) && !isSimpleValue(v[i])) {
+                    v[i] = decodeValue(v[i]);
+                }
             }
-            return arr;
         }
         return v;
     }
@@ -372,6 +387,9 @@ component accessors="false" {
      * servers send anything past Latin-1 mangled. */
     private string function asciiJson(required any value) {
         var json = serializeJSON(arguments.value);
+        if (!reFind("[^\x00-\x7f]", json)) {
+            return json;
+        }
         var out = createObject("java", "java.lang.StringBuilder").init();
         for (var i = 1; i <= len(json); i++) {
             var c = asc(mid(json, i, 1)); // a UTF-16 code unit: surrogate pairs stay pairs

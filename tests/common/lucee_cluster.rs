@@ -26,7 +26,7 @@ pub struct Cluster {
     pub url: String,
     /// Where the applications write: `<app>/ended.log`, `<app>/temp/…`.
     pub app_dir: PathBuf,
-    /// Held (read) by tests that need both servers up, (write) by one that stops a server.
+    /// Held (read) by tests that need both servers up, (write) by one that needs the cluster alone.
     up: RwLock<()>,
 }
 
@@ -44,8 +44,9 @@ impl Cluster {
         self.up.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// No other test of the binary runs on the cluster while the guard lives.
-    pub fn restarting(&self) -> RwLockWriteGuard<'_, ()> {
+    /// No other test of the binary runs on the cluster while the guard lives (a test that
+    /// stops a server, or measures).
+    pub fn alone(&self) -> RwLockWriteGuard<'_, ()> {
         self.up.write().unwrap_or_else(|e| e.into_inner())
     }
 

@@ -128,3 +128,29 @@ pub fn hook_signature_ok(r: &Recorded, key: &[u8], now_s: u64) -> bool {
     let Ok(expected) = hex_decode(v2) else { return false };
     now_s.abs_diff(t) <= 300 && mac.verify_slice(&expected).is_ok()
 }
+
+/// The headers the edge would send with a request to the origin (docs/origin-protocol.md),
+/// signed with `key` now: for measuring an origin without an edge in front.
+pub fn signed_headers(
+    key: &str,
+    method: &str,
+    path: &str,
+    id: &str,
+    new: bool,
+    data: &serde_json::Value,
+) -> Vec<(String, String)> {
+    use base64::Engine;
+    let data = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(data.to_string());
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let t = now_s();
+    let canonical = format!("cfsession-v1\n{t}\n{method}\n{path}\n{query}\n{id}\n{new}\n\n{data}");
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).unwrap();
+    mac.update(canonical.as_bytes());
+    let v2: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    vec![
+        ("X-Session-Id".into(), id.into()),
+        ("X-Session-New".into(), new.to_string()),
+        ("X-Session-Data".into(), data),
+        ("X-Session-Signature".into(), format!("t={t},v2={v2}")),
+    ]
+}

@@ -1,0 +1,3 @@
+<cfscript>
+writeOutput("1 " & server.system.environment.LUCEE_NODE);
+</cfscript>
