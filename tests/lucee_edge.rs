@@ -221,6 +221,16 @@ fn values_that_cannot_travel_fail_clearly_and_change_nothing() {
         assert!(data.get("shop:NOTE").is_none() && data.get("shop:HELPER").is_none(), "{what}: half-written: {data}");
         assert_eq!(data["shop:VISITS"], 1, "{what}: {data}");
     }
+    // A page that flushes early cannot send its changes: it is served, the changes are left
+    // out, and the kit says so in Lucee's log (cfsession-edge.log).
+    let r = c.get(&edge.url("/shop/flush.cfm"));
+    assert_eq!((r.status, r.text().trim()), (200, "early late"));
+    assert!(edge.inspect(&cfid(&c)).unwrap()["data"].get("shop:AFTERFLUSH").is_none());
+    let said = "session changes lost, the response was flushed before the request ended (/shop/flush.cfm): ";
+    until("the kit's log line", Duration::from_secs(10), Duration::from_millis(100), || {
+        let logs: String = Cluster::shared().servers.iter().map(|s| s.logs("cfsession-edge.log")).collect();
+        logs.lines().any(|l| l.contains(said) && l.contains("shop:AFTERFLUSH")).then_some(())
+    });
     let r = c.get(&edge.url("/shop/keep.cfm?what=big&n=1000"));
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(edge.inspect(&cfid(&c)).unwrap()["data"]["shop:NOTE"], "written before");

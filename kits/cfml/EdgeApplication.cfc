@@ -211,7 +211,16 @@ component {
                 }
             }
         }
-        edge.emit(variables.cfs.dataLimit);
+        if (getPageContext().getResponse().isCommitted()) {
+            // cfflush or cfcontent file= sent the headers already: nothing can go to the edge.
+            var lost = structKeyList(edge.changes());
+            if (len(lost)) {
+                writeLog(type = "error", file = "cfsession-edge", text = "session changes lost, the response was flushed before the request ended ("
+                    & getPageContext().getRequest().getRequestURI() & "): " & lost);
+            }
+        } else {
+            edge.emit(variables.cfs.dataLimit);
+        }
         releaseCopy(session);
     }
 

@@ -143,6 +143,23 @@ impl Server {
         });
     }
 
+    /// The text of every Lucee log file named `name` (Lucee's server and web contexts).
+    pub fn logs(&self, name: &str) -> String {
+        fn walk(dir: &Path, name: &str, out: &mut String) {
+            for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, name, out);
+                } else if path.file_name().is_some_and(|n| n == name) {
+                    out.push_str(&fs::read_to_string(&path).unwrap_or_default());
+                }
+            }
+        }
+        let mut out = String::new();
+        walk(&self.base, name, &mut out);
+        out
+    }
+
     /// Kills the server (as a crash or a hard restart would) and waits until it is gone.
     pub fn stop(&self) {
         if let Some(pid) = self.pid.lock().unwrap().take() {
