@@ -17,7 +17,7 @@ function rpcObject(Rust) {
     }
 
     fetch(request) {
-      return this.inner.fetch(request);
+      return this.inner.fetch(request); // 405: the objects are called over RPC only
     }
 
     alarm(alarmInfo) {

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{clock::UnixMs, end_reason::EndReason, rpc::SessionView};
+use super::{clock::UnixMs, end_reason::EndReason};
 
 /// One live session in an index shard (never the token).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,20 +20,6 @@ pub struct IndexEntry {
     pub flag: Option<u32>,
 }
 
-impl IndexEntry {
-    pub fn new(cfid: &str, view: &SessionView) -> Self {
-        Self {
-            cfid: cfid.to_owned(),
-            created: view.created,
-            last_access: view.last_access,
-            expires_at: view.expires_at,
-            hits: view.hits,
-            user: view.user.clone(),
-            flag: view.fingerprint.as_ref().map(|f| f.score),
-        }
-    }
-}
-
 /// A recently ended session, for the admin's ended-session log (the seeds' `log.cfm`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndedEntry {
@@ -42,15 +28,6 @@ pub struct EndedEntry {
     /// When it ended (ms).
     pub at: UnixMs,
     pub user: Option<String>,
-}
-
-/// An end the session object could not confirm when it was asked (a kill, an invalidate, a
-/// failed login): queued in the index shard and retried by the sweep until confirmed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingEnd {
-    pub request: super::rpc::EndRequest,
-    /// When it was queued (ms).
-    pub at: UnixMs,
 }
 
 /// What a login beyond `MAX_SESSIONS_PER_USER` does (`MAX_SESSIONS_POLICY`).

@@ -170,7 +170,7 @@ type Listing = (Vec<IndexEntry>, serde_json::Map<String, serde_json::Value>);
 /// `GET sessions?user=<id>`: the user's live sessions, in the list's shape (one page).
 async fn user_list(env: &Env, config: &Config, user: &str) -> Result<Listing, EdgeError> {
     let found = users::list(env, config, user).await?;
-    let items: Vec<IndexEntry> = found.live.iter().map(|(cfid, view)| IndexEntry::new(cfid.as_str(), view)).collect();
+    let items: Vec<IndexEntry> = found.live.iter().map(|(cfid, view)| view.index_entry(cfid.as_str())).collect();
     let rest = serde_json::json!({ "cursor": null, "total": items.len(), "failed": found.failed });
     Ok((items, rest.as_object().cloned().unwrap_or_default()))
 }

@@ -13,7 +13,7 @@ use worker::{durable_object, Context, DurableObject, Env, ListOptions, Request, 
 
 use super::{
     hooks,
-    object_rpc::{http, operation, rpc_call},
+    object_rpc::{not_over_http, rpc_call},
     platform::now_ms,
     store,
 };
@@ -56,9 +56,8 @@ impl DurableObject for AppObject {
         Self { state, env, pruned_before: Cell::new(0), callers: RefCell::new(Callers::default()) }
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let (op, body) = operation(&mut req).await?;
-        http(self.dispatch(&op, &body).await)
+    async fn fetch(&self, _req: Request) -> Result<Response> {
+        not_over_http()
     }
 }
 

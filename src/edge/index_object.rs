@@ -7,12 +7,12 @@ use serde::Deserialize;
 use wasm_bindgen::prelude::wasm_bindgen;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorageValue, State};
 
-use super::object_rpc::{http, operation, rpc_call};
+use super::object_rpc::{not_over_http, rpc_call};
 
 use crate::core::{
     end_reason::EndReason,
-    index::{over_limit, EndedEntry, IndexEntry, Page, PendingEnd, ENDED_PER_SHARD},
-    rpc::{Call, CfidOf, IndexCall, UserCall},
+    index::{over_limit, EndedEntry, IndexEntry, Page, ENDED_PER_SHARD},
+    rpc::{Call, CfidOf, IndexCall, PendingEnd, UserCall},
 };
 
 #[durable_object]
@@ -75,9 +75,8 @@ impl DurableObject for IndexShard {
         Self { state }
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let (op, body) = operation(&mut req).await?;
-        http(self.dispatch(&op, &body).await)
+    async fn fetch(&self, _req: Request) -> Result<Response> {
+        not_over_http()
     }
 }
 
@@ -214,9 +213,8 @@ impl DurableObject for UserIndex {
         Self { state }
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let (op, body) = operation(&mut req).await?;
-        http(self.dispatch(&op, &body).await)
+    async fn fetch(&self, _req: Request) -> Result<Response> {
+        not_over_http()
     }
 }
 

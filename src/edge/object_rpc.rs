@@ -1,11 +1,11 @@
 //! Durable Object RPC for the edge's objects. Each object implements `dispatch(op, body)`
 //! (the JSON body of an operation in, the JSON answer out, `None` for "nothing there");
-//! [`rpc_call!`] exports it as the RPC method `call(op, body, request)`, and the object's `fetch`
-//! serves the same operations as `POST /<op>` through [`http`]. `src/entry.mjs` declares the
+//! [`rpc_call!`] exports it as the RPC method `call(op, body, request)`, the only way in: an
+//! object's `fetch` answers every request with [`not_over_http`]. `src/entry.mjs` declares the
 //! classes as `DurableObject` subclasses, which RPC requires.
 
 use wasm_bindgen::JsValue;
-use worker::{Request, Response, Result};
+use worker::{Response, Result};
 
 /// A dispatch result as the RPC answer: the JSON text, `null`, or a rejection with the reason.
 pub fn js(result: Result<Option<String>>) -> std::result::Result<JsValue, JsValue> {
@@ -16,18 +16,10 @@ pub fn js(result: Result<Option<String>>) -> std::result::Result<JsValue, JsValu
     }
 }
 
-/// The operation and JSON body of a `POST /<op>` request to an object's `fetch`.
-pub async fn operation(req: &mut Request) -> Result<(String, String)> {
-    Ok((req.path().trim_start_matches('/').to_owned(), req.text().await?))
-}
-
-/// A dispatch result as a `fetch` answer: 200 with the JSON text, 404, or 500 with the reason.
-pub fn http(result: Result<Option<String>>) -> Result<Response> {
-    match result {
-        Ok(Some(json)) => Response::ok(json),
-        Ok(None) => Response::error("nothing there", 404),
-        Err(e) => Response::error(e.to_string(), 500),
-    }
+/// An object's answer to `fetch`: `405`, since its operations are served over RPC only
+/// ([`rpc_call!`]).
+pub fn not_over_http() -> Result<Response> {
+    Response::error("cfsession-edge: this object is called over RPC (call(op, body)), not HTTP", 405)
 }
 
 /// Exports `$object::dispatch` as the Durable Object RPC method `call(op, body)` (the caller

@@ -16,7 +16,7 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, Stat
 
 use super::{
     abuse, faults,
-    object_rpc::{http, operation, rpc_call},
+    object_rpc::{not_over_http, rpc_call},
     platform::now_ms,
     stats,
 };
@@ -114,10 +114,8 @@ impl DurableObject for SessionObject {
         }
     }
 
-    /// The same operations as [`SessionObject::call`], over HTTP (`POST /<op>`, JSON body).
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let (op, body) = operation(&mut req).await?;
-        http(self.dispatch(&op, &body).await)
+    async fn fetch(&self, _req: Request) -> Result<Response> {
+        not_over_http()
     }
 
     /// The alarm: end the session if its deadline passed (re-checked: alarms are

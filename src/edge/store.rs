@@ -18,11 +18,11 @@ use crate::core::{
     config::Jurisdiction,
     error::EdgeError,
     ids::Cfid,
-    index::{shard_for, user_object, EndedEntry, IndexEntry, Page, PendingEnd},
+    index::{shard_for, user_object, EndedEntry, IndexEntry, Page},
     lifecycle::Ending,
     rpc::{
-        AddUser, AdoptRequest, BeginRequest, Call, CfidOf, Due, EndRequest, IndexCall, Limit, ListAfter, Removal,
-        Reply, RotateOutReply, RotateOutRequest, SessionCall, SessionView, UpdateRequest, UserCall,
+        AddUser, AdoptRequest, BeginRequest, Call, CfidOf, Due, EndRequest, IndexCall, Limit, ListAfter, PendingEnd,
+        Removal, Reply, RotateOutReply, RotateOutRequest, SessionCall, SessionView, UpdateRequest, UserCall,
     },
 };
 
@@ -45,7 +45,7 @@ thread_local! {
 pub type Namespace = JsValue;
 
 /// The Durable Object namespace bound as `binding`, looked up once per isolate. With
-/// `SESSION_JURISDICTION`, the platform's `namespace.jurisdiction(…)`: every object of it is
+/// `SESSION_JURISDICTION` (the isolate's configuration), the platform's `namespace.jurisdiction(…)`: every object of it is
 /// created in that jurisdiction (workers-rs offers it only for unique ids).
 pub fn namespace(env: &Env, binding: &'static str) -> Result<Namespace, EdgeError> {
     let known = NAMESPACES.with(|n| n.borrow().iter().find(|(b, _)| *b == binding).map(|(_, ns)| ns.clone()));
@@ -54,8 +54,7 @@ pub fn namespace(env: &Env, binding: &'static str) -> Result<Namespace, EdgeErro
     }
     let failed = |e: String| EdgeError::Internal(format!("{binding} binding: {e}"));
     let ns: JsValue = env.durable_object(binding).map_err(|e| failed(e.to_string()))?.into();
-    let raw = env.var("SESSION_JURISDICTION").map(|v| v.to_string()).unwrap_or_default();
-    let ns = match Jurisdiction::parse(&raw).map_err(EdgeError::Config)? {
+    let ns = match super::platform::config(env)?.controls.jurisdiction {
         Some(j) => within(&ns, j).map_err(|e| failed(super::incoming::js_message(&e)))?,
         None => ns,
     };

@@ -11,7 +11,7 @@ use super::{
     platform::now_ms,
     store::{Index, Sessions},
 };
-use crate::core::{config::Config, error::EdgeError, ids::Cfid, index::IndexEntry};
+use crate::core::{config::Config, error::EdgeError, ids::Cfid};
 
 /// Candidates taken from each shard per batch, and batches per shard per run.
 const BATCH: u32 = 200;
@@ -142,7 +142,7 @@ async fn live_after_check(index: &Index, sessions: &Sessions, cfid: &Cfid) -> Re
 async fn refresh(index: &Index, sessions: &Sessions, cfid: &Cfid) -> Result<bool, EdgeError> {
     match sessions.inspect(cfid).await? {
         Some(view) => {
-            index.upsert(&IndexEntry::new(cfid.as_str(), &view)).await?;
+            index.upsert(&view.index_entry(cfid.as_str())).await?;
             Ok(true)
         }
         None => Ok(false),

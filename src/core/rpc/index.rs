@@ -7,7 +7,10 @@ use super::{
     call::{from_body, to_body, Call, CallError},
     messages::EndRequest,
 };
-use crate::core::index::{EndedEntry, IndexEntry};
+use crate::core::{
+    clock::UnixMs,
+    index::{EndedEntry, IndexEntry},
+};
 
 /// `remove`: a session's entry goes; `ended` (set when it ended, not when it rotated away)
 /// goes to the shard's log of ended sessions.
@@ -60,7 +63,7 @@ pub enum IndexCall {
     Ended(Limit),
     /// Queue an end the session object could not confirm. Answer: `true`.
     QueueEnd(EndRequest),
-    /// Queued ends, oldest first. Answer: [`crate::core::index::PendingEnd`]s.
+    /// Queued ends, oldest first. Answer: [`PendingEnd`]s.
     PendingEnds(Limit),
     /// Drop a queued end its object confirmed. Answer: `true`.
     EndConfirmed(CfidOf),
@@ -201,4 +204,13 @@ impl Call for UserCall {
             _ => return Err(CallError::UnknownOperation { object: "user index", op: op.to_owned() }),
         })
     }
+}
+
+/// An end the session object could not confirm when it was asked (a kill, an invalidate, a
+/// failed login): queued in the index shard and retried by the sweep until confirmed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingEnd {
+    pub request: EndRequest,
+    /// When it was queued (ms).
+    pub at: UnixMs,
 }

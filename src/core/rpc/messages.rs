@@ -15,6 +15,7 @@ use crate::core::{
     guard::{response::CookieScope, OriginIds},
     hooks::Delivery,
     ids::{CfToken, Cfid},
+    index::IndexEntry,
     record::{ClientHints, Policy, SessionRecord},
     session::{Bearer, Refusal, Update, Verdict},
 };
@@ -156,6 +157,21 @@ pub struct SessionView {
     /// The highest fingerprint change seen (`SESSION_FINGERPRINT`), shown by `inspect`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<Flag>,
+}
+
+impl SessionView {
+    /// The session's entry in its index shard (never the token).
+    pub fn index_entry(&self, cfid: &str) -> IndexEntry {
+        IndexEntry {
+            cfid: cfid.to_owned(),
+            created: self.created,
+            last_access: self.last_access,
+            expires_at: self.expires_at,
+            hits: self.hits,
+            user: self.user.clone(),
+            flag: self.fingerprint.as_ref().map(|f| f.score),
+        }
+    }
 }
 
 impl From<&SessionRecord> for SessionView {

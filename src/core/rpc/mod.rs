@@ -13,7 +13,7 @@ mod session;
 
 pub use app::AppCall;
 pub use call::{Call, CallError};
-pub use index::{AddUser, CfidOf, Due, IndexCall, Limit, ListAfter, Removal, UserCall};
+pub use index::{AddUser, CfidOf, Due, IndexCall, Limit, ListAfter, PendingEnd, Removal, UserCall};
 pub use messages::{
     AdoptRequest, BeginRequest, EndRequest, Ids, Reply, RotateOutReply, RotateOutRequest, SessionView, UpdateRequest,
 };

@@ -12,7 +12,7 @@ use std::{
 
 use worker::{console_error, console_log, console_warn};
 
-use super::now_ms;
+use super::clock::now_ms;
 use crate::core::log::Level;
 pub use crate::core::log::LogLine;
 

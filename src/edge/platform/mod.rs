@@ -1,21 +1,14 @@
 //! What the Worker and its objects take from the platform: the clock, randomness, the
 //! isolate's configuration ([`config`]) and the log ([`log`]).
 
+mod clock;
 mod config;
 pub mod log;
 
+pub use clock::now_ms;
 pub use config::config;
 
-use crate::core::{
-    clock::UnixMs,
-    random::{RandomError, RandomSource},
-};
-
-/// The current time, ms since the epoch: `Date.now()` (on wasm32,
-/// `std::time::SystemTime::now()` panics).
-pub fn now_ms() -> UnixMs {
-    worker::Date::now().as_millis()
-}
+use crate::core::random::{RandomError, RandomSource};
 
 /// `crypto.getRandomValues`, through `getrandom`.
 pub struct PlatformRandom;

@@ -11,7 +11,7 @@ use crate::{
         end_reason::EndReason,
         hooks::{Failure, Hook},
         ids::Cfid,
-        index::{EndedEntry, IndexEntry, MaxSessionsPolicy},
+        index::{EndedEntry, MaxSessionsPolicy},
         rpc::{EndRequest, SessionView},
         session::Stored,
         tombstone::SessionEvent,
@@ -118,7 +118,7 @@ impl SessionObject {
                         log("user remove", index.remove_user(u, cfid).await);
                     }
                 }
-                let entry = IndexEntry::new(cfid, &SessionView { fingerprint: r.flag.clone(), ..SessionView::from(r) });
+                let entry = SessionView { fingerprint: r.flag.clone(), ..SessionView::from(r) }.index_entry(cfid);
                 let (timeout_changed, flag_raised) = match before {
                     Some(Stored::Live(b)) => (b.idle_timeout_s != r.idle_timeout_s, b.flag != r.flag),
                     _ => (false, false),
