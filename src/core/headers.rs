@@ -56,6 +56,11 @@ impl Edits {
         self.0.is_empty()
     }
 
+    /// Adds `more`'s edits after these.
+    pub fn extend(&mut self, more: Edits) {
+        self.0.extend(more.0);
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &Edit> {
         self.0.iter()
     }

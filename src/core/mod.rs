@@ -32,6 +32,7 @@ pub mod log;
 pub mod metrics;
 pub mod mode;
 pub mod origin_api;
+pub mod outcome;
 pub mod pacing;
 pub mod path_policy;
 pub mod protocol;

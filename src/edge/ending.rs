@@ -13,9 +13,6 @@ use worker::{Context, Delay, Env};
 use super::store::{Index, Sessions};
 use crate::core::{config::Config, ids::Cfid, lifecycle::Ending, rpc::EndRequest};
 
-/// The response header that says a session end is not confirmed yet (value `retrying`).
-pub const UNCONFIRMED_HEADER: &str = "x-cfsession-end";
-
 /// Waits before each retry in the background (ms).
 const RETRIES_MS: &[u64] = &[250, 1_000, 3_000];
 

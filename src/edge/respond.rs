@@ -37,30 +37,16 @@ pub fn json_error(err: &EdgeError) -> Result<Response> {
     Ok(resp)
 }
 
-/// Adds session-ending headers: every `Set-Cookie` is appended, other headers replace any
-/// value already there (an origin's `Cache-Control` becomes `no-store`).
-pub fn add_expiry(edits: &mut Edits, expiry: Vec<(&'static str, String)>) {
-    for (name, value) in expiry {
-        if name == "set-cookie" {
-            edits.append(name, value);
-        } else {
-            edits.set(name, value);
-        }
-    }
-}
-
 /// The answer to a non-navigation request whose session ended (`AJAX_ENDS=401`, see
-/// [`crate::core::ajax`]): `401`, `{"session":"ended","reason":…}`, `X-Session-Ended`, the
-/// session cookies expired by `expiry`, never cached, no `WWW-Authenticate`.
-pub fn session_ended(
-    reason: &'static str,
-    expiry: Vec<(&'static str, String)>,
-) -> std::result::Result<Response, EdgeError> {
+/// [`crate::core::ajax`]): `401`, `{"session":"ended","reason":…}`, `X-Session-Ended`, then
+/// `ended` (the session cookies expired: [`crate::core::outcome::ended`]), never cached, no
+/// `WWW-Authenticate`.
+pub fn session_ended(reason: &'static str, ended: Edits) -> std::result::Result<Response, EdgeError> {
     let build = || -> Result<Response> {
         let mut resp = json(401, &SessionEnded::new(reason))?;
         let mut edits = Edits::default();
         edits.set(ENDED_HEADER, reason);
-        add_expiry(&mut edits, expiry);
+        edits.extend(ended);
         apply_edits(resp.headers_mut(), &edits)?;
         Ok(resp)
     };

@@ -3,14 +3,16 @@
 //! (see [`changes`]; guard mode's origin cookies: [`guard`]), and set or expire cookies. What
 //! differs between the modes is decided in [`crate::core::mode`].
 
-use crate::edge::platform::log::{self, LogLine};
+use crate::edge::platform::{
+    log::{self, LogLine},
+    now_ms,
+};
 use std::cell::Cell;
 
 use url::Url;
 use worker::{Context, Env};
 
 use super::{
-    ending::UNCONFIRMED_HEADER,
     incoming::Incoming,
     proxy::{self, OriginReply},
     respond,
@@ -18,15 +20,15 @@ use super::{
 use crate::core::{
     clock::UnixMs,
     config::{Config, SessionMode},
-    cookie::CookieExpiry,
     cookie_header::{self, CookieHeader, Removed},
     cross_site::{withholds_lax_cookies, CrossSiteRequests},
     error::EdgeError,
     forward,
     guard::OriginIds,
-    headers::{Additions, Edits},
+    headers::Additions,
     kill::RequestSite,
     mode,
+    outcome::{self, Cookies, Outcome},
     protocol::{parse_origin_changes, Attached, FINGERPRINT_HEADER},
     session::Refusal,
 };
@@ -39,7 +41,7 @@ mod kill;
 mod resume;
 
 use context::Edge;
-use current::{CookieAction, Current};
+use current::Served;
 use resume::{resume, start, Resumed};
 
 /// Handles a request for the site (anything outside the edge's own paths).
@@ -86,15 +88,19 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
         None => (None, withheld_session(config, &req)),
     };
     // Edge mode starts a session now; guard mode when the origin sets its session cookies.
-    let current = match (resumed, config.mode) {
-        (Some(c), _) => Some(c),
-        (None, SessionMode::Edge) => Some(start(&edge, OriginIds::default(), Vec::new(), quiet).await?),
+    let served = match (resumed, config.mode) {
+        (Some(served), _) => Some(served),
+        (None, SessionMode::Edge) => {
+            let new = start(&edge, OriginIds::default(), Vec::new(), quiet).await?;
+            Some(Served::new(new, Cookies::Issued))
+        }
         (None, SessionMode::Guard) => None,
     };
 
-    let live = current.as_ref().map(|c| &c.origin);
+    let current = served.as_ref().map(|s| &s.current);
+    let live = current.map(|c| &c.origin);
     let target = origin_target(config, url, live);
-    let mut session = match (&current, config.mode) {
+    let mut session = match (current, config.mode) {
         (Some(c), SessionMode::Edge) => {
             let hits = config.policy.count_hits.then_some(c.view.hits);
             let attached = Attached::new(c.cfid.as_str(), c.new, hits, &c.view.data);
@@ -108,47 +114,60 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
         }
         _ => Vec::new(),
     };
-    if let Some(v) = current.as_ref().and_then(|c| c.fingerprint.as_ref()) {
+    if let Some(v) = current.and_then(|c| c.fingerprint.as_ref()) {
         session.push((FINGERPRINT_HEADER, v.header_value()));
     }
     let cookie = forwarded_cookie(config, cookie_header, live);
     let referer = req.header("referer").and_then(forward::clean_referer);
-    let mut reply = proxy::forward(&req, &target, Additions { session, cookie, referer }).await?;
+    let reply = proxy::forward(&req, &target, Additions { session, cookie, referer }).await?;
 
     let changes = parse_origin_changes(reply.set.as_deref(), reply.action.as_deref(), reply.user.as_deref());
     for problem in &changes.problems {
         log::emit(LogLine::warn("origin.change_refused").msg(problem.to_string()));
     }
-    let current = match config.mode {
+    let served = match config.mode {
         SessionMode::Edge => {
-            let current = current.ok_or_else(|| EdgeError::internal("edge mode without a session"))?;
-            Some(if current.quiet {
+            let mut served = served.ok_or_else(|| EdgeError::internal("edge mode without a session"))?;
+            if quiet {
                 if changes.changes_session() {
                     log::emit(
                         LogLine::warn("origin.change_refused")
                             .msg("origin changes ignored: a stand-in session (just-rotated ids, or cross-site)"),
                     );
                 }
-                current
+                None
             } else {
-                changes::apply(&edge, current, &changes).await
-            })
+                let applied = changes::apply(&edge, &mut served.current, &changes).await;
+                served.absorb(applied);
+                Some(served)
+            }
         }
-        SessionMode::Guard => guard::after_response(&edge, current, &reply.set_cookies, &changes, quiet).await,
+        SessionMode::Guard => guard::after_response(&edge, served, &reply.set_cookies, &changes, quiet).await,
     };
-    // (Guard mode, quiet: the browser holds the rotated session's cookies, or its own.)
-    if let Some(current) = current.as_ref().filter(|c| c.login_refused) {
-        let mut edits = Edits::default();
-        set_cookies(&mut edits, current, config, now);
-        return Ok(respond::too_many_sessions(config.max_sessions_per_user.unwrap_or(0), &edits)?.into());
+    let outcome = match &served {
+        Some(served) => served.outcome(),
+        None if quiet => Outcome::StandIn,
+        None => Outcome::Sessionless,
+    };
+    respond_with(reply, &outcome, config, now)
+}
+
+/// The client's response: the origin's `reply` with the edits [`outcome::response`] decides
+/// for `outcome`, or `409` for a refused login.
+fn respond_with(
+    mut reply: OriginReply,
+    outcome: &Outcome,
+    config: &Config,
+    now: UnixMs,
+) -> Result<web_sys::Response, EdgeError> {
+    let decided = outcome::response(outcome, std::mem::take(&mut reply.set_cookies), config, now);
+    if decided.dropped_origin_ids {
+        warn_origin_cookies_once();
     }
-    pass_origin_cookies(&mut reply, config, quiet);
-    if let Some(current) = &current {
-        set_cookies(&mut reply.edits, current, config, now);
-        if current.end_unconfirmed {
-            reply.edits.set(UNCONFIRMED_HEADER, "retrying");
-        }
+    if let Some(max) = decided.login_refused {
+        return Ok(respond::too_many_sessions(max, &decided.edits)?.into());
     }
+    reply.edits.extend(decided.edits);
     reply.into_response()
 }
 
@@ -211,9 +230,8 @@ async fn bypass(
     let cookie = forwarded_cookie(config, cookie_header, None);
     let referer = req.header("referer").and_then(forward::clean_referer);
     let additions = Additions { session: Vec::new(), cookie, referer };
-    let mut reply = proxy::forward(req, &target, additions).await?;
-    pass_origin_cookies(&mut reply, config, true);
-    reply.into_response()
+    let reply = proxy::forward(req, &target, additions).await?;
+    respond_with(reply, &Outcome::Bypassed, config, now_ms())
 }
 
 /// The origin's URL for this request: without the session ids in its query and path
@@ -251,19 +269,6 @@ fn forwarded_cookie(config: &Config, header: Option<&CookieHeader>, live: Option
     rebuilt.header
 }
 
-/// Appends the origin's `Set-Cookie`s the browser may have. Edge mode drops the origin's own
-/// CFID/CFTOKEN (with a log line); in guard mode, `drop_guarded` drops those for its session
-/// cookies (an asset's answer, or one to a request that carried a just-rotated binding).
-fn pass_origin_cookies(reply: &mut OriginReply, config: &Config, drop_guarded: bool) {
-    for sc in std::mem::take(&mut reply.set_cookies) {
-        if !mode::keep_origin_set_cookie(config, &sc) {
-            warn_origin_cookies_once();
-        } else if !(drop_guarded && config.mode == SessionMode::Guard && guard::is_guarded(config, &sc)) {
-            reply.edits.append("set-cookie", sc);
-        }
-    }
-}
-
 thread_local! {
     static WARNED_ORIGIN_COOKIES: Cell<bool> = const { Cell::new(false) };
 }
@@ -276,23 +281,5 @@ fn warn_origin_cookies_once() {
              session). Fix the origin: this.setClientCookies = false or this.sessionManagement = false in \
              Application.cfc, or put the edge in guard mode (SESSION_MODE=guard) to keep the origin's sessions.",
         ));
-    }
-}
-
-/// Sets, refreshes or expires the session cookies as the request's outcome says.
-fn set_cookies(headers: &mut Edits, current: &Current, config: &Config, now: UnixMs) {
-    let set = match current.cookies {
-        CookieAction::Keep => false,
-        CookieAction::SetNew => true,
-        CookieAction::Refresh => config.cookie.expiry == CookieExpiry::Sliding,
-        CookieAction::Expire => {
-            respond::add_expiry(headers, mode::expiry(config, &[]));
-            false
-        }
-    };
-    if set {
-        for c in mode::session_cookies(config, &current.cfid, &current.token, current.view.idle_timeout_s, now) {
-            headers.append("set-cookie", c);
-        }
     }
 }

@@ -7,16 +7,14 @@
 //! confirmed, see [`crate::edge::ending`]) and the response carries `x-cfsession-end: retrying`.
 //! Other failures (a data update) are logged; the origin's response is delivered either way.
 
-use super::{
-    context::Edge,
-    current::{CookieAction, Current},
-};
+use super::{context::Edge, current::Current};
 use crate::edge::platform::log::{self, LogLine};
 use crate::{
     core::{
         config::SessionMode,
         end_reason::EndReason,
         guard::{response::CookieScope, OriginIds},
+        outcome::Cookies,
         protocol::{Action, OriginChanges},
         rpc::{AdoptRequest, EndRequest, Ids, Reply, RotateOutReply, RotateOutRequest, UpdateRequest},
         session::Refusal,
@@ -24,52 +22,76 @@ use crate::{
     edge::ending,
 };
 
+/// What applying the origin's changes did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Applied {
+    pub cookies: Cookies,
+    /// The login was refused (`MAX_SESSIONS_POLICY=refuse`): nothing else was applied.
+    pub login_refused: bool,
+}
+
+impl From<Cookies> for Applied {
+    fn from(cookies: Cookies) -> Self {
+        Self { cookies, login_refused: false }
+    }
+}
+
+/// What [`update`] did.
+enum Updated {
+    /// Applied (the data part may still have been refused for size: logged).
+    Applied,
+    /// The user's login was refused: the user has `MAX_SESSIONS_PER_USER` sessions.
+    LoginRefused,
+    /// Not applied (logged).
+    Failed,
+}
+
 /// Applies the origin's changes: `invalidate` ends the session (and nothing else applies);
 /// otherwise data, user and timeout are updated, then the session moves to new ids on
 /// `rotate` or on a login (with `ROTATE_ON_LOGIN`).
-pub(super) async fn apply(edge: &Edge<'_>, mut current: Current, changes: &OriginChanges) -> Current {
+pub(super) async fn apply(edge: &Edge<'_>, current: &mut Current, changes: &OriginChanges) -> Applied {
     if changes.has(Action::Invalidate) {
-        end_closed(edge, &mut current, EndReason::Invalidated).await;
-        return current;
+        return end_closed(edge, current, EndReason::Invalidated).await.into();
     }
-    let user_before = current.view.user.clone();
-    let login = changes.user.is_some() && changes.user != user_before;
+    let login = changes.user.is_some() && changes.user != current.view.user;
     let timeout = changes.timeout();
+    let mut cookies = Cookies::Kept;
     if changes.set.is_some() || changes.user.is_some() || timeout.is_some() {
-        let applied = update(edge, &mut current, changes, timeout).await;
-        if login && !applied && current.login_refused {
-            return current;
-        }
-        if login && !applied {
-            // A login the edge could not record: never leave the browser holding ids that
-            // may or may not carry the user. It logs in again on a fresh session.
-            log::emit(
-                LogLine::warn("session.login_failed")
-                    .msg(format!("session {}: login not recorded; ending the session", current.cfid)),
-            );
-            end_closed(edge, &mut current, EndReason::Invalidated).await;
-            return current;
+        match update(edge, current, changes, timeout).await {
+            Updated::Applied if timeout.is_some() => cookies = Cookies::Refreshed,
+            Updated::Applied => {}
+            Updated::LoginRefused => return Applied { cookies, login_refused: true },
+            Updated::Failed if login => {
+                // A login the edge could not record: never leave the browser holding ids
+                // that may or may not carry the user. It logs in again on a fresh session.
+                log::emit(
+                    LogLine::warn("session.login_failed")
+                        .msg(format!("session {}: login not recorded; ending the session", current.cfid)),
+                );
+                return end_closed(edge, current, EndReason::Invalidated).await.into();
+            }
+            Updated::Failed => {}
         }
     }
     // (In guard mode the origin's own ids are the session: it rotates them itself at login.)
     let rotate_login = login && edge.config.rotate_on_login && edge.config.mode == SessionMode::Edge;
     if changes.has(Action::Rotate) || rotate_login {
-        rotate(edge, &mut current, None).await;
+        cookies = cookies.then(rotate(edge, current, None).await);
     }
-    current
+    cookies.into()
 }
 
-/// Ends the session and expires its cookies, whether or not the object confirms the end now.
-pub(super) async fn end_closed(edge: &Edge<'_>, current: &mut Current, reason: EndReason) {
+/// Ends the session, whether or not the object confirms the end now: its cookies are expired
+/// either way ([`Cookies::Ended`]).
+pub(super) async fn end_closed(edge: &Edge<'_>, current: &Current, reason: EndReason) -> Cookies {
     let req = EndRequest { cfid: current.cfid.to_string(), ids: Some(current.ids()), reason, only_user: None };
     let ending = ending::end_or_retry(&edge.sessions, &current.cfid, req, edge.env, edge.config, edge.ctx).await;
-    current.end_unconfirmed = ending.is_none();
-    current.cookies = CookieAction::Expire;
+    Cookies::Ended { confirmed: ending.is_some() }
 }
 
-/// Sends data, user and timeout changes to the object. `true` when they were applied (the
-/// data part may still have been refused for size: logged).
-async fn update(edge: &Edge<'_>, current: &mut Current, changes: &OriginChanges, timeout: Option<u64>) -> bool {
+/// Sends data, user and timeout changes to the object; `current` gets the session as it is
+/// after them.
+async fn update(edge: &Edge<'_>, current: &mut Current, changes: &OriginChanges, timeout: Option<u64>) -> Updated {
     let config = edge.config;
     let req = UpdateRequest {
         ids: current.ids(),
@@ -87,33 +109,29 @@ async fn update(edge: &Edge<'_>, current: &mut Current, changes: &OriginChanges,
                     current.cfid, config.data_limit
                 )));
             }
-            if timeout.is_some() && current.cookies == CookieAction::Keep {
-                current.cookies = CookieAction::Refresh;
-            }
             current.view = session;
-            true
+            Updated::Applied
         }
         Ok(Reply::Refused { reason: Refusal::TooManySessions }) => {
             log::emit(LogLine::info("session.login_refused").cfid(&current.cfid).msg(format!(
                 "session {}: login refused, the user has MAX_SESSIONS_PER_USER sessions (MAX_SESSIONS_POLICY=refuse)",
                 current.cfid
             )));
-            current.login_refused = true;
-            false
+            Updated::LoginRefused
         }
         Ok(Reply::Refused { reason }) => {
             log::emit(
                 LogLine::warn("origin.change_refused")
                     .msg(format!("session {}: origin changes not applied ({reason:?})", current.cfid)),
             );
-            false
+            Updated::Failed
         }
         Err(e) => {
             log::emit(
                 LogLine::warn("origin.change_refused")
                     .msg(format!("session {}: origin changes not applied: {e}", current.cfid)),
             );
-            false
+            Updated::Failed
         }
     }
 }
@@ -121,8 +139,12 @@ async fn update(edge: &Edge<'_>, current: &mut Current, changes: &OriginChanges,
 /// ColdFusion's `sessionRotate()`: the session moves to new ids; the old pair is dead at once.
 /// Guard mode passes the origin's new credential cookies and where it set them (`origin`),
 /// which the new binding covers. When the move cannot be confirmed, the session ends instead
-/// (fail closed).
-pub(super) async fn rotate(edge: &Edge<'_>, current: &mut Current, origin: Option<(OriginIds, Vec<CookieScope>)>) {
+/// (fail closed). A rotation a parallel request already made changes nothing here.
+pub(super) async fn rotate(
+    edge: &Edge<'_>,
+    current: &mut Current,
+    origin: Option<(OriginIds, Vec<CookieScope>)>,
+) -> Cookies {
     let old = current.cfid.clone();
     let out = RotateOutRequest { ids: current.ids(), policy: edge.policy };
     let (record, starts) = match edge.sessions.rotate_out(&old, out).await {
@@ -132,23 +154,21 @@ pub(super) async fn rotate(edge: &Edge<'_>, current: &mut Current, origin: Optio
                 LogLine::info("session.rotate_raced")
                     .msg(format!("session {old}: already rotated by a parallel request")),
             );
-            return;
+            return Cookies::Kept;
         }
         Ok(RotateOutReply::Refused { reason }) => {
             log::emit(
                 LogLine::warn("session.rotate_refused")
                     .msg(format!("session {old}: rotate refused ({reason:?}); cookies expired")),
             );
-            current.cookies = CookieAction::Expire;
-            return;
+            return Cookies::Ended { confirmed: true };
         }
         Err(e) => {
             log::emit(
                 LogLine::error("session.rotate_failed")
                     .msg(format!("session {old}: rotate failed ({e}); ending the session")),
             );
-            end_closed(edge, current, EndReason::Invalidated).await;
-            return;
+            return end_closed(edge, current, EndReason::Invalidated).await;
         }
     };
     let (origin, scopes) = origin.unwrap_or_else(|| (current.origin.clone(), Vec::new()));
@@ -191,9 +211,9 @@ pub(super) async fn rotate(edge: &Edge<'_>, current: &mut Current, origin: Optio
             current.origin = origin;
             current.view = view;
             current.new = false;
-            current.cookies = CookieAction::SetNew;
+            Cookies::Issued
         }
         // The old ids are already dead (a rotated tombstone): fail closed, the browser forgets them.
-        None => current.cookies = CookieAction::Expire,
+        None => Cookies::Ended { confirmed: true },
     }
 }

@@ -13,7 +13,7 @@ use crate::core::{
     fingerprint::Fingerprint,
     guard::{Binding, OriginIds},
     ids::{CfToken, Cfid, TokenKey},
-    mode,
+    outcome,
     path_policy::PathRule,
     record::{ClientHints, Policy},
     stats::Counts,
@@ -97,7 +97,7 @@ impl Edge<'_> {
     /// request with `AJAX_ENDS=401`, the `401` that says why (`reason`) instead of going on.
     pub async fn refused(&self, reason: &'static str) -> Result<Option<worker::Response>, EdgeError> {
         abuse::count(self.env, self.config, self.client().limit_key().as_deref(), AbuseLimit::Refused).await?;
-        self.ajax_401.then(|| respond::session_ended(reason, mode::expiry(self.config, &[]))).transpose()
+        self.ajax_401.then(|| respond::session_ended(reason, outcome::ended(self.config, &[], true))).transpose()
     }
 
     /// Whether a session started on this request is stored at once: with deferral off, and on

@@ -1,25 +1,14 @@
 //! The session attached to a request, as the request flow carries it from the object's answer
-//! to the response's cookies.
+//! to the response, and what the flow's steps did to its cookies.
 
+use super::changes::Applied;
 use crate::core::{
     guard::OriginIds,
     ids::{CfToken, Cfid},
+    outcome::{Cookies, Outcome, SessionIds},
     rpc::{Ids, SessionView},
     session::Verdict,
 };
-
-/// What this response does to the session cookies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CookieAction {
-    /// Nothing.
-    Keep,
-    /// Set the session's cookies: a new session, or new ids after a rotation.
-    SetNew,
-    /// Re-set them if the cookies slide (a touch or a new timeout).
-    Refresh,
-    /// Expire them: the session was invalidated.
-    Expire,
-}
 
 /// The session attached to this request.
 pub struct Current {
@@ -32,23 +21,53 @@ pub struct Current {
     pub view: SessionView,
     /// Started on this request.
     pub new: bool,
-    /// A stand-in for a request that still carried just-rotated ids (the browser already has
-    /// the new ones) or none because it is cross-site: never stored, and the response sets no
-    /// cookies.
-    pub quiet: bool,
-    pub cookies: CookieAction,
-    /// An end of this session could not be confirmed yet (the response says so).
-    pub end_unconfirmed: bool,
     /// The request's fingerprint change reached the threshold: the origin gets
     /// `X-Session-Fingerprint` (`score=…; reasons=…; action=…`).
     pub fingerprint: Option<Verdict>,
-    /// The origin's login was refused (`MAX_SESSIONS_POLICY=refuse`): the client gets `409`
-    /// instead of the origin's answer.
-    pub login_refused: bool,
 }
 
 impl Current {
     pub fn ids(&self) -> Ids {
         Ids::of(&self.cfid, &self.token, self.new).bound(self.origin.clone())
+    }
+}
+
+/// A session after some of the request's steps: which one, and what they did to it.
+pub struct Served {
+    pub current: Current,
+    pub cookies: Cookies,
+    /// The origin's login was refused (`MAX_SESSIONS_POLICY=refuse`).
+    pub login_refused: bool,
+}
+
+impl Served {
+    pub fn new(current: Current, cookies: Cookies) -> Self {
+        Self { current, cookies, login_refused: false }
+    }
+
+    /// Folds a later step's effect on the cookies in ([`Cookies::then`]).
+    pub fn then(&mut self, later: Cookies) {
+        self.cookies = self.cookies.then(later);
+    }
+
+    /// Folds the origin's changes in ([`super::changes::apply`]).
+    pub fn absorb(&mut self, applied: Applied) {
+        self.then(applied.cookies);
+        self.login_refused |= applied.login_refused;
+    }
+
+    /// The request's outcome, for the response ([`crate::core::outcome::response`]).
+    pub fn outcome(&self) -> Outcome<'_> {
+        let ids = SessionIds {
+            cfid: &self.current.cfid,
+            token: &self.current.token,
+            idle_timeout_s: self.current.view.idle_timeout_s,
+        };
+        Outcome::Session { ids, cookies: self.cookies, login_refused: self.login_refused }
+    }
+
+    /// Whether the session ended on this request.
+    pub fn ended(&self) -> bool {
+        matches!(self.cookies, Cookies::Ended { .. })
     }
 }

@@ -8,36 +8,26 @@
 //!
 //! The origin's `X-Session-*` headers apply as in edge mode.
 
-use super::{
-    changes,
-    context::Edge,
-    current::{CookieAction, Current},
-    resume::start,
-};
+use super::{changes, context::Edge, current::Served, resume::start};
 use crate::core::{
-    config::Config,
-    cookie::cookie_name,
     end_reason::EndReason,
     guard::response::{origin_set, OriginSet},
+    outcome::Cookies,
     protocol::OriginChanges,
 };
 use crate::edge::platform::log::{self, LogLine};
 
-/// Whether an origin `Set-Cookie` is for one of its guarded session cookies.
-pub(super) fn is_guarded(config: &Config, set_cookie: &str) -> bool {
-    config.guard.is_guarded(cookie_name(set_cookie))
-}
-
-/// Applies the origin's answer to the guarded session (if any). `quiet`: nothing is bound (the
-/// request carried a binding rotated away a moment ago, and the browser has the new one; or it
-/// is a cross-site request the browser sent without its cookies).
+/// Applies the origin's answer to the guarded session (if any): the session afterwards, or
+/// `None` without one. `quiet`: nothing is bound (the request carried a binding rotated away a
+/// moment ago, and the browser has the new one; or it is a cross-site request the browser
+/// sent without its cookies).
 pub(super) async fn after_response(
     edge: &Edge<'_>,
-    current: Option<Current>,
+    served: Option<Served>,
     set_cookies: &[String],
     changes: &OriginChanges,
     quiet: bool,
-) -> Option<Current> {
+) -> Option<Served> {
     if quiet {
         if changes.changes_session() {
             log::emit(
@@ -47,12 +37,17 @@ pub(super) async fn after_response(
         }
         return None;
     }
-    let held = current.as_ref().map(|c| c.origin.clone()).unwrap_or_default();
+    let held = served.as_ref().map(|s| s.current.origin.clone()).unwrap_or_default();
     let set = origin_set(&held, set_cookies, &edge.config.guard, edge.now);
-    let Some(mut current) = current else {
+    let Some(mut served) = served else {
         return match set {
             OriginSet::Rebind { ids, scopes } => match start(edge, ids, scopes, false).await {
-                Ok(new) => Some(changes::apply(edge, new, changes).await),
+                Ok(new) => {
+                    let mut served = Served::new(new, Cookies::Issued);
+                    let applied = changes::apply(edge, &mut served.current, changes).await;
+                    served.absorb(applied);
+                    Some(served)
+                }
                 Err(e) => {
                     log::emit(LogLine::info("guard.bind_failed").msg(format!("origin session cookies not bound: {e}")));
                     None
@@ -71,16 +66,21 @@ pub(super) async fn after_response(
     };
     match set {
         OriginSet::LoggedOut => {
-            changes::end_closed(edge, &mut current, EndReason::Invalidated).await;
-            Some(current)
+            let ended = changes::end_closed(edge, &served.current, EndReason::Invalidated).await;
+            served.then(ended);
         }
         OriginSet::Rebind { ids, scopes } => {
-            let mut current = changes::apply(edge, current, changes).await;
-            if current.cookies != CookieAction::Expire {
-                changes::rotate(edge, &mut current, Some((ids, scopes))).await;
+            let applied = changes::apply(edge, &mut served.current, changes).await;
+            served.absorb(applied);
+            if !served.ended() {
+                let rotated = changes::rotate(edge, &mut served.current, Some((ids, scopes))).await;
+                served.then(rotated);
             }
-            Some(current)
         }
-        OriginSet::Nothing => Some(changes::apply(edge, current, changes).await),
+        OriginSet::Nothing => {
+            let applied = changes::apply(edge, &mut served.current, changes).await;
+            served.absorb(applied);
+        }
     }
+    Some(served)
 }

@@ -24,14 +24,11 @@ use crate::core::{
     headers::Edits,
     kill::{self, confirm_page, no_session_page, same_site_path, KillOutcome, RequestSite, Trigger},
     lifecycle::Ending,
-    mode::{self, Identified},
-    query,
+    mode::Identified,
+    outcome, query,
     rpc::{EndRequest, Ids},
 };
-use crate::edge::{
-    ending::{self, UNCONFIRMED_HEADER},
-    respond,
-};
+use crate::edge::{ending, respond};
 
 /// Answers a kill request. Idempotent: with no session, or an unknown or ended one, the
 /// cookies are still expired and the browser redirected.
@@ -77,26 +74,23 @@ pub async fn respond(
         None => log::emit(line.msg("kill request without a session: nothing ended, cookies expired")),
     }
     edge.count(|c| c.kills += 1);
-    let expiry = mode::expiry(config, scopes);
+    let ended = outcome::ended(config, scopes, outcome != KillOutcome::Unconfirmed);
     let remaining = query::without(url.query().unwrap_or(""), &[CFID, CFTOKEN]);
     let location = config.kill.location(trigger, url.path(), remaining.as_deref());
     let mut edits = Edits::default();
-    if outcome == KillOutcome::Unconfirmed {
-        edits.set(UNCONFIRMED_HEADER, "retrying");
-    }
     let mut resp = match (outcome, edge.ajax_401) {
         // (A fetch() would follow the redirect to an HTML page it cannot show.)
-        (KillOutcome::NoSession, true) => respond::session_ended("none", expiry)?,
-        (_, true) => respond::session_ended("killed", expiry)?,
+        (KillOutcome::NoSession, true) => respond::session_ended("none", ended)?,
+        (_, true) => respond::session_ended("killed", ended)?,
         (KillOutcome::NoSession, false) => {
             edits.set("x-session-ended", "none");
             edits.set("content-type", "text/html; charset=utf-8");
-            respond::add_expiry(&mut edits, expiry);
+            edits.extend(ended);
             respond::text(200, &no_session_page(&location))?
         }
         (_, false) => {
             edits.set("location", location);
-            respond::add_expiry(&mut edits, expiry);
+            edits.extend(ended);
             respond::text(302, "cfsession-edge: session ended\n")?
         }
     };

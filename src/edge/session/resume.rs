@@ -4,7 +4,7 @@
 use super::{
     changes,
     context::Edge,
-    current::{CookieAction, Current},
+    current::{Current, Served},
 };
 use crate::core::{
     client::AbuseLimit,
@@ -14,6 +14,7 @@ use crate::core::{
     fingerprint::{FingerprintAction, Probe},
     guard::{response::CookieScope, OriginIds},
     mode::VerifiedIds,
+    outcome::Cookies,
     record::SessionRecord,
     rpc::{BeginRequest, Ids, Reply, SessionView},
     session::{sends_claim_hints, Refusal, Verdict},
@@ -28,8 +29,9 @@ use crate::edge::{
 #[allow(clippy::large_enum_variant)]
 pub(super) enum Resumed {
     /// The session is live.
-    Live(Current),
-    /// The ids were rotated a moment ago (see [`Current::quiet`]).
+    Live(Served),
+    /// The ids were rotated a moment ago: the request is served by a stand-in
+    /// ([`crate::core::outcome::Outcome::StandIn`]).
     Quiet,
     /// The object refused them.
     Refused(Refusal),
@@ -83,29 +85,20 @@ pub(super) async fn resume(edge: &Edge<'_>, p: VerifiedIds) -> Result<Resumed, E
             let cookies = if p.previous_fp.is_some() {
                 // Re-minted under the current key: the browser gets the new token.
                 log::emit(LogLine::info("session.rekeyed").cfid(&p.cfid).msg("token re-minted under the current key"));
-                CookieAction::SetNew
+                Cookies::Issued
             } else if refresh_cookie {
-                CookieAction::Refresh
+                Cookies::Refreshed
             } else {
-                CookieAction::Keep
+                Cookies::Kept
             };
             let VerifiedIds { cfid, token, origin, .. } = p;
-            let mut current = Current {
-                cfid,
-                token,
-                origin,
-                view: session,
-                new: false,
-                quiet: false,
-                cookies,
-                end_unconfirmed: false,
-                fingerprint: None,
-                login_refused: false,
-            };
+            let current = Current { cfid, token, origin, view: session, new: false, fingerprint: None };
+            let mut served = Served::new(current, cookies);
             if let Some(verdict) = fingerprint {
-                judged(edge, &mut current, verdict).await;
+                let rotated = judged(edge, &mut served.current, verdict).await;
+                served.then(rotated);
             }
-            Ok(Resumed::Live(current))
+            Ok(Resumed::Live(served))
         }
         Reply::Refused { reason } => {
             if reason != Refusal::RotatedRecently {
@@ -123,9 +116,9 @@ pub(super) async fn resume(edge: &Edge<'_>, p: VerifiedIds) -> Result<Resumed, E
 }
 
 /// Acts on a fingerprint change the object reported: a log line (a warning at the
-/// threshold), and with `rotate` new ids. The origin hears of it through
-/// `X-Session-Fingerprint` (see [`Current::fingerprint`]).
-async fn judged(edge: &Edge<'_>, current: &mut Current, verdict: Verdict) {
+/// threshold), and with `rotate` new ids (what that did to the cookies is returned). The
+/// origin hears of it through `X-Session-Fingerprint` (see [`Current::fingerprint`]).
+async fn judged(edge: &Edge<'_>, current: &mut Current, verdict: Verdict) -> Cookies {
     let line = if verdict.acts { LogLine::warn("session.fingerprint") } else { LogLine::info("session.fingerprint") };
     let action = match verdict.action {
         FingerprintAction::Rotate if verdict.acts => "rotate",
@@ -139,17 +132,20 @@ async fn judged(edge: &Edge<'_>, current: &mut Current, verdict: Verdict) {
             .field("action", action)
             .msg(format!("session {}: the client's fingerprint changed (score {})", current.cfid, verdict.score.score)),
     );
-    if verdict.acts && verdict.action == FingerprintAction::Rotate {
-        changes::rotate(edge, current, None).await;
-    }
+    let rotated = if verdict.acts && verdict.action == FingerprintAction::Rotate {
+        changes::rotate(edge, current, None).await
+    } else {
+        Cookies::Kept
+    };
     if verdict.acts {
         current.fingerprint = Some(verdict);
     }
+    rotated
 }
 
 /// A brand-new session (guard mode: bound to `origin`). Stored at once only when
-/// [`Edge::stores_new_sessions`] (and never when `quiet`); a stored one counts against
-/// `ABUSE_LIMITS` first.
+/// [`Edge::stores_new_sessions`] (and never when `quiet`: a stand-in); a stored one counts
+/// against `ABUSE_LIMITS` first.
 pub(super) async fn start(
     edge: &Edge<'_>,
     origin: OriginIds,
@@ -175,19 +171,7 @@ pub(super) async fn start(
             Reply::Refused { reason } => return Err(EdgeError::Internal(format!("new session refused: {reason:?}"))),
         }
     };
-    let cookies = if quiet { CookieAction::Keep } else { CookieAction::SetNew };
-    Ok(Current {
-        cfid,
-        token,
-        origin,
-        view,
-        new: true,
-        quiet,
-        cookies,
-        end_unconfirmed: false,
-        fingerprint: None,
-        login_refused: false,
-    })
+    Ok(Current { cfid, token, origin, view, new: true, fingerprint: None })
 }
 
 /// How a deferred (not yet stored) session looks on its first request: a new record, unsaved.
