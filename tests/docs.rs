@@ -1,6 +1,7 @@
 //! The documentation a newcomer reads first: the README stays short, every relative link in
 //! the README, `docs/` and `kits/` leads to a file (and heading) that exists, and
-//! `docs/configuration.md` lists exactly the variables the configuration reads.
+//! `docs/configuration.md` lists exactly the variables the configuration reads, and
+//! `docs/storage.md` every key, table and stored field.
 
 mod common;
 
@@ -110,4 +111,31 @@ fn every_end_reason_is_documented() {
             reason.as_str()
         );
     }
+}
+
+/// `docs/storage.md` names every storage key the objects use, every index table, and every
+/// field of a stored session record.
+#[test]
+fn the_storage_document_names_every_key_table_and_field() {
+    let root = repo_root();
+    let doc = fs::read_to_string(root.join("docs/storage.md")).unwrap();
+    let read = |p: &str| fs::read_to_string(root.join(p)).unwrap();
+    let mut names = BTreeSet::new();
+    let key = regex::Regex::new(r#"const [A-Z_]+: &str = "([^"]+)";"#).unwrap();
+    for file in ["src/edge/session_object.rs", "src/edge/app_object.rs"] {
+        names.extend(key.captures_iter(&read(file)).map(|c| c[1].to_owned()));
+    }
+    let table = regex::Regex::new(r"CREATE TABLE IF NOT EXISTS (\w+) \(").unwrap();
+    let tables: Vec<String> = table.captures_iter(&read("src/edge/index_object.rs")).map(|c| c[1].to_owned()).collect();
+    assert!(tables.len() >= 4, "{tables:?}");
+    names.extend(tables);
+    let record = read("src/core/record.rs");
+    let body = &record[record.find("pub struct SessionRecord {").unwrap()..];
+    let body = &body[..body.find("\n}").unwrap()];
+    let field = regex::Regex::new(r"(?m)^    pub (\w+):").unwrap();
+    let fields: Vec<String> = field.captures_iter(body).map(|c| c[1].to_owned()).collect();
+    assert!(fields.len() > 10, "{fields:?}");
+    names.extend(fields);
+    let missing: Vec<&String> = names.iter().filter(|n| !doc.contains(&format!("`{n}`"))).collect();
+    assert!(missing.is_empty(), "docs/storage.md does not name: {missing:?}");
 }

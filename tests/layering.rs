@@ -306,7 +306,7 @@ fn the_reader_sees_the_imports_it_should() {
     assert!(
         graph["edge::store"].contains("core::rpc") || graph["edge::store"].iter().any(|t| t.starts_with("core::rpc"))
     );
-    assert!(graph["edge"].contains("edge::session"), "{:?}", graph["edge"]);
+    assert!(graph["edge"].contains("edge::request"), "{:?}", graph["edge"]);
     assert!(graph["core::session"].contains("core::record"), "{:?}", graph["core::session"]);
 }
 

@@ -41,7 +41,8 @@ mod tests {
     use super::*;
     use crate::core::{
         end_reason::EndReason,
-        hooks::{Hook, Outbox},
+        guard::OriginIds,
+        hooks::{Delivery, Hook, Outbox},
         record::{Policy, SessionRecord},
         tombstone::{SessionEvent, Tombstone},
     };
@@ -61,7 +62,7 @@ mod tests {
         let Stored::Ended(t) = &tomb else { unreachable!() };
         assert!(t.purge_at < NOW, "the purge time has passed");
         let mut outbox = Outbox::default();
-        outbox.push(Hook::End, ev, NOW - 10);
+        outbox.push(Delivery::new(Hook::End, ev, OriginIds::default(), NOW - 10));
         assert_eq!(outbox.failed("c:end", NOW), crate::core::hooks::Failure::RetryAt(NOW + 1_000));
         // The next alarm is the retry, not the (past) purge time.
         assert_eq!(next(Some(&tomb), &outbox, true, NOW, true), Some(NOW + 1_000));
@@ -74,7 +75,7 @@ mod tests {
     fn an_invalid_configuration_does_not_storm() {
         let (tomb, ev) = tomb_with_event();
         let mut outbox = Outbox::default();
-        outbox.push(Hook::End, ev, NOW - 10);
+        outbox.push(Delivery::new(Hook::End, ev, OriginIds::default(), NOW - 10));
         assert_eq!(next(Some(&tomb), &outbox, false, NOW, true), Some(NOW + NO_CONFIG_RETRY_MS));
     }
 

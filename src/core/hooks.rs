@@ -8,7 +8,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{clock::UnixMs, guard::OriginIds, protocol::OriginKeys, tombstone::SessionEvent};
+use url::Url;
+
+use super::{clock::UnixMs, config::Config, guard::OriginIds, protocol::OriginKeys, tombstone::SessionEvent};
 
 /// Attempts before an event is given up. With [`backoff_ms`] that is about an hour of retries.
 pub const MAX_ATTEMPTS: u32 = 20;
@@ -45,6 +47,52 @@ pub struct Delivery {
     pub cookies: OriginIds,
 }
 
+impl Delivery {
+    /// A first attempt at `now`; `cookies`: the origin's session cookies, for `OriginKill`.
+    pub fn new(hook: Hook, event: SessionEvent, cookies: OriginIds, now: UnixMs) -> Self {
+        Self { hook, event, attempts: 0, next_at: now, cookies }
+    }
+
+    /// The request that delivers this event under `config`: `None` when its hook has been
+    /// turned off since it was queued (nothing to deliver).
+    pub fn post(&self, config: &Config) -> Option<Post> {
+        let url = match self.hook {
+            Hook::Start => config.start_url.as_ref(),
+            Hook::End => config.end_url.as_ref(),
+            Hook::OriginKill => config.origin_kill_url.as_ref(),
+        }?;
+        let mut body = serde_json::to_value(&self.event).unwrap_or_default();
+        if let Some(obj) = body.as_object_mut() {
+            obj.insert("app".into(), config.app_name.clone().into());
+        }
+        Some(Post {
+            url: url.clone(),
+            body: body.to_string(),
+            cookie: (self.hook == Hook::OriginKill).then(|| self.cookies.cookie_header()),
+        })
+    }
+}
+
+/// A hook's `POST`: to `url`, the event as JSON with the application's name (`app`), and for
+/// `ORIGIN_KILL_URL` the origin's session cookies as a `Cookie` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Post {
+    pub url: Url,
+    pub body: String,
+    pub cookie: Option<String>,
+}
+
+impl Hook {
+    /// The hook's name in logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hook::Start => "start",
+            Hook::End => "end",
+            Hook::OriginKill => "origin_kill",
+        }
+    }
+}
+
 /// How long to wait after `attempts` failures.
 pub fn backoff_ms(attempts: u32) -> u64 {
     FIRST_BACKOFF_MS.saturating_mul(1u64 << attempts.saturating_sub(1).min(20)).min(MAX_BACKOFF_MS)
@@ -64,18 +112,11 @@ pub enum Failure {
 }
 
 impl Outbox {
-    /// Queues `event` for immediate delivery, unless an event with the same key is queued
-    /// already (one logical event, one delivery).
-    pub fn push(&mut self, hook: Hook, event: SessionEvent, now: UnixMs) {
-        if !self.0.iter().any(|d| d.event.idempotency_key == event.idempotency_key) {
-            self.0.push(Delivery { hook, event, attempts: 0, next_at: now, cookies: OriginIds::default() });
-        }
-    }
-
-    /// Queues the `ORIGIN_KILL_URL` call of a guarded session (once per key).
-    pub fn push_origin_kill(&mut self, event: SessionEvent, cookies: OriginIds, now: UnixMs) {
-        if !self.0.iter().any(|d| d.event.idempotency_key == event.idempotency_key) {
-            self.0.push(Delivery { hook: Hook::OriginKill, event, attempts: 0, next_at: now, cookies });
+    /// Queues a delivery, unless an event with the same key is queued already (one logical
+    /// event, one delivery).
+    pub fn push(&mut self, delivery: Delivery) {
+        if !self.0.iter().any(|d| d.event.idempotency_key == delivery.event.idempotency_key) {
+            self.0.push(delivery);
         }
     }
 
@@ -191,9 +232,9 @@ mod tests {
     #[test]
     fn one_delivery_per_key_and_starts_first() {
         let mut o = Outbox::default();
-        o.push(Hook::End, event("c:end"), 10);
-        o.push(Hook::End, event("c:end"), 11);
-        o.push(Hook::Start, event("d:start"), 12);
+        o.push(Delivery::new(Hook::End, event("c:end"), OriginIds::default(), 10));
+        o.push(Delivery::new(Hook::End, event("c:end"), OriginIds::default(), 11));
+        o.push(Delivery::new(Hook::Start, event("d:start"), OriginIds::default(), 12));
         assert_eq!(o.0.len(), 2);
         let due = o.due(20);
         assert_eq!(due[0].hook, Hook::Start);
@@ -204,17 +245,17 @@ mod tests {
     #[test]
     fn an_end_never_overtakes_its_start() {
         let mut o = Outbox::default();
-        o.push(Hook::Start, event("s:start"), 0);
+        o.push(Delivery::new(Hook::Start, event("s:start"), OriginIds::default(), 0));
         assert_eq!(o.failed("s:start", 0), Failure::RetryAt(1_000));
-        o.push(Hook::End, event("s:end"), 10);
+        o.push(Delivery::new(Hook::End, event("s:end"), OriginIds::default(), 10));
         assert!(o.due(500).is_empty(), "the end waits for the start");
         assert_eq!(o.next_at(), Some(1_000));
         assert_eq!(o.due(1_000).len(), 1);
         o.delivered("s:start");
         assert_eq!(o.due(1_000)[0].hook, Hook::End);
         let mut moved = Outbox::default();
-        moved.push(Hook::Start, event("m:start"), 0);
-        moved.push(Hook::End, event("x:end"), 0);
+        moved.push(Delivery::new(Hook::Start, event("m:start"), OriginIds::default(), 0));
+        moved.push(Delivery::new(Hook::End, event("x:end"), OriginIds::default(), 0));
         let starts = moved.take_starts();
         assert_eq!((starts.len(), moved.0.len()), (1, 1));
         o.extend(starts);
@@ -224,7 +265,7 @@ mod tests {
     #[test]
     fn failures_back_off_then_give_up() {
         let mut o = Outbox::default();
-        o.push(Hook::End, event("k"), 0);
+        o.push(Delivery::new(Hook::End, event("k"), OriginIds::default(), 0));
         assert_eq!(o.failed("k", 100), Failure::RetryAt(1_100));
         assert_eq!(o.failed("k", 1_100), Failure::RetryAt(3_100));
         for _ in 3..MAX_ATTEMPTS {
@@ -232,7 +273,7 @@ mod tests {
         }
         assert_eq!(o.failed("k", 0), Failure::GaveUp);
         assert!(o.is_empty());
-        o.push(Hook::End, event("k2"), 0);
+        o.push(Delivery::new(Hook::End, event("k2"), OriginIds::default(), 0));
         o.delivered("k2");
         assert!(o.is_empty());
     }
@@ -246,5 +287,27 @@ mod tests {
         assert_eq!(s, format!("t=7,v2={expected}"));
         assert_ne!(s, signature(&keys, 8, "{}"));
         assert_ne!(s, signature(&keys, 7, "{ }"));
+    }
+
+    #[test]
+    fn a_delivery_posts_to_its_hook_with_the_app_and_only_origin_kill_sends_cookies() {
+        let pairs = [
+            ("SESSION_SIGNING_KEY", "0123456789abcdef0123456789abcdef"),
+            ("SESSION_END_URL", "http://127.0.0.1:1/end"),
+            ("SESSION_MODE", "guard"),
+            ("ORIGIN_KILL_URL", "http://127.0.0.1:1/kill"),
+            ("APP_NAME", "shop"),
+        ];
+        let config =
+            Config::from_lookup(|n| pairs.iter().find(|(k, _)| *k == n).map(|(_, v)| (*v).to_owned())).unwrap();
+        let cookies = OriginIds(vec![("JSESSIONID".into(), "j".into())]);
+        let end = Delivery::new(Hook::End, event("e"), cookies.clone(), 0).post(&config).unwrap();
+        assert_eq!((end.url.as_str(), end.cookie), ("http://127.0.0.1:1/end", None));
+        let body: serde_json::Value = serde_json::from_str(&end.body).unwrap();
+        assert_eq!((body["app"].as_str(), body["idempotency_key"].as_str()), (Some("shop"), Some("e")));
+        let kill = Delivery::new(Hook::OriginKill, event("k"), cookies, 0).post(&config).unwrap();
+        assert_eq!((kill.url.as_str(), kill.cookie.as_deref()), ("http://127.0.0.1:1/kill", Some("JSESSIONID=j")));
+        // A hook turned off since the event was queued: nothing to deliver.
+        assert_eq!(Delivery::new(Hook::Start, event("s"), OriginIds::default(), 0).post(&config), None);
     }
 }

@@ -14,6 +14,7 @@ pub mod cookie_header;
 pub mod cross_site;
 pub mod crypto;
 pub mod date;
+pub mod effects;
 pub mod end_reason;
 pub mod error;
 pub mod export;

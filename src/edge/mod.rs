@@ -1,5 +1,8 @@
-//! The Worker glue: the `fetch` entry point and the routing of edge-owned paths.
-//! Everything computed lives in [`crate::core`]; this layer only moves values in and out.
+//! The Worker glue: the `fetch` entry point, the routing of edge-owned paths, and the order of
+//! the platform calls a request or an object operation makes (objects, the origin, the clock,
+//! randomness). What those calls decide — ids, cookies and responses
+//! ([`crate::core::outcome`]), the session's state machine, what a state change sets off
+//! ([`crate::core::effects`]) — is computed in [`crate::core`].
 
 mod abuse;
 mod admin;
@@ -14,8 +17,8 @@ mod origin_api;
 mod platform;
 mod proxy;
 mod ready;
+mod request;
 mod respond;
-mod session;
 mod session_object;
 mod stats;
 mod store;
@@ -78,7 +81,7 @@ async fn handle(sys: web_sys::Request, env: &Env, ctx: &Context) -> std::result:
         return Err(EdgeError::NotFound("no such edge endpoint"));
     }
     app_object::touch(env, &config, ctx);
-    session::handle(req, env, &config, ctx).await
+    request::handle(req, env, &config, ctx).await
 }
 
 /// The answer of a JSON API (the admin's, the origin's): its response, or its error as JSON

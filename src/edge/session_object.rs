@@ -23,8 +23,10 @@ use super::{
 use crate::core::{
     alarm,
     client::AbuseLimit,
+    clock::UnixMs,
     config::Config,
-    hooks::{Hook, Outbox},
+    effects::{effects, Context, Occasion},
+    hooks::Outbox,
     lifecycle::{self, Ending},
     origin_api,
     rpc::{
@@ -33,10 +35,10 @@ use crate::core::{
     },
     session::{self, Begin, Refusal, Stored, Updated, Write},
     stats::Counts,
-    tombstone::{Cause, SessionEvent, Tombstone},
+    tombstone::Tombstone,
 };
 
-mod effects;
+mod carry_out;
 mod storage;
 mod turns;
 
@@ -65,8 +67,6 @@ pub struct SessionObject {
     /// Sessions a login here pushed over `MAX_SESSIONS_PER_USER` (user, CFID): ended once
     /// this operation's turn is over.
     evicted: RefCell<Vec<(String, String)>>,
-    /// This operation's login was refused by `MAX_SESSIONS_POLICY=refuse`.
-    login_refused: Cell<bool>,
 }
 
 /// A value this instance reads from storage once, then keeps in step with its writes.
@@ -76,24 +76,24 @@ pub(super) enum Cached<T> {
     Read(T),
 }
 
-/// What a commit is, besides its write.
+/// What [`SessionObject::commit`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Occasion {
-    /// The session is stored for the first time: its start event, and its index entry now.
-    Start,
-    /// A rotated session arrives under its new ids: its index entry now.
-    Adoption,
-    /// Anything else: the index entry is refreshed at most once per touch interval.
-    Other,
+enum Committed {
+    /// The change is stored, and what it sets off is done or queued.
+    Stored,
+    /// A login beyond `MAX_SESSIONS_PER_USER` with `MAX_SESSIONS_POLICY=refuse`: nothing of
+    /// the change was stored.
+    LoginRefused,
 }
 
-impl Occasion {
-    /// [`Occasion::Start`] when the session was `stored_now`.
-    fn first_store(stored_now: bool) -> Self {
-        if stored_now {
-            Occasion::Start
-        } else {
-            Occasion::Other
+impl Committed {
+    /// For the operations that cannot log a user in: a refused login is an error there.
+    fn stored(self) -> Result<()> {
+        match self {
+            Committed::Stored => Ok(()),
+            Committed::LoginRefused => {
+                Err(worker::Error::from("the user has too many sessions (MAX_SESSIONS_POLICY=refuse)"))
+            }
         }
     }
 }
@@ -110,7 +110,6 @@ impl DurableObject for SessionObject {
             in_flight: RefCell::new(Vec::new()),
             turns: turns::Turns::default(),
             evicted: RefCell::new(Vec::new()),
-            login_refused: Cell::new(false),
         }
     }
 
@@ -157,17 +156,17 @@ impl SessionObject {
         answer
     }
 
-    async fn operation(&self, call: SessionCall, now: u64) -> Result<Option<String>> {
+    async fn operation(&self, call: SessionCall, now: UnixMs) -> Result<Option<String>> {
         Ok(Some(match call {
             SessionCall::Begin(r) => serde_json::to_string(&self.begin(&r, now).await?)?,
             SessionCall::Update(r) => serde_json::to_string(&self.update(&r, now).await?)?,
             SessionCall::End(r) => serde_json::to_string(&self.end(&r, now).await?)?,
             SessionCall::RotateOut(r) => serde_json::to_string(&self.rotate_out(&r, now).await?)?,
-            SessionCall::Adopt(r) => serde_json::to_string(&self.adopt(r).await?)?,
+            SessionCall::Adopt(r) => serde_json::to_string(&self.adopt(r, now).await?)?,
             SessionCall::Check => serde_json::to_string(&self.check(now).await?)?,
             SessionCall::Nonce(n) => serde_json::to_string(&self.nonce(&n, now).await?)?,
             SessionCall::Ping => serde_json::to_string(&true)?,
-            SessionCall::Inspect => match self.load().await? {
+            SessionCall::Inspect => match self.load(now).await? {
                 Some(Stored::Live(record)) => match SessionView::inspected(&record, now) {
                     Some(view) => serde_json::to_string(&view)?,
                     None => return Ok(None),
@@ -177,8 +176,8 @@ impl SessionObject {
         }))
     }
 
-    async fn begin(&self, r: &BeginRequest, now: u64) -> Result<Reply> {
-        let before = self.load().await?;
+    async fn begin(&self, r: &BeginRequest, now: UnixMs) -> Result<Reply> {
+        let before = self.load(now).await?;
         let (outcome, write) = session::begin(before.as_ref(), &r.bearer(), now, &r.policy);
         Ok(match outcome {
             Begin::Active { record, stored_now, touch, fingerprint } => {
@@ -189,46 +188,46 @@ impl SessionObject {
                 if stored_now {
                     log_stored(&r.ids, &view);
                 }
-                self.commit(&before, Some(Stored::Live(record)), write, Occasion::first_store(stored_now)).await?;
+                let occasion = Occasion::first_store(stored_now);
+                self.commit(&before, Some(Stored::Live(record)), write, occasion, now).await?.stored()?;
                 let refresh_cookie = touch.refresh_cookie;
                 Reply::Active { session: view, stored_now, refresh_cookie, data_refused: false, fingerprint }
             }
             Begin::Refused(reason) => {
-                self.commit(&before, before.clone(), write, Occasion::Other).await?;
+                self.commit(&before, before.clone(), write, Occasion::Other, now).await?.stored()?;
                 Reply::Refused { reason }
             }
         })
     }
 
-    async fn update(&self, r: &UpdateRequest, now: u64) -> Result<Reply> {
-        let before = self.load().await?;
+    async fn update(&self, r: &UpdateRequest, now: UnixMs) -> Result<Reply> {
+        let before = self.load(now).await?;
         let (outcome, write) =
             session::apply_update(before.as_ref(), &r.ids.bearer(), &r.update(), now, &r.policy, r.data_limit);
         Ok(match outcome {
             Updated::Applied { record, data_refused, stored_now } => {
                 let view = SessionView::from(&record);
-                self.login_refused.set(false);
-                let committed =
-                    self.commit(&before, Some(Stored::Live(record)), write, Occasion::first_store(stored_now)).await;
-                if self.login_refused.take() {
+                let occasion = Occasion::first_store(stored_now);
+                if self.commit(&before, Some(Stored::Live(record)), write, occasion, now).await?
+                    == Committed::LoginRefused
+                {
                     // Nothing of this update was stored: the session stays as it was.
                     return Ok(Reply::Refused { reason: Refusal::TooManySessions });
                 }
-                committed?;
                 if stored_now {
                     log_stored(&r.ids, &view);
                 }
                 Reply::Active { session: view, stored_now, refresh_cookie: false, data_refused, fingerprint: None }
             }
             Updated::Refused(reason) => {
-                self.commit(&before, before.clone(), write, Occasion::Other).await?;
+                self.commit(&before, before.clone(), write, Occasion::Other, now).await?.stored()?;
                 Reply::Refused { reason }
             }
         })
     }
 
-    async fn end(&self, r: &EndRequest, now: u64) -> Result<Ending> {
-        let before = self.load().await?;
+    async fn end(&self, r: &EndRequest, now: UnixMs) -> Result<Ending> {
+        let before = self.load(now).await?;
         let presented = r.ids.as_ref().map(|ids| ids.bearer());
         let (ending, write) =
             lifecycle::end(before.as_ref(), presented.as_ref(), r.only_user.as_deref(), r.reason, now);
@@ -236,18 +235,18 @@ impl SessionObject {
             Write::Put(s) => Some(s.clone()),
             _ => before.clone(),
         };
-        self.commit(&before, after, write, Occasion::Other).await?;
+        self.commit(&before, after, write, Occasion::Other, now).await?.stored()?;
         Ok(ending)
     }
 
-    async fn rotate_out(&self, r: &RotateOutRequest, now: u64) -> Result<RotateOutReply> {
-        let before = self.load().await?;
+    async fn rotate_out(&self, r: &RotateOutRequest, now: UnixMs) -> Result<RotateOutReply> {
+        let before = self.load(now).await?;
         let (outcome, write) = lifecycle::rotate_out(before.as_ref(), &r.ids.bearer(), now, &r.policy);
         let after = match &write {
             Write::Put(s) => Some(s.clone()),
             _ => before.clone(),
         };
-        self.commit(&before, after, write, Occasion::Other).await?;
+        self.commit(&before, after, write, Occasion::Other, now).await?.stored()?;
         Ok(match outcome {
             Ok(record) => {
                 // Undelivered start events go with the session: its end (from the new
@@ -262,8 +261,8 @@ impl SessionObject {
         })
     }
 
-    async fn adopt(&self, r: AdoptRequest) -> Result<Reply> {
-        let before = self.load().await?;
+    async fn adopt(&self, r: AdoptRequest, now: UnixMs) -> Result<Reply> {
+        let before = self.load(now).await?;
         let (adopted, write) = lifecycle::adopt(before.as_ref(), r.record, &r.ids.bearer());
         Ok(match adopted {
             Some(record) => {
@@ -272,7 +271,7 @@ impl SessionObject {
                     self.outbox_mut(|o| o.extend(r.starts)).await?;
                     self.save_outbox().await?;
                 }
-                self.commit(&before, Some(Stored::Live(record)), write, Occasion::Adoption).await?;
+                self.commit(&before, Some(Stored::Live(record)), write, Occasion::Adoption, now).await?.stored()?;
                 Reply::Active {
                     session: view,
                     stored_now: false,
@@ -295,7 +294,7 @@ impl SessionObject {
 
     /// Remembers an origin-API call's nonce for its window ([`origin_api::remember_nonce`]);
     /// `false` for a replay. Stored, so a restarted object still refuses it.
-    async fn nonce(&self, nonce: &str, now: u64) -> Result<bool> {
+    async fn nonce(&self, nonce: &str, now: UnixMs) -> Result<bool> {
         let storage = self.state.storage();
         let mut seen: Vec<(String, u64)> = storage.get(NONCES).await?.unwrap_or_default();
         let fresh = origin_api::remember_nonce(&mut seen, nonce, now);
@@ -307,20 +306,20 @@ impl SessionObject {
 
     /// Ends the session if a deadline passed, delivers due events, purges a finished
     /// tombstone, and sets the next alarm. Returns whether the session is live.
-    async fn check(&self, now: u64) -> Result<bool> {
+    async fn check(&self, now: UnixMs) -> Result<bool> {
         let turn = self.turns.take().await;
-        let before = self.load().await?;
+        let before = self.load(now).await?;
         if let Some(Stored::Live(r)) = &before {
             if let Some(reason) = r.expired(now) {
                 let tomb = Stored::Ended(Tombstone::ended(r, &self.cfid(&before), reason, now));
-                self.commit(&before, Some(tomb.clone()), Write::Put(tomb), Occasion::Other).await?;
+                self.commit(&before, Some(tomb.clone()), Write::Put(tomb), Occasion::Other, now).await?.stored()?;
             }
         }
         drop(turn);
         // (Deliveries hold no turn: a hook's receiver may call back into this session.)
         self.deliver_due(now).await?;
         let _turn = self.turns.take().await;
-        let after = self.load().await?;
+        let after = self.load(now).await?;
         if let Some(Stored::Ended(t)) = &after {
             if now >= t.purge_at && self.load_outbox().await?.is_empty() {
                 self.state.storage().delete_all().await?;
@@ -330,52 +329,30 @@ impl SessionObject {
                 return Ok(false);
             }
         }
-        self.arm(true).await?;
+        self.arm(true, now).await?;
         Ok(matches!(after, Some(Stored::Live(_))))
     }
 
-    /// Carries out a decision: caches and writes the new state, queues start and end events,
-    /// keeps the index in step, and moves the alarm earlier if needed.
+    /// Carries out a state change: what it sets off is decided by [`effects`]; this queues
+    /// the hook events, records a new user tag first, caches and writes the new state, keeps
+    /// the index in step, and moves the alarm earlier if needed.
     async fn commit(
         &self,
         before: &Option<Stored>,
         in_memory: Option<Stored>,
         write: Write,
         occasion: Occasion,
-    ) -> Result<()> {
-        let now = now_ms();
-        let cfid = match &in_memory {
-            Some(Stored::Live(r)) if !r.cfid.is_empty() => r.cfid.clone(),
-            _ => self.cfid(before),
-        };
+        now: UnixMs,
+    ) -> Result<Committed> {
         let config = self.config();
-        let mut write = write;
-        let mut ended: Option<SessionEvent> = None;
-        let mut origin_kill = None;
-        if let Write::Put(Stored::Ended(t)) = &mut write {
-            // The events move to the outbox; the tombstone keeps no data and no cookies.
-            ended = t.pending.take();
-            let reason = match t.cause {
-                Cause::Ended(r) => Some(r),
-                Cause::Rotated => None,
-            };
-            origin_kill = t.origin_kill.take().map(|ids| (ids, reason));
-        }
-        let after = match &write {
-            Write::Put(s) => Some(s.clone()),
-            Write::Nothing => in_memory,
-        };
-
-        let mut outbox_changed = false;
-        if let (Occasion::Start, Some(Stored::Live(r)), Some(c)) = (occasion, &after, &config) {
-            if c.start_url.is_some() {
-                self.outbox_mut(|o| o.push(Hook::Start, SessionEvent::start(r, &cfid, now), now)).await?;
-                outbox_changed = true;
-                self.count(|c| c.hooks_queued += 1);
-            }
+        let object_cfid = self.cfid(&None);
+        let cx =
+            Context { config: config.as_deref(), object_cfid: &object_cfid, indexed_at: self.indexed_at.get(), now };
+        let fx = effects(before, in_memory, write, occasion, cx);
+        if fx.started {
             self.count(|c| c.starts += 1);
         }
-        if let Some(ev) = &ended {
+        if let Some(ev) = &fx.ended {
             let reason = ev.reason.map_or("", |r| r.as_str());
             log::emit(
                 LogLine::info("session.end")
@@ -385,29 +362,27 @@ impl SessionObject {
                     .msg(format!("ENDED: {} ({reason})", ev.cfid)),
             );
             self.count(|c| *c.ends.entry(reason.to_owned()).or_default() += 1);
-            if config.as_ref().is_some_and(|c| c.end_url.is_some()) {
-                self.outbox_mut(|o| o.push(Hook::End, ev.clone(), now)).await?;
-                outbox_changed = true;
-                self.count(|c| c.hooks_queued += 1);
+        }
+        if !fx.hooks.is_empty() {
+            let queued = fx.hooks.len() as u64;
+            self.outbox_mut(|o| fx.hooks.iter().cloned().for_each(|d| o.push(d))).await?;
+            self.count(|c| c.hooks_queued += queued);
+        }
+        if let (Some(tag), Some(config)) = (&fx.tag_user, &config) {
+            match self.tag_user_first(tag, &fx.cfid, config, now).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    *self.outbox.borrow_mut() = Cached::Unread;
+                    return Ok(Committed::LoginRefused);
+                }
+                Err(e) => {
+                    *self.outbox.borrow_mut() = Cached::Unread;
+                    return Err(e);
+                }
             }
         }
-        if let (Some((cookies, reason)), true) =
-            (origin_kill, config.as_ref().is_some_and(|c| c.origin_kill_url.is_some()))
-        {
-            let call = SessionEvent::origin_kill(ended.as_ref(), &cfid, reason, now);
-            self.outbox_mut(|o| o.push_origin_kill(call, cookies, now)).await?;
-            outbox_changed = true;
-            self.count(|c| c.hooks_queued += 1);
-        }
-
-        // A new user tag is recorded in the user's index object before the session itself:
-        // a session is never tagged without "log out everywhere" being able to find it.
-        if let Err(e) = self.tag_user_first(before, &after, &cfid, config.as_deref()).await {
-            *self.outbox.borrow_mut() = Cached::Unread;
-            return Err(e);
-        }
-        *self.cached.borrow_mut() = Cached::Read(after.clone());
-        if let Write::Put(stored) = &write {
+        *self.cached.borrow_mut() = Cached::Read(fx.after.clone());
+        if let Write::Put(stored) = &fx.write {
             let json = serde_json::to_string(stored).map_err(|e| e.to_string())?;
             let put = match faults::hit("storage.put").await {
                 Ok(()) => self.state.storage().put(SESSION, json).await,
@@ -420,25 +395,24 @@ impl SessionObject {
                 return Err(e);
             }
         }
-        if outbox_changed {
+        if !fx.hooks.is_empty() {
             self.save_outbox().await?;
         }
-
-        let touched = matches!(write, Write::Put(Stored::Live(_)));
-        let index_now = occasion != Occasion::Other;
-        self.reindex(before, &after, &cfid, index_now, touched, ended.as_ref(), config.as_deref()).await;
-        if outbox_changed || matches!(write, Write::Put(_)) {
-            self.arm(false).await?;
+        if let Some(config) = &config {
+            self.reindex(fx.index, fx.untag_user.as_deref(), &fx.cfid, config, now).await;
         }
-        Ok(())
+        if fx.arm {
+            self.arm(false, now).await?;
+        }
+        Ok(Committed::Stored)
     }
 
     /// Sets the alarm to the earliest of: the session's deadline, its tombstone's purge time,
     /// the next delivery. Unless `force`, only moves it earlier (an early alarm re-arms itself).
-    async fn arm(&self, force: bool) -> Result<()> {
-        let stored = self.load().await?;
+    async fn arm(&self, force: bool, now: UnixMs) -> Result<()> {
+        let stored = self.load(now).await?;
         let outbox = self.load_outbox().await?;
-        let Some(at) = alarm::next(stored.as_ref(), &outbox, self.config().is_some(), now_ms(), force) else {
+        let Some(at) = alarm::next(stored.as_ref(), &outbox, self.config().is_some(), now, force) else {
             return Ok(());
         };
         let current = match self.alarm_at.get() {
@@ -446,7 +420,7 @@ impl SessionObject {
             Cached::Unread => self.state.storage().get_alarm().await?.map(|ms| ms.max(0) as u64),
         };
         if force || current.is_none_or(|c| at < c) {
-            self.state.storage().set_alarm(at.max(now_ms()) as i64 - now_ms() as i64).await?;
+            self.state.storage().set_alarm(at.max(now) as i64 - now as i64).await?;
             self.alarm_at.set(Cached::Read(Some(at)));
         } else {
             self.alarm_at.set(Cached::Read(current));

@@ -5,13 +5,12 @@ use crate::edge::platform::log::{self, LogLine};
 use worker::Result;
 
 use super::{Cached, SessionObject, OUTBOX, SESSION};
-use crate::{
-    core::{end_reason::EndReason, hooks::Outbox, session::Stored, tombstone::Tombstone},
-    edge::platform::now_ms,
-};
+use crate::core::{clock::UnixMs, end_reason::EndReason, hooks::Outbox, session::Stored, tombstone::Tombstone};
 
 impl SessionObject {
-    pub(super) async fn load(&self) -> Result<Option<Stored>> {
+    /// The stored state (`None`: nothing stored), read once; `now` dates the tombstone of a
+    /// state that cannot be read.
+    pub(super) async fn load(&self, now: UnixMs) -> Result<Option<Stored>> {
         if let Cached::Read(cached) = &*self.cached.borrow() {
             return Ok(cached.clone());
         }
@@ -25,7 +24,6 @@ impl SessionObject {
                     LogLine::error("session.unreadable")
                         .msg(format!("session {}: stored state unreadable ({e}); ending it", self.cfid(&None))),
                 );
-                let now = now_ms();
                 let tomb = Stored::Ended(Tombstone::unstored(now, EndReason::Unreadable, now));
                 self.state.storage().put(SESSION, serde_json::to_string(&tomb)?).await?;
                 Some(tomb)

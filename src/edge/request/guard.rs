@@ -8,7 +8,7 @@
 //!
 //! The origin's `X-Session-*` headers apply as in edge mode.
 
-use super::{changes, context::Edge, current::Served, resume::start};
+use super::{changes, context::RequestContext, current::Served, resume::start};
 use crate::core::{
     end_reason::EndReason,
     guard::response::{origin_set, OriginSet},
@@ -22,7 +22,7 @@ use crate::edge::platform::log::{self, LogLine};
 /// moment ago, and the browser has the new one; or it is a cross-site request the browser
 /// sent without its cookies).
 pub(super) async fn after_response(
-    edge: &Edge<'_>,
+    cx: &RequestContext<'_>,
     served: Option<Served>,
     set_cookies: &[String],
     changes: &OriginChanges,
@@ -38,13 +38,13 @@ pub(super) async fn after_response(
         return None;
     }
     let held = served.as_ref().map(|s| s.current.origin.clone()).unwrap_or_default();
-    let set = origin_set(&held, set_cookies, &edge.config.guard, edge.now);
+    let set = origin_set(&held, set_cookies, &cx.config.guard, cx.now);
     let Some(mut served) = served else {
         return match set {
-            OriginSet::Rebind { ids, scopes } => match start(edge, ids, scopes, false).await {
+            OriginSet::Rebind { ids, scopes } => match start(cx, ids, scopes, false).await {
                 Ok(new) => {
                     let mut served = Served::new(new, Cookies::Issued);
-                    let applied = changes::apply(edge, &mut served.current, changes).await;
+                    let applied = changes::apply(cx, &mut served.current, changes).await;
                     served.absorb(applied);
                     Some(served)
                 }
@@ -66,19 +66,19 @@ pub(super) async fn after_response(
     };
     match set {
         OriginSet::LoggedOut => {
-            let ended = changes::end_closed(edge, &served.current, EndReason::Invalidated).await;
+            let ended = changes::end_closed(cx, &served.current, EndReason::Invalidated).await;
             served.then(ended);
         }
         OriginSet::Rebind { ids, scopes } => {
-            let applied = changes::apply(edge, &mut served.current, changes).await;
+            let applied = changes::apply(cx, &mut served.current, changes).await;
             served.absorb(applied);
             if !served.ended() {
-                let rotated = changes::rotate(edge, &mut served.current, Some((ids, scopes))).await;
+                let rotated = changes::rotate(cx, &mut served.current, Some((ids, scopes))).await;
                 served.then(rotated);
             }
         }
         OriginSet::Nothing => {
-            let applied = changes::apply(edge, &mut served.current, changes).await;
+            let applied = changes::apply(cx, &mut served.current, changes).await;
             served.absorb(applied);
         }
     }

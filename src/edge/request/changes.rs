@@ -7,7 +7,10 @@
 //! confirmed, see [`crate::edge::ending`]) and the response carries `x-cfsession-end: retrying`.
 //! Other failures (a data update) are logged; the origin's response is delivered either way.
 
-use super::{context::Edge, current::Current};
+use super::{
+    context::RequestContext,
+    current::{Applied, Current},
+};
 use crate::edge::platform::log::{self, LogLine};
 use crate::{
     core::{
@@ -22,20 +25,6 @@ use crate::{
     edge::ending,
 };
 
-/// What applying the origin's changes did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Applied {
-    pub cookies: Cookies,
-    /// The login was refused (`MAX_SESSIONS_POLICY=refuse`): nothing else was applied.
-    pub login_refused: bool,
-}
-
-impl From<Cookies> for Applied {
-    fn from(cookies: Cookies) -> Self {
-        Self { cookies, login_refused: false }
-    }
-}
-
 /// What [`update`] did.
 enum Updated {
     /// Applied (the data part may still have been refused for size: logged).
@@ -49,15 +38,15 @@ enum Updated {
 /// Applies the origin's changes: `invalidate` ends the session (and nothing else applies);
 /// otherwise data, user and timeout are updated, then the session moves to new ids on
 /// `rotate` or on a login (with `ROTATE_ON_LOGIN`).
-pub(super) async fn apply(edge: &Edge<'_>, current: &mut Current, changes: &OriginChanges) -> Applied {
+pub(super) async fn apply(cx: &RequestContext<'_>, current: &mut Current, changes: &OriginChanges) -> Applied {
     if changes.has(Action::Invalidate) {
-        return end_closed(edge, current, EndReason::Invalidated).await.into();
+        return end_closed(cx, current, EndReason::Invalidated).await.into();
     }
     let login = changes.user.is_some() && changes.user != current.view.user;
     let timeout = changes.timeout();
     let mut cookies = Cookies::Kept;
     if changes.set.is_some() || changes.user.is_some() || timeout.is_some() {
-        match update(edge, current, changes, timeout).await {
+        match update(cx, current, changes, timeout).await {
             Updated::Applied if timeout.is_some() => cookies = Cookies::Refreshed,
             Updated::Applied => {}
             Updated::LoginRefused => return Applied { cookies, login_refused: true },
@@ -68,40 +57,45 @@ pub(super) async fn apply(edge: &Edge<'_>, current: &mut Current, changes: &Orig
                     LogLine::warn("session.login_failed")
                         .msg(format!("session {}: login not recorded; ending the session", current.cfid)),
                 );
-                return end_closed(edge, current, EndReason::Invalidated).await.into();
+                return end_closed(cx, current, EndReason::Invalidated).await.into();
             }
             Updated::Failed => {}
         }
     }
     // (In guard mode the origin's own ids are the session: it rotates them itself at login.)
-    let rotate_login = login && edge.config.rotate_on_login && edge.config.mode == SessionMode::Edge;
+    let rotate_login = login && cx.config.rotate_on_login && cx.config.mode == SessionMode::Edge;
     if changes.has(Action::Rotate) || rotate_login {
-        cookies = cookies.then(rotate(edge, current, None).await);
+        cookies = cookies.then(rotate(cx, current, None).await);
     }
     cookies.into()
 }
 
 /// Ends the session, whether or not the object confirms the end now: its cookies are expired
 /// either way ([`Cookies::Ended`]).
-pub(super) async fn end_closed(edge: &Edge<'_>, current: &Current, reason: EndReason) -> Cookies {
+pub(super) async fn end_closed(cx: &RequestContext<'_>, current: &Current, reason: EndReason) -> Cookies {
     let req = EndRequest { cfid: current.cfid.to_string(), ids: Some(current.ids()), reason, only_user: None };
-    let ending = ending::end_or_retry(&edge.sessions, &current.cfid, req, edge.env, edge.config, edge.ctx).await;
+    let ending = ending::end_or_retry(&cx.sessions, &current.cfid, req, cx.env, cx.config, cx.ctx).await;
     Cookies::Ended { confirmed: ending.is_some() }
 }
 
 /// Sends data, user and timeout changes to the object; `current` gets the session as it is
 /// after them.
-async fn update(edge: &Edge<'_>, current: &mut Current, changes: &OriginChanges, timeout: Option<u64>) -> Updated {
-    let config = edge.config;
+async fn update(
+    cx: &RequestContext<'_>,
+    current: &mut Current,
+    changes: &OriginChanges,
+    timeout: Option<u64>,
+) -> Updated {
+    let config = cx.config;
     let req = UpdateRequest {
         ids: current.ids(),
-        policy: edge.policy,
+        policy: cx.policy,
         data_limit: config.data_limit,
         set: changes.set.clone(),
         idle_timeout_s: timeout,
         user: changes.user.clone(),
     };
-    match edge.sessions.update(&current.cfid, req).await {
+    match cx.sessions.update(&current.cfid, req).await {
         Ok(Reply::Active { session, data_refused, .. }) => {
             if data_refused {
                 log::emit(LogLine::warn("origin.change_refused").msg(format!(
@@ -141,13 +135,13 @@ async fn update(edge: &Edge<'_>, current: &mut Current, changes: &OriginChanges,
 /// which the new binding covers. When the move cannot be confirmed, the session ends instead
 /// (fail closed). A rotation a parallel request already made changes nothing here.
 pub(super) async fn rotate(
-    edge: &Edge<'_>,
+    cx: &RequestContext<'_>,
     current: &mut Current,
     origin: Option<(OriginIds, Vec<CookieScope>)>,
 ) -> Cookies {
     let old = current.cfid.clone();
-    let out = RotateOutRequest { ids: current.ids(), policy: edge.policy };
-    let (record, starts) = match edge.sessions.rotate_out(&old, out).await {
+    let out = RotateOutRequest { ids: current.ids(), policy: cx.policy };
+    let (record, starts) = match cx.sessions.rotate_out(&old, out).await {
         Ok(RotateOutReply::Moved { record, starts }) => (record, starts),
         Ok(RotateOutReply::Refused { reason: Refusal::RotatedRecently }) => {
             log::emit(
@@ -168,14 +162,14 @@ pub(super) async fn rotate(
                 LogLine::error("session.rotate_failed")
                     .msg(format!("session {old}: rotate failed ({e}); ending the session")),
             );
-            return end_closed(edge, current, EndReason::Invalidated).await;
+            return end_closed(cx, current, EndReason::Invalidated).await;
         }
     };
     let (origin, scopes) = origin.unwrap_or_else(|| (current.origin.clone(), Vec::new()));
-    let adopted = match edge.mint(&origin) {
+    let adopted = match cx.mint(&origin) {
         Ok((cfid, token)) => {
             let ids = Ids::of(&cfid, &token, true).bound(origin.clone()).scoped(scopes);
-            match edge.sessions.adopt(&cfid, AdoptRequest { ids, record, starts }).await {
+            match cx.sessions.adopt(&cfid, AdoptRequest { ids, record, starts }).await {
                 Ok(Reply::Active { session, .. }) => Some((cfid, token, session)),
                 Ok(Reply::Refused { reason }) => {
                     log::emit(

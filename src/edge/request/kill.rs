@@ -16,7 +16,7 @@ use crate::edge::platform::log::{self, LogLine};
 use url::Url;
 use worker::Response;
 
-use super::context::Edge;
+use super::context::RequestContext;
 use crate::core::{
     cookie::{CFID, CFTOKEN},
     end_reason::EndReason,
@@ -33,14 +33,14 @@ use crate::edge::{ending, respond};
 /// Answers a kill request. Idempotent: with no session, or an unknown or ended one, the
 /// cookies are still expired and the browser redirected.
 pub async fn respond(
-    edge: &Edge<'_>,
+    cx: &RequestContext<'_>,
     method: &str,
     url: &Url,
     trigger: Trigger,
     from: &RequestSite<'_>,
     identified: Identified,
 ) -> Result<Response, EdgeError> {
-    let config = edge.config;
+    let config = cx.config;
     if !config.kill.allows(method) {
         let mut resp = respond::text(405, "cfsession-edge: this method cannot end a session\n")?;
         resp.headers_mut().set("allow", &config.kill.methods.join(", ")).map_err(EdgeError::internal)?;
@@ -61,7 +61,7 @@ pub async fn respond(
     if let Some((cfid, ids)) = &target {
         let req =
             EndRequest { cfid: cfid.to_string(), ids: Some(ids.clone()), reason: EndReason::Killed, only_user: None };
-        answer = ending::end_or_retry(&edge.sessions, cfid, req, edge.env, config, edge.ctx).await;
+        answer = ending::end_or_retry(&cx.sessions, cfid, req, cx.env, config, cx.ctx).await;
     }
     let outcome = kill::outcome(target.is_some(), answer.as_ref());
     let scopes = match &answer {
@@ -73,12 +73,12 @@ pub async fn respond(
         Some((cfid, _)) => log::emit(line.cfid(cfid).msg("kill request")),
         None => log::emit(line.msg("kill request without a session: nothing ended, cookies expired")),
     }
-    edge.count(|c| c.kills += 1);
+    cx.count(|c| c.kills += 1);
     let ended = outcome::ended(config, scopes, outcome != KillOutcome::Unconfirmed);
     let remaining = query::without(url.query().unwrap_or(""), &[CFID, CFTOKEN]);
     let location = config.kill.location(trigger, url.path(), remaining.as_deref());
     let mut edits = Edits::default();
-    let mut resp = match (outcome, edge.ajax_401) {
+    let mut resp = match (outcome, cx.ajax_401) {
         // (A fetch() would follow the redirect to an HTML page it cannot show.)
         (KillOutcome::NoSession, true) => respond::session_ended("none", ended)?,
         (_, true) => respond::session_ended("killed", ended)?,

@@ -1,7 +1,8 @@
-//! The session flow of a site request, for both modes: find the session the client presents
-//! (or start one), forward the request with the session attached, apply the origin's changes
-//! (see [`changes`]; guard mode's origin cookies: [`guard`]), and set or expire cookies. What
-//! differs between the modes is decided in [`crate::core::mode`].
+//! The flow of a site request, for both modes: find the session the client presents (or start
+//! one), forward the request with the session attached, apply the origin's changes (see
+//! [`changes`]; guard mode's origin cookies: [`guard`]), each step returning what it did to
+//! the session's cookies, and answer with the edits [`crate::core::outcome::response`]
+//! decides. What differs between the modes is decided in [`crate::core::mode`].
 
 use crate::edge::platform::{
     log::{self, LogLine},
@@ -40,7 +41,7 @@ mod guard;
 mod kill;
 mod resume;
 
-use context::Edge;
+use context::RequestContext;
 use current::Served;
 use resume::{resume, start, Resumed};
 
@@ -55,13 +56,13 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
     if trigger.is_none() && (rule.sessionless || config.bypass.matches(&path)) {
         return bypass(&req, config, cookie_header).await;
     }
-    let edge = Edge::new(env, config, ctx, &req, &rule)?;
-    let now = edge.now;
-    let identified = mode::identify(config, cookie_header, url.query(), &edge.key);
+    let cx = RequestContext::new(env, config, ctx, &req, &rule)?;
+    let now = cx.now;
+    let identified = mode::identify(config, cookie_header, url.query(), &cx.key);
     if let Some(why) = identified.ignored {
-        edge.count(|c| c.refused += 1);
+        cx.count(|c| c.refused += 1);
         log::emit(LogLine::info("session.refused").reason("invalid").msg(format!("ignored {why}")));
-        let ended = edge.refused("refused").await?;
+        let ended = cx.refused("refused").await?;
         if let (None, Some(resp)) = (&trigger, ended) {
             return Ok(resp.into());
         }
@@ -70,17 +71,17 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
     if let Some(trigger) = trigger {
         let host = request_host(url);
         let from = request_site(&req, &host);
-        let resp = kill::respond(&edge, &req.method, url, trigger, &from, identified).await?;
+        let resp = kill::respond(&cx, &req.method, url, trigger, &from, identified).await?;
         return Ok(resp.into());
     }
 
     // `quiet`: nothing this request starts is stored or set in the browser (it carried ids
     // rotated a moment ago, or it is a cross-site request the browser sent without them).
     let (resumed, quiet) = match identified.presented {
-        Some(p) => match resume(&edge, p).await? {
+        Some(p) => match resume(&cx, p).await? {
             Resumed::Live(current) => (Some(current), false),
             Resumed::Quiet => (None, true),
-            Resumed::Refused(reason) => match edge.refused(ended_reason(reason)).await? {
+            Resumed::Refused(reason) => match cx.refused(ended_reason(reason)).await? {
                 Some(resp) => return Ok(resp.into()),
                 None => (None, false),
             },
@@ -91,7 +92,7 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
     let served = match (resumed, config.mode) {
         (Some(served), _) => Some(served),
         (None, SessionMode::Edge) => {
-            let new = start(&edge, OriginIds::default(), Vec::new(), quiet).await?;
+            let new = start(&cx, OriginIds::default(), Vec::new(), quiet).await?;
             Some(Served::new(new, Cookies::Issued))
         }
         (None, SessionMode::Guard) => None,
@@ -137,12 +138,12 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
                 }
                 None
             } else {
-                let applied = changes::apply(&edge, &mut served.current, &changes).await;
+                let applied = changes::apply(&cx, &mut served.current, &changes).await;
                 served.absorb(applied);
                 Some(served)
             }
         }
-        SessionMode::Guard => guard::after_response(&edge, served, &reply.set_cookies, &changes, quiet).await,
+        SessionMode::Guard => guard::after_response(&cx, served, &reply.set_cookies, &changes, quiet).await,
     };
     let outcome = match &served {
         Some(served) => served.outcome(),

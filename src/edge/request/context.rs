@@ -1,4 +1,4 @@
-//! What a request handler needs besides the request: the request's context ([`Edge`]).
+//! What a request handler needs besides the request: the request's context ([`RequestContext`]).
 
 use std::cell::OnceCell;
 
@@ -27,7 +27,7 @@ use crate::edge::{
 };
 
 /// What a request handler needs besides the request.
-pub struct Edge<'a> {
+pub struct RequestContext<'a> {
     pub env: &'a Env,
     pub config: &'a Config,
     pub ctx: &'a Context,
@@ -44,7 +44,7 @@ pub struct Edge<'a> {
     client: OnceCell<ClientNetwork>,
 }
 
-impl<'a> Edge<'a> {
+impl<'a> RequestContext<'a> {
     /// The context of request `req`, whose path has policy rule `rule` (`SESSION_POLICY`).
     pub fn new(
         env: &'a Env,
@@ -70,7 +70,7 @@ impl<'a> Edge<'a> {
     }
 }
 
-impl Edge<'_> {
+impl RequestContext<'_> {
     /// The client's network (`CF-Connecting-IP`, `request.cf`), read once.
     pub fn client(&self) -> &ClientNetwork {
         self.client.get_or_init(|| self.req.client_network(self.config.controls.test_client_header))

@@ -1,7 +1,6 @@
 //! The session attached to a request, as the request flow carries it from the object's answer
 //! to the response, and what the flow's steps did to its cookies.
 
-use super::changes::Applied;
 use crate::core::{
     guard::OriginIds,
     ids::{CfToken, Cfid},
@@ -69,5 +68,19 @@ impl Served {
     /// Whether the session ended on this request.
     pub fn ended(&self) -> bool {
         matches!(self.cookies, Cookies::Ended { .. })
+    }
+}
+
+/// What applying the origin's changes did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Applied {
+    pub cookies: Cookies,
+    /// The login was refused (`MAX_SESSIONS_POLICY=refuse`): nothing else was applied.
+    pub login_refused: bool,
+}
+
+impl From<Cookies> for Applied {
+    fn from(cookies: Cookies) -> Self {
+        Self { cookies, login_refused: false }
     }
 }

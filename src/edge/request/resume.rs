@@ -3,7 +3,7 @@
 
 use super::{
     changes,
-    context::Edge,
+    context::RequestContext,
     current::{Current, Served},
 };
 use crate::core::{
@@ -37,7 +37,7 @@ pub(super) enum Resumed {
     Refused(Refusal),
 }
 
-impl Edge<'_> {
+impl RequestContext<'_> {
     /// The request's fingerprint to judge, with `SESSION_FINGERPRINT` on.
     fn probe(&self) -> Option<Probe> {
         let policy = self.config.controls.fingerprint;
@@ -60,22 +60,22 @@ impl Edge<'_> {
 /// with `ABUSE_LIMITS`, its key, which the object counts when it claims. A later claim (or an
 /// older object) asks for the hints instead (`NeedsClient`): then the claim is counted here
 /// and sent again, a second call.
-pub(super) async fn resume(edge: &Edge<'_>, p: VerifiedIds) -> Result<Resumed, EdgeError> {
-    let claimable = sends_claim_hints(p.token.issued_at(), edge.now, &edge.policy);
+pub(super) async fn resume(cx: &RequestContext<'_>, p: VerifiedIds) -> Result<Resumed, EdgeError> {
+    let claimable = sends_claim_hints(p.token.issued_at(), cx.now, &cx.policy);
     let begin = |client, abuse_key| BeginRequest {
         ids: p.ids(),
-        policy: edge.policy,
+        policy: cx.policy,
         client,
-        fingerprint: edge.probe(),
+        fingerprint: cx.probe(),
         abuse_key,
     };
-    let first = begin(claimable.then(|| edge.client_hints()), if claimable { edge.abuse_key() } else { None });
-    let mut reply = edge.sessions.begin(&p.cfid, first).await?;
+    let first = begin(claimable.then(|| cx.client_hints()), if claimable { cx.abuse_key() } else { None });
+    let mut reply = cx.sessions.begin(&p.cfid, first).await?;
     if matches!(reply, Reply::Refused { reason: Refusal::NeedsClient }) {
         // (Rare: built again rather than cloned on every request.)
         log::emit(LogLine::info("session.needs_client").cfid(&p.cfid).msg("the object asked for the client's hints"));
-        edge.may_store().await?;
-        reply = edge.sessions.begin(&p.cfid, begin(Some(edge.client_hints()), None)).await?;
+        cx.may_store().await?;
+        reply = cx.sessions.begin(&p.cfid, begin(Some(cx.client_hints()), None)).await?;
     }
     if matches!(reply, Reply::Refused { reason: Refusal::AbuseLimited }) {
         return Err(EdgeError::TooManyRequests(AbuseLimit::NewSessions));
@@ -95,14 +95,14 @@ pub(super) async fn resume(edge: &Edge<'_>, p: VerifiedIds) -> Result<Resumed, E
             let current = Current { cfid, token, origin, view: session, new: false, fingerprint: None };
             let mut served = Served::new(current, cookies);
             if let Some(verdict) = fingerprint {
-                let rotated = judged(edge, &mut served.current, verdict).await;
+                let rotated = judged(cx, &mut served.current, verdict).await;
                 served.then(rotated);
             }
             Ok(Resumed::Live(served))
         }
         Reply::Refused { reason } => {
             if reason != Refusal::RotatedRecently {
-                edge.count(|c| c.refused += 1);
+                cx.count(|c| c.refused += 1);
             }
             log::emit(
                 LogLine::info("session.refused")
@@ -118,7 +118,7 @@ pub(super) async fn resume(edge: &Edge<'_>, p: VerifiedIds) -> Result<Resumed, E
 /// Acts on a fingerprint change the object reported: a log line (a warning at the
 /// threshold), and with `rotate` new ids (what that did to the cookies is returned). The
 /// origin hears of it through `X-Session-Fingerprint` (see [`Current::fingerprint`]).
-async fn judged(edge: &Edge<'_>, current: &mut Current, verdict: Verdict) -> Cookies {
+async fn judged(cx: &RequestContext<'_>, current: &mut Current, verdict: Verdict) -> Cookies {
     let line = if verdict.acts { LogLine::warn("session.fingerprint") } else { LogLine::info("session.fingerprint") };
     let action = match verdict.action {
         FingerprintAction::Rotate if verdict.acts => "rotate",
@@ -133,7 +133,7 @@ async fn judged(edge: &Edge<'_>, current: &mut Current, verdict: Verdict) -> Coo
             .msg(format!("session {}: the client's fingerprint changed (score {})", current.cfid, verdict.score.score)),
     );
     let rotated = if verdict.acts && verdict.action == FingerprintAction::Rotate {
-        changes::rotate(edge, current, None).await
+        changes::rotate(cx, current, None).await
     } else {
         Cookies::Kept
     };
@@ -144,29 +144,29 @@ async fn judged(edge: &Edge<'_>, current: &mut Current, verdict: Verdict) -> Coo
 }
 
 /// A brand-new session (guard mode: bound to `origin`). Stored at once only when
-/// [`Edge::stores_new_sessions`] (and never when `quiet`: a stand-in); a stored one counts
+/// [`RequestContext::stores_new_sessions`] (and never when `quiet`: a stand-in); a stored one counts
 /// against `ABUSE_LIMITS` first.
 pub(super) async fn start(
-    edge: &Edge<'_>,
+    cx: &RequestContext<'_>,
     origin: OriginIds,
     scopes: Vec<CookieScope>,
     quiet: bool,
 ) -> Result<Current, EdgeError> {
-    let (config, now) = (edge.config, edge.now);
-    let (cfid, token) = edge.mint(&origin)?;
-    let view = if quiet || !(edge.stores_new_sessions() || CookieScope::store_now(&scopes)) {
+    let (config, now) = (cx.config, cx.now);
+    let (cfid, token) = cx.mint(&origin)?;
+    let view = if quiet || !(cx.stores_new_sessions() || CookieScope::store_now(&scopes)) {
         unstored_view(config, now)
     } else {
-        edge.may_store().await?;
+        cx.may_store().await?;
         let ids = Ids::of(&cfid, &token, true).bound(origin.clone()).scoped(scopes);
         let begin = BeginRequest {
             ids,
-            policy: edge.policy,
-            client: Some(edge.client_hints()),
-            fingerprint: edge.probe(),
+            policy: cx.policy,
+            client: Some(cx.client_hints()),
+            fingerprint: cx.probe(),
             abuse_key: None,
         };
-        match edge.sessions.begin(&cfid, begin).await? {
+        match cx.sessions.begin(&cfid, begin).await? {
             Reply::Active { session, .. } => session,
             Reply::Refused { reason } => return Err(EdgeError::Internal(format!("new session refused: {reason:?}"))),
         }
