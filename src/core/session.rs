@@ -48,7 +48,7 @@ pub struct Bearer {
     /// Guard mode: where the application set them (see [`CookieScope`]).
     pub scopes: Vec<CookieScope>,
     /// The client's hints, kept when this request stores the session for the first time
-    /// (`None`: not sent; a claim asks for them first, see [`Refusal::NeedsClient`]).
+    /// (`None`: not sent; a claim asks for them first, see [`Declined::NeedsClient`]).
     pub client: Option<ClientHints>,
     /// `SESSION_FINGERPRINT` on: this request's fingerprint and the policy to score it by.
     pub fingerprint: Option<Probe>,
@@ -90,18 +90,37 @@ pub enum Refusal {
     /// The request's fingerprint differed too much (`SESSION_FINGERPRINT=end`): the session
     /// ended on this request.
     Fingerprint,
-    /// Not a refusal of the ids: the origin's login (`X-Session-User`) was refused because
-    /// the user has `MAX_SESSIONS_PER_USER` sessions already (`MAX_SESSIONS_POLICY=refuse`).
-    /// Nothing of the update was applied.
+}
+
+/// Why the session object did not go on with a request whose ids are good: not a refusal of
+/// the ids. On the wire it is a refusal's `reason` like a [`Refusal`]'s (see
+/// [`crate::core::rpc::Refused`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Declined {
+    /// The origin's login (`X-Session-User`) was refused because the user has
+    /// `MAX_SESSIONS_PER_USER` sessions already (`MAX_SESSIONS_POLICY=refuse`). Nothing of the
+    /// update was applied.
     TooManySessions,
-    /// Not a refusal of the ids: a deferred session is about to be stored and the request
-    /// carried no client hints. The Worker asks again with them (Workers send them on young
-    /// ids, [`sends_claim_hints`]: this is a late claim, or an older Worker).
+    /// A deferred session is about to be stored and the request carried no client hints. The
+    /// Worker asks again with them (Workers send them on young ids, [`sends_claim_hints`]:
+    /// this is a late claim, or an older Worker).
     NeedsClient,
-    /// Not a refusal of the ids: a deferred session was about to be stored and its client is
-    /// over the new-session limit (`ABUSE_LIMITS`, counted by the object on the claim).
-    /// Nothing was stored; the Worker answers `429`.
+    /// A deferred session was about to be stored and its client is over the new-session limit
+    /// (`ABUSE_LIMITS`, counted by the object on the claim). Nothing was stored; the Worker
+    /// answers `429`.
     AbuseLimited,
+}
+
+impl Declined {
+    /// The snake-case name used in logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Declined::TooManySessions => "too_many_sessions",
+            Declined::NeedsClient => "needs_client",
+            Declined::AbuseLimited => "abuse_limited",
+        }
+    }
 }
 
 impl Refusal {
@@ -123,9 +142,6 @@ impl Refusal {
             Refusal::Expired => "expired",
             Refusal::RotatedRecently => "rotated_recently",
             Refusal::Fingerprint => "fingerprint",
-            Refusal::TooManySessions => "too_many_sessions",
-            Refusal::NeedsClient => "needs_client",
-            Refusal::AbuseLimited => "abuse_limited",
         }
     }
 }
@@ -141,6 +157,9 @@ pub enum Begin {
     Active { record: SessionRecord, stored_now: bool, touch: Touch, fingerprint: Option<Verdict> },
     /// The ids are not (or no longer) a live session.
     Refused(Refusal),
+    /// The ids would claim a deferred session, but the request carried no client hints
+    /// ([`Declined::NeedsClient`]).
+    NeedsClient,
 }
 
 /// What the object must write after a decision.
@@ -189,9 +208,7 @@ pub fn begin(stored: Option<&Stored>, presented: &Bearer, now: UnixMs, policy: &
             (Begin::Active { record, stored_now: false, touch, fingerprint: verdict }, write)
         }
         None => match claim(presented, now, policy) {
-            Some(_) if !presented.fresh && presented.client.is_none() => {
-                (Begin::Refused(Refusal::NeedsClient), Write::Nothing)
-            }
+            Some(_) if !presented.fresh && presented.client.is_none() => (Begin::NeedsClient, Write::Nothing),
             Some(mut record) => {
                 let touch = Touch { persist: true, refresh_cookie: false };
                 record.fingerprint = presented.fingerprint.as_ref().map(|probe| probe.seen.clone());
@@ -260,7 +277,7 @@ pub fn may_be_unclaimed(issued_at: UnixMs, now: UnixMs, policy: &Policy) -> bool
 /// How long after its ids were issued a request sends what a claim needs with `begin` (the
 /// client's hints and abuse key), so that the claim takes one object call (ms). A deferred
 /// session is claimed by its second request, nearly always within seconds; a later claim
-/// costs a second call (the object asks, [`Refusal::NeedsClient`]). Longer would make every
+/// costs a second call (the object asks, [`Declined::NeedsClient`]). Longer would make every
 /// request of a young session carry the hints.
 pub const CLAIM_HINTS_MS: u64 = 60_000;
 

@@ -31,6 +31,7 @@ use crate::core::{
     mode,
     outcome::{self, Cookies, Outcome},
     protocol::{parse_origin_changes, Attached, FINGERPRINT_HEADER},
+    rpc::Refused,
     session::Refusal,
 };
 
@@ -173,16 +174,12 @@ fn respond_with(
 }
 
 /// The `reason` of the `401` a non-navigation request gets when its session was refused.
-fn ended_reason(refusal: Refusal) -> &'static str {
-    match refusal {
-        Refusal::Expired | Refusal::Unknown => "expired",
-        Refusal::Ended => "ended",
-        Refusal::Fingerprint => "fingerprint",
-        Refusal::Mismatch
-        | Refusal::RotatedRecently
-        | Refusal::NeedsClient
-        | Refusal::TooManySessions
-        | Refusal::AbuseLimited => "refused",
+fn ended_reason(refused: Refused) -> &'static str {
+    match refused {
+        Refused::Ids(Refusal::Expired | Refusal::Unknown) => "expired",
+        Refused::Ids(Refusal::Ended) => "ended",
+        Refused::Ids(Refusal::Fingerprint) => "fingerprint",
+        Refused::Ids(Refusal::Mismatch | Refusal::RotatedRecently) | Refused::Declined(_) => "refused",
     }
 }
 

@@ -33,7 +33,7 @@ use crate::core::{
         AdoptRequest, BeginRequest, Call, EndRequest, Ids, Reply, RotateOutReply, RotateOutRequest, SessionCall,
         SessionView, UpdateRequest,
     },
-    session::{self, Begin, Refusal, Stored, Updated, Write},
+    session::{self, Begin, Declined, Refusal, Stored, Updated, Write},
     stats::Counts,
     tombstone::Tombstone,
 };
@@ -182,7 +182,7 @@ impl SessionObject {
         Ok(match outcome {
             Begin::Active { record, stored_now, touch, fingerprint } => {
                 if stored_now && !r.ids.fresh && !self.may_claim(r.abuse_key.as_deref()).await {
-                    return Ok(Reply::Refused { reason: Refusal::AbuseLimited });
+                    return Ok(Reply::declined(Declined::AbuseLimited));
                 }
                 let view = SessionView::from(&record);
                 if stored_now {
@@ -195,8 +195,9 @@ impl SessionObject {
             }
             Begin::Refused(reason) => {
                 self.commit(&before, before.clone(), write, Occasion::Other, now).await?.stored()?;
-                Reply::Refused { reason }
+                Reply::refused(reason)
             }
+            Begin::NeedsClient => Reply::declined(Declined::NeedsClient),
         })
     }
 
@@ -212,7 +213,7 @@ impl SessionObject {
                     == Committed::LoginRefused
                 {
                     // Nothing of this update was stored: the session stays as it was.
-                    return Ok(Reply::Refused { reason: Refusal::TooManySessions });
+                    return Ok(Reply::declined(Declined::TooManySessions));
                 }
                 if stored_now {
                     log_stored(&r.ids, &view);
@@ -221,7 +222,7 @@ impl SessionObject {
             }
             Updated::Refused(reason) => {
                 self.commit(&before, before.clone(), write, Occasion::Other, now).await?.stored()?;
-                Reply::Refused { reason }
+                Reply::refused(reason)
             }
         })
     }
@@ -280,7 +281,7 @@ impl SessionObject {
                     fingerprint: None,
                 }
             }
-            None => Reply::Refused { reason: Refusal::Mismatch },
+            None => Reply::refused(Refusal::Mismatch),
         })
     }
 

@@ -17,7 +17,7 @@ use crate::core::{
     ids::{CfToken, Cfid},
     index::IndexEntry,
     record::{ClientHints, Policy, SessionRecord},
-    session::{Bearer, Refusal, Update, Verdict},
+    session::{Bearer, Declined, Refusal, Update, Verdict},
 };
 
 /// The ids a request presents, as the object sees them (never the token itself).
@@ -104,7 +104,7 @@ pub struct BeginRequest {
     pub fingerprint: Option<Probe>,
     /// With `ABUSE_LIMITS`, the client's key for the new-session limit, sent with the hints:
     /// when this request claims a deferred session, the object counts the claim first
-    /// ([`Refusal::AbuseLimited`]). Absent from older Workers (they count before asking).
+    /// ([`Declined::AbuseLimited`]). Absent from older Workers (they count before asking).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub abuse_key: Option<String>,
 }
@@ -239,8 +239,41 @@ pub enum Reply {
         fingerprint: Option<Verdict>,
     },
     Refused {
-        reason: Refusal,
+        reason: Refused,
     },
+}
+
+/// Why `begin` or `update` did not make the session active: the ids were refused, or the
+/// object declined the request. The wire has one `reason` for both (the names never
+/// overlap), as before the two were told apart, so Workers and objects of either side of
+/// that change understand each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Refused {
+    Ids(Refusal),
+    Declined(Declined),
+}
+
+impl Refused {
+    /// The snake-case name used in logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refused::Ids(r) => r.as_str(),
+            Refused::Declined(d) => d.as_str(),
+        }
+    }
+}
+
+impl Reply {
+    /// The ids were refused.
+    pub fn refused(reason: Refusal) -> Self {
+        Reply::Refused { reason: Refused::Ids(reason) }
+    }
+
+    /// The object declined the request.
+    pub fn declined(reason: Declined) -> Self {
+        Reply::Refused { reason: Refused::Declined(reason) }
+    }
 }
 
 /// `end`: end the session now (kill, invalidate, admin). `ids` is `None` for the admin,

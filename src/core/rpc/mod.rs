@@ -15,7 +15,8 @@ pub use app::AppCall;
 pub use call::{Call, CallError};
 pub use index::{AddUser, CfidOf, Due, IndexCall, Limit, ListAfter, PendingEnd, Removal, UserCall};
 pub use messages::{
-    AdoptRequest, BeginRequest, EndRequest, Ids, Reply, RotateOutReply, RotateOutRequest, SessionView, UpdateRequest,
+    AdoptRequest, BeginRequest, EndRequest, Ids, Refused, Reply, RotateOutReply, RotateOutRequest, SessionView,
+    UpdateRequest,
 };
 pub use session::SessionCall;
 

@@ -174,3 +174,28 @@ fn an_unknown_operation_or_a_bad_body_is_an_error_naming_it() {
     assert!(UserCall::parse("add", "not json").is_err());
     assert!(AppCall::parse("live", "-1").is_err());
 }
+
+#[test]
+fn refusals_and_declines_keep_one_wire_reason() {
+    use crate::core::session::{Declined, Refusal};
+    // Every reason as objects and Workers from before the split wrote it.
+    let cases = [
+        ("unknown", Refused::Ids(Refusal::Unknown)),
+        ("mismatch", Refused::Ids(Refusal::Mismatch)),
+        ("ended", Refused::Ids(Refusal::Ended)),
+        ("expired", Refused::Ids(Refusal::Expired)),
+        ("rotated_recently", Refused::Ids(Refusal::RotatedRecently)),
+        ("fingerprint", Refused::Ids(Refusal::Fingerprint)),
+        ("too_many_sessions", Refused::Declined(Declined::TooManySessions)),
+        ("needs_client", Refused::Declined(Declined::NeedsClient)),
+        ("abuse_limited", Refused::Declined(Declined::AbuseLimited)),
+    ];
+    for (wire, reason) in cases {
+        let text = format!(r#"{{"status":"refused","reason":"{wire}"}}"#);
+        let reply: Reply = serde_json::from_str(&text).unwrap();
+        assert_eq!(reply, Reply::Refused { reason }, "{wire}");
+        assert_eq!(serde_json::to_value(&reply).unwrap(), json!({ "status": "refused", "reason": wire }));
+        assert_eq!(reason.as_str(), wire);
+    }
+    assert!(serde_json::from_str::<Reply>(r#"{"status":"refused","reason":"later"}"#).is_err());
+}

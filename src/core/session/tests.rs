@@ -268,7 +268,7 @@ fn client_hints_are_kept_when_the_session_is_first_stored_and_bounded() {
 #[test]
 fn a_claim_without_client_hints_asks_for_them_and_stores_nothing() {
     let p = Bearer { client: None, ..presented(false, T0) };
-    assert_eq!(begin(None, &p, T0 + S, &policy()), (Begin::Refused(Refusal::NeedsClient), Write::Nothing));
+    assert_eq!(begin(None, &p, T0 + S, &policy()), (Begin::NeedsClient, Write::Nothing));
     // Only a claimable pair asks: an unknown one is refused at once, a stored one never asks.
     assert_eq!(begin(None, &p, T0 + 3_600 * S, &policy()).0, Begin::Refused(Refusal::Unknown));
     assert!(matches!(begin(Some(&live(T0)), &p, T0 + S, &policy()).0, Begin::Active { .. }));

@@ -19,8 +19,8 @@ use crate::{
         guard::{response::CookieScope, OriginIds},
         outcome::Cookies,
         protocol::{Action, OriginChanges},
-        rpc::{AdoptRequest, EndRequest, Ids, Reply, RotateOutReply, RotateOutRequest, UpdateRequest},
-        session::Refusal,
+        rpc::{AdoptRequest, EndRequest, Ids, Refused, Reply, RotateOutReply, RotateOutRequest, UpdateRequest},
+        session::{Declined, Refusal},
     },
     edge::ending,
 };
@@ -106,7 +106,7 @@ async fn update(
             current.view = session;
             Updated::Applied
         }
-        Ok(Reply::Refused { reason: Refusal::TooManySessions }) => {
+        Ok(Reply::Refused { reason: Refused::Declined(Declined::TooManySessions) }) => {
             log::emit(LogLine::info("session.login_refused").cfid(&current.cfid).msg(format!(
                 "session {}: login refused, the user has MAX_SESSIONS_PER_USER sessions (MAX_SESSIONS_POLICY=refuse)",
                 current.cfid

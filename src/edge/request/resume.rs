@@ -16,8 +16,8 @@ use crate::core::{
     mode::VerifiedIds,
     outcome::Cookies,
     record::SessionRecord,
-    rpc::{BeginRequest, Ids, Reply, SessionView},
-    session::{sends_claim_hints, Refusal, Verdict},
+    rpc::{BeginRequest, Ids, Refused, Reply, SessionView},
+    session::{sends_claim_hints, Declined, Refusal, Verdict},
 };
 use crate::edge::{
     abuse,
@@ -33,8 +33,8 @@ pub(super) enum Resumed {
     /// The ids were rotated a moment ago: the request is served by a stand-in
     /// ([`crate::core::outcome::Outcome::StandIn`]).
     Quiet,
-    /// The object refused them.
-    Refused(Refusal),
+    /// The object refused them (or declined the request).
+    Refused(Refused),
 }
 
 impl RequestContext<'_> {
@@ -71,13 +71,13 @@ pub(super) async fn resume(cx: &RequestContext<'_>, p: VerifiedIds) -> Result<Re
     };
     let first = begin(claimable.then(|| cx.client_hints()), if claimable { cx.abuse_key() } else { None });
     let mut reply = cx.sessions.begin(&p.cfid, first).await?;
-    if matches!(reply, Reply::Refused { reason: Refusal::NeedsClient }) {
+    if matches!(reply, Reply::Refused { reason: Refused::Declined(Declined::NeedsClient) }) {
         // (Rare: built again rather than cloned on every request.)
         log::emit(LogLine::info("session.needs_client").cfid(&p.cfid).msg("the object asked for the client's hints"));
         cx.may_store().await?;
         reply = cx.sessions.begin(&p.cfid, begin(Some(cx.client_hints()), None)).await?;
     }
-    if matches!(reply, Reply::Refused { reason: Refusal::AbuseLimited }) {
+    if matches!(reply, Reply::Refused { reason: Refused::Declined(Declined::AbuseLimited) }) {
         return Err(EdgeError::TooManyRequests(AbuseLimit::NewSessions));
     }
     match reply {
@@ -101,7 +101,8 @@ pub(super) async fn resume(cx: &RequestContext<'_>, p: VerifiedIds) -> Result<Re
             Ok(Resumed::Live(served))
         }
         Reply::Refused { reason } => {
-            if reason != Refusal::RotatedRecently {
+            let rotated = reason == Refused::Ids(Refusal::RotatedRecently);
+            if !rotated {
                 cx.count(|c| c.refused += 1);
             }
             log::emit(
@@ -110,7 +111,7 @@ pub(super) async fn resume(cx: &RequestContext<'_>, p: VerifiedIds) -> Result<Re
                     .reason(reason.as_str())
                     .msg(format!("session {} not resumed ({reason:?})", p.cfid)),
             );
-            Ok(if reason == Refusal::RotatedRecently { Resumed::Quiet } else { Resumed::Refused(reason) })
+            Ok(if rotated { Resumed::Quiet } else { Resumed::Refused(reason) })
         }
     }
 }
