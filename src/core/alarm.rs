@@ -43,14 +43,14 @@ mod tests {
         end_reason::EndReason,
         guard::OriginIds,
         hooks::{Delivery, Hook, Outbox},
-        record::{Policy, SessionRecord},
+        record::{SessionRecord, Timing},
         tombstone::{SessionEvent, Tombstone},
     };
 
     const NOW: UnixMs = 1_800_000_000_000;
 
     fn tomb_with_event() -> (Stored, SessionEvent) {
-        let r = SessionRecord::new("fp".into(), NOW - 100_000_000, NOW - 100_000_000, &Policy::default());
+        let r = SessionRecord::new("fp".into(), NOW - 100_000_000, NOW - 100_000_000, &Timing::default());
         let mut t = Tombstone::ended(&r, "c", EndReason::Timeout, NOW - 99_000_000);
         let ev = t.pending.take().unwrap();
         (Stored::Ended(t), ev)
@@ -81,7 +81,7 @@ mod tests {
 
     #[test]
     fn a_live_session_wakes_at_its_deadline() {
-        let r = SessionRecord::new("fp".into(), NOW, NOW, &Policy::default());
+        let r = SessionRecord::new("fp".into(), NOW, NOW, &Timing::default());
         let live = Stored::Live(r.clone());
         assert_eq!(next(Some(&live), &Outbox::default(), true, NOW, false), Some(r.next_deadline()));
         assert_eq!(next(None, &Outbox::default(), true, NOW, false), None);

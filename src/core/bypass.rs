@@ -3,7 +3,7 @@
 //! assets of a page cost what a plain proxy costs. Session cookies are still removed before
 //! forwarding (and, in guard mode, the origin cannot change its session cookies on them).
 
-use super::path_policy::{self, PathCase};
+use super::session_policy::{self, PathCase};
 
 /// The default: common static asset extensions.
 pub const DEFAULT_EXTENSIONS: &[&str] = &[
@@ -15,7 +15,7 @@ pub const DEFAULT_EXTENSIONS: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bypass {
     /// Path prefixes (each starts with `/`), normalised as request paths are
-    /// ([`path_policy::normalize`]).
+    /// ([`session_policy::normalize`]).
     pub prefixes: Vec<String>,
     /// File extensions, lower-case, without the dot.
     pub extensions: Vec<String>,
@@ -36,7 +36,7 @@ impl Bypass {
     /// These paths, with prefixes compared in `case` (`PATH_CASE`).
     pub fn with_case(mut self, case: PathCase) -> Self {
         for p in &mut self.prefixes {
-            *p = path_policy::normalize(p, case);
+            *p = session_policy::normalize(p, case);
         }
         self
     }
@@ -66,7 +66,7 @@ impl Bypass {
         Ok(out)
     }
 
-    /// Whether a request for `path` (normalised, see [`path_policy::normalize`]) has no session.
+    /// Whether a request for `path` (normalised, see [`session_policy::normalize`]) has no session.
     pub fn matches(&self, path: &str) -> bool {
         if self.prefixes.iter().any(|p| path.starts_with(p.as_str())) {
             return true;

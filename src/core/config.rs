@@ -23,7 +23,7 @@ use super::{
     ids::TokenKey,
     kill::KillPolicy,
     protocol::{OriginKeys, MAX_TIMEOUT_S},
-    record::Policy,
+    record::Timing,
 };
 
 /// The optional features: an invalid value turns the feature off (in [`Config::disabled`])
@@ -85,7 +85,7 @@ pub struct Config {
     /// `COOKIE_SECURE`, `COOKIE_DOMAIN`, `COOKIE_EXPIRY`.
     pub cookie: CookiePolicy,
     /// `SESSION_TIMEOUT`, `SESSION_MAX_LIFETIME`, `TOUCH_INTERVAL`, `SESSION_HITS`.
-    pub policy: Policy,
+    pub timing: Timing,
     /// `SESSION_DEFER`: store a new session only when the client comes back with its cookies
     /// or the origin stores data in it.
     pub defer: bool,
@@ -145,7 +145,7 @@ impl Default for Config {
             signature_legacy: false,
             rotate_on_login: true,
             cookie: CookiePolicy::default(),
-            policy: Policy::default(),
+            timing: Timing::default(),
             defer: true,
             url_tokens: false,
             cross_site: CrossSiteRequests::Sessionless,
@@ -244,16 +244,16 @@ impl Config {
             };
         }
         if let Some(v) = get("SESSION_TIMEOUT") {
-            c.policy.idle_timeout_s = parse_u64("SESSION_TIMEOUT", &v, 1, MAX_TIMEOUT_S)?;
+            c.timing.idle_timeout_s = parse_u64("SESSION_TIMEOUT", &v, 1, MAX_TIMEOUT_S)?;
         }
         if let Some(v) = get("SESSION_MAX_LIFETIME") {
-            c.policy.max_lifetime_s = parse_u64("SESSION_MAX_LIFETIME", &v, 0, 10 * 365 * 24 * 3600)?;
+            c.timing.max_lifetime_s = parse_u64("SESSION_MAX_LIFETIME", &v, 0, 10 * 365 * 24 * 3600)?;
         }
         if let Some(v) = get("TOUCH_INTERVAL") {
-            c.policy.touch_interval_s = parse_u64("TOUCH_INTERVAL", &v, 0, 24 * 3600)?;
+            c.timing.touch_interval_s = parse_u64("TOUCH_INTERVAL", &v, 0, 24 * 3600)?;
         }
         if let Some(v) = get("SESSION_HITS") {
-            c.policy.count_hits = parse_bool("SESSION_HITS", &v)?;
+            c.timing.count_hits = parse_bool("SESSION_HITS", &v)?;
         }
         if let Some(v) = get("SESSION_DEFER") {
             c.defer = parse_bool("SESSION_DEFER", &v)?;
@@ -340,8 +340,8 @@ impl Config {
             c.faults = Faults::parse(&v).map_err(|reason| err("TEST_FAULTS", reason))?;
         }
         c.controls = Controls::parse(&get, &c.signing_key, c.origin.as_ref())?;
-        c.bypass = std::mem::take(&mut c.bypass).with_case(c.controls.paths.case);
-        c.kill = std::mem::take(&mut c.kill).with_case(c.controls.paths.case);
+        c.bypass = std::mem::take(&mut c.bypass).with_case(c.controls.session_policy.case);
+        c.kill = std::mem::take(&mut c.kill).with_case(c.controls.session_policy.case);
         Ok(c)
     }
 }

@@ -173,7 +173,7 @@ pub fn effects(
                 _ => (false, false),
             };
             let touched = matches!(write, Write::Put(Stored::Live(_)));
-            let refresh_due = now.saturating_sub(cx.indexed_at) >= c.policy.touch_interval_s * 1000;
+            let refresh_due = now.saturating_sub(cx.indexed_at) >= c.timing.touch_interval_s * 1000;
             let index = if occasion != Occasion::Other || user_changed || timeout_changed || flag_raised {
                 IndexChange::UpsertNow(entry)
             } else if touched && refresh_due {

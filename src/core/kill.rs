@@ -5,8 +5,8 @@
 use super::{
     cookie::{CookiePolicy, CFID, CFTOKEN},
     lifecycle::Ending,
-    path_policy::{self, PathCase},
     query,
+    session_policy::{self, PathCase},
 };
 
 /// How kill requests are recognised and answered (`KILL_*` settings).
@@ -66,17 +66,17 @@ pub enum Trigger {
 }
 
 impl KillPolicy {
-    /// The kill path normalised as request paths are ([`path_policy::normalize`], `PATH_CASE`):
+    /// The kill path normalised as request paths are ([`session_policy::normalize`], `PATH_CASE`):
     /// `/Logout/`, `/logout;x/`, `//logout/` and `/%6Cogout/` are the kill path `/logout/` to
     /// an origin that reads them so, and so to the edge.
     #[must_use]
     pub fn with_case(mut self, case: PathCase) -> Self {
-        self.path = self.path.map(|p| path_policy::normalize(&p, case));
+        self.path = self.path.map(|p| session_policy::normalize(&p, case));
         self
     }
 
     /// Whether the request is a kill request. `path` is the request's normalised path
-    /// ([`path_policy::PathPolicy::normalize`]). The kill path matches itself, itself without
+    /// ([`session_policy::SessionPolicy::normalize`]). The kill path matches itself, itself without
     /// its trailing slash, and everything below it.
     pub fn trigger(&self, path: &str, query_string: Option<&str>) -> Option<Trigger> {
         if let Some(kill_path) = &self.path {
@@ -359,12 +359,12 @@ mod tests {
         for p in
             ["/Logout/", "/logout;x/", "/logout;jsessionid=1/", "//logout/", "/%6Cogout/", "/a/../logout", "/LOGOUT/x"]
         {
-            let normalised = path_policy::normalize(p, PathCase::Insensitive);
+            let normalised = session_policy::normalize(p, PathCase::Insensitive);
             assert_eq!(k.trigger(&normalised, None), Some(Trigger::Path), "{p}");
         }
         let exact = raw.with_case(PathCase::Sensitive);
-        assert_eq!(exact.trigger(&path_policy::normalize("/Logout/", PathCase::Sensitive), None), None);
-        let normalised = path_policy::normalize("/logout;x/", PathCase::Sensitive);
+        assert_eq!(exact.trigger(&session_policy::normalize("/Logout/", PathCase::Sensitive), None), None);
+        let normalised = session_policy::normalize("/logout;x/", PathCase::Sensitive);
         assert_eq!(exact.trigger(&normalised, None), Some(Trigger::Path));
     }
 

@@ -8,7 +8,7 @@ use super::{
     clock::UnixMs,
     end_reason::EndReason,
     guard::response::CookieScope,
-    record::{Policy, SessionRecord},
+    record::{SessionRecord, Timing},
     session::{put_live, Bearer, Refusal, Stored, Write},
     tombstone::Tombstone,
 };
@@ -75,7 +75,7 @@ pub fn rotate_out(
     stored: Option<&Stored>,
     presented: &Bearer,
     now: UnixMs,
-    policy: &Policy,
+    policy: &Timing,
 ) -> (Result<SessionRecord, Refusal>, Write) {
     let record = match stored {
         Some(Stored::Ended(t)) => return (Err(Refusal::of(t, now)), Write::Nothing),

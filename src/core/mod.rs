@@ -35,7 +35,7 @@ pub mod mode;
 pub mod origin_api;
 pub mod outcome;
 pub mod pacing;
-pub mod path_policy;
+
 pub mod protocol;
 pub mod query;
 pub mod random;
@@ -43,6 +43,7 @@ pub mod ready;
 pub mod record;
 pub mod rpc;
 pub mod session;
+pub mod session_policy;
 pub mod stats;
 pub mod tombstone;
 pub mod url_ids;

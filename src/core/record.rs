@@ -17,12 +17,14 @@ use super::{
     end_reason::EndReason,
     fingerprint::{Fingerprint, Flag},
     guard::{response::CookieScope, OriginIds},
-    path_policy::PathRule,
+    session_policy::PathRule,
 };
 
-/// The timeout and write policy, from the configuration.
+/// How long a session lives and how often it is written: `SESSION_TIMEOUT`,
+/// `SESSION_MAX_LIFETIME`, `TOUCH_INTERVAL`, `SESSION_HITS`, and per request what its path
+/// sets (`SESSION_POLICY`: [`Timing::for_path`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Policy {
+pub struct Timing {
     /// `SESSION_TIMEOUT`, seconds.
     pub idle_timeout_s: u64,
     /// `SESSION_MAX_LIFETIME`, seconds; `0` disables the absolute timeout.
@@ -32,7 +34,7 @@ pub struct Policy {
     /// `SESSION_HITS`: count every request exactly (one storage write per request).
     pub count_hits: bool,
     /// `SESSION_POLICY`: the idle timeout (seconds) this request's path sets on its session,
-    /// if any (per request: see [`Policy::for_path`]).
+    /// if any (per request: see [`Timing::for_path`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_timeout_s: Option<u64>,
     /// `SESSION_POLICY` `norefresh`: this request does not count as activity (its session's
@@ -41,7 +43,7 @@ pub struct Policy {
     pub no_refresh: bool,
 }
 
-impl Default for Policy {
+impl Default for Timing {
     fn default() -> Self {
         Self {
             idle_timeout_s: 1200,
@@ -54,7 +56,7 @@ impl Default for Policy {
     }
 }
 
-impl Policy {
+impl Timing {
     /// This policy for a request under a `SESSION_POLICY` entry.
     pub fn for_path(self, rule: &PathRule) -> Self {
         Self { path_timeout_s: rule.timeout_s, no_refresh: rule.no_refresh, ..self }
@@ -158,7 +160,7 @@ impl ClientHints {
 impl SessionRecord {
     /// A new session issued at `created`, stored now. `hits` is 1 for a session stored on its
     /// first request, and counts the unstored first request when a deferred session is claimed.
-    pub fn new(token_fp: String, created: UnixMs, now: UnixMs, policy: &Policy) -> Self {
+    pub fn new(token_fp: String, created: UnixMs, now: UnixMs, policy: &Timing) -> Self {
         let absolute_deadline =
             (policy.max_lifetime_s > 0).then(|| created.saturating_add(policy.max_lifetime_s * 1000));
         Self {
@@ -223,8 +225,8 @@ impl SessionRecord {
 
     /// Records a request at `now`. Returns whether to write the record and whether the
     /// browser's sliding cookie is due a refresh.
-    /// A `norefresh` request (see [`Policy::no_refresh`]) only counts the hit.
-    pub fn touch(&mut self, now: UnixMs, policy: &Policy) -> Touch {
+    /// A `norefresh` request (see [`Timing::no_refresh`]) only counts the hit.
+    pub fn touch(&mut self, now: UnixMs, policy: &Timing) -> Touch {
         self.hits = self.hits.saturating_add(1);
         if policy.no_refresh {
             return Touch { persist: policy.count_hits, refresh_cookie: false };
@@ -241,7 +243,7 @@ impl SessionRecord {
 
     /// The touch interval, never more than half the idle timeout (so a session in steady use
     /// cannot time out between two persisted accesses).
-    fn touch_interval_ms(&self, policy: &Policy) -> u64 {
+    fn touch_interval_ms(&self, policy: &Timing) -> u64 {
         (policy.touch_interval_s.saturating_mul(1000)).min(self.idle_timeout_s.saturating_mul(500))
     }
 }

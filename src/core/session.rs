@@ -20,7 +20,7 @@ use super::{
     end_reason::EndReason,
     fingerprint::{FingerprintAction, Flag, Probe, Score},
     guard::{response::CookieScope, OriginIds},
-    record::{ClientHints, Policy, SessionRecord, Touch, MAX_CLAIM_WINDOW_MS},
+    record::{ClientHints, SessionRecord, Timing, Touch, MAX_CLAIM_WINDOW_MS},
     tombstone::Tombstone,
 };
 
@@ -171,7 +171,7 @@ pub enum Write {
 
 /// Handles a request's arrival at the session object: validates the token, checks both
 /// timeouts, claims a deferred session, counts the hit.
-pub fn begin(stored: Option<&Stored>, presented: &Bearer, now: UnixMs, policy: &Policy) -> (Begin, Write) {
+pub fn begin(stored: Option<&Stored>, presented: &Bearer, now: UnixMs, policy: &Timing) -> (Begin, Write) {
     match stored {
         Some(Stored::Ended(t)) => (Begin::Refused(Refusal::of(t, now)), Write::Nothing),
         Some(Stored::Live(record)) => {
@@ -270,7 +270,7 @@ fn judge(record: &mut SessionRecord, probe: &Probe, now: UnixMs) -> Option<Verdi
 
 /// Whether ids issued at `issued_at` may still be claimed at `now`: within the claim window
 /// (the idle timeout, at most [`MAX_CLAIM_WINDOW_MS`]).
-pub fn may_be_unclaimed(issued_at: UnixMs, now: UnixMs, policy: &Policy) -> bool {
+pub fn may_be_unclaimed(issued_at: UnixMs, now: UnixMs, policy: &Timing) -> bool {
     now < issued_at.saturating_add(policy.idle_timeout_s.saturating_mul(1000).min(MAX_CLAIM_WINDOW_MS))
 }
 
@@ -283,13 +283,13 @@ pub const CLAIM_HINTS_MS: u64 = 60_000;
 
 /// Whether a request with ids issued at `issued_at` sends the claim's hints at `now`
 /// ([`CLAIM_HINTS_MS`], within the claim window).
-pub fn sends_claim_hints(issued_at: UnixMs, now: UnixMs, policy: &Policy) -> bool {
+pub fn sends_claim_hints(issued_at: UnixMs, now: UnixMs, policy: &Timing) -> bool {
     now < issued_at.saturating_add(CLAIM_HINTS_MS) && may_be_unclaimed(issued_at, now, policy)
 }
 
 /// A new record for ids with no stored state: fresh ids (stored on their first request), or
 /// a deferred session coming back within its claim window and lifetime.
-pub(crate) fn claim(p: &Bearer, now: UnixMs, policy: &Policy) -> Option<SessionRecord> {
+pub(crate) fn claim(p: &Bearer, now: UnixMs, policy: &Timing) -> Option<SessionRecord> {
     let mut record = SessionRecord::new(p.token_fp.clone(), p.issued_at, now, policy);
     record.cfid = p.cfid.clone();
     record.session_key = p.cfid.clone();
@@ -341,7 +341,7 @@ pub fn apply_update(
     presented: &Bearer,
     update: &Update,
     now: UnixMs,
-    policy: &Policy,
+    policy: &Timing,
     data_limit: usize,
 ) -> (Updated, Write) {
     let (mut record, stored_now) = match stored {

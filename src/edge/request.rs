@@ -51,9 +51,9 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
     let url = &req.url;
     let cookie_header = cookie_header_of(&req)?;
     let cookie_header = cookie_header.as_ref();
-    let path = config.controls.paths.normalize(url.path());
+    let path = config.controls.session_policy.normalize(url.path());
     let trigger = config.kill.trigger(&path, url.query());
-    let rule = config.controls.paths.rule_for(&path);
+    let rule = config.controls.session_policy.rule_for(&path);
     if trigger.is_none() && (rule.sessionless || config.bypass.matches(&path)) {
         return bypass(&req, config, cookie_header).await;
     }
@@ -104,7 +104,7 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
     let target = origin_target(config, url, live);
     let mut session = match (current, config.mode) {
         (Some(c), SessionMode::Edge) => {
-            let hits = config.policy.count_hits.then_some(c.view.hits);
+            let hits = config.timing.count_hits.then_some(c.view.hits);
             let attached = Attached::new(c.cfid.as_str(), c.new, hits, &c.view.data);
             attached.headers(
                 &config.origin_keys(),

@@ -178,7 +178,7 @@ impl SessionObject {
 
     async fn begin(&self, r: &BeginRequest, now: UnixMs) -> Result<Reply> {
         let before = self.load(now).await?;
-        let (outcome, write) = session::begin(before.as_ref(), &r.bearer(), now, &r.policy);
+        let (outcome, write) = session::begin(before.as_ref(), &r.bearer(), now, &r.timing);
         Ok(match outcome {
             Begin::Active { record, stored_now, touch, fingerprint } => {
                 if stored_now && !r.ids.fresh && !self.may_claim(r.abuse_key.as_deref()).await {
@@ -204,7 +204,7 @@ impl SessionObject {
     async fn update(&self, r: &UpdateRequest, now: UnixMs) -> Result<Reply> {
         let before = self.load(now).await?;
         let (outcome, write) =
-            session::apply_update(before.as_ref(), &r.ids.bearer(), &r.update(), now, &r.policy, r.data_limit);
+            session::apply_update(before.as_ref(), &r.ids.bearer(), &r.update(), now, &r.timing, r.data_limit);
         Ok(match outcome {
             Updated::Applied { record, data_refused, stored_now } => {
                 let view = SessionView::from(&record);
@@ -242,7 +242,7 @@ impl SessionObject {
 
     async fn rotate_out(&self, r: &RotateOutRequest, now: UnixMs) -> Result<RotateOutReply> {
         let before = self.load(now).await?;
-        let (outcome, write) = lifecycle::rotate_out(before.as_ref(), &r.ids.bearer(), now, &r.policy);
+        let (outcome, write) = lifecycle::rotate_out(before.as_ref(), &r.ids.bearer(), now, &r.timing);
         let after = match &write {
             Write::Put(s) => Some(s.clone()),
             _ => before.clone(),

@@ -14,7 +14,7 @@ use crate::core::{
     fingerprint::FingerprintPolicy,
     ids::TokenKey,
     index::MaxSessionsPolicy,
-    path_policy::{PathCase, PathPolicy},
+    session_policy::{PathCase, SessionPolicy},
 };
 
 /// Where the Durable Objects live (`SESSION_JURISDICTION`): every session, index, user and
@@ -49,7 +49,7 @@ impl Jurisdiction {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Controls {
     /// `SESSION_POLICY` and `PATH_CASE`: per-path timeouts and modes (none by default).
-    pub paths: PathPolicy,
+    pub session_policy: SessionPolicy,
     /// `SESSION_FINGERPRINT` and `FINGERPRINT_THRESHOLD`: hijack detection.
     pub fingerprint: FingerprintPolicy,
     /// `AJAX_ENDS`: what a non-navigation request whose session ended gets.
@@ -75,7 +75,7 @@ pub struct Controls {
 impl Default for Controls {
     fn default() -> Self {
         Self {
-            paths: PathPolicy::default(),
+            session_policy: SessionPolicy::default(),
             fingerprint: FingerprintPolicy::default(),
             ajax_ends: AjaxEnds::Unauthorized,
             previous_token_key: None,
@@ -108,7 +108,7 @@ impl Controls {
             Some("sensitive") => PathCase::Sensitive,
             Some(_) => return Err(err("PATH_CASE", "must be insensitive or sensitive")),
         };
-        c.paths = PathPolicy::parse(&get("SESSION_POLICY").unwrap_or_default(), case)
+        c.session_policy = SessionPolicy::parse(&get("SESSION_POLICY").unwrap_or_default(), case)
             .map_err(|reason| err("SESSION_POLICY", reason))?;
         if let Some(v) = get("AJAX_ENDS") {
             c.ajax_ends = AjaxEnds::parse(&v).map_err(|reason| err("AJAX_ENDS", reason))?;

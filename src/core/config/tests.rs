@@ -16,8 +16,8 @@ fn secure_defaults() {
     assert_eq!(c.cookie.domain, None);
     assert_eq!(c.cookie.expiry, CookieExpiry::Session);
     assert_eq!(
-        c.policy,
-        Policy {
+        c.timing,
+        Timing {
             idle_timeout_s: 1200,
             max_lifetime_s: 43_200,
             touch_interval_s: 60,
@@ -60,8 +60,8 @@ fn every_variable_parses() {
     assert_eq!(c.cookie.domain.as_deref(), Some("example.com"));
     assert_eq!(c.cookie.expiry, CookieExpiry::Sliding);
     assert_eq!(
-        c.policy,
-        Policy {
+        c.timing,
+        Timing {
             idle_timeout_s: 30,
             max_lifetime_s: 0,
             touch_interval_s: 5,
@@ -70,7 +70,10 @@ fn every_variable_parses() {
             no_refresh: false
         }
     );
-    assert_eq!(c.controls.paths.rule_for(&c.controls.paths.normalize("/Admin/x")).timeout_s, Some(300));
+    assert_eq!(
+        c.controls.session_policy.rule_for(&c.controls.session_policy.normalize("/Admin/x")).timeout_s,
+        Some(300)
+    );
     assert!(!c.defer && c.url_tokens);
     assert_eq!(c.data_limit, 1024);
     assert!(c.admin_token.unwrap().matches("admin-token-admin-token-admin-token"));
@@ -193,7 +196,7 @@ fn a_bad_optional_feature_is_turned_off_not_fatal() {
     ];
     for (name, value) in cases {
         let c = from(&[(name, value), ("SESSION_TIMEOUT", "60")]).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(c.policy.idle_timeout_s, 60);
+        assert_eq!(c.timing.idle_timeout_s, 60);
         let [off] = c.disabled.as_slice() else { panic!("{name}: {:?}", c.disabled) };
         assert_eq!(off.variable, *name);
         assert!(off.reason.ends_with(" off"), "{name}: {}", off.reason);

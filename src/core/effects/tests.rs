@@ -19,7 +19,7 @@ fn hooked() -> Config {
 }
 
 fn record(config: &Config, user: Option<&str>) -> SessionRecord {
-    let mut r = SessionRecord::new("fp".into(), NOW - 60_000, NOW - 60_000, &config.policy);
+    let mut r = SessionRecord::new("fp".into(), NOW - 60_000, NOW - 60_000, &config.timing);
     r.cfid = "c1".into();
     r.user = user.map(str::to_owned);
     r
@@ -68,7 +68,7 @@ fn a_touch_refreshes_the_index_once_per_touch_interval_after_the_answer() {
     let mut after = before.clone();
     after.last_access = NOW;
     let write = || Write::Put(Stored::Live(after.clone()));
-    let interval_ms = c.policy.touch_interval_s * 1000;
+    let interval_ms = c.timing.touch_interval_s * 1000;
     let due = effects(&live(&before), live(&after), write(), Occasion::Other, cx(Some(&c), NOW - interval_ms));
     assert!(matches!(due.index, IndexChange::UpsertLater(_)));
     assert!(due.arm);

@@ -16,7 +16,7 @@ fn presented(fp: &str) -> Bearer {
 }
 
 fn live() -> (Stored, SessionRecord) {
-    let mut r = SessionRecord::new("fp".into(), T0, T0, &Policy::default());
+    let mut r = SessionRecord::new("fp".into(), T0, T0, &Timing::default());
     r.data = json!({"file": "stamp-1.jpg"}).as_object().unwrap().clone();
     r.hits = 7;
     r.user = Some("u1".into());
@@ -76,14 +76,14 @@ fn killing_unstored_ids_makes_them_unclaimable() {
     let Write::Put(tomb) = w else { panic!() };
     let Stored::Ended(t) = &tomb else { panic!() };
     assert!(t.pending.is_none(), "a session that never started has no end event");
-    let (b, _) = begin(Some(&tomb), &p, T0 + 2000, &Policy::default());
+    let (b, _) = begin(Some(&tomb), &p, T0 + 2000, &Timing::default());
     assert_eq!(b, Begin::Refused(Refusal::Ended));
 }
 
 #[test]
 fn rotation_moves_everything_but_the_token() {
     let (stored, record) = live();
-    let (out, w) = rotate_out(Some(&stored), &presented("fp"), T0 + 10, &Policy::default());
+    let (out, w) = rotate_out(Some(&stored), &presented("fp"), T0 + 10, &Timing::default());
     let moved = out.unwrap();
     let Write::Put(old) = w else { panic!() };
     let new =
@@ -94,9 +94,9 @@ fn rotation_moves_everything_but_the_token() {
     assert_eq!((adopted.data.clone(), adopted.hits, adopted.created), (record.data, record.hits, record.created));
     assert!(matches!(w2, Write::Put(Stored::Live(_))));
     // The old ids: refused quietly during the grace period, ended after it.
-    let (b, _) = begin(Some(&old), &presented("fp"), T0 + 20, &Policy::default());
+    let (b, _) = begin(Some(&old), &presented("fp"), T0 + 20, &Timing::default());
     assert_eq!(b, Begin::Refused(Refusal::RotatedRecently));
-    let (b, _) = begin(Some(&old), &presented("fp"), T0 + 10 + ROTATE_GRACE_MS, &Policy::default());
+    let (b, _) = begin(Some(&old), &presented("fp"), T0 + 10 + ROTATE_GRACE_MS, &Timing::default());
     assert_eq!(b, Begin::Refused(Refusal::Ended));
     let Stored::Ended(t) = old else { panic!() };
     assert!(t.pending.is_none(), "rotation is not an end");
@@ -105,10 +105,10 @@ fn rotation_moves_everything_but_the_token() {
 #[test]
 fn rotation_of_a_deferred_session_claims_it_first() {
     let p = presented("fp");
-    let (out, _) = rotate_out(None, &p, T0 + 1000, &Policy::default());
+    let (out, _) = rotate_out(None, &p, T0 + 1000, &Timing::default());
     let claimed = out.unwrap();
     assert_eq!((claimed.hits, claimed.cfid.as_str()), (2, "c1"));
-    let (out, _) = rotate_out(Some(&live().0), &presented("x"), T0, &Policy::default());
+    let (out, _) = rotate_out(Some(&live().0), &presented("x"), T0, &Timing::default());
     assert_eq!(out, Err(Refusal::Mismatch));
 }
 
@@ -121,7 +121,7 @@ fn adopt_never_overwrites() {
 #[test]
 fn a_pair_rotated_late_and_killed_never_comes_back() {
     // No absolute lifetime: a session may live for days, then rotate and be killed.
-    let policy = Policy { max_lifetime_s: 0, idle_timeout_s: 30 * 24 * 3600, ..Policy::default() };
+    let policy = Timing { max_lifetime_s: 0, idle_timeout_s: 30 * 24 * 3600, ..Timing::default() };
     let (stored, _) = live();
     let later = T0 + 3 * 24 * 3600 * 1000;
     let (moved, _) = rotate_out(Some(&stored), &presented("fp"), later, &policy);
@@ -160,7 +160,7 @@ fn origin(pairs: &[(&str, &str)]) -> crate::core::guard::OriginIds {
 fn a_guarded_session_keeps_its_origin_cookies_for_the_kill_call_and_events_carry_no_data() {
     let acf = origin(&[("CFID", "42"), ("CFTOKEN", "12345678")]);
     let p = Bearer { origin: acf.clone(), ..presented("fp") };
-    let (b, _) = begin(None, &p, T0 + 1_000, &Policy::default());
+    let (b, _) = begin(None, &p, T0 + 1_000, &Timing::default());
     let Begin::Active { record, .. } = b else { panic!("not claimed") };
     assert_eq!(record.origin_cookies, acf);
     let start = SessionEvent::start(&record, "c1", T0);
@@ -192,9 +192,9 @@ fn a_guarded_session_never_stored_still_gets_its_origin_kill_call() {
 #[test]
 fn an_origin_rotation_moves_the_guarded_session_to_its_new_cookies() {
     let old = Bearer { origin: origin(&[("CFID", "1"), ("CFTOKEN", "11111111")]), ..presented("fp") };
-    let (b, _) = begin(None, &old, T0 + 1, &Policy::default());
+    let (b, _) = begin(None, &old, T0 + 1, &Timing::default());
     let Begin::Active { record, .. } = b else { panic!() };
-    let (moved, w) = rotate_out(Some(&Stored::Live(record)), &old, T0 + 5, &Policy::default());
+    let (moved, w) = rotate_out(Some(&Stored::Live(record)), &old, T0 + 5, &Timing::default());
     let Write::Put(Stored::Ended(t)) = w else { panic!() };
     assert_eq!(t.origin_kill, None, "a rotation does not end the origin's session");
     let new = Bearer {

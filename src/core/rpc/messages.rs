@@ -16,7 +16,7 @@ use crate::core::{
     hooks::Delivery,
     ids::{CfToken, Cfid},
     index::IndexEntry,
-    record::{ClientHints, Policy, SessionRecord},
+    record::{ClientHints, SessionRecord, Timing},
     session::{Bearer, Declined, Refusal, Update, Verdict},
 };
 
@@ -93,7 +93,8 @@ impl Ids {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BeginRequest {
     pub ids: Ids,
-    pub policy: Policy,
+    #[serde(rename = "policy")]
+    pub timing: Timing,
     /// The client's hints, sent when the session is created (fresh ids) or its ids are young
     /// enough to be claimed now ([`crate::core::session::sends_claim_hints`]): kept with the
     /// first write.
@@ -120,7 +121,8 @@ impl BeginRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UpdateRequest {
     pub ids: Ids,
-    pub policy: Policy,
+    #[serde(rename = "policy")]
+    pub timing: Timing,
     pub data_limit: usize,
     #[serde(default)]
     pub set: Option<Map<String, Value>>,
@@ -209,11 +211,11 @@ impl SessionView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::record::Policy;
+    use crate::core::record::Timing;
 
     #[test]
     fn a_session_past_its_idle_timeout_is_not_shown_as_live() {
-        let policy = Policy { idle_timeout_s: 60, ..Policy::default() };
+        let policy = Timing { idle_timeout_s: 60, ..Timing::default() };
         let r = SessionRecord::new("fp".into(), 0, 0, &policy);
         assert!(SessionView::inspected(&r, 59_999).is_some());
         assert!(SessionView::inspected(&r, 60_000).is_none(), "shown as live until its alarm runs");
@@ -292,7 +294,8 @@ pub struct EndRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RotateOutRequest {
     pub ids: Ids,
-    pub policy: Policy,
+    #[serde(rename = "policy")]
+    pub timing: Timing,
 }
 
 /// The answer to `rotate_out`: the session's record (internal: it carries the old token's

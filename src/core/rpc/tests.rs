@@ -11,7 +11,7 @@ use crate::core::{
     end_reason::EndReason,
     index::{EndedEntry, IndexEntry},
     pacing::Batch,
-    record::Policy,
+    record::Timing,
     stats::Counts,
 };
 
@@ -34,7 +34,7 @@ fn a_begin_from_before_fingerprints_and_path_policies_is_taken() {
     let SessionCall::Begin(b) = session("begin", old) else { panic!("not a begin") };
     assert_eq!((b.ids.cfid.as_str(), b.ids.issued_at, b.ids.fresh), ("c1", 5, true));
     assert!(b.client.is_none() && b.fingerprint.is_none() && b.ids.previous_fp.is_none() && b.abuse_key.is_none());
-    assert_eq!(b.policy.path_timeout_s, None);
+    assert_eq!(b.timing.path_timeout_s, None);
 }
 
 #[test]
@@ -146,10 +146,16 @@ fn every_operation_names_itself_and_parses_back() {
         scopes: Vec::new(),
         previous_fp: None,
     };
-    let policy = Policy::default();
+    let policy = Timing::default();
     let calls = [
-        SessionCall::Begin(BeginRequest { ids: ids.clone(), policy, client: None, fingerprint: None, abuse_key: None }),
-        SessionCall::RotateOut(RotateOutRequest { ids: ids.clone(), policy }),
+        SessionCall::Begin(BeginRequest {
+            ids: ids.clone(),
+            timing: policy,
+            client: None,
+            fingerprint: None,
+            abuse_key: None,
+        }),
+        SessionCall::RotateOut(RotateOutRequest { ids: ids.clone(), timing: policy }),
         SessionCall::End(EndRequest { cfid: "c1".into(), ids: Some(ids), reason: EndReason::Killed, only_user: None }),
         SessionCall::Check,
         SessionCall::Inspect,

@@ -1,13 +1,13 @@
 use serde_json::json;
 
 use super::*;
-use crate::core::{fingerprint::Fingerprint, path_policy::PathRule};
+use crate::core::{fingerprint::Fingerprint, session_policy::PathRule};
 
 const T0: UnixMs = 1_800_000_000_000;
 const S: u64 = 1000;
 
-fn policy() -> Policy {
-    Policy {
+fn policy() -> Timing {
+    Timing {
         idle_timeout_s: 60,
         max_lifetime_s: 600,
         touch_interval_s: 10,
@@ -74,7 +74,7 @@ fn deferred_session_cannot_be_claimed_after_its_idle_window_or_from_the_future()
 
 #[test]
 fn claim_window_is_capped_even_with_long_timeouts() {
-    let p = Policy { idle_timeout_s: 7 * 24 * 3600, max_lifetime_s: 0, ..policy() };
+    let p = Timing { idle_timeout_s: 7 * 24 * 3600, max_lifetime_s: 0, ..policy() };
     let (b, _) = begin(None, &presented(false, T0), T0 + MAX_CLAIM_WINDOW_MS, &p);
     assert_eq!(b, Begin::Refused(Refusal::Unknown));
 }
@@ -107,7 +107,7 @@ fn reads_within_the_touch_interval_do_not_write() {
 
 #[test]
 fn counting_hits_writes_every_request_but_refreshes_cookies_per_interval() {
-    let p = Policy { count_hits: true, ..policy() };
+    let p = Timing { count_hits: true, ..policy() };
     let stored = live(T0);
     let (b, w) = begin(Some(&stored), &presented(false, T0), T0 + S, &p);
     let (_, _, touch) = active(b);
@@ -117,7 +117,7 @@ fn counting_hits_writes_every_request_but_refreshes_cookies_per_interval() {
 
 #[test]
 fn touch_interval_never_exceeds_half_the_idle_timeout() {
-    let p = Policy { idle_timeout_s: 4, touch_interval_s: 60, ..policy() };
+    let p = Timing { idle_timeout_s: 4, touch_interval_s: 60, ..policy() };
     let mut stored = Stored::Live(SessionRecord::new("fp".into(), T0, T0, &p));
     for step in 1..=10 {
         let now = T0 + step * 1500;
@@ -261,7 +261,7 @@ fn client_hints_are_kept_when_the_session_is_first_stored_and_bounded() {
     let long = "é".repeat(150);
     assert_eq!(ClientHints::new(Some(&long), None).unwrap().user_agent.unwrap().len(), 200);
     let p = Bearer { client: hints.clone(), ..presented(true, T0) };
-    let (Begin::Active { record, .. }, _) = begin(None, &p, T0, &Policy::default()) else { panic!() };
+    let (Begin::Active { record, .. }, _) = begin(None, &p, T0, &Timing::default()) else { panic!() };
     assert_eq!(record.client, hints);
 }
 
@@ -360,7 +360,7 @@ fn ids_may_be_unclaimed_only_within_the_claim_window() {
     assert!(may_be_unclaimed(T0, T0, &p));
     assert!(may_be_unclaimed(T0, T0 + 59 * S, &p));
     assert!(!may_be_unclaimed(T0, T0 + 60 * S, &p));
-    let long = Policy { idle_timeout_s: 7 * 24 * 3600, ..policy() };
+    let long = Timing { idle_timeout_s: 7 * 24 * 3600, ..policy() };
     assert!(!may_be_unclaimed(T0, T0 + MAX_CLAIM_WINDOW_MS, &long), "never past 24 h");
     // What the Worker decides matches what the object does: a claim inside the window, with
     // the hints, stores at once; past it the ids are unknown.
@@ -377,9 +377,9 @@ fn ids_may_be_unclaimed_only_within_the_claim_window() {
     assert!(matches!(claim(T0 + 59 * S), Begin::Active { stored_now: true, .. }));
     assert_eq!(claim(T0 + 60 * S), Begin::Refused(Refusal::Unknown));
     // The hints ride along for the claim's first minute only (and never past the window).
-    let day = Policy { idle_timeout_s: 3600, ..policy() };
+    let day = Timing { idle_timeout_s: 3600, ..policy() };
     assert!(sends_claim_hints(T0, T0 + CLAIM_HINTS_MS - 1, &day));
     assert!(!sends_claim_hints(T0, T0 + CLAIM_HINTS_MS, &day) && may_be_unclaimed(T0, T0 + CLAIM_HINTS_MS, &day));
-    let short = Policy { idle_timeout_s: 30, ..policy() };
+    let short = Timing { idle_timeout_s: 30, ..policy() };
     assert!(!sends_claim_hints(T0, T0 + 30 * S, &short));
 }

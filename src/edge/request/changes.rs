@@ -89,7 +89,7 @@ async fn update(
     let config = cx.config;
     let req = UpdateRequest {
         ids: current.ids(),
-        policy: cx.policy,
+        timing: cx.timing,
         data_limit: config.data_limit,
         set: changes.set.clone(),
         idle_timeout_s: timeout,
@@ -140,7 +140,7 @@ pub(super) async fn rotate(
     origin: Option<(OriginIds, Vec<CookieScope>)>,
 ) -> Cookies {
     let old = current.cfid.clone();
-    let out = RotateOutRequest { ids: current.ids(), policy: cx.policy };
+    let out = RotateOutRequest { ids: current.ids(), timing: cx.timing };
     let (record, starts) = match cx.sessions.rotate_out(&old, out).await {
         Ok(RotateOutReply::Moved { record, starts }) => (record, starts),
         Ok(RotateOutReply::Refused { reason: Refusal::RotatedRecently }) => {

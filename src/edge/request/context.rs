@@ -14,8 +14,8 @@ use crate::core::{
     guard::{Binding, OriginIds},
     ids::{CfToken, Cfid, TokenKey},
     outcome,
-    path_policy::PathRule,
-    record::{ClientHints, Policy},
+    record::{ClientHints, Timing},
+    session_policy::PathRule,
     stats::Counts,
 };
 use crate::edge::{
@@ -35,9 +35,9 @@ pub struct RequestContext<'a> {
     pub sessions: Sessions,
     pub key: TokenKey,
     pub now: UnixMs,
-    /// The session policy for this request: the configuration's, with what its path sets
+    /// The session timing for this request: the configuration's, with what its path sets
     /// (`SESSION_POLICY`: a timeout, `norefresh`).
-    pub policy: Policy,
+    pub timing: Timing,
     /// A non-navigation request whose session ended gets `401` (`AJAX_ENDS`, per path).
     pub ajax_401: bool,
     /// The client's network, read when first needed.
@@ -63,7 +63,7 @@ impl<'a> RequestContext<'a> {
             sessions: Sessions::from_env(env)?,
             key: config.token_key.clone(),
             now: now_ms(),
-            policy: config.policy.for_path(rule),
+            timing: config.timing.for_path(rule),
             ajax_401,
             client: OnceCell::new(),
         })
@@ -104,7 +104,7 @@ impl RequestContext<'_> {
     /// a path that sets its own timeout (a deferred session could otherwise be claimed within
     /// `SESSION_TIMEOUT` instead of the path's timeout).
     pub fn stores_new_sessions(&self) -> bool {
-        !self.config.defer || self.policy.path_timeout_s.is_some()
+        !self.config.defer || self.timing.path_timeout_s.is_some()
     }
 
     /// Counts an event for the dashboard's history (sent after the response, see [`stats`]).

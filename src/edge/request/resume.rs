@@ -61,10 +61,10 @@ impl RequestContext<'_> {
 /// older object) asks for the hints instead (`NeedsClient`): then the claim is counted here
 /// and sent again, a second call.
 pub(super) async fn resume(cx: &RequestContext<'_>, p: VerifiedIds) -> Result<Resumed, EdgeError> {
-    let claimable = sends_claim_hints(p.token.issued_at(), cx.now, &cx.policy);
+    let claimable = sends_claim_hints(p.token.issued_at(), cx.now, &cx.timing);
     let begin = |client, abuse_key| BeginRequest {
         ids: p.ids(),
-        policy: cx.policy,
+        timing: cx.timing,
         client,
         fingerprint: cx.probe(),
         abuse_key,
@@ -162,7 +162,7 @@ pub(super) async fn start(
         let ids = Ids::of(&cfid, &token, true).bound(origin.clone()).scoped(scopes);
         let begin = BeginRequest {
             ids,
-            policy: cx.policy,
+            timing: cx.timing,
             client: Some(cx.client_hints()),
             fingerprint: cx.probe(),
             abuse_key: None,
@@ -177,5 +177,5 @@ pub(super) async fn start(
 
 /// How a deferred (not yet stored) session looks on its first request: a new record, unsaved.
 fn unstored_view(config: &Config, now: UnixMs) -> SessionView {
-    SessionView::from(&SessionRecord::new(String::new(), now, now, &config.policy))
+    SessionView::from(&SessionRecord::new(String::new(), now, now, &config.timing))
 }

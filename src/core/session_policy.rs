@@ -40,13 +40,13 @@ pub struct PathRule {
 
 /// The parsed `SESSION_POLICY` and `PATH_CASE`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PathPolicy {
+pub struct SessionPolicy {
     /// Normalised prefixes, longest first, so the first match is the longest.
     rules: Vec<(String, PathRule)>,
     pub case: PathCase,
 }
 
-impl PathPolicy {
+impl SessionPolicy {
     /// Parses `SESSION_POLICY`: comma-separated `<path prefix>=<options>` entries, such as
     /// `/admin/=300, /api/poll/=norefresh, /public/=none`; empty or `off` for none. `Err` says
     /// what is wrong.

@@ -1,10 +1,10 @@
 use super::*;
 
-fn parse(raw: &str) -> PathPolicy {
-    PathPolicy::parse(raw, PathCase::Insensitive).unwrap()
+fn parse(raw: &str) -> SessionPolicy {
+    SessionPolicy::parse(raw, PathCase::Insensitive).unwrap()
 }
 
-fn timeout(p: &PathPolicy, path: &str) -> Option<u64> {
+fn timeout(p: &SessionPolicy, path: &str) -> Option<u64> {
     p.rule_for(&p.normalize(path)).timeout_s
 }
 
@@ -51,7 +51,7 @@ fn paths_are_matched_as_servers_resolve_them() {
     ] {
         assert_eq!(timeout(&p, escape), Some(300), "{escape} escaped /admin/");
     }
-    let exact = PathPolicy::parse("/admin/=300", PathCase::Sensitive).unwrap();
+    let exact = SessionPolicy::parse("/admin/=300", PathCase::Sensitive).unwrap();
     assert_eq!(timeout(&exact, "/Admin/"), None, "PATH_CASE=sensitive");
     assert_eq!(timeout(&exact, "/x/..;/admin/"), Some(300), "dot segments still resolve");
 }
@@ -92,7 +92,7 @@ fn bad_entries_say_what_is_wrong() {
         "/a/=300 60",
         "/a/=sometimes",
     ] {
-        assert!(PathPolicy::parse(raw, PathCase::Insensitive).is_err(), "{raw:?}");
+        assert!(SessionPolicy::parse(raw, PathCase::Insensitive).is_err(), "{raw:?}");
     }
-    assert!(PathPolicy::parse("/admin/=2592000", PathCase::Insensitive).is_ok());
+    assert!(SessionPolicy::parse("/admin/=2592000", PathCase::Insensitive).is_ok());
 }
