@@ -5,7 +5,7 @@ mod common;
 
 use std::thread;
 
-use common::{stored_session, Client, Edge, Origin, Resp};
+use common::{client::raw, stored_session, Client, Edge, Origin, Resp};
 
 /// Asserts `r` expires `names` (each exactly `variants` times) and sets no new session.
 fn assert_expires(r: &Resp, names: &[&str], variants: usize) {
@@ -286,4 +286,75 @@ fn old_ids_are_dead_after_the_rotation_grace() {
     let r = replay.get(&edge.url("/"));
     assert_ne!(origin.last_id(), old_id);
     assert!(r.set_cookie("CFID").is_some(), "after the grace, old ids get an ordinary new session");
+}
+
+#[test]
+fn kill_redirects_never_leave_the_site() {
+    let origin = Origin::ok();
+    let edge = Edge::start(&origin.url(), &[]);
+    let (c, _) = stored_session(&edge, &origin);
+    let r = c.get(&edge.url("//evil.example/login?killSession"));
+    assert_eq!(r.status, 302);
+    assert_eq!(r.header("location"), Some("/evil.example/login"));
+    // Without a session the page's link stays on the site too.
+    let r = Client::new().get(&edge.url("//evil.example/login?killSession"));
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("href=\"/evil.example/login\""), "{}", r.text());
+    // A backslash, which the URL parser (and browsers) read as a slash; sent raw, as a client
+    // library would normalise it.
+    let (c, _) = stored_session(&edge, &origin);
+    let cookie = c.jar.header().unwrap();
+    let head = format!(
+        "GET /\\evil.example/login?killSession&a=1 HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nCookie: {cookie}",
+        edge.port
+    );
+    let r = raw(edge.port, head.as_bytes(), b"");
+    assert_eq!(r.status, 302);
+    let location = r.header("location").unwrap_or_default().to_owned();
+    assert!(location.starts_with('/') && !location.starts_with("//") && !location.contains('\\'), "{location}");
+    assert_eq!(location, "/evil.example/login?a=1");
+}
+
+#[test]
+fn cross_site_kill_requests_are_confirmed_by_the_user_first() {
+    let origin = Origin::ok();
+    let edge = Edge::start(&origin.url(), &[]);
+    let (c, id) = stored_session(&edge, &origin);
+    let cross: [&[(&str, &str)]; 4] = [
+        &[("Sec-Fetch-Site", "cross-site")],
+        &[("Sec-Fetch-Site", "same-site")], // a sibling subdomain
+        &[("Origin", "https://evil.example")],
+        &[("Referer", "https://evil.example/page")],
+    ];
+    for headers in cross {
+        let r = c.send("GET", &edge.url("/account?killSession"), headers, None);
+        assert_eq!(r.status, 200, "{headers:?}");
+        let page = r.text();
+        assert!(page.contains(r#"<form method="POST" action="/account?killSession">"#), "{page}");
+        assert!(r.all("set-cookie").is_empty(), "a cross-site request expired cookies");
+        assert!(r.header("content-security-policy").is_some_and(|v| v.contains("frame-ancestors 'none'")));
+        assert!(edge.inspect(&id).is_some(), "a cross-site request ({headers:?}) ended the session");
+    }
+    // The button: the same request from the site itself.
+    let r = c.send("POST", &edge.url("/account?killSession"), &[("Sec-Fetch-Site", "same-origin")], Some(b""));
+    assert_eq!((r.status, r.header("location")), (302, Some("/account")));
+    assert_eq!(edge.inspect(&id), None);
+    // A bookmark or a typed URL (no site information) is not cross-site.
+    let (c, id) = stored_session(&edge, &origin);
+    assert_eq!(c.get(&edge.url("/kill/")).status, 302);
+    assert_eq!(edge.inspect(&id), None);
+    // Sites whose subdomains link to each other's logout let sibling subdomains kill.
+    let edge = Edge::start(&origin.url(), &[("KILL_CROSS_SITE", "confirm-cross-site")]);
+    let (c, id) = stored_session(&edge, &origin);
+    assert_eq!(c.send("GET", &edge.url("/?killSession"), &[("Sec-Fetch-Site", "same-site")], None).status, 302);
+    assert_eq!(edge.inspect(&id), None);
+    let (c, id) = stored_session(&edge, &origin);
+    assert_eq!(c.send("GET", &edge.url("/?killSession"), &[("Sec-Fetch-Site", "cross-site")], None).status, 200);
+    assert!(edge.inspect(&id).is_some());
+    // Sites that need cross-site logout links turn the check off.
+    let edge = Edge::start(&origin.url(), &[("KILL_CROSS_SITE", "allow")]);
+    let (c, id) = stored_session(&edge, &origin);
+    let r = c.send("GET", &edge.url("/?killSession"), &[("Sec-Fetch-Site", "cross-site")], None);
+    assert_eq!(r.status, 302);
+    assert_eq!(edge.inspect(&id), None);
 }

@@ -5,8 +5,9 @@ mod common;
 
 use common::{
     edge::TEST_SIGNING_KEY,
+    stored_session,
     verify::{now_s, session_data, test_origin_key, Signed},
-    Client, Edge, Origin,
+    Client, Edge, Origin, Reply,
 };
 
 #[test]
@@ -169,4 +170,29 @@ fn session_data_over_the_limit_is_refused_and_logged() {
 
 fn url_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[test]
+fn deeply_nested_origin_data_is_refused_and_the_session_lives_on() {
+    let deep = |n: usize| format!("{{\"k\":{}{}}}", "[".repeat(n), "]".repeat(n));
+    let (d125, d40) = (deep(125), deep(40));
+    let origin = Origin::start(move |r| match r.url.as_str() {
+        "/deep125" => Reply::ok("x").header("X-Session-Set", &d125),
+        "/deep40" => Reply::ok("x").header("X-Session-Set", &d40),
+        "/ok" => Reply::ok("x").header("X-Session-Set", r#"{"fine":[[1]]}"#),
+        _ => Reply::ok("ok"),
+    });
+    let edge = Edge::start(&origin.url(), &[]);
+    let (c, id) = stored_session(&edge, &origin);
+    for path in ["/deep125", "/deep40"] {
+        assert_eq!(c.get(&edge.url(path)).status, 200, "{path}");
+        for _ in 0..3 {
+            assert_eq!(c.get(&edge.url("/")).status, 200, "the session broke after {path}");
+        }
+    }
+    edge.wait_for_log("nested deeper than 32 levels");
+    c.get(&edge.url("/ok"));
+    let view = edge.inspect(&id).expect("the session is live");
+    assert_eq!(view["data"], serde_json::json!({"fine": [[1]]}));
+    assert_eq!(origin.last_id(), id);
 }

@@ -1,8 +1,9 @@
 //! The edge as a transparent reverse proxy, through the real Worker under `wrangler dev`.
 
 mod common;
+mod cookie_parsers;
 
-use common::{client::raw, Client, Edge, Origin, Reply};
+use common::{client::raw, client_with, stored_session, Client, Edge, Origin, Reply};
 
 #[test]
 fn methods_paths_and_query_strings_arrive_unchanged() {
@@ -186,4 +187,85 @@ fn unset_origin_forwards_to_the_request_url_and_catches_the_local_loop() {
     assert_eq!(r.status, 508, "{}", r.text());
     assert_eq!(r.header("content-encoding"), None, "the client asked for no compression");
     assert!(r.text().contains("loop"), "{}", r.text());
+}
+
+#[test]
+fn headers_a_client_must_not_forge_never_reach_the_origin() {
+    let origin = Origin::ok();
+    let edge = Edge::start(&origin.url(), &[("URL_TOKENS", "true")]);
+    let c = Client::new();
+    c.get(&edge.url("/"));
+    let (cfid, token) = (c.jar.get("CFID").unwrap(), c.jar.get("CFTOKEN").unwrap());
+    let referer = format!("http://127.0.0.1:{}/cart.cfm?CFID={cfid}&CFTOKEN={token}&item=7", edge.port);
+    let forged = [
+        ("Forwarded", "for=1.2.3.4;proto=https"),
+        ("X-Real-IP", "1.2.3.4"),
+        ("True-Client-IP", "1.2.3.4"),
+        ("X-Original-URL", "/admin"),
+        ("X-Rewrite-URL", "/admin"),
+        ("X-Client-IP", "1.2.3.4"),
+        ("Referer", referer.as_str()),
+    ];
+    c.send("GET", &edge.url("/next.cfm"), &forged, None);
+    let got = origin.last();
+    for (name, _) in &forged[1..6] {
+        assert_eq!(got.header(name), None, "{name} reached the origin");
+    }
+    // `Forwarded` is the edge's own account, never the client's.
+    let forwarded = got.header("forwarded").unwrap_or_default();
+    assert!(forwarded.starts_with("for=127.0.0.1;") && !forwarded.contains("1.2.3.4"), "{forwarded}");
+    let seen = got.header("referer").expect("the referer is kept");
+    assert!(!seen.contains(&token) && !seen.to_ascii_lowercase().contains("cftoken"), "{seen}");
+    assert!(seen.ends_with("/cart.cfm?item=7"), "{seen}");
+}
+
+#[test]
+fn other_cookies_reach_the_origin_byte_for_byte() {
+    let origin = Origin::ok();
+    let edge = Edge::start(&origin.url(), &[]);
+    let (c, _) = stored_session(&edge, &origin);
+    let cookie = format!(
+        "a=\"x, y\"; CFID={}; b=\"p;q\"; CFTOKEN={}; c=plain",
+        c.jar.get("CFID").unwrap(),
+        c.jar.get("CFTOKEN").unwrap()
+    );
+    client_with(&[]).send("GET", &edge.url("/"), &[("Cookie", &cookie)], None);
+    assert_eq!(origin.last().header("cookie"), Some("a=\"x, y\"; b=\"p;q\"; c=plain"));
+}
+
+#[test]
+fn the_edges_cftoken_never_reaches_the_origin_in_any_parse() {
+    let origin = Origin::ok();
+    let edge = Edge::start(&origin.url(), &[]);
+    let (c, id) = stored_session(&edge, &origin);
+    let token = c.jar.get("CFTOKEN").unwrap();
+    let smuggled = [
+        format!("a=\"; CFTOKEN={token}; z=\"; CFID={id}"),
+        format!("CFID={id}; a=\"x;CFTOKEN={token};\""),
+        format!("CFID={id}; a=1 CFTOKEN={token}"),
+        format!("CFID={id}; a=\"q\"CFTOKEN={token}"),
+        format!("CFID={id}; a=1,CFTOKEN={token}"),
+        format!("CFID={id}; CF%54OKEN={token}"),
+        format!("CFID={id}; cftoken[0]={token}"),
+        format!("CFID={id}; CFTOKEN={token}; cftoken={token}; __Host-CFTOKEN={token}"),
+        format!("CFID={id}; CFTOKEN={token} ; x=1"),
+    ];
+    for cookie in &smuggled {
+        let r = client_with(&[]).send("GET", &edge.url("/"), &[("Cookie", cookie)], None);
+        assert_eq!(r.status, 200, "{cookie}");
+        let got = origin.last();
+        let forwarded = got.header("cookie").unwrap_or("");
+        assert!(!forwarded.contains(&token), "the CFTOKEN reached the origin: {forwarded:?} (sent {cookie:?})");
+        for (parser, parse) in cookie_parsers::PARSERS {
+            let read = parse(forwarded);
+            assert!(
+                !read
+                    .iter()
+                    .any(|(n, _)| n.to_ascii_lowercase().ends_with("cftoken") || n.eq_ignore_ascii_case("cfid")),
+                "{parser} reads a session cookie from {forwarded:?}: {read:?}"
+            );
+        }
+    }
+    edge.wait_for_log("cookie.removed");
+    assert!(!edge.log().contains(&token), "the CFTOKEN reached the log");
 }

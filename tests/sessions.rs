@@ -5,7 +5,7 @@ mod common;
 
 use std::{collections::HashSet, thread};
 
-use common::{verify::session_data, Client, Edge, Origin};
+use common::{client_with, stored_session, verify::session_data, Client, Edge, Origin};
 
 #[test]
 fn new_session_cookies_in_each_expiry_mode() {
@@ -270,4 +270,71 @@ fn url_tokens_are_accepted_only_when_enabled() {
             assert_ne!(got.header("x-session-id"), Some(cfid.as_str()), "URL tokens were honoured while off");
         }
     }
+}
+
+#[test]
+fn host_prefixed_cookies_are_written_read_and_expired() {
+    let origin = Origin::ok();
+    let edge = Edge::start(&origin.url(), &[("COOKIE_SECURE", "true"), ("COOKIE_HOST_PREFIX", "true")]);
+    let c = Client::new();
+    let r = c.get(&edge.url("/"));
+    let set = r.set_cookie("__Host-CFID").expect("a __Host-CFID cookie");
+    assert!(set.contains("; Path=/") && set.contains("; Secure") && !set.contains("Domain="), "{set}");
+    assert!(r.set_cookie("__Host-CFTOKEN").is_some());
+    let id = origin.last_id();
+    c.get(&edge.url("/"));
+    assert_eq!(origin.last_id(), id, "the __Host- pair did not keep the session");
+    let cookie = origin.last().header("cookie").map(str::to_owned);
+    assert!(cookie.as_ref().is_none_or(|c| !c.contains("CFTOKEN")), "the token reached the origin: {cookie:?}");
+    // A plain CFID/CFTOKEN (planted by a sibling subdomain) is not the session.
+    let cfid = c.jar.get("__Host-CFID").unwrap();
+    let token = c.jar.get("__Host-CFTOKEN").unwrap();
+    client_with(&[("CFID", &cfid), ("CFTOKEN", &token)]).get(&edge.url("/"));
+    assert_ne!(origin.last_id(), id);
+    let r = c.get(&edge.url("/kill/"));
+    for name in ["__Host-CFID", "__Host-CFTOKEN"] {
+        let expired = r.set_cookie(name).unwrap_or_default();
+        assert!(expired.contains("Max-Age=0") && expired.contains("Secure"), "{name}: {expired}");
+    }
+}
+
+#[test]
+fn a_cross_site_post_without_cookies_does_not_replace_the_session() {
+    let origin = Origin::ok();
+    let edge = Edge::start(&origin.url(), &[]);
+    let (c, id) = stored_session(&edge, &origin);
+    let from_elsewhere =
+        [("Sec-Fetch-Site", "cross-site"), ("Sec-Fetch-Mode", "navigate"), ("Origin", "https://idp.example")];
+    let r = client_with(&[]).send("POST", &edge.url("/acs"), &from_elsewhere, Some(b"SAMLResponse=x"));
+    assert_eq!(r.status, 200);
+    assert!(r.all("set-cookie").is_empty(), "new cookies on a cross-site POST: {:?}", r.all("set-cookie"));
+    // The origin saw a fresh, unstored session, and the browser's own session lives on.
+    let got = origin.last();
+    assert_eq!(got.header("x-session-new"), Some("true"));
+    let fresh = got.header("x-session-id").unwrap().to_owned();
+    assert!(edge.inspect(&fresh).is_none(), "the cross-site stand-in session was stored");
+    edge.wait_for_log("session.cross_site");
+    c.get(&edge.url("/"));
+    assert_eq!(origin.last_id(), id);
+    assert!(edge.inspect(&id).is_some());
+    // A cross-site fetch() is the same; a top-level cross-site GET navigation carries Lax cookies,
+    // so without them it is a new visitor.
+    let r = client_with(&[]).send(
+        "GET",
+        &edge.url("/"),
+        &[("Sec-Fetch-Site", "cross-site"), ("Sec-Fetch-Mode", "cors")],
+        None,
+    );
+    assert!(r.all("set-cookie").is_empty());
+    let r = client_with(&[]).send(
+        "GET",
+        &edge.url("/"),
+        &[("Sec-Fetch-Site", "cross-site"), ("Sec-Fetch-Mode", "navigate")],
+        None,
+    );
+    assert!(r.set_cookie("CFID").is_some());
+    // Sites whose cross-site return itself starts the session choose the old behaviour.
+    let edge = Edge::start(&origin.url(), &[("CROSS_SITE_REQUESTS", "new-session")]);
+    let r = client_with(&[]).send("POST", &edge.url("/acs"), &from_elsewhere, Some(b""));
+    assert!(r.set_cookie("CFID").is_some() && r.set_cookie("CFTOKEN").is_some());
 }

@@ -37,6 +37,12 @@ impl Resp {
     pub fn set_cookie(&self, name: &str) -> Option<&str> {
         self.all("set-cookie").into_iter().find(|c| c.split('=').next().map(str::trim) == Some(name))
     }
+
+    /// The value the response sets cookie `name` to (`""` when it expires it).
+    pub fn set_cookie_value(&self, name: &str) -> Option<String> {
+        self.set_cookie(name)
+            .map(|c| c.split(';').next().unwrap_or("").split_once('=').map_or("", |(_, v)| v).to_owned())
+    }
 }
 
 /// Cookies by name, updated from responses like a browser would (a `Max-Age=0` or empty

@@ -46,7 +46,7 @@ fn test_vars(origin_url: &str, vars: &[(&str, &str)]) -> Vec<(String, String)> {
         ("SESSION_SIGNING_KEY".into(), TEST_SIGNING_KEY.into()),
         ("COOKIE_SECURE".into(), "false".into()),
         ("ADMIN_TOKEN".into(), TEST_ADMIN_TOKEN.into()),
-        // Every test client is 127.0.0.1: tests of the limits turn them on (tests/controls.rs).
+        // Every test client is 127.0.0.1: tests of the limits turn them on (tests/abuse_limits.rs).
         ("ABUSE_LIMITS".into(), "false".into()),
     ];
     all.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
