@@ -1,28 +1,33 @@
 //! The Worker's configuration: read from `vars` (`wrangler.toml`) and secrets, validated
-//! into typed values. Every default lives in [`Config::default`]; every bad value becomes a
-//! [`ConfigError`] that names the variable (never its value).
+//! into typed values. Each concern parses its own variables, beside its type and its defaults
+//! (`Timing::parse` in `record.rs`, `CookiePolicy::parse` in `cookie.rs`, `KillPolicy::parse`
+//! in `kill.rs`, [`Keys::parse`], `SessionsPerUser::parse` in `index.rs`, [`Controls::parse`]
+//! …); [`Config::parse`] is the one place that calls them all, in order, and reads the few
+//! settings of the configuration's own. Every bad value becomes a [`ConfigError`] that names
+//! the variable (never its value).
 
 use std::cell::RefCell;
 
 use url::Url;
 
-use self::parse::{hook_url, parse_bool, parse_domain, parse_guard_cookies, parse_kill, parse_origin, parse_u64};
+use self::parse::{hook_url, parse_bool, parse_guard_cookies, parse_origin, parse_u64};
 pub use self::{
     controls::{Controls, Jurisdiction},
     error::ConfigError,
     hints::{hints, Hint},
+    keys::Keys,
     secret::{origin_key, Secret},
 };
 use self::{error::err, secret::MIN_SECRET_LEN};
 use super::{
     bypass::Bypass,
-    cookie::{CookieExpiry, CookiePolicy},
+    cookie::CookiePolicy,
     cross_site::CrossSiteRequests,
     faults::{self, Faults},
     guard::GuardPolicy,
-    ids::TokenKey,
+    index::SessionsPerUser,
     kill::KillPolicy,
-    protocol::{OriginKeys, MAX_TIMEOUT_S},
+    protocol::OriginKeys,
     record::Timing,
 };
 
@@ -68,17 +73,9 @@ pub struct Config {
     /// `ORIGIN_URL`: where requests are forwarded. `None` (unset or empty) forwards to the
     /// request's own URL, the production pattern of a Worker on a route in front of its origin.
     pub origin: Option<Url>,
-    /// `SESSION_SIGNING_KEY` (secret): the edge's own key. CFTOKEN MACs are keyed from it; it
-    /// never leaves the edge.
-    pub signing_key: Secret,
-    /// The origin's key, derived one-way from the signing key: signs what the origin receives
-    /// (requests, hooks). Holding it verifies but cannot mint a CFTOKEN. See [`origin_key`].
-    pub origin_key: Secret,
-    /// The CFTOKEN key, derived from the signing key once, with the configuration.
-    pub token_key: TokenKey,
-    /// `SIGNATURE_LEGACY`: also sign with the signing key itself (`v1=`), for origins not yet
-    /// moved to the origin key (`v2=`). A migration aid: off by default.
-    pub signature_legacy: bool,
+    /// `SESSION_SIGNING_KEY`, `SESSION_SIGNING_KEY_PREVIOUS`, `SIGNATURE_LEGACY`: the keys and
+    /// what is derived from them.
+    pub keys: Keys,
     /// `ROTATE_ON_LOGIN`: new ids when `X-Session-User` first tags a session or changes its
     /// user (OWASP: a new session id on every privilege change).
     pub rotate_on_login: bool,
@@ -113,9 +110,10 @@ pub struct Config {
     pub app_timeout_s: u64,
     /// `INDEX_SHARDS`: how many index objects share the list of live sessions.
     pub index_shards: u32,
-    /// `MAX_SESSIONS_PER_USER`: at most this many live sessions per user id; a login beyond
-    /// it ends the user's oldest session (reason `replaced`). `None` (`off`, the default): no limit.
-    pub max_sessions_per_user: Option<u32>,
+    /// `MAX_SESSIONS_PER_USER` and `MAX_SESSIONS_POLICY`: at most this many live sessions per
+    /// user id, and what a login beyond it does (by default the user's oldest session ends,
+    /// reason `replaced`).
+    pub sessions_per_user: SessionsPerUser,
     /// `ADMIN_PREFIX`: where the admin dashboard lives (its API under `<prefix>api/`).
     /// Paths under it are never forwarded to the origin.
     pub admin_prefix: String,
@@ -139,10 +137,7 @@ impl Default for Config {
             bypass: Bypass::default(),
             controls: Controls::default(),
             origin: None,
-            signing_key: Secret(String::new()),
-            origin_key: Secret(String::new()),
-            token_key: TokenKey::derive(b""),
-            signature_legacy: false,
+            keys: Keys::default(),
             rotate_on_login: true,
             cookie: CookiePolicy::default(),
             timing: Timing::default(),
@@ -158,7 +153,7 @@ impl Default for Config {
             app_name: "cfsession-edge".into(),
             app_timeout_s: 172_800,
             index_shards: 16,
-            max_sessions_per_user: None,
+            sessions_per_user: SessionsPerUser::default(),
             admin_prefix: "/__session/admin/".into(),
             faults: Faults::default(),
             disabled: Vec::new(),
@@ -170,10 +165,7 @@ impl Default for Config {
 impl Config {
     /// The keys requests and hooks for the origin are signed with.
     pub fn origin_keys(&self) -> OriginKeys<'_> {
-        OriginKeys {
-            origin: self.origin_key.expose(),
-            legacy: self.signature_legacy.then(|| self.signing_key.expose()),
-        }
+        OriginKeys { origin: self.keys.origin.expose(), legacy: self.keys.legacy.then(|| self.keys.signing.expose()) }
     }
 
     /// Builds the configuration from a variable lookup (the Worker passes `env.var`, which
@@ -193,21 +185,7 @@ impl Config {
         if let Some(raw) = get("ORIGIN_URL") {
             c.origin = Some(parse_origin(&raw)?);
         }
-        c.signing_key = match get("SESSION_SIGNING_KEY") {
-            Some(k) if k.len() >= MIN_SECRET_LEN => Secret(k),
-            Some(_) => return Err(err("SESSION_SIGNING_KEY", format!("must be at least {MIN_SECRET_LEN} characters"))),
-            None => {
-                return Err(err(
-                    "SESSION_SIGNING_KEY",
-                    "is not set (wrangler secret put SESSION_SIGNING_KEY; locally, .dev.vars)",
-                ))
-            }
-        };
-        c.origin_key = Secret(origin_key(c.signing_key.expose()));
-        c.token_key = TokenKey::derive(c.signing_key.expose());
-        if let Some(v) = get("SIGNATURE_LEGACY") {
-            c.signature_legacy = parse_bool("SIGNATURE_LEGACY", &v)?;
-        }
+        c.keys = Keys::parse(&get)?;
         if let Some(v) = get("ROTATE_ON_LOGIN") {
             c.rotate_on_login = parse_bool("ROTATE_ON_LOGIN", &v)?;
         }
@@ -220,41 +198,8 @@ impl Config {
             }
             None => None,
         };
-        if let Some(v) = get("COOKIE_SECURE") {
-            c.cookie.secure = parse_bool("COOKIE_SECURE", &v)?;
-        }
-        if let Some(v) = get("COOKIE_DOMAIN") {
-            c.cookie.domain = Some(parse_domain(&v)?);
-        }
-        if let Some(v) = get("COOKIE_HOST_PREFIX") {
-            c.cookie.host_prefix = parse_bool("COOKIE_HOST_PREFIX", &v)?;
-            if c.cookie.host_prefix && (!c.cookie.secure || c.cookie.domain.is_some()) {
-                return Err(err(
-                    "COOKIE_HOST_PREFIX",
-                    "needs Secure cookies (COOKIE_SECURE on) and no COOKIE_DOMAIN: __Host- cookies are host-only",
-                ));
-            }
-        }
-        if let Some(v) = get("COOKIE_EXPIRY") {
-            c.cookie.expiry = match v.to_ascii_lowercase().as_str() {
-                "session" => CookieExpiry::Session,
-                "sliding" => CookieExpiry::Sliding,
-                "classic" => CookieExpiry::Classic,
-                _ => return Err(err("COOKIE_EXPIRY", "must be session, sliding or classic")),
-            };
-        }
-        if let Some(v) = get("SESSION_TIMEOUT") {
-            c.timing.idle_timeout_s = parse_u64("SESSION_TIMEOUT", &v, 1, MAX_TIMEOUT_S)?;
-        }
-        if let Some(v) = get("SESSION_MAX_LIFETIME") {
-            c.timing.max_lifetime_s = parse_u64("SESSION_MAX_LIFETIME", &v, 0, 10 * 365 * 24 * 3600)?;
-        }
-        if let Some(v) = get("TOUCH_INTERVAL") {
-            c.timing.touch_interval_s = parse_u64("TOUCH_INTERVAL", &v, 0, 24 * 3600)?;
-        }
-        if let Some(v) = get("SESSION_HITS") {
-            c.timing.count_hits = parse_bool("SESSION_HITS", &v)?;
-        }
+        c.cookie = CookiePolicy::parse(&get)?;
+        c.timing = Timing::parse(&get)?;
         if let Some(v) = get("SESSION_DEFER") {
             c.defer = parse_bool("SESSION_DEFER", &v)?;
         }
@@ -272,7 +217,7 @@ impl Config {
             c.data_limit = usize::try_from(parse_u64("SESSION_DATA_LIMIT", &v, 2, MAX_DATA_LIMIT as u64)?)
                 .unwrap_or(MAX_DATA_LIMIT);
         }
-        parse_kill(&get, &mut c.kill)?;
+        c.kill = KillPolicy::parse(&get)?;
         let mut optional_hook = |name: &'static str| {
             let url = get(name).map(|v| hook_url(name, &v, c.origin.as_ref())).transpose();
             url.unwrap_or_else(|mut e| {
@@ -330,16 +275,14 @@ impl Config {
         if let Some(v) = get("INDEX_SHARDS") {
             c.index_shards = u32::try_from(parse_u64("INDEX_SHARDS", &v, 1, 256)?).unwrap_or(16);
         }
-        if let Some(v) = get("MAX_SESSIONS_PER_USER").filter(|v| v != "off") {
-            c.max_sessions_per_user = u32::try_from(parse_u64("MAX_SESSIONS_PER_USER", &v, 1, 1000)?).ok();
-        }
+        c.sessions_per_user = SessionsPerUser::parse(&get)?;
         if let Some(v) = get("TEST_FAULTS") {
             if !c.origin.as_ref().is_some_and(faults::is_loopback) {
                 return Err(err("TEST_FAULTS", "is for tests only: it needs ORIGIN_URL on a loopback address"));
             }
             c.faults = Faults::parse(&v).map_err(|reason| err("TEST_FAULTS", reason))?;
         }
-        c.controls = Controls::parse(&get, &c.signing_key, c.origin.as_ref())?;
+        c.controls = Controls::parse(&get, c.origin.as_ref())?;
         c.bypass = std::mem::take(&mut c.bypass).with_case(c.controls.session_policy.case);
         c.kill = std::mem::take(&mut c.kill).with_case(c.controls.session_policy.case);
         Ok(c)
@@ -362,9 +305,10 @@ pub fn known_variables() -> Vec<String> {
 }
 
 mod controls;
-mod error;
+pub(crate) mod error;
 mod hints;
-mod parse;
+mod keys;
+pub(crate) mod parse;
 mod secret;
 #[cfg(test)]
 mod tests;

@@ -3,6 +3,10 @@
 
 use super::{
     clock::UnixMs,
+    config::{
+        error::{err, ConfigError},
+        parse::{parse_bool, parse_domain, Vars},
+    },
     cookie_header::{rebuild, CookieHeader, Rebuilt, SessionNames},
     date::http_date,
 };
@@ -117,6 +121,36 @@ impl Default for CookiePolicy {
 const THIRTY_YEARS_MS: u64 = 30 * 365 * 24 * 3600 * 1000 + 7 * 24 * 3600 * 1000; // + leap days
 
 impl CookiePolicy {
+    /// `COOKIE_SECURE`, `COOKIE_DOMAIN`, `COOKIE_HOST_PREFIX` (needs Secure and no domain) and
+    /// `COOKIE_EXPIRY`.
+    pub fn parse(get: Vars) -> Result<Self, ConfigError> {
+        let mut c = Self::default();
+        if let Some(v) = get("COOKIE_SECURE") {
+            c.secure = parse_bool("COOKIE_SECURE", &v)?;
+        }
+        if let Some(v) = get("COOKIE_DOMAIN") {
+            c.domain = Some(parse_domain(&v)?);
+        }
+        if let Some(v) = get("COOKIE_HOST_PREFIX") {
+            c.host_prefix = parse_bool("COOKIE_HOST_PREFIX", &v)?;
+            if c.host_prefix && (!c.secure || c.domain.is_some()) {
+                return Err(err(
+                    "COOKIE_HOST_PREFIX",
+                    "needs Secure cookies (COOKIE_SECURE on) and no COOKIE_DOMAIN: __Host- cookies are host-only",
+                ));
+            }
+        }
+        if let Some(v) = get("COOKIE_EXPIRY") {
+            c.expiry = match v.to_ascii_lowercase().as_str() {
+                "session" => CookieExpiry::Session,
+                "sliding" => CookieExpiry::Sliding,
+                "classic" => CookieExpiry::Classic,
+                _ => return Err(err("COOKIE_EXPIRY", "must be session, sliding or classic")),
+            };
+        }
+        Ok(c)
+    }
+
     /// The cookie name the edge writes for session cookie `base` (`CFID` or `CFTOKEN`).
     pub fn name(&self, base: &str) -> String {
         if self.host_prefix {

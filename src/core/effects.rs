@@ -197,7 +197,7 @@ pub fn effects(
 
 /// What `MAX_SESSIONS_PER_USER` and `MAX_SESSIONS_POLICY` do to a new user tag.
 fn cap(config: &Config) -> UserCap {
-    match (config.controls.max_sessions_policy, config.max_sessions_per_user) {
+    match (config.sessions_per_user.policy, config.sessions_per_user.max) {
         (MaxSessionsPolicy::Refuse, Some(max)) => UserCap::Refuse(max),
         (_, max) => UserCap::Evict(max),
     }

@@ -4,7 +4,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{clock::UnixMs, end_reason::EndReason};
+use super::{
+    clock::UnixMs,
+    config::{
+        error::{err, ConfigError},
+        parse::{parse_u64, Vars},
+    },
+    end_reason::EndReason,
+};
 
 /// One live session in an index shard (never the token).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +35,35 @@ pub struct EndedEntry {
     /// When it ended (ms).
     pub at: UnixMs,
     pub user: Option<String>,
+}
+
+/// How many live sessions a user may have (`MAX_SESSIONS_PER_USER`), and what a login
+/// beyond that does (`MAX_SESSIONS_POLICY`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SessionsPerUser {
+    /// `MAX_SESSIONS_PER_USER`: at most this many live sessions per user id. `None` (`off`,
+    /// the default): no limit.
+    pub max: Option<u32>,
+    /// `MAX_SESSIONS_POLICY`: `evict-oldest` (default) or `refuse`.
+    pub policy: MaxSessionsPolicy,
+}
+
+impl SessionsPerUser {
+    /// `MAX_SESSIONS_PER_USER` (1-1000 or `off`) and `MAX_SESSIONS_POLICY`.
+    pub fn parse(get: Vars) -> Result<Self, ConfigError> {
+        let mut s = Self::default();
+        if let Some(v) = get("MAX_SESSIONS_PER_USER").filter(|v| v != "off") {
+            s.max = u32::try_from(parse_u64("MAX_SESSIONS_PER_USER", &v, 1, 1000)?).ok();
+        }
+        if let Some(v) = get("MAX_SESSIONS_POLICY") {
+            s.policy = match v.to_ascii_lowercase().as_str() {
+                "evict-oldest" => MaxSessionsPolicy::EvictOldest,
+                "refuse" => MaxSessionsPolicy::Refuse,
+                _ => return Err(err("MAX_SESSIONS_POLICY", "must be evict-oldest or refuse")),
+            };
+        }
+        Ok(s)
+    }
 }
 
 /// What a login beyond `MAX_SESSIONS_PER_USER` does (`MAX_SESSIONS_POLICY`).

@@ -2,7 +2,13 @@
 //! session in the browser (every cookie variant expired, a redirect that drops the kill flag,
 //! no caching). The server-side end is [`super::lifecycle::end`].
 
+use url::Url;
+
 use super::{
+    config::{
+        error::{err, ConfigError},
+        parse::{parse_bool, parse_cookie_names, Vars},
+    },
     cookie::{CookiePolicy, CFID, CFTOKEN},
     lifecycle::Ending,
     query,
@@ -66,6 +72,60 @@ pub enum Trigger {
 }
 
 impl KillPolicy {
+    /// The `KILL_*` settings. `KILL_PARAM=off` and `KILL_PATH=off` turn those triggers off.
+    pub fn parse(get: Vars) -> Result<Self, ConfigError> {
+        let mut k = Self::default();
+        if let Some(v) = get("KILL_PARAM") {
+            k.param = match v.as_str() {
+                off if off.eq_ignore_ascii_case("off") => None,
+                name if name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b)) => Some(name.to_owned()),
+                _ => return Err(err("KILL_PARAM", "must be a parameter name (letters, digits, _ - .) or off")),
+            };
+        }
+        if let Some(v) = get("KILL_PATH") {
+            k.path = match v.as_str() {
+                off if off.eq_ignore_ascii_case("off") => None,
+                p if p.starts_with('/') && !p.starts_with("//") && !p.contains(['?', '#', ' ']) => Some(p.to_owned()),
+                _ => return Err(err("KILL_PATH", "must be a path starting with / (or off)")),
+            };
+        }
+        if let Some(v) = get("KILL_REDIRECT") {
+            let is_path = v.starts_with('/') && !v.starts_with("//") && !v.contains('\\');
+            let is_url = Url::parse(&v).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+            if !(is_path || is_url) || v.chars().any(char::is_control) {
+                return Err(err("KILL_REDIRECT", "must be a path starting with / or an absolute http(s) URL"));
+            }
+            k.redirect = Some(v);
+        }
+        if let Some(v) = get("KILL_COOKIES") {
+            k.cookies = parse_cookie_names("KILL_COOKIES", &v)?;
+        }
+        if let Some(v) = get("KILL_CLEAR_SITE_DATA") {
+            k.clear_site_data = parse_bool("KILL_CLEAR_SITE_DATA", &v)?;
+        }
+        if let Some(v) = get("KILL_METHODS") {
+            const KNOWN: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
+            let methods: Vec<String> =
+                v.split(',').map(|m| m.trim().to_ascii_uppercase()).filter(|m| !m.is_empty()).collect();
+            if methods.is_empty() || !methods.iter().all(|m| KNOWN.contains(&m.as_str())) {
+                return Err(err(
+                    "KILL_METHODS",
+                    "must be a comma-separated list of GET, HEAD, POST, PUT, PATCH, DELETE",
+                ));
+            }
+            k.methods = methods;
+        }
+        if let Some(v) = get("KILL_CROSS_SITE") {
+            k.cross_site = match v.to_ascii_lowercase().as_str() {
+                "confirm" => CrossSite::Confirm,
+                "confirm-cross-site" => CrossSite::ConfirmCrossSite,
+                "allow" => CrossSite::Allow,
+                _ => return Err(err("KILL_CROSS_SITE", "must be confirm, confirm-cross-site or allow")),
+            };
+        }
+        Ok(k)
+    }
+
     /// The kill path normalised as request paths are ([`session_policy::normalize`], `PATH_CASE`):
     /// `/Logout/`, `/logout;x/`, `//logout/` and `/%6Cogout/` are the kill path `/logout/` to
     /// an origin that reads them so, and so to the edge.

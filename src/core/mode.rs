@@ -100,7 +100,7 @@ fn identify_edge(
         cookies.cfid.extend(query::get(q, CFID));
         cookies.cftoken.extend(query::get(q, CFTOKEN));
     }
-    let previous = config.controls.previous_token_key.as_ref();
+    let previous = config.keys.previous_token.as_ref();
     for cfid in cookies.cfid.iter().filter_map(|c| Cfid::parse(c)) {
         for token in cookies.cftoken.iter().filter_map(|t| CfToken::parse(t)) {
             if let Some(p) = VerifiedIds::verified(cfid.clone(), token, key, previous, OriginIds::default()) {
@@ -134,7 +134,7 @@ fn identify_guard(config: &Config, cookie_header: Option<&CookieHeader>, key: &T
         }
     };
     let bound = origin.binding_key(key);
-    let bound_before = config.controls.previous_token_key.as_ref().map(|k| origin.binding_key(k));
+    let bound_before = config.keys.previous_token.as_ref().map(|k| origin.binding_key(k));
     let binding = guard::binding_values(cookie_header, guard::binding_name(&config.cookie))
         .filter_map(Binding::parse)
         .find_map(|b| VerifiedIds::verified(b.gid, b.token, &bound, bound_before.as_ref(), origin.clone()));

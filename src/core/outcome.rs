@@ -108,7 +108,7 @@ pub fn response(outcome: &Outcome, origin_set_cookies: Vec<String>, config: &Con
     let mut out = ResponseEdits { edits: Edits::default(), login_refused: None, dropped_origin_ids: false };
     let refused = matches!(outcome, Outcome::Session { login_refused: true, .. });
     if refused {
-        out.login_refused = Some(config.max_sessions_per_user.unwrap_or(0));
+        out.login_refused = Some(config.sessions_per_user.max.unwrap_or(0));
     } else {
         let drop_guarded = matches!(outcome, Outcome::Bypassed | Outcome::StandIn) && config.mode == SessionMode::Guard;
         for set_cookie in origin_set_cookies {

@@ -14,9 +14,14 @@ use serde_json::{Map, Value};
 
 use super::{
     clock::UnixMs,
+    config::{
+        error::ConfigError,
+        parse::{parse_bool, parse_u64, Vars},
+    },
     end_reason::EndReason,
     fingerprint::{Fingerprint, Flag},
     guard::{response::CookieScope, OriginIds},
+    protocol::MAX_TIMEOUT_S,
     session_policy::PathRule,
 };
 
@@ -57,6 +62,24 @@ impl Default for Timing {
 }
 
 impl Timing {
+    /// `SESSION_TIMEOUT`, `SESSION_MAX_LIFETIME`, `TOUCH_INTERVAL` (seconds) and `SESSION_HITS`.
+    pub fn parse(get: Vars) -> Result<Self, ConfigError> {
+        let mut t = Self::default();
+        if let Some(v) = get("SESSION_TIMEOUT") {
+            t.idle_timeout_s = parse_u64("SESSION_TIMEOUT", &v, 1, MAX_TIMEOUT_S)?;
+        }
+        if let Some(v) = get("SESSION_MAX_LIFETIME") {
+            t.max_lifetime_s = parse_u64("SESSION_MAX_LIFETIME", &v, 0, 10 * 365 * 24 * 3600)?;
+        }
+        if let Some(v) = get("TOUCH_INTERVAL") {
+            t.touch_interval_s = parse_u64("TOUCH_INTERVAL", &v, 0, 24 * 3600)?;
+        }
+        if let Some(v) = get("SESSION_HITS") {
+            t.count_hits = parse_bool("SESSION_HITS", &v)?;
+        }
+        Ok(t)
+    }
+
     /// This policy for a request under a `SESSION_POLICY` entry.
     pub fn for_path(self, rule: &PathRule) -> Self {
         Self { path_timeout_s: rule.timeout_s, no_refresh: rule.no_refresh, ..self }

@@ -73,7 +73,7 @@ pub async fn handle(req: &Request, rest: &str, env: &Env, config: &Config) -> Re
     let now_s = now_ms() / 1000;
     // During a key rotation, calls signed with the previous origin key are accepted too.
     let verify = |key: &Secret| origin_api::verify(key.expose(), &signed, sig.as_deref(), now_s);
-    let caller = match (verify(&config.origin_key), &config.controls.previous_origin_key) {
+    let caller = match (verify(&config.keys.origin), &config.keys.previous_origin) {
         (Err(ApiRefusal::BadSignature), Some(previous)) => verify(previous),
         (result, _) => result,
     }

@@ -1,19 +1,16 @@
-//! The session controls' settings: hijack detection, per-path modes, AJAX ends, key
-//! rotation, jurisdiction, abuse limits and the per-user session cap's policy.
+//! The session controls' settings: hijack detection, per-path modes, AJAX ends,
+//! jurisdiction, abuse limits and the test-only client header.
 
 use url::Url;
 
 use super::{
     error::{err, ConfigError},
-    parse::{parse_bool, parse_u64},
-    secret::{origin_key, Secret, MIN_SECRET_LEN},
+    parse::{parse_bool, parse_u64, Vars},
 };
 use crate::core::{
     ajax::AjaxEnds,
     faults,
     fingerprint::FingerprintPolicy,
-    ids::TokenKey,
-    index::MaxSessionsPolicy,
     session_policy::{PathCase, SessionPolicy},
 };
 
@@ -54,19 +51,11 @@ pub struct Controls {
     pub fingerprint: FingerprintPolicy,
     /// `AJAX_ENDS`: what a non-navigation request whose session ended gets.
     pub ajax_ends: AjaxEnds,
-    /// `SESSION_SIGNING_KEY_PREVIOUS` (secret): the CFTOKEN key of the previous signing key,
-    /// whose tokens and bindings are still accepted and re-minted under the current key.
-    pub previous_token_key: Option<TokenKey>,
-    /// The origin key of `SESSION_SIGNING_KEY_PREVIOUS`: origin-API calls signed with it are
-    /// accepted during the overlap (the edge signs with the current origin key only).
-    pub previous_origin_key: Option<Secret>,
     /// `SESSION_JURISDICTION`: where every Durable Object is created (`None`: anywhere).
     pub jurisdiction: Option<Jurisdiction>,
     /// `ABUSE_LIMITS`: per-client-address limits on new stored sessions and refused ids
     /// (the `NEW_SESSION_LIMIT` and `REFUSED_LIMIT` rate-limiting bindings).
     pub abuse_limits: bool,
-    /// `MAX_SESSIONS_POLICY`: what a login beyond `MAX_SESSIONS_PER_USER` does.
-    pub max_sessions_policy: MaxSessionsPolicy,
     /// `TEST_CLIENT_HEADER`: the client's address, country and ASN come from the
     /// `X-Test-Client` header (tests only: refused unless `ORIGIN_URL` is a loopback address).
     pub test_client_header: bool,
@@ -78,23 +67,16 @@ impl Default for Controls {
             session_policy: SessionPolicy::default(),
             fingerprint: FingerprintPolicy::default(),
             ajax_ends: AjaxEnds::Unauthorized,
-            previous_token_key: None,
-            previous_origin_key: None,
             jurisdiction: None,
             abuse_limits: true,
-            max_sessions_policy: MaxSessionsPolicy::EvictOldest,
             test_client_header: false,
         }
     }
 }
 
 impl Controls {
-    /// Reads the controls' variables, given the signing key and `ORIGIN_URL` already read.
-    pub(super) fn parse(
-        get: &dyn Fn(&str) -> Option<String>,
-        signing_key: &Secret,
-        origin: Option<&Url>,
-    ) -> Result<Self, ConfigError> {
+    /// Reads the controls' variables, given `ORIGIN_URL` already read.
+    pub(super) fn parse(get: Vars, origin: Option<&Url>) -> Result<Self, ConfigError> {
         let mut c = Self::default();
         if let Some(v) = get("SESSION_FINGERPRINT") {
             c.fingerprint.action =
@@ -113,31 +95,9 @@ impl Controls {
         if let Some(v) = get("AJAX_ENDS") {
             c.ajax_ends = AjaxEnds::parse(&v).map_err(|reason| err("AJAX_ENDS", reason))?;
         }
-        let previous = match get("SESSION_SIGNING_KEY_PREVIOUS") {
-            None => None,
-            Some(k) if k.len() < MIN_SECRET_LEN => {
-                return Err(err(
-                    "SESSION_SIGNING_KEY_PREVIOUS",
-                    format!("must be at least {MIN_SECRET_LEN} characters"),
-                ))
-            }
-            Some(k) if signing_key.matches(&k) => {
-                return Err(err("SESSION_SIGNING_KEY_PREVIOUS", "is the same as SESSION_SIGNING_KEY"))
-            }
-            Some(k) => Some(k),
-        };
-        c.previous_token_key = previous.as_ref().map(|k| TokenKey::derive(k.as_bytes()));
-        c.previous_origin_key = previous.as_ref().map(|k| Secret(origin_key(k.as_bytes())));
         c.jurisdiction = Jurisdiction::parse(&get("SESSION_JURISDICTION").unwrap_or_default())?;
         if let Some(v) = get("ABUSE_LIMITS") {
             c.abuse_limits = parse_bool("ABUSE_LIMITS", &v)?;
-        }
-        if let Some(v) = get("MAX_SESSIONS_POLICY") {
-            c.max_sessions_policy = match v.to_ascii_lowercase().as_str() {
-                "evict-oldest" => MaxSessionsPolicy::EvictOldest,
-                "refuse" => MaxSessionsPolicy::Refuse,
-                _ => return Err(err("MAX_SESSIONS_POLICY", "must be evict-oldest or refuse")),
-            };
         }
         if let Some(v) = get("TEST_CLIENT_HEADER") {
             c.test_client_header = parse_bool("TEST_CLIENT_HEADER", &v)?;

@@ -1,62 +1,14 @@
-//! Parsers for single configuration values. Each returns a [`ConfigError`] naming the
-//! variable (never its value).
+//! Parsers for single configuration values, for every concern's `parse`. Each returns a
+//! [`ConfigError`] naming the variable (never its value).
 
 use url::Url;
 
 use super::error::{err, ConfigError};
-use crate::core::kill::{CrossSite, KillPolicy};
 
-/// The `KILL_*` settings. `KILL_PARAM=off` and `KILL_PATH=off` turn those triggers off.
-pub(super) fn parse_kill(get: &dyn Fn(&str) -> Option<String>, k: &mut KillPolicy) -> Result<(), ConfigError> {
-    if let Some(v) = get("KILL_PARAM") {
-        k.param = match v.as_str() {
-            off if off.eq_ignore_ascii_case("off") => None,
-            name if name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b)) => Some(name.to_owned()),
-            _ => return Err(err("KILL_PARAM", "must be a parameter name (letters, digits, _ - .) or off")),
-        };
-    }
-    if let Some(v) = get("KILL_PATH") {
-        k.path = match v.as_str() {
-            off if off.eq_ignore_ascii_case("off") => None,
-            p if p.starts_with('/') && !p.starts_with("//") && !p.contains(['?', '#', ' ']) => Some(p.to_owned()),
-            _ => return Err(err("KILL_PATH", "must be a path starting with / (or off)")),
-        };
-    }
-    if let Some(v) = get("KILL_REDIRECT") {
-        let is_path = v.starts_with('/') && !v.starts_with("//") && !v.contains('\\');
-        let is_url = Url::parse(&v).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
-        if !(is_path || is_url) || v.chars().any(char::is_control) {
-            return Err(err("KILL_REDIRECT", "must be a path starting with / or an absolute http(s) URL"));
-        }
-        k.redirect = Some(v);
-    }
-    if let Some(v) = get("KILL_COOKIES") {
-        k.cookies = parse_cookie_names("KILL_COOKIES", &v)?;
-    }
-    if let Some(v) = get("KILL_CLEAR_SITE_DATA") {
-        k.clear_site_data = parse_bool("KILL_CLEAR_SITE_DATA", &v)?;
-    }
-    if let Some(v) = get("KILL_METHODS") {
-        const KNOWN: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
-        let methods: Vec<String> =
-            v.split(',').map(|m| m.trim().to_ascii_uppercase()).filter(|m| !m.is_empty()).collect();
-        if methods.is_empty() || !methods.iter().all(|m| KNOWN.contains(&m.as_str())) {
-            return Err(err("KILL_METHODS", "must be a comma-separated list of GET, HEAD, POST, PUT, PATCH, DELETE"));
-        }
-        k.methods = methods;
-    }
-    if let Some(v) = get("KILL_CROSS_SITE") {
-        k.cross_site = match v.to_ascii_lowercase().as_str() {
-            "confirm" => CrossSite::Confirm,
-            "confirm-cross-site" => CrossSite::ConfirmCrossSite,
-            "allow" => CrossSite::Allow,
-            _ => return Err(err("KILL_CROSS_SITE", "must be confirm, confirm-cross-site or allow")),
-        };
-    }
-    Ok(())
-}
+/// How the configuration reads a variable: its trimmed value, `None` when unset or empty.
+pub type Vars<'a> = &'a dyn Fn(&str) -> Option<String>;
 
-pub(super) fn parse_origin(raw: &str) -> Result<Url, ConfigError> {
+pub(crate) fn parse_origin(raw: &str) -> Result<Url, ConfigError> {
     let bad = |reason: &str| err("ORIGIN_URL", reason);
     let url = Url::parse(raw).map_err(|_| bad("must be an absolute http:// or https:// URL"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
@@ -72,7 +24,7 @@ pub(super) fn parse_origin(raw: &str) -> Result<Url, ConfigError> {
 }
 
 /// A hook URL: absolute http(s), or relative to `ORIGIN_URL` (resolved like a link).
-pub(super) fn hook_url(variable: &'static str, raw: &str, origin: Option<&Url>) -> Result<Url, ConfigError> {
+pub(crate) fn hook_url(variable: &'static str, raw: &str, origin: Option<&Url>) -> Result<Url, ConfigError> {
     let url = match Url::parse(raw) {
         Ok(u) => u,
         Err(url::ParseError::RelativeUrlWithoutBase) => match origin {
@@ -88,7 +40,7 @@ pub(super) fn hook_url(variable: &'static str, raw: &str, origin: Option<&Url>) 
     }
 }
 
-pub(super) fn parse_bool(variable: &'static str, raw: &str) -> Result<bool, ConfigError> {
+pub(crate) fn parse_bool(variable: &'static str, raw: &str) -> Result<bool, ConfigError> {
     match raw.to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
@@ -96,14 +48,14 @@ pub(super) fn parse_bool(variable: &'static str, raw: &str) -> Result<bool, Conf
     }
 }
 
-pub(super) fn parse_u64(variable: &'static str, raw: &str, min: u64, max: u64) -> Result<u64, ConfigError> {
+pub(crate) fn parse_u64(variable: &'static str, raw: &str, min: u64, max: u64) -> Result<u64, ConfigError> {
     match raw.parse::<u64>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
         _ => Err(err(variable, format!("must be a whole number from {min} to {max}"))),
     }
 }
 
-pub(super) fn parse_domain(raw: &str) -> Result<String, ConfigError> {
+pub(crate) fn parse_domain(raw: &str) -> Result<String, ConfigError> {
     let d = raw.trim_start_matches('.').to_ascii_lowercase();
     let ok = !d.is_empty()
         && d.len() <= 253
@@ -120,7 +72,7 @@ pub(super) fn parse_domain(raw: &str) -> Result<String, ConfigError> {
 /// `GUARD_COOKIES`: cookie names or prefixes (`CFAUTHORIZATION_*`), each with a letter or
 /// digit before any `*` (the cookie filter compares names by their letters and digits), the
 /// `*` only last.
-pub(super) fn parse_guard_cookies(raw: &str) -> Result<Vec<String>, ConfigError> {
+pub(crate) fn parse_guard_cookies(raw: &str) -> Result<Vec<String>, ConfigError> {
     let names = parse_cookie_names("GUARD_COOKIES", raw)?;
     let usable = |n: &String| {
         let base = n.strip_suffix('*').unwrap_or(n);
@@ -136,7 +88,7 @@ pub(super) fn parse_guard_cookies(raw: &str) -> Result<Vec<String>, ConfigError>
 }
 
 /// A comma-separated list of cookie names (`KILL_COOKIES`, `GUARD_COOKIES`).
-pub(super) fn parse_cookie_names(variable: &'static str, raw: &str) -> Result<Vec<String>, ConfigError> {
+pub(crate) fn parse_cookie_names(variable: &'static str, raw: &str) -> Result<Vec<String>, ConfigError> {
     let names: Vec<String> = raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
     let token = |n: &String| n.bytes().all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b));
     if names.is_empty() || !names.iter().all(token) {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::core::cookie::CookieExpiry;
 
 const KEY: &str = "0123456789abcdef0123456789abcdef";
 
@@ -29,11 +30,11 @@ fn secure_defaults() {
     assert!(c.defer);
     assert!(!c.url_tokens);
     assert_eq!(c.data_limit, 3_072);
-    assert!(c.rotate_on_login && !c.signature_legacy && !c.cookie.host_prefix);
+    assert!(c.rotate_on_login && !c.keys.legacy && !c.cookie.host_prefix);
     assert_eq!(c.kill.cross_site, crate::core::kill::CrossSite::Confirm);
     assert!(c.faults.is_empty());
-    assert_eq!(c.origin_key.expose().len(), 64);
-    assert!(c.origin_key != c.signing_key);
+    assert_eq!(c.keys.origin.expose().len(), 64);
+    assert!(c.keys.origin != c.keys.signing);
     assert_eq!(c.admin_token, None);
 }
 
@@ -249,15 +250,15 @@ fn host_prefixed_cookies_need_secure_host_only_cookies() {
 #[test]
 fn the_origin_key_is_derived_one_way() {
     let c = from(&[]).unwrap();
-    assert_eq!(c.origin_key.expose(), origin_key(KEY.as_bytes()).as_bytes());
-    assert!(!String::from_utf8_lossy(c.origin_key.expose()).contains(KEY));
+    assert_eq!(c.keys.origin.expose(), origin_key(KEY.as_bytes()).as_bytes());
+    assert!(!String::from_utf8_lossy(c.keys.origin.expose()).contains(KEY));
 }
 
 #[test]
 fn max_sessions_per_user_is_off_by_default_and_bounded() {
-    assert_eq!(from(&[]).unwrap().max_sessions_per_user, None);
-    assert_eq!(from(&[("MAX_SESSIONS_PER_USER", "off")]).unwrap().max_sessions_per_user, None);
-    assert_eq!(from(&[("MAX_SESSIONS_PER_USER", "3")]).unwrap().max_sessions_per_user, Some(3));
+    assert_eq!(from(&[]).unwrap().sessions_per_user.max, None);
+    assert_eq!(from(&[("MAX_SESSIONS_PER_USER", "off")]).unwrap().sessions_per_user.max, None);
+    assert_eq!(from(&[("MAX_SESSIONS_PER_USER", "3")]).unwrap().sessions_per_user.max, Some(3));
     for bad in ["0", "-1", "1001", "two"] {
         let e = from(&[("MAX_SESSIONS_PER_USER", bad)]).unwrap_err();
         assert_eq!(e.variable, "MAX_SESSIONS_PER_USER", "{bad}");

@@ -20,7 +20,7 @@ fn config(pairs: &[(&str, &str)]) -> Config {
 }
 
 fn key(c: &Config) -> TokenKey {
-    TokenKey::derive(c.signing_key.expose())
+    TokenKey::derive(c.keys.signing.expose())
 }
 
 #[test]

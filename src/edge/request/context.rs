@@ -61,7 +61,7 @@ impl<'a> RequestContext<'a> {
             ctx,
             req,
             sessions: Sessions::from_env(env)?,
-            key: config.token_key.clone(),
+            key: config.keys.token.clone(),
             now: now_ms(),
             timing: config.timing.for_path(rule),
             ajax_401,
