@@ -43,7 +43,7 @@ mod kill;
 mod resume;
 
 use context::RequestContext;
-use current::Served;
+use current::{Current, Served};
 use resume::{resume, start, Resumed};
 
 /// Handles a request for the site (anything outside the edge's own paths).
@@ -102,32 +102,58 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
     let current = served.as_ref().map(|s| &s.current);
     let live = current.map(|c| &c.origin);
     let target = origin_target(config, url, live);
+    let session = session_headers(config, current, &req.method, &target, now);
+    let cookie = forwarded_cookie(config, cookie_header, live);
+    let referer = req.header("referer").and_then(forward::clean_referer);
+    let reply = proxy::forward(&req, &target, Additions { session, cookie, referer }).await?;
+
+    let served = after_origin(&cx, served, &reply, quiet).await?;
+    let outcome = match &served {
+        Some(served) => served.outcome(),
+        None if quiet => Outcome::StandIn,
+        None => Outcome::Sessionless,
+    };
+    respond_with(reply, &outcome, config, now)
+}
+
+/// The headers the origin gets about the session: edge mode's signed session headers
+/// ([`Attached`]), and `X-Session-Fingerprint` for a fingerprint change at the threshold.
+fn session_headers(
+    config: &Config,
+    current: Option<&Current>,
+    method: &str,
+    target: &Url,
+    now: UnixMs,
+) -> Vec<(&'static str, String)> {
     let mut session = match (current, config.mode) {
         (Some(c), SessionMode::Edge) => {
             let hits = config.timing.count_hits.then_some(c.view.hits);
             let attached = Attached::new(c.cfid.as_str(), c.new, hits, &c.view.data);
-            attached.headers(
-                &config.origin_keys(),
-                now / 1000,
-                &req.method,
-                target.path(),
-                target.query().unwrap_or(""),
-            )
+            let query = target.query().unwrap_or("");
+            attached.headers(&config.origin_keys(), now / 1000, method, target.path(), query)
         }
         _ => Vec::new(),
     };
     if let Some(v) = current.and_then(|c| c.fingerprint.as_ref()) {
         session.push((FINGERPRINT_HEADER, v.header_value()));
     }
-    let cookie = forwarded_cookie(config, cookie_header, live);
-    let referer = req.header("referer").and_then(forward::clean_referer);
-    let reply = proxy::forward(&req, &target, Additions { session, cookie, referer }).await?;
+    session
+}
 
+/// Applies the origin's answer to the session (`X-Session-*`; in guard mode also its session
+/// cookies): the session afterwards, or `None` without one. A stand-in (`quiet`) takes no
+/// changes.
+async fn after_origin(
+    cx: &RequestContext<'_>,
+    served: Option<Served>,
+    reply: &OriginReply,
+    quiet: bool,
+) -> Result<Option<Served>, EdgeError> {
     let changes = parse_origin_changes(reply.set.as_deref(), reply.action.as_deref(), reply.user.as_deref());
     for problem in &changes.problems {
         log::emit(LogLine::warn("origin.change_refused").msg(problem.to_string()));
     }
-    let served = match config.mode {
+    Ok(match cx.config.mode {
         SessionMode::Edge => {
             let mut served = served.ok_or_else(|| EdgeError::internal("edge mode without a session"))?;
             if quiet {
@@ -139,19 +165,13 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
                 }
                 None
             } else {
-                let applied = changes::apply(&cx, &mut served.current, &changes).await;
+                let applied = changes::apply(cx, &mut served.current, &changes).await;
                 served.absorb(applied);
                 Some(served)
             }
         }
-        SessionMode::Guard => guard::after_response(&cx, served, &reply.set_cookies, &changes, quiet).await,
-    };
-    let outcome = match &served {
-        Some(served) => served.outcome(),
-        None if quiet => Outcome::StandIn,
-        None => Outcome::Sessionless,
-    };
-    respond_with(reply, &outcome, config, now)
+        SessionMode::Guard => guard::after_response(cx, served, &reply.set_cookies, &changes, quiet).await,
+    })
 }
 
 /// The client's response: the origin's `reply` with the edits [`outcome::response`] decides
