@@ -1,7 +1,7 @@
 //! When a session object's alarm fires next: the session's deadline, its tombstone's purge
 //! time, or the next hook delivery, whichever comes first — and never a tight loop.
 
-use super::{clock::UnixMs, hooks::Outbox, session::Stored};
+use super::{clock::UnixMs, hooks::Outbox, session_state::Stored};
 
 /// The soonest an alarm re-fires after running (ms): whatever did not progress waits at
 /// least this long.

@@ -9,7 +9,7 @@ use super::{
     hooks::{Delivery, Hook},
     index::{EndedEntry, IndexEntry, MaxSessionsPolicy},
     rpc::SessionView,
-    session::{Stored, Write},
+    session_state::{Stored, Write},
     tombstone::{Cause, SessionEvent},
 };
 

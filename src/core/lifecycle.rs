@@ -9,7 +9,7 @@ use super::{
     end_reason::EndReason,
     guard::response::CookieScope,
     record::{SessionRecord, Timing},
-    session::{put_live, Bearer, Refusal, Stored, Write},
+    session_state::{put_live, Bearer, Refusal, Stored, Write},
     tombstone::Tombstone,
 };
 
@@ -81,7 +81,7 @@ pub fn rotate_out(
         Some(Stored::Ended(t)) => return (Err(Refusal::of(t, now)), Write::Nothing),
         Some(Stored::Live(r)) if !presented.holds(&r.token_fp) => return (Err(Refusal::Mismatch), Write::Nothing),
         Some(Stored::Live(r)) => r.clone(),
-        None => match super::session::claim(presented, now, policy) {
+        None => match super::session_state::claim(presented, now, policy) {
             Some(r) => r,
             None => return (Err(Refusal::Unknown), Write::Nothing),
         },

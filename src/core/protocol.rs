@@ -252,7 +252,7 @@ mod tests {
                 && is_session_header("x session-data")
                 && is_session_header("X_Session.Signature")
         );
-        assert!(!is_session_header("X-Sessions") && !is_session_header("x-session") && !is_session_header("é"));
+        assert!(!is_session_header("X-SessionObjects") && !is_session_header("x-session") && !is_session_header("é"));
         assert!(!is_session_header("x-sessionid"));
         assert!(!is_session_header("x-sess"));
     }

@@ -13,7 +13,7 @@ use super::{
 };
 
 /// For this long after a rotation, a request still carrying the old pair is answered without
-/// a session and without `Set-Cookie` (see [`crate::core::session::Refusal::RotatedRecently`]), so parallel requests
+/// a session and without `Set-Cookie` (see [`crate::core::session_state::Refusal::RotatedRecently`]), so parallel requests
 /// in flight during a login cannot overwrite the browser's new cookies.
 pub const ROTATE_GRACE_MS: u64 = 10_000;
 

@@ -8,7 +8,7 @@ use worker::{Env, Method, Request, Response};
 
 use super::{
     app_object, respond,
-    store::{Index, Sessions},
+    store::{Index, SessionObjects},
     sweep, users,
 };
 use crate::core::{
@@ -96,12 +96,13 @@ async fn api(req: &Request, path: &str, env: &Env, config: &Config) -> Result<Re
         }
         (Method::Get, ["sessions", cfid]) => {
             let cfid = Cfid::parse(cfid).ok_or(EdgeError::NotFound("no such session"))?;
-            let view = Sessions::from_env(env)?.inspect(&cfid).await?.ok_or(EdgeError::NotFound("no such session"))?;
+            let view =
+                SessionObjects::from_env(env)?.inspect(&cfid).await?.ok_or(EdgeError::NotFound("no such session"))?;
             json(200, &with_cfid(&view, cfid.as_str())?)
         }
         (Method::Delete, ["sessions", cfid]) => {
             let cfid = Cfid::parse(cfid).ok_or(EdgeError::NotFound("no such session"))?;
-            if users::end(&Sessions::from_env(env)?, &cfid, EndReason::Admin, None).await? {
+            if users::end(&SessionObjects::from_env(env)?, &cfid, EndReason::Admin, None).await? {
                 json(200, &serde_json::json!({ "cfid": cfid.as_str(), "ended": true, "reason": "admin" }))
             } else {
                 Err(EdgeError::NotFound("no live session with this CFID"))

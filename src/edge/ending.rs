@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use worker::{Context, Delay, Env};
 
-use super::store::{Index, Sessions};
+use super::store::{Index, SessionObjects};
 use crate::core::{config::Config, ids::Cfid, lifecycle::Ending, rpc::EndRequest};
 
 /// Waits before each retry in the background (ms).
@@ -19,7 +19,7 @@ const RETRIES_MS: &[u64] = &[250, 1_000, 3_000];
 /// Ends a session now. `Some`: the object's answer. `None`: not confirmed; the end is being
 /// retried in the background (the caller expires the cookies and says so).
 pub async fn end_or_retry(
-    sessions: &Sessions,
+    sessions: &SessionObjects,
     cfid: &Cfid,
     req: EndRequest,
     env: &Env,
@@ -50,7 +50,7 @@ pub async fn end_or_retry(
 
 async fn retry(env: Env, shards: u32, req: EndRequest) {
     let Some(cfid) = Cfid::parse(&req.cfid) else { return };
-    let Ok(sessions) = Sessions::from_env(&env) else { return };
+    let Ok(sessions) = SessionObjects::from_env(&env) else { return };
     for wait in RETRIES_MS {
         Delay::from(Duration::from_millis(*wait)).await;
         match sessions.end(&cfid, req.clone()).await {
@@ -90,7 +90,7 @@ pub async fn queue_for_sweep(env: &Env, shards: u32, req: EndRequest) {
 
 /// The sweep's part: retries every queued end; drops those the object confirms. Returns how
 /// many were confirmed. Errors are logged per entry, never fatal.
-pub async fn retry_queued(index: &Index, sessions: &Sessions) -> u64 {
+pub async fn retry_queued(index: &Index, sessions: &SessionObjects) -> u64 {
     let mut confirmed = 0;
     for shard in 0..index.count {
         let pending = match index.pending_ends(shard, 500).await {

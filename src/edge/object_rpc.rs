@@ -19,7 +19,7 @@ pub fn js(result: Result<Option<String>>) -> std::result::Result<JsValue, JsValu
 /// An object's answer to `fetch`: `405`, since its operations are served over RPC only
 /// ([`rpc_call!`]).
 pub fn not_over_http() -> Result<Response> {
-    Response::error("cfsession-edge: this object is called over RPC (call(op, body)), not HTTP", 405)
+    Response::error("RPC only", 405)
 }
 
 /// Exports `$object::dispatch` as the Durable Object RPC method `call(op, body)` (the caller

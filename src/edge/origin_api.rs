@@ -5,7 +5,7 @@
 use serde::Serialize;
 use worker::{Env, Request, Response};
 
-use super::{platform::now_ms, respond, store::Sessions, users};
+use super::{platform::now_ms, respond, store::SessionObjects, users};
 use crate::core::{
     config::{Config, Secret},
     end_reason::EndReason,
@@ -78,7 +78,7 @@ pub async fn handle(req: &Request, rest: &str, env: &Env, config: &Config) -> Re
         (result, _) => result,
     }
     .map_err(log_refused)?;
-    let sessions = Sessions::from_env(env)?;
+    let sessions = SessionObjects::from_env(env)?;
     let me = sessions.inspect(&caller).await?.ok_or(EdgeError::NotFound("the calling session is not live"))?;
     // (After `inspect`: only a live session's object keeps nonces, and its purge drops them.)
     if !sessions.use_nonce(&caller, signed.nonce).await? {

@@ -29,7 +29,7 @@ pub async fn handle(env: &Env) -> Result<worker::Response, EdgeError> {
             let started = now_ms();
             let session = async {
                 let probe = Cfid::parse(PROBE).ok_or_else(|| EdgeError::internal("probe id"))?;
-                store::Sessions::from_env(env)?.ping(&probe).await
+                store::SessionObjects::from_env(env)?.ping(&probe).await
             };
             let outcome = session.await.map_err(|e| e.public_message());
             checks.push(Check::of("session_object", outcome, Some(now_ms() - started)));

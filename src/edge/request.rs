@@ -32,7 +32,7 @@ use crate::core::{
     outcome::{self, Cookies, Outcome},
     protocol::{parse_origin_changes, Attached, FINGERPRINT_HEADER},
     rpc::Refused,
-    session::Refusal,
+    session_state::Refusal,
 };
 
 mod changes;

@@ -33,7 +33,7 @@ use crate::core::{
         AdoptRequest, BeginRequest, Call, EndRequest, Ids, Reply, RotateOutReply, RotateOutRequest, SessionCall,
         SessionView, UpdateRequest,
     },
-    session::{self, Begin, Declined, Refusal, Stored, Updated, Write},
+    session_state::{self, Begin, Declined, Refusal, Stored, Updated, Write},
     stats::Counts,
     tombstone::Tombstone,
 };
@@ -91,9 +91,7 @@ impl Committed {
     fn stored(self) -> Result<()> {
         match self {
             Committed::Stored => Ok(()),
-            Committed::LoginRefused => {
-                Err(worker::Error::from("the user has too many sessions (MAX_SESSIONS_POLICY=refuse)"))
-            }
+            Committed::LoginRefused => Err(worker::Error::from("MAX_SESSIONS_POLICY=refuse")),
         }
     }
 }
@@ -178,7 +176,7 @@ impl SessionObject {
 
     async fn begin(&self, r: &BeginRequest, now: UnixMs) -> Result<Reply> {
         let before = self.load(now).await?;
-        let (outcome, write) = session::begin(before.as_ref(), &r.bearer(), now, &r.timing);
+        let (outcome, write) = session_state::begin(before.as_ref(), &r.bearer(), now, &r.timing);
         Ok(match outcome {
             Begin::Active { record, stored_now, touch, fingerprint } => {
                 if stored_now && !r.ids.fresh && !self.may_claim(r.abuse_key.as_deref()).await {
@@ -204,7 +202,7 @@ impl SessionObject {
     async fn update(&self, r: &UpdateRequest, now: UnixMs) -> Result<Reply> {
         let before = self.load(now).await?;
         let (outcome, write) =
-            session::apply_update(before.as_ref(), &r.ids.bearer(), &r.update(), now, &r.timing, r.data_limit);
+            session_state::apply_update(before.as_ref(), &r.ids.bearer(), &r.update(), now, &r.timing, r.data_limit);
         Ok(match outcome {
             Updated::Applied { record, data_refused, stored_now } => {
                 let view = SessionView::from(&record);

@@ -139,11 +139,11 @@ pub async fn must_at<C: Call, R: DeserializeOwned>(ns: &Namespace, name: &str, c
 }
 
 /// The `SESSIONS` namespace: one object per CFID.
-pub struct Sessions {
+pub struct SessionObjects {
     ns: Namespace,
 }
 
-impl Sessions {
+impl SessionObjects {
     pub fn from_env(env: &Env) -> Result<Self, EdgeError> {
         Ok(Self { ns: namespace(env, "SESSIONS")? })
     }

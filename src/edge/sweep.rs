@@ -9,7 +9,7 @@ use worker::{event, Env, ScheduleContext, ScheduledEvent};
 use super::{
     app_object, ending,
     platform::now_ms,
-    store::{Index, Sessions},
+    store::{Index, SessionObjects},
 };
 use crate::core::{config::Config, error::EdgeError, ids::Cfid};
 
@@ -55,7 +55,7 @@ pub async fn sweep(env: &Env) -> Result<SweepReport, EdgeError> {
     let config = super::platform::config(env)?;
     super::faults::install(&config.faults);
     let index = Index::from_env(env, config.index_shards)?;
-    let sessions = Sessions::from_env(env)?;
+    let sessions = SessionObjects::from_env(env)?;
     let now = now_ms();
     let mut r = SweepReport { ends_confirmed: ending::retry_queued(&index, &sessions).await, ..SweepReport::default() };
     for shard in 0..index.count {
@@ -133,13 +133,13 @@ async fn correct_live(env: &Env, config: &Config, index: &Index) -> Option<u64> 
 }
 
 /// Ends the session if its deadline passed; refreshes the index entry of one still live.
-async fn live_after_check(index: &Index, sessions: &Sessions, cfid: &Cfid) -> Result<bool, EdgeError> {
+async fn live_after_check(index: &Index, sessions: &SessionObjects, cfid: &Cfid) -> Result<bool, EdgeError> {
     Ok(sessions.check(cfid).await? && refresh(index, sessions, cfid).await?)
 }
 
 /// Rewrites a live session's index entry (its recorded deadline was stale). `false` when the
 /// session turned out not to be live after all.
-async fn refresh(index: &Index, sessions: &Sessions, cfid: &Cfid) -> Result<bool, EdgeError> {
+async fn refresh(index: &Index, sessions: &SessionObjects, cfid: &Cfid) -> Result<bool, EdgeError> {
     match sessions.inspect(cfid).await? {
         Some(view) => {
             index.upsert(&view.index_entry(cfid.as_str())).await?;

@@ -2,7 +2,7 @@
 //! its own session object, which stays authoritative) and ended. Shared by the admin API,
 //! the origin API and the concurrent-session limit.
 
-use super::store::{Index, Sessions};
+use super::store::{Index, SessionObjects};
 use crate::core::{
     config::Config,
     end_reason::EndReason,
@@ -23,7 +23,7 @@ pub struct UserSessions {
 /// Lists `user`'s live sessions. An index entry whose session is gone or now tagged with
 /// another user is left out.
 pub async fn list(env: &Env, config: &Config, user: &str) -> Result<UserSessions, EdgeError> {
-    let sessions = Sessions::from_env(env)?;
+    let sessions = SessionObjects::from_env(env)?;
     let mut out = UserSessions { live: Vec::new(), failed: Vec::new() };
     for raw in Index::from_env(env, config.index_shards)?.user_sessions(user).await? {
         let Some(cfid) = Cfid::parse(&raw) else { continue };
@@ -44,7 +44,7 @@ pub async fn list(env: &Env, config: &Config, user: &str) -> Result<UserSessions
 /// Ends one session for `reason`, only while it is still tagged with `only_user` (when
 /// given). `Ok(false)`: it was not live (or belongs to someone else now).
 pub async fn end(
-    sessions: &Sessions,
+    sessions: &SessionObjects,
     cfid: &Cfid,
     reason: EndReason,
     only_user: Option<&str>,
@@ -69,7 +69,7 @@ pub async fn end_all(
     except: Option<&Cfid>,
     reason: EndReason,
 ) -> Result<Ended, EdgeError> {
-    let sessions = Sessions::from_env(env)?;
+    let sessions = SessionObjects::from_env(env)?;
     let mut out = Ended::default();
     for raw in Index::from_env(env, config.index_shards)?.user_sessions(user).await? {
         let Some(cfid) = Cfid::parse(&raw) else { continue };

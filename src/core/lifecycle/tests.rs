@@ -3,7 +3,7 @@ use serde_json::json;
 use super::*;
 use crate::core::{
     record::{ClientHints, MAX_CLAIM_WINDOW_MS},
-    session::{begin, Begin},
+    session_state::{begin, Begin},
     tombstone::{Cause, SessionEvent, ROTATE_GRACE_MS},
 };
 

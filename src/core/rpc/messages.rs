@@ -17,7 +17,7 @@ use crate::core::{
     ids::{CfToken, Cfid},
     index::IndexEntry,
     record::{ClientHints, SessionRecord, Timing},
-    session::{Bearer, Declined, Refusal, Update, Verdict},
+    session_state::{Bearer, Declined, Refusal, Update, Verdict},
 };
 
 /// The ids a request presents, as the object sees them (never the token itself).
@@ -96,7 +96,7 @@ pub struct BeginRequest {
     #[serde(rename = "policy")]
     pub timing: Timing,
     /// The client's hints, sent when the session is created (fresh ids) or its ids are young
-    /// enough to be claimed now ([`crate::core::session::sends_claim_hints`]): kept with the
+    /// enough to be claimed now ([`crate::core::session_state::sends_claim_hints`]): kept with the
     /// first write.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<ClientHints>,
@@ -246,14 +246,44 @@ pub enum Reply {
 }
 
 /// Why `begin` or `update` did not make the session active: the ids were refused, or the
-/// object declined the request. The wire has one `reason` for both (the names never
-/// overlap), as before the two were told apart, so Workers and objects of either side of
-/// that change understand each other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
+/// object declined the request. The wire has one `reason` name for both ([`Refused::as_str`]),
+/// as before the two were told apart, so Workers and objects of either side of that change
+/// understand each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
     Ids(Refusal),
     Declined(Declined),
+}
+
+impl Refused {
+    /// Every reason, for reading one from its name.
+    const ALL: [Refused; 9] = [
+        Refused::Ids(Refusal::Unknown),
+        Refused::Ids(Refusal::Mismatch),
+        Refused::Ids(Refusal::Ended),
+        Refused::Ids(Refusal::Expired),
+        Refused::Ids(Refusal::RotatedRecently),
+        Refused::Ids(Refusal::Fingerprint),
+        Refused::Declined(Declined::TooManySessions),
+        Refused::Declined(Declined::NeedsClient),
+        Refused::Declined(Declined::AbuseLimited),
+    ];
+}
+
+impl Serialize for Refused {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Refused {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        Refused::ALL
+            .into_iter()
+            .find(|r| r.as_str() == name)
+            .ok_or_else(|| serde::de::Error::custom("unknown refusal reason"))
+    }
 }
 
 impl Refused {

@@ -9,7 +9,7 @@ mod app;
 mod call;
 mod index;
 mod messages;
-mod session;
+mod session_call;
 
 pub use app::AppCall;
 pub use call::{Call, CallError};
@@ -18,7 +18,7 @@ pub use messages::{
     AdoptRequest, BeginRequest, EndRequest, Ids, Refused, Reply, RotateOutReply, RotateOutRequest, SessionView,
     UpdateRequest,
 };
-pub use session::SessionCall;
+pub use session_call::SessionCall;
 
 #[cfg(test)]
 mod tests;

@@ -183,7 +183,7 @@ fn an_unknown_operation_or_a_bad_body_is_an_error_naming_it() {
 
 #[test]
 fn refusals_and_declines_keep_one_wire_reason() {
-    use crate::core::session::{Declined, Refusal};
+    use crate::core::session_state::{Declined, Refusal};
     // Every reason as objects and Workers from before the split wrote it.
     let cases = [
         ("unknown", Refused::Ids(Refusal::Unknown)),

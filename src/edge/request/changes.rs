@@ -20,7 +20,7 @@ use crate::{
         outcome::Cookies,
         protocol::{Action, OriginChanges},
         rpc::{AdoptRequest, EndRequest, Ids, Refused, Reply, RotateOutReply, RotateOutRequest, UpdateRequest},
-        session::{Declined, Refusal},
+        session_state::{Declined, Refusal},
     },
     edge::ending,
 };

@@ -23,7 +23,7 @@ use crate::edge::{
     incoming::Incoming,
     platform::{log, now_ms, PlatformRandom},
     respond, stats,
-    store::Sessions,
+    store::SessionObjects,
 };
 
 /// What a request handler needs besides the request.
@@ -32,7 +32,7 @@ pub struct RequestContext<'a> {
     pub config: &'a Config,
     pub ctx: &'a Context,
     pub req: &'a Incoming,
-    pub sessions: Sessions,
+    pub sessions: SessionObjects,
     pub key: TokenKey,
     pub now: UnixMs,
     /// The session timing for this request: the configuration's, with what its path sets
@@ -60,7 +60,7 @@ impl<'a> RequestContext<'a> {
             config,
             ctx,
             req,
-            sessions: Sessions::from_env(env)?,
+            sessions: SessionObjects::from_env(env)?,
             key: config.keys.token.clone(),
             now: now_ms(),
             timing: config.timing.for_path(rule),

@@ -6,7 +6,7 @@ use crate::core::{
     ids::{CfToken, Cfid},
     outcome::{Cookies, Outcome, SessionIds},
     rpc::{Ids, SessionView},
-    session::Verdict,
+    session_state::Verdict,
 };
 
 /// The session attached to this request.

@@ -17,7 +17,7 @@ use crate::core::{
     outcome::Cookies,
     record::SessionRecord,
     rpc::{BeginRequest, Ids, Refused, Reply, SessionView},
-    session::{sends_claim_hints, Declined, Refusal, Verdict},
+    session_state::{sends_claim_hints, Declined, Refusal, Verdict},
 };
 use crate::edge::{
     abuse,

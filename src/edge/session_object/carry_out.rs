@@ -19,7 +19,7 @@ use crate::{
     edge::{
         ending, hooks,
         platform::now_ms,
-        store::{Index, Sessions},
+        store::{Index, SessionObjects},
     },
 };
 
@@ -48,7 +48,7 @@ impl SessionObject {
         if evicted.is_empty() {
             return;
         }
-        let (Some(config), Ok(sessions)) = (self.config(), Sessions::from_env(&self.env)) else { return };
+        let (Some(config), Ok(sessions)) = (self.config(), SessionObjects::from_env(&self.env)) else { return };
         for (user, raw) in evicted {
             let Some(cfid) = Cfid::parse(&raw) else { continue };
             let req = EndRequest { cfid: raw, ids: None, reason: EndReason::Replaced, only_user: Some(user) };

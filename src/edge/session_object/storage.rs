@@ -5,7 +5,7 @@ use crate::edge::platform::log::{self, LogLine};
 use worker::Result;
 
 use super::{Cached, SessionObject, OUTBOX, SESSION};
-use crate::core::{clock::UnixMs, end_reason::EndReason, hooks::Outbox, session::Stored, tombstone::Tombstone};
+use crate::core::{clock::UnixMs, end_reason::EndReason, hooks::Outbox, session_state::Stored, tombstone::Tombstone};
 
 impl SessionObject {
     /// The stored state (`None`: nothing stored), read once; `now` dates the tombstone of a

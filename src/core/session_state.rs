@@ -95,8 +95,7 @@ pub enum Refusal {
 /// Why the session object did not go on with a request whose ids are good: not a refusal of
 /// the ids. On the wire it is a refusal's `reason` like a [`Refusal`]'s (see
 /// [`crate::core::rpc::Refused`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Declined {
     /// The origin's login (`X-Session-User`) was refused because the user has
     /// `MAX_SESSIONS_PER_USER` sessions already (`MAX_SESSIONS_POLICY=refuse`). Nothing of the
