@@ -307,7 +307,7 @@ fn the_reader_sees_the_imports_it_should() {
         graph["edge::store"].contains("core::rpc") || graph["edge::store"].iter().any(|t| t.starts_with("core::rpc"))
     );
     assert!(graph["edge"].contains("edge::request"), "{:?}", graph["edge"]);
-    assert!(graph["core::session"].contains("core::record"), "{:?}", graph["core::session"]);
+    assert!(graph["core::session_state"].contains("core::record"), "{:?}", graph["core::session_state"]);
 }
 
 #[test]
