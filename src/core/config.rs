@@ -2,23 +2,29 @@
 //! into typed values. Each concern parses its own variables, beside its type and its defaults
 //! (`Timing::parse` in `record.rs`, `CookiePolicy::parse` in `cookie.rs`, `KillPolicy::parse`
 //! in `kill.rs`, [`Keys::parse`], `SessionsPerUser::parse` in `index.rs`, [`Controls::parse`]
+//! `GuardPolicy::parse`, `CrossSiteRequests::parse`, and here [`Admin`], [`App`], [`HookUrls`]
 //! …); [`Config::parse`] is the one place that calls them all, in order, and reads the few
-//! settings of the configuration's own. Every bad value becomes a [`ConfigError`] that names
+//! settings of the configuration's own (`ORIGIN_URL`, `SESSION_MODE`, `ROTATE_ON_LOGIN`,
+//! `SESSION_DEFER`, `URL_TOKENS`, `SESSION_DATA_LIMIT`, `INDEX_SHARDS`, `SESSION_BYPASS`,
+//! `TEST_FAULTS`). Every bad value becomes a [`ConfigError`] that names
 //! the variable (never its value).
 
 use std::cell::RefCell;
 
 use url::Url;
 
-use self::parse::{hook_url, parse_bool, parse_guard_cookies, parse_origin, parse_u64};
+use self::error::err;
+use self::parse::{parse_bool, parse_origin, parse_u64};
 pub use self::{
+    admin::Admin,
+    app::App,
     controls::{Controls, Jurisdiction},
     error::ConfigError,
     hints::{hints, Hint},
+    hooks::HookUrls,
     keys::Keys,
     secret::{origin_key, Secret},
 };
-use self::{error::err, secret::MIN_SECRET_LEN};
 use super::{
     bypass::Bypass,
     cookie::CookiePolicy,
@@ -67,9 +73,6 @@ pub struct Config {
     /// The session controls: per-path modes, hijack detection, AJAX ends, key rotation,
     /// jurisdiction, abuse limits (see [`Controls`]).
     pub controls: Controls,
-    /// `ORIGIN_KILL_URL` (guard mode): where the edge POSTs an ended session's cookies, so
-    /// the application ends its own session (`sessionInvalidate()`, `onSessionEnd`).
-    pub origin_kill_url: Option<Url>,
     /// `ORIGIN_URL`: where requests are forwarded. `None` (unset or empty) forwards to the
     /// request's own URL, the production pattern of a Worker on a route in front of its origin.
     pub origin: Option<Url>,
@@ -92,31 +95,21 @@ pub struct Config {
     pub cross_site: CrossSiteRequests,
     /// `SESSION_DATA_LIMIT`: the largest session data, in bytes of JSON.
     pub data_limit: usize,
-    /// `ADMIN_TOKEN` (secret): the admin API's bearer token; `None` turns the admin off.
-    pub admin_token: Option<Secret>,
+    /// `ADMIN_TOKEN`, `ADMIN_PREFIX`: the admin API and dashboard.
+    pub admin: Admin,
     /// `KILL_PARAM`, `KILL_PATH`, `KILL_REDIRECT`, `KILL_COOKIES`, `KILL_CLEAR_SITE_DATA`,
     /// `KILL_METHODS`.
     pub kill: KillPolicy,
-    /// `SESSION_START_URL`: where session start events are POSTed (`None`: not sent).
-    pub start_url: Option<Url>,
-    /// `SESSION_END_URL`: where session end events are POSTed (`None`: not sent).
-    pub end_url: Option<Url>,
-    /// `APPLICATION_START_URL`: where application start events are POSTed.
-    pub app_start_url: Option<Url>,
-    /// `APP_NAME`: the application (ColdFusion's `this.name`); names its state object.
-    pub app_name: String,
-    /// `APPLICATION_TIMEOUT`: seconds without requests after which the application restarts
-    /// (ColdFusion's `applicationTimeout`, two days by default).
-    pub app_timeout_s: u64,
+    /// `SESSION_START_URL`, `SESSION_END_URL`, `APPLICATION_START_URL`, `ORIGIN_KILL_URL`.
+    pub hooks: HookUrls,
+    /// `APP_NAME`, `APPLICATION_TIMEOUT`: the application.
+    pub app: App,
     /// `INDEX_SHARDS`: how many index objects share the list of live sessions.
     pub index_shards: u32,
     /// `MAX_SESSIONS_PER_USER` and `MAX_SESSIONS_POLICY`: at most this many live sessions per
     /// user id, and what a login beyond it does (by default the user's oldest session ends,
     /// reason `replaced`).
     pub sessions_per_user: SessionsPerUser,
-    /// `ADMIN_PREFIX`: where the admin dashboard lives (its API under `<prefix>api/`).
-    /// Paths under it are never forwarded to the origin.
-    pub admin_prefix: String,
     /// `TEST_FAULTS`: injected faults, for tests only (refused unless `ORIGIN_URL` is a
     /// loopback address). See [`crate::core::faults`].
     pub faults: Faults,
@@ -133,7 +126,6 @@ impl Default for Config {
         Self {
             mode: SessionMode::Edge,
             guard: GuardPolicy::default(),
-            origin_kill_url: None,
             bypass: Bypass::default(),
             controls: Controls::default(),
             origin: None,
@@ -145,16 +137,12 @@ impl Default for Config {
             url_tokens: false,
             cross_site: CrossSiteRequests::Sessionless,
             data_limit: DEFAULT_DATA_LIMIT,
-            admin_token: None,
+            admin: Admin::default(),
             kill: KillPolicy::default(),
-            start_url: None,
-            end_url: None,
-            app_start_url: None,
-            app_name: "cfsession-edge".into(),
-            app_timeout_s: 172_800,
+            hooks: HookUrls::default(),
+            app: App::default(),
             index_shards: 16,
             sessions_per_user: SessionsPerUser::default(),
-            admin_prefix: "/__session/admin/".into(),
             faults: Faults::default(),
             disabled: Vec::new(),
             hints: Vec::new(),
@@ -189,15 +177,7 @@ impl Config {
         if let Some(v) = get("ROTATE_ON_LOGIN") {
             c.rotate_on_login = parse_bool("ROTATE_ON_LOGIN", &v)?;
         }
-        c.admin_token = match get("ADMIN_TOKEN") {
-            Some(t) if t.len() >= MIN_SECRET_LEN => Some(Secret(t)),
-            Some(_) => {
-                let why = format!("must be at least {MIN_SECRET_LEN} characters: the admin API and dashboard are off");
-                c.disabled.push(err("ADMIN_TOKEN", why));
-                None
-            }
-            None => None,
-        };
+        c.admin = Admin::parse(&get, &mut c.disabled)?;
         c.cookie = CookiePolicy::parse(&get)?;
         c.timing = Timing::parse(&get)?;
         if let Some(v) = get("SESSION_DEFER") {
@@ -206,52 +186,14 @@ impl Config {
         if let Some(v) = get("URL_TOKENS") {
             c.url_tokens = parse_bool("URL_TOKENS", &v)?;
         }
-        if let Some(v) = get("CROSS_SITE_REQUESTS") {
-            c.cross_site = match v.to_ascii_lowercase().as_str() {
-                "sessionless" => CrossSiteRequests::Sessionless,
-                "new-session" => CrossSiteRequests::NewSession,
-                _ => return Err(err("CROSS_SITE_REQUESTS", "must be sessionless or new-session")),
-            };
-        }
+        c.cross_site = CrossSiteRequests::parse(&get)?;
         if let Some(v) = get("SESSION_DATA_LIMIT") {
             c.data_limit = usize::try_from(parse_u64("SESSION_DATA_LIMIT", &v, 2, MAX_DATA_LIMIT as u64)?)
                 .unwrap_or(MAX_DATA_LIMIT);
         }
         c.kill = KillPolicy::parse(&get)?;
-        let mut optional_hook = |name: &'static str| {
-            let url = get(name).map(|v| hook_url(name, &v, c.origin.as_ref())).transpose();
-            url.unwrap_or_else(|mut e| {
-                e.reason.push_str(": the hook is off");
-                c.disabled.push(e);
-                None
-            })
-        };
-        c.start_url = optional_hook("SESSION_START_URL");
-        c.end_url = optional_hook("SESSION_END_URL");
-        c.app_start_url = optional_hook("APPLICATION_START_URL");
-        if let Some(v) = get("APP_NAME") {
-            if v.len() > 128 || v.chars().any(char::is_control) {
-                return Err(err("APP_NAME", "must be 1-128 printable characters"));
-            }
-            c.app_name = v;
-        }
-        if let Some(v) = get("APPLICATION_TIMEOUT") {
-            c.app_timeout_s = parse_u64("APPLICATION_TIMEOUT", &v, 1, 365 * 24 * 3600)?;
-        }
-        if let Some(v) = get("ADMIN_PREFIX") {
-            let ok = v.len() > 2
-                && v.starts_with('/')
-                && v.ends_with('/')
-                && !v.starts_with("//")
-                && !v.contains(['?', '#', ' ']);
-            if !ok {
-                return Err(err(
-                    "ADMIN_PREFIX",
-                    "must be a path that starts and ends with /, such as /__session/admin/",
-                ));
-            }
-            c.admin_prefix = v;
-        }
+        c.hooks = HookUrls::parse(&get, c.origin.as_ref(), &mut c.disabled)?;
+        c.app = App::parse(&get)?;
         if let Some(v) = get("SESSION_MODE") {
             c.mode = match v.to_ascii_lowercase().as_str() {
                 "edge" => SessionMode::Edge,
@@ -259,9 +201,7 @@ impl Config {
                 _ => return Err(err("SESSION_MODE", "must be edge or guard")),
             };
         }
-        if let Some(v) = get("GUARD_COOKIES") {
-            c.guard.cookies = parse_guard_cookies(&v)?;
-        }
+        c.guard = GuardPolicy::parse(&get)?;
         // In guard mode a kill expires the application's credential cookies (mode::expiry),
         // not ColdFusion's names, unless KILL_COOKIES says otherwise.
         if c.mode == SessionMode::Guard && get("KILL_COOKIES").is_none() {
@@ -270,8 +210,6 @@ impl Config {
         if let Some(v) = get("SESSION_BYPASS") {
             c.bypass = Bypass::parse(&v).map_err(|reason| err("SESSION_BYPASS", reason))?;
         }
-        c.origin_kill_url =
-            get("ORIGIN_KILL_URL").map(|v| hook_url("ORIGIN_KILL_URL", &v, c.origin.as_ref())).transpose()?;
         if let Some(v) = get("INDEX_SHARDS") {
             c.index_shards = u32::try_from(parse_u64("INDEX_SHARDS", &v, 1, 256)?).unwrap_or(16);
         }
@@ -304,9 +242,12 @@ pub fn known_variables() -> Vec<String> {
     asked.into_inner()
 }
 
+mod admin;
+mod app;
 mod controls;
 pub(crate) mod error;
 mod hints;
+mod hooks;
 mod keys;
 pub(crate) mod parse;
 mod secret;

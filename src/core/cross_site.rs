@@ -4,7 +4,13 @@
 //! Such a request presents no session although the browser has one: a new session's cookies
 //! in its response would replace the user's (a logout), and the old session would live on.
 
-use super::kill::{is_cross_site, RequestSite};
+use super::{
+    config::{
+        error::{err, ConfigError},
+        parse::Vars,
+    },
+    kill::{is_cross_site, RequestSite},
+};
 
 /// What a cross-site request without the session cookies gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -17,6 +23,17 @@ pub enum CrossSiteRequests {
     /// Like any request without a session: a new one, with its cookies (the behaviour before
     /// this setting; for sites whose cross-site return itself creates the session).
     NewSession,
+}
+
+impl CrossSiteRequests {
+    /// `CROSS_SITE_REQUESTS`: `sessionless` (default) or `new-session`.
+    pub fn parse(get: Vars) -> Result<Self, ConfigError> {
+        match get("CROSS_SITE_REQUESTS").map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("sessionless") => Ok(CrossSiteRequests::Sessionless),
+            Some("new-session") => Ok(CrossSiteRequests::NewSession),
+            Some(_) => Err(err("CROSS_SITE_REQUESTS", "must be sessionless or new-session")),
+        }
+    }
 }
 
 /// Whether the browser withheld `SameSite=Lax` cookies from this request: it came from another

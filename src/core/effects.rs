@@ -141,14 +141,14 @@ pub fn effects(
     let mut hooks = Vec::new();
     let started = occasion == Occasion::Start && matches!(after, Some(Stored::Live(_))) && config.is_some();
     if let (true, Some(Stored::Live(r)), Some(c)) = (started, &after, config) {
-        if c.start_url.is_some() {
+        if c.hooks.start_url.is_some() {
             hooks.push(Delivery::new(Hook::Start, SessionEvent::start(r, &cfid, now), Default::default(), now));
         }
     }
-    if let (Some(ev), Some(true)) = (&ended, config.map(|c| c.end_url.is_some())) {
+    if let (Some(ev), Some(true)) = (&ended, config.map(|c| c.hooks.end_url.is_some())) {
         hooks.push(Delivery::new(Hook::End, ev.clone(), Default::default(), now));
     }
-    if let (Some((cookies, reason)), Some(true)) = (origin_kill, config.map(|c| c.origin_kill_url.is_some())) {
+    if let (Some((cookies, reason)), Some(true)) = (origin_kill, config.map(|c| c.hooks.origin_kill_url.is_some())) {
         let call = SessionEvent::origin_kill(ended.as_ref(), &cfid, reason, now);
         hooks.push(Delivery::new(Hook::OriginKill, call, cookies, now));
     }

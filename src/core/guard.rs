@@ -17,6 +17,10 @@
 
 use super::{
     clock::UnixMs,
+    config::{
+        error::{err, ConfigError},
+        parse::{parse_cookie_names, Vars},
+    },
     cookie::CookiePolicy,
     cookie_header::{named, rebuild, CookieHeader, Rebuilt, SessionNames},
     crypto::sha256,
@@ -57,6 +61,25 @@ impl Default for GuardPolicy {
 }
 
 impl GuardPolicy {
+    /// `GUARD_COOKIES`: cookie names or prefixes (`CFAUTHORIZATION_*`), each with a letter or
+    /// digit before any `*` (the cookie filter compares names by their letters and digits), the
+    /// `*` only last.
+    pub fn parse(get: Vars) -> Result<Self, ConfigError> {
+        let Some(raw) = get("GUARD_COOKIES") else { return Ok(Self::default()) };
+        let names = parse_cookie_names("GUARD_COOKIES", &raw)?;
+        let usable = |n: &String| {
+            let base = n.strip_suffix('*').unwrap_or(n);
+            !base.contains('*') && base.bytes().any(|b| b.is_ascii_alphanumeric())
+        };
+        if !names.iter().all(usable) {
+            return Err(err(
+                "GUARD_COOKIES",
+                "each entry must be a cookie name, or a prefix ending in * (with a letter or digit)",
+            ));
+        }
+        Ok(Self { cookies: names })
+    }
+
     /// Whether cookie `name` (as the origin writes it in a `Set-Cookie`) is one of the
     /// origin's session cookies.
     pub fn is_guarded(&self, name: &str) -> bool {

@@ -57,13 +57,13 @@ impl Delivery {
     /// turned off since it was queued (nothing to deliver).
     pub fn post(&self, config: &Config) -> Option<Post> {
         let url = match self.hook {
-            Hook::Start => config.start_url.as_ref(),
-            Hook::End => config.end_url.as_ref(),
-            Hook::OriginKill => config.origin_kill_url.as_ref(),
+            Hook::Start => config.hooks.start_url.as_ref(),
+            Hook::End => config.hooks.end_url.as_ref(),
+            Hook::OriginKill => config.hooks.origin_kill_url.as_ref(),
         }?;
         let mut body = serde_json::to_value(&self.event).unwrap_or_default();
         if let Some(obj) = body.as_object_mut() {
-            obj.insert("app".into(), config.app_name.clone().into());
+            obj.insert("app".into(), config.app.name.clone().into());
         }
         Some(Post {
             url: url.clone(),

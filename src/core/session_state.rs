@@ -71,9 +71,9 @@ impl Bearer {
     }
 }
 
-/// Why the session object would not take a request's ids.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// Why the session object would not take a request's ids. On the wire by its name
+/// ([`Refusal::as_str`]; serde: [`crate::core::rpc::Refused`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
     /// No such session, and the ids are too old to be a deferred session.
     Unknown,

@@ -32,7 +32,7 @@ const CREDENTIAL_PARAMS: &[&str] = &["token", "access_token", "admin_token", "au
 
 /// Handles `rest`, the path after `ADMIN_PREFIX`.
 pub async fn handle(req: Request, rest: &str, env: &Env, config: &Config) -> Result<Response, EdgeError> {
-    if config.admin_token.is_none() {
+    if config.admin.token.is_none() {
         return Err(match config.disabled.iter().find(|e| e.variable == "ADMIN_TOKEN") {
             Some(invalid) => EdgeError::FeatureOff(invalid.clone()),
             None => EdgeError::NotFound("the admin is off (ADMIN_TOKEN is not set)"),
@@ -128,7 +128,7 @@ async fn api(req: &Request, path: &str, env: &Env, config: &Config) -> Result<Re
             )
         }
         (Method::Get, ["history"]) => {
-            let history = app_object::history(env, &config.app_name).await?;
+            let history = app_object::history(env, &config.app.name).await?;
             json(200, &serde_json::to_value(history).map_err(EdgeError::internal)?)
         }
         (Method::Get, ["ended"]) => {
@@ -149,7 +149,7 @@ async fn api(req: &Request, path: &str, env: &Env, config: &Config) -> Result<Re
             json(200, &serde_json::json!({ "items": items }))
         }
         (Method::Get, ["application"]) => {
-            let state = app_object::call(env, &config.app_name, AppCall::Get).await?;
+            let state = app_object::call(env, &config.app.name, AppCall::Get).await?;
             let state = state.ok_or(EdgeError::NotFound("the application has not started yet"))?;
             json(200, &serde_json::to_value(state).map_err(EdgeError::internal)?)
         }
@@ -158,7 +158,7 @@ async fn api(req: &Request, path: &str, env: &Env, config: &Config) -> Result<Re
             json(200, &serde_json::to_value(r).map_err(EdgeError::internal)?)
         }
         (Method::Post, ["application", "stop"]) => {
-            let state = app_object::call(env, &config.app_name, AppCall::Stop).await?;
+            let state = app_object::call(env, &config.app.name, AppCall::Stop).await?;
             json(200, &serde_json::to_value(state).map_err(EdgeError::internal)?)
         }
         _ => Err(EdgeError::NotFound("no such admin endpoint")),
@@ -250,7 +250,7 @@ fn parse_limit(q: &str, default: usize) -> Result<usize, EdgeError> {
 
 /// Checks the bearer token in constant time.
 fn authorize(req: &Request, config: &Config) -> Result<(), EdgeError> {
-    let Some(expected) = &config.admin_token else {
+    let Some(expected) = &config.admin.token else {
         return Err(EdgeError::NotFound("the admin is off (ADMIN_TOKEN is not set)"));
     };
     let url = req.url().map_err(EdgeError::internal)?;

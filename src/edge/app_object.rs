@@ -85,7 +85,7 @@ impl AppObject {
         let next = match (call, stored) {
             (AppCall::Get, Some(s)) => return Ok(Some(serde_json::to_string(&s)?)),
             (AppCall::Get, None) => return Ok(None),
-            (AppCall::Touch, Some(s)) if now.saturating_sub(s.last_request) < config.app_timeout_s * 1000 => {
+            (AppCall::Touch, Some(s)) if now.saturating_sub(s.last_request) < config.app.timeout_s * 1000 => {
                 AppState { last_request: now, ..s }
             }
             (AppCall::Touch, Some(s)) => start(&config, now, s.generation + 1, "timeout"),
@@ -97,7 +97,7 @@ impl AppObject {
             log::emit(
                 LogLine::info("application.start").msg(format!("application {} started ({})", next.name, next.reason)),
             );
-            if let Some(url) = &config.app_start_url {
+            if let Some(url) = &config.hooks.app_start_url {
                 let body = serde_json::json!({ "event": "application_start", "app": next.name, "started_at": now,
                     "generation": next.generation, "reason": next.reason, "idempotency_key": format!("{}:start:{}", next.name, next.generation) });
                 if let Err(why) = hooks::post(
@@ -196,7 +196,7 @@ impl AppObject {
 const GAUGES: &str = "gauges";
 
 fn start(config: &Config, now: u64, generation: u64, reason: &str) -> AppState {
-    AppState { name: config.app_name.clone(), started_at: now, last_request: now, generation, reason: reason.into() }
+    AppState { name: config.app.name.clone(), started_at: now, last_request: now, generation, reason: reason.into() }
 }
 
 thread_local! {
@@ -211,7 +211,7 @@ pub fn touch(env: &Env, config: &Config, ctx: &Context) {
         return;
     }
     LAST_TOUCH.with(|t| t.set(now));
-    let (env, name) = (env.clone(), config.app_name.clone());
+    let (env, name) = (env.clone(), config.app.name.clone());
     ctx.wait_until(log::carried(async move {
         if let Err(e) = call(&env, &name, AppCall::Touch).await {
             log::emit(LogLine::warn("application.touch_failed").msg(format!("application touch failed: {e}")));

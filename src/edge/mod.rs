@@ -68,8 +68,8 @@ async fn handle(sys: web_sys::Request, env: &Env, ctx: &Context) -> std::result:
         Err(e) => return Err(e),
     };
     faults::install(&config.faults);
-    let admin_root = config.admin_prefix.trim_end_matches('/');
-    if let Some(rest) = path.strip_prefix(config.admin_prefix.as_str()).or_else(|| (path == admin_root).then_some("")) {
+    let admin_root = config.admin.prefix.trim_end_matches('/');
+    if let Some(rest) = path.strip_prefix(config.admin.prefix.as_str()).or_else(|| (path == admin_root).then_some("")) {
         let rest = rest.to_owned();
         return json_api(admin::handle(Request::from(req.sys), &rest, env, &config).await);
     }

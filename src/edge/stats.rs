@@ -111,9 +111,9 @@ pub fn count(env: &Env, event: impl FnOnce(&mut Counts)) -> Option<impl Future<O
         }
         let Ok(config) = super::platform::config(&env) else { return };
         if !fresh.is_empty() {
-            write_to_analytics_engine(&env, &config.app_name, &fresh);
+            write_to_analytics_engine(&env, &config.app.name, &fresh);
         }
-        let sent = app_object::record(&env, &config.app_name, Batch { caller: caller(), minutes: batch.clone() }).await;
+        let sent = app_object::record(&env, &config.app.name, Batch { caller: caller(), minutes: batch.clone() }).await;
         if let Ok(wait) = sent {
             NOT_BEFORE.with(|n| n.set(now_ms() + wait.saturating_sub(GATHER.as_millis() as u64)));
         }

@@ -123,7 +123,7 @@ async fn correct_live(env: &Env, config: &Config, index: &Index) -> Option<u64> 
             }
         }
     }
-    match app_object::correct_live(env, &config.app_name, live).await {
+    match app_object::correct_live(env, &config.app.name, live).await {
         Ok(()) => Some(live),
         Err(e) => {
             log::emit(LogLine::warn("sweep.count_failed").msg(format!("live gauge not corrected: {e}")));

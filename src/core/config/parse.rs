@@ -69,24 +69,6 @@ pub(crate) fn parse_domain(raw: &str) -> Result<String, ConfigError> {
     }
 }
 
-/// `GUARD_COOKIES`: cookie names or prefixes (`CFAUTHORIZATION_*`), each with a letter or
-/// digit before any `*` (the cookie filter compares names by their letters and digits), the
-/// `*` only last.
-pub(crate) fn parse_guard_cookies(raw: &str) -> Result<Vec<String>, ConfigError> {
-    let names = parse_cookie_names("GUARD_COOKIES", raw)?;
-    let usable = |n: &String| {
-        let base = n.strip_suffix('*').unwrap_or(n);
-        !base.contains('*') && base.bytes().any(|b| b.is_ascii_alphanumeric())
-    };
-    if !names.iter().all(usable) {
-        return Err(err(
-            "GUARD_COOKIES",
-            "each entry must be a cookie name, or a prefix ending in * (with a letter or digit)",
-        ));
-    }
-    Ok(names)
-}
-
 /// A comma-separated list of cookie names (`KILL_COOKIES`, `GUARD_COOKIES`).
 pub(crate) fn parse_cookie_names(variable: &'static str, raw: &str) -> Result<Vec<String>, ConfigError> {
     let names: Vec<String> = raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();

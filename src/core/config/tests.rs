@@ -35,7 +35,7 @@ fn secure_defaults() {
     assert!(c.faults.is_empty());
     assert_eq!(c.keys.origin.expose().len(), 64);
     assert!(c.keys.origin != c.keys.signing);
-    assert_eq!(c.admin_token, None);
+    assert_eq!(c.admin.token, None);
 }
 
 #[test]
@@ -77,7 +77,7 @@ fn every_variable_parses() {
     );
     assert!(!c.defer && c.url_tokens);
     assert_eq!(c.data_limit, 1024);
-    assert!(c.admin_token.unwrap().matches("admin-token-admin-token-admin-token"));
+    assert!(c.admin.token.unwrap().matches("admin-token-admin-token-admin-token"));
 }
 
 #[test]
@@ -114,12 +114,12 @@ fn hook_urls_resolve_against_the_origin() {
         ("INDEX_SHARDS", "4"),
     ])
     .unwrap();
-    assert_eq!(c.start_url.unwrap().as_str(), "http://127.0.0.1:9000/app/hooks/start");
-    assert_eq!(c.end_url.unwrap().as_str(), "http://127.0.0.1:9000/hooks/end");
-    assert_eq!(c.app_start_url.unwrap().as_str(), "https://other.example/app-start");
-    assert_eq!((c.app_name.as_str(), c.app_timeout_s, c.index_shards), ("mysite", 60, 4));
-    assert_eq!(from(&[]).unwrap().admin_prefix, "/__session/admin/");
-    assert_eq!(from(&[("ADMIN_PREFIX", "/ops/sessions/")]).unwrap().admin_prefix, "/ops/sessions/");
+    assert_eq!(c.hooks.start_url.unwrap().as_str(), "http://127.0.0.1:9000/app/hooks/start");
+    assert_eq!(c.hooks.end_url.unwrap().as_str(), "http://127.0.0.1:9000/hooks/end");
+    assert_eq!(c.hooks.app_start_url.unwrap().as_str(), "https://other.example/app-start");
+    assert_eq!((c.app.name.as_str(), c.app.timeout_s, c.index_shards), ("mysite", 60, 4));
+    assert_eq!(from(&[]).unwrap().admin.prefix, "/__session/admin/");
+    assert_eq!(from(&[("ADMIN_PREFIX", "/ops/sessions/")]).unwrap().admin.prefix, "/ops/sessions/");
 }
 
 #[test]
@@ -203,7 +203,12 @@ fn a_bad_optional_feature_is_turned_off_not_fatal() {
         assert!(off.reason.ends_with(" off"), "{name}: {}", off.reason);
         assert!(!off.to_string().contains(value), "{off} shows the value");
         assert!(super::OPTIONAL.contains(name), "{name} is not listed as optional");
-        assert!(c.admin_token.is_none() && c.start_url.is_none() && c.end_url.is_none() && c.app_start_url.is_none());
+        assert!(
+            c.admin.token.is_none()
+                && c.hooks.start_url.is_none()
+                && c.hooks.end_url.is_none()
+                && c.hooks.app_start_url.is_none()
+        );
     }
     assert_eq!(super::OPTIONAL.len(), cases.len(), "an optional feature without a case here");
 }

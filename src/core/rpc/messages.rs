@@ -286,6 +286,22 @@ impl<'de> Deserialize<'de> for Refused {
     }
 }
 
+/// A [`Refusal`] on the wire: its name, as in [`Refused`].
+impl Serialize for Refusal {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Refused::Ids(*self).serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Refusal {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Refused::deserialize(deserializer)? {
+            Refused::Ids(r) => Ok(r),
+            Refused::Declined(_) => Err(serde::de::Error::custom("not a refusal of the ids")),
+        }
+    }
+}
+
 impl Refused {
     /// The snake-case name used in logs.
     pub fn as_str(self) -> &'static str {

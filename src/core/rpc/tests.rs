@@ -204,4 +204,10 @@ fn refusals_and_declines_keep_one_wire_reason() {
         assert_eq!(reason.as_str(), wire);
     }
     assert!(serde_json::from_str::<Reply>(r#"{"status":"refused","reason":"later"}"#).is_err());
+    // `rotate_out` refuses ids only, under the same names.
+    let rotated = RotateOutReply::Refused { reason: Refusal::RotatedRecently };
+    let text = r#"{"status":"refused","reason":"rotated_recently"}"#;
+    assert_eq!(serde_json::to_value(&rotated).unwrap(), serde_json::from_str::<Value>(text).unwrap());
+    assert_eq!(serde_json::from_str::<RotateOutReply>(text).unwrap(), rotated);
+    assert!(serde_json::from_str::<RotateOutReply>(r#"{"status":"refused","reason":"needs_client"}"#).is_err());
 }
