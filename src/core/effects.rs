@@ -99,8 +99,9 @@ pub struct Effects {
 pub struct Context<'a> {
     /// The isolate's configuration; `None` when it is invalid (then no hooks, no index).
     pub config: Option<&'a Config>,
-    /// The object's own name, the CFID when the record has none.
-    pub object_cfid: &'a str,
+    /// The session's CFID before the change: its stored record's, else the object's name
+    /// (the CFID when the new state carries none).
+    pub cfid_before: &'a str,
     /// When this object last refreshed the index entry (ms; 0: never).
     pub indexed_at: UnixMs,
     pub now: UnixMs,
@@ -118,10 +119,7 @@ pub fn effects(
     let Context { config, now, .. } = cx;
     let cfid = match &in_memory {
         Some(Stored::Live(r)) if !r.cfid.is_empty() => r.cfid.clone(),
-        _ => match before {
-            Some(Stored::Live(r)) if !r.cfid.is_empty() => r.cfid.clone(),
-            _ => cx.object_cfid.to_owned(),
-        },
+        _ => cx.cfid_before.to_owned(),
     };
     let mut ended = None;
     let mut origin_kill = None;

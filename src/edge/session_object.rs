@@ -344,9 +344,10 @@ impl SessionObject {
         now: UnixMs,
     ) -> Result<Committed> {
         let config = self.config();
-        let object_cfid = self.cfid(&None);
+        // (The object's name, a call into the runtime, only when the record has no CFID.)
+        let cfid_before = self.cfid(before);
         let cx =
-            Context { config: config.as_deref(), object_cfid: &object_cfid, indexed_at: self.indexed_at.get(), now };
+            Context { config: config.as_deref(), cfid_before: &cfid_before, indexed_at: self.indexed_at.get(), now };
         let fx = effects(before, in_memory, write, occasion, cx);
         if fx.started {
             self.count(|c| c.starts += 1);

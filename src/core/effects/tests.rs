@@ -26,7 +26,7 @@ fn record(config: &Config, user: Option<&str>) -> SessionRecord {
 }
 
 fn cx(config: Option<&Config>, indexed_at: UnixMs) -> Context<'_> {
-    Context { config, object_cfid: "object", indexed_at, now: NOW }
+    Context { config, cfid_before: "c1", indexed_at, now: NOW }
 }
 
 fn live(r: &SessionRecord) -> Option<Stored> {
@@ -184,10 +184,11 @@ fn a_rotation_away_leaves_the_index_without_an_end() {
     let fx = effects(&live(&r), Some(tomb.clone()), Write::Put(tomb), Occasion::Other, cx(Some(&c), NOW));
     assert!(fx.hooks.is_empty() && fx.ended.is_none());
     assert_eq!(fx.index, IndexChange::Remove { ended: None });
-    // The CFID comes from the record left behind, else the object's name.
+    // A tombstone carries no CFID: the one known before (the record's, else the object's name).
     assert_eq!(fx.cfid, "c1");
     let tomb = Stored::Ended(Tombstone::rotated(&r, NOW));
-    let fx = effects(&None, Some(tomb.clone()), Write::Put(tomb), Occasion::Other, cx(Some(&c), NOW));
+    let named = Context { cfid_before: "object", ..cx(Some(&c), NOW) };
+    let fx = effects(&None, Some(tomb.clone()), Write::Put(tomb), Occasion::Other, named);
     assert_eq!((fx.cfid.as_str(), fx.index), ("object", IndexChange::Nothing));
 }
 

@@ -70,6 +70,9 @@ impl SessionObject {
         config: &Config,
         now: UnixMs,
     ) {
+        if change == IndexChange::Nothing && untag.is_none() {
+            return;
+        }
         let Ok(index) = Index::from_env(&self.env, config.index_shards) else { return };
         let log = |what: &str, r: std::result::Result<(), crate::core::error::EdgeError>| {
             if let Err(e) = r {
