@@ -227,6 +227,16 @@ impl Config {
     }
 }
 
+/// A configuration for unit tests: a signing key, `COOKIE_SECURE=false`, then `pairs` (later
+/// pairs win).
+#[cfg(test)]
+pub(crate) fn for_tests(pairs: &[(&str, &str)]) -> Config {
+    let mut all = vec![("SESSION_SIGNING_KEY", "0123456789abcdef0123456789abcdef"), ("COOKIE_SECURE", "false")];
+    all.extend_from_slice(pairs);
+    Config::from_lookup(|n| all.iter().rev().find(|(k, _)| *k == n).map(|(_, v)| (*v).to_owned()))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// Every variable [`Config::from_lookup`] reads, in the order it asks for them (secrets included).
 pub fn known_variables() -> Vec<String> {
     let asked: RefCell<Vec<String>> = RefCell::new(Vec::new());

@@ -165,7 +165,8 @@ pub fn effects(
     let (index, untag_user) = match (config, &after) {
         (None, _) => (IndexChange::Nothing, None),
         (Some(c), Some(Stored::Live(r))) => {
-            let entry = SessionView { fingerprint: r.flag.clone(), ..SessionView::from(r) }.index_entry(&cfid);
+            // (Built only for an upsert: the view copies the session's data.)
+            let entry = || SessionView { fingerprint: r.flag.clone(), ..SessionView::from(r) }.index_entry(&cfid);
             let (timeout_changed, flag_raised) = match before {
                 Some(Stored::Live(b)) => (b.idle_timeout_s != r.idle_timeout_s, b.flag != r.flag),
                 _ => (false, false),
@@ -173,9 +174,9 @@ pub fn effects(
             let touched = matches!(write, Write::Put(Stored::Live(_)));
             let refresh_due = now.saturating_sub(cx.indexed_at) >= c.timing.touch_interval_s * 1000;
             let index = if occasion != Occasion::Other || user_changed || timeout_changed || flag_raised {
-                IndexChange::UpsertNow(entry)
+                IndexChange::UpsertNow(entry())
             } else if touched && refresh_due {
-                IndexChange::UpsertLater(entry)
+                IndexChange::UpsertLater(entry())
             } else {
                 IndexChange::Nothing
             };

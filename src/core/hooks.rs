@@ -291,15 +291,12 @@ mod tests {
 
     #[test]
     fn a_delivery_posts_to_its_hook_with_the_app_and_only_origin_kill_sends_cookies() {
-        let pairs = [
-            ("SESSION_SIGNING_KEY", "0123456789abcdef0123456789abcdef"),
+        let config = crate::core::config::for_tests(&[
             ("SESSION_END_URL", "http://127.0.0.1:1/end"),
             ("SESSION_MODE", "guard"),
             ("ORIGIN_KILL_URL", "http://127.0.0.1:1/kill"),
             ("APP_NAME", "shop"),
-        ];
-        let config =
-            Config::from_lookup(|n| pairs.iter().find(|(k, _)| *k == n).map(|(_, v)| (*v).to_owned())).unwrap();
+        ]);
         let cookies = OriginIds(vec![("JSESSIONID".into(), "j".into())]);
         let end = Delivery::new(Hook::End, event("e"), cookies.clone(), 0).post(&config).unwrap();
         assert_eq!((end.url.as_str(), end.cookie), ("http://127.0.0.1:1/end", None));

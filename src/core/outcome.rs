@@ -63,6 +63,8 @@ pub struct SessionIds<'a> {
     pub token: &'a CfToken,
     /// The session's idle timeout (s): the cookies' `Max-Age` when they are persistent.
     pub idle_timeout_s: u64,
+    /// The request's time: when cookies set now expire is counted from it.
+    pub now: UnixMs,
 }
 
 /// How a site request was served, as far as its response's cookies go.
@@ -97,14 +99,14 @@ pub struct ResponseEdits {
     pub dropped_origin_ids: bool,
 }
 
-/// The response's cookie and header edits for a site request served as `outcome` at `now`,
-/// given the origin's `Set-Cookie`s.
+/// The response's cookie and header edits for a site request served as `outcome`, given the
+/// origin's `Set-Cookie`s.
 /// - Edge mode drops the origin's own CFID/CFTOKEN (the edge owns them).
 /// - Guard mode drops the origin's session cookies on a bypassed path or a stand-in.
 /// - The session's cookies are set for new ids, re-set for a refresh when they slide, and
 ///   expired for an end.
 /// - A refused login answers `409` with the session's cookies and none of the origin's.
-pub fn response(outcome: &Outcome, origin_set_cookies: Vec<String>, config: &Config, now: UnixMs) -> ResponseEdits {
+pub fn response(outcome: &Outcome, origin_set_cookies: Vec<String>, config: &Config) -> ResponseEdits {
     let mut out = ResponseEdits { edits: Edits::default(), login_refused: None, dropped_origin_ids: false };
     let refused = matches!(outcome, Outcome::Session { login_refused: true, .. });
     if refused {
@@ -130,7 +132,7 @@ pub fn response(outcome: &Outcome, origin_set_cookies: Vec<String>, config: &Con
             }
         };
         if set {
-            for c in mode::session_cookies(config, ids.cfid, ids.token, ids.idle_timeout_s, now) {
+            for c in mode::session_cookies(config, ids.cfid, ids.token, ids.idle_timeout_s, ids.now) {
                 out.edits.append("set-cookie", c);
             }
         }

@@ -4,10 +4,7 @@
 //! the session's cookies, and answer with the edits [`crate::core::outcome::response`]
 //! decides. What differs between the modes is decided in [`crate::core::mode`].
 
-use crate::edge::platform::{
-    log::{self, LogLine},
-    now_ms,
-};
+use crate::edge::platform::log::{self, LogLine};
 use std::cell::Cell;
 
 use url::Url;
@@ -109,11 +106,11 @@ pub async fn handle(req: Incoming, env: &Env, config: &Config, ctx: &Context) ->
 
     let served = after_origin(&cx, served, &reply, quiet).await?;
     let outcome = match &served {
-        Some(served) => served.outcome(),
+        Some(served) => served.outcome(now),
         None if quiet => Outcome::StandIn,
         None => Outcome::Sessionless,
     };
-    respond_with(reply, &outcome, config, now)
+    respond_with(reply, &outcome, config)
 }
 
 /// The headers the origin gets about the session: edge mode's signed session headers
@@ -176,13 +173,8 @@ async fn after_origin(
 
 /// The client's response: the origin's `reply` with the edits [`outcome::response`] decides
 /// for `outcome`, or `409` for a refused login.
-fn respond_with(
-    mut reply: OriginReply,
-    outcome: &Outcome,
-    config: &Config,
-    now: UnixMs,
-) -> Result<web_sys::Response, EdgeError> {
-    let decided = outcome::response(outcome, std::mem::take(&mut reply.set_cookies), config, now);
+fn respond_with(mut reply: OriginReply, outcome: &Outcome, config: &Config) -> Result<web_sys::Response, EdgeError> {
+    let decided = outcome::response(outcome, std::mem::take(&mut reply.set_cookies), config);
     if decided.dropped_origin_ids {
         warn_origin_cookies_once();
     }
@@ -249,7 +241,7 @@ async fn bypass(
     let referer = req.header("referer").and_then(forward::clean_referer);
     let additions = Additions { session: Vec::new(), cookie, referer };
     let reply = proxy::forward(req, &target, additions).await?;
-    respond_with(reply, &Outcome::Bypassed, config, now_ms())
+    respond_with(reply, &Outcome::Bypassed, config)
 }
 
 /// The origin's URL for this request: without the session ids in its query and path

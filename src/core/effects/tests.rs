@@ -1,13 +1,8 @@
 use super::*;
+use crate::core::config::for_tests as config;
 use crate::core::{end_reason::EndReason, guard::OriginIds, record::SessionRecord, tombstone::Tombstone};
 
 const NOW: UnixMs = 1_800_000_000_000;
-
-fn config(pairs: &[(&str, &str)]) -> Config {
-    let mut all = vec![("SESSION_SIGNING_KEY", "0123456789abcdef0123456789abcdef"), ("COOKIE_SECURE", "false")];
-    all.extend_from_slice(pairs);
-    Config::from_lookup(|n| all.iter().rev().find(|(k, _)| *k == n).map(|(_, v)| (*v).to_owned())).unwrap()
-}
 
 fn hooked() -> Config {
     config(&[

@@ -1,4 +1,5 @@
 use super::*;
+use crate::core::config::for_tests as config;
 use crate::core::{config::Config, cookie_header::Removed, random::SeqRandom};
 
 fn ids_in(h: Option<&str>, p: &guard::GuardPolicy) -> Result<Option<OriginIds>, guard::Unusable> {
@@ -11,12 +12,6 @@ fn identify_in(c: &Config, h: Option<&str>, q: Option<&str>, k: &TokenKey) -> Id
 
 fn forward_in(c: &Config, h: Option<&str>, live: Option<&OriginIds>) -> Rebuilt {
     forward_cookie(c, h.map(CookieHeader::new).as_ref(), live)
-}
-
-fn config(pairs: &[(&str, &str)]) -> Config {
-    let mut all = vec![("SESSION_SIGNING_KEY", "0123456789abcdef0123456789abcdef"), ("COOKIE_SECURE", "false")];
-    all.extend_from_slice(pairs);
-    Config::from_lookup(|n| all.iter().rev().find(|(k, _)| *k == n).map(|(_, v)| (*v).to_owned())).unwrap()
 }
 
 fn key(c: &Config) -> TokenKey {

@@ -1,11 +1,6 @@
 use super::*;
+use crate::core::config::for_tests as config;
 use crate::core::{headers::Edit, ids::TokenKey, random::SeqRandom};
-
-fn config(pairs: &[(&str, &str)]) -> Config {
-    let mut all = vec![("SESSION_SIGNING_KEY", "0123456789abcdef0123456789abcdef"), ("COOKIE_SECURE", "false")];
-    all.extend_from_slice(pairs);
-    Config::from_lookup(|n| all.iter().rev().find(|(k, _)| *k == n).map(|(_, v)| (*v).to_owned())).unwrap()
-}
 
 /// The edits as `name: value` lines (`-name` for a delete), cookie attributes cut at the
 /// first `;` but for an expiry (`=; …Max-Age=0` and where).
@@ -42,7 +37,7 @@ fn every_outcome_has_one_answer() {
     let cfid = Cfid::generate(&mut rng).unwrap();
     let key = TokenKey::derive(b"0123456789abcdef0123456789abcdef");
     let token = CfToken::mint(&cfid, &key, 1_000, &mut rng).unwrap();
-    let ids = SessionIds { cfid: &cfid, token: &token, idle_timeout_s: 1200 };
+    let ids = SessionIds { cfid: &cfid, token: &token, idle_timeout_s: 1200, now: 5_000 };
     let session = |cookies, login_refused| Outcome::Session { ids, cookies, login_refused };
     let expired_edge = [
         "set-cookie: CFID expired Path=/",
@@ -136,7 +131,7 @@ fn every_outcome_has_one_answer() {
         ("guard, issued", &guard, session(Cookies::Issued, false), concat(&[&origin_all, &[&binding]]), None, false),
     ];
     for (name, config, outcome, want, refused, dropped) in cases {
-        let got = response(&outcome, ORIGIN.iter().map(|s| s.to_string()).collect(), config, 5_000);
+        let got = response(&outcome, ORIGIN.iter().map(|s| s.to_string()).collect(), config);
         assert_eq!(lines(&got.edits), want, "{name}");
         assert_eq!(got.login_refused, refused, "{name}");
         assert_eq!(got.dropped_origin_ids, dropped, "{name}");

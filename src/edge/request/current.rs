@@ -2,6 +2,7 @@
 //! to the response, and what the flow's steps did to its cookies.
 
 use crate::core::{
+    clock::UnixMs,
     guard::OriginIds,
     ids::{CfToken, Cfid},
     outcome::{Cookies, Outcome, SessionIds},
@@ -55,12 +56,13 @@ impl Served {
         self.login_refused |= applied.login_refused;
     }
 
-    /// The request's outcome, for the response ([`crate::core::outcome::response`]).
-    pub fn outcome(&self) -> Outcome<'_> {
+    /// The request's outcome at `now`, for the response ([`crate::core::outcome::response`]).
+    pub fn outcome(&self, now: UnixMs) -> Outcome<'_> {
         let ids = SessionIds {
             cfid: &self.current.cfid,
             token: &self.current.token,
             idle_timeout_s: self.current.view.idle_timeout_s,
+            now,
         };
         Outcome::Session { ids, cookies: self.cookies, login_refused: self.login_refused }
     }
